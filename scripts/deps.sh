@@ -5,11 +5,12 @@
 # apt-get line and exits 1. LW_NO_INSTALL=1 turns installing off.
 set -eu
 
-BUILD_PKGS="gcc make pkg-config libc6-dev libmicrohttpd-dev libssl-dev libcjson-dev libyaml-dev libpcre2-dev libcurl4-openssl-dev"
+BUILD_PKGS="gcc make pkg-config libc6-dev libmicrohttpd-dev libssl-dev libcjson-dev libyaml-dev libpcre2-dev libcurl4-openssl-dev zlib1g-dev"
 # tests: cmocka; curl/openssl for scripts; a real Object Lock S3 server (radosgw +
 # mon + osd); python3 + PyYAML to render and check the Helm chart; clang's runtime
 # for libFuzzer and the sanitizers' leak checker.
-TEST_PKGS="$BUILD_PKGS libcmocka-dev curl openssl ca-certificates radosgw ceph-mon ceph-osd python3 python3-yaml clang libclang-rt-14-dev procps"
+# chromium renders the audit HTML report in a real browser.
+TEST_PKGS="$BUILD_PKGS libcmocka-dev curl openssl ca-certificates radosgw ceph-mon ceph-osd python3 python3-yaml clang libclang-rt-14-dev procps chromium"
 BENCH_PKGS="$TEST_PKGS wrk"
 
 case "${1:-build}" in
