@@ -1,0 +1,798 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* policy_yaml.c - YAML/JSON streams to cJSON documents with line/column positions,
+ * built from libyaml's event API with caps on depth, node count (alias bombs) and
+ * document count. */
+#include "policy.h"
+#include "policy_load_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+/* ---- pointer -> position map (open addressing) ---- */
+
+struct pos_slot {
+    const void *key;
+    uint32_t line;
+    uint32_t col;
+};
+
+struct pos_map {
+    struct pos_slot *slots;
+    size_t cap; /* power of two or 0 */
+    size_t used;
+};
+
+static size_t ptr_hash(const void *p)
+{
+    uint64_t x = (uint64_t)(uintptr_t)p;
+
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t)x;
+}
+
+static int pos_map_grow(struct pos_map *m)
+{
+    size_t ncap = m->cap ? m->cap * 2 : 256;
+    struct pos_slot *ns = cm_calloc(ncap, sizeof(*ns));
+    size_t i;
+
+    if (ns == NULL)
+        return CM_ENOMEM;
+    for (i = 0; i < m->cap; i++) {
+        size_t j;
+
+        if (m->slots[i].key == NULL)
+            continue;
+        j = ptr_hash(m->slots[i].key) & (ncap - 1);
+        while (ns[j].key != NULL)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = m->slots[i];
+    }
+    cm_free(m->slots);
+    m->slots = ns;
+    m->cap = ncap;
+    return 0;
+}
+
+static int pos_map_put(struct pos_map *m, const void *key, size_t line, size_t col)
+{
+    size_t j;
+
+    if ((m->used + 1) * 2 > m->cap && pos_map_grow(m) != 0)
+        return CM_ENOMEM;
+    j = ptr_hash(key) & (m->cap - 1);
+    while (m->slots[j].key != NULL && m->slots[j].key != key)
+        j = (j + 1) & (m->cap - 1);
+    if (m->slots[j].key == NULL)
+        m->used++;
+    m->slots[j].key = key;
+    m->slots[j].line = (uint32_t)(line + 1);
+    m->slots[j].col = (uint32_t)(col + 1);
+    return 0;
+}
+
+static const struct pos_slot *pos_map_get(const struct pos_map *m, const void *key)
+{
+    size_t j;
+
+    if (m->cap == 0 || key == NULL)
+        return NULL;
+    j = ptr_hash(key) & (m->cap - 1);
+    while (m->slots[j].key != NULL) {
+        if (m->slots[j].key == key)
+            return &m->slots[j];
+        j = (j + 1) & (m->cap - 1);
+    }
+    return NULL;
+}
+
+/* ---- documents ---- */
+
+struct policy_docs {
+    cJSON **roots; /* owned document roots */
+    size_t nroots;
+    size_t roots_cap;
+    const cJSON **items; /* the view policy_docs_get() serves; NULL = roots */
+    size_t nitems;
+    struct pos_map pos;
+};
+
+void policy_json_hooks_install(void)
+{
+    cJSON_Hooks h = {cm_malloc, cm_free};
+
+    cJSON_InitHooks(&h);
+}
+
+size_t policy_docs_count(const struct policy_docs *d)
+{
+    if (d == NULL)
+        return 0;
+    return d->items != NULL ? d->nitems : d->nroots;
+}
+
+const cJSON *policy_docs_get(const struct policy_docs *d, size_t i)
+{
+    if (d == NULL || i >= policy_docs_count(d))
+        return NULL;
+    return d->items != NULL ? d->items[i] : d->roots[i];
+}
+
+bool policy_docs_pos(const struct policy_docs *d, const cJSON *node, int *line, int *col)
+{
+    const struct pos_slot *s;
+
+    if (d == NULL)
+        return false;
+    s = pos_map_get(&d->pos, node);
+    if (s == NULL)
+        return false;
+    if (line != NULL)
+        *line = (int)s->line;
+    if (col != NULL)
+        *col = (int)s->col;
+    return true;
+}
+
+void policy_docs_destroy(struct policy_docs *d)
+{
+    size_t i;
+
+    if (d == NULL)
+        return;
+    for (i = 0; i < d->nroots; i++)
+        cJSON_Delete(d->roots[i]);
+    cm_free(d->roots);
+    cm_free(d->items);
+    cm_free(d->pos.slots);
+    cm_free(d);
+}
+
+int pol_docs_set_items(struct policy_docs *d, const cJSON **items, size_t n)
+{
+    cm_free(d->items);
+    d->items = items;
+    d->nitems = n;
+    return 0;
+}
+
+/* ---- anchors: name -> completed node ---- */
+
+struct anchor {
+    char *name;
+    cJSON *node;  /* borrowed from the document tree */
+    size_t nodes; /* nodes in the subtree, charged again on every alias */
+    int height;   /* collection levels in the subtree (a scalar is 0) */
+};
+
+struct anchor_tab {
+    struct anchor *v;
+    size_t n, cap;
+    size_t *idx; /* hash -> index + 1, 0 = empty */
+    size_t icap;
+};
+
+static size_t str_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    while (*s != '\0') {
+        h ^= (unsigned char)*s++;
+        h *= 1099511628211ULL;
+    }
+    return (size_t)h;
+}
+
+static void anchor_tab_clear(struct anchor_tab *t)
+{
+    size_t i;
+
+    for (i = 0; i < t->n; i++)
+        cm_free(t->v[i].name);
+    cm_free(t->v);
+    cm_free(t->idx);
+    memset(t, 0, sizeof(*t));
+}
+
+static struct anchor *anchor_find(const struct anchor_tab *t, const char *name)
+{
+    size_t j;
+
+    if (t->icap == 0)
+        return NULL;
+    j = str_hash(name) & (t->icap - 1);
+    while (t->idx[j] != 0) {
+        struct anchor *a = &t->v[t->idx[j] - 1];
+
+        if (strcmp(a->name, name) == 0)
+            return a;
+        j = (j + 1) & (t->icap - 1);
+    }
+    return NULL;
+}
+
+static int anchor_reindex(struct anchor_tab *t, size_t icap)
+{
+    size_t *ni = cm_calloc(icap, sizeof(*ni));
+    size_t i;
+
+    if (ni == NULL)
+        return CM_ENOMEM;
+    for (i = 0; i < t->n; i++) {
+        size_t j = str_hash(t->v[i].name) & (icap - 1);
+
+        while (ni[j] != 0)
+            j = (j + 1) & (icap - 1);
+        ni[j] = i + 1;
+    }
+    cm_free(t->idx);
+    t->idx = ni;
+    t->icap = icap;
+    return 0;
+}
+
+/* Records (or redefines, as YAML allows) an anchor. */
+static int anchor_put(struct anchor_tab *t, const char *name, cJSON *node, size_t nodes,
+                      int height)
+{
+    struct anchor *a = anchor_find(t, name);
+    char *copy;
+
+    if (a != NULL) {
+        a->node = node;
+        a->nodes = nodes;
+        a->height = height;
+        return 0;
+    }
+    if (t->n == t->cap) {
+        size_t ncap = t->cap ? t->cap * 2 : 16;
+        struct anchor *nv = cm_realloc(t->v, ncap * sizeof(*nv));
+
+        if (nv == NULL)
+            return CM_ENOMEM;
+        t->v = nv;
+        t->cap = ncap;
+    }
+    if ((t->n + 1) * 2 > t->icap && anchor_reindex(t, t->icap ? t->icap * 2 : 32) != 0)
+        return CM_ENOMEM;
+    copy = cm_strdup(name);
+    if (copy == NULL)
+        return CM_ENOMEM;
+    t->v[t->n].name = copy;
+    t->v[t->n].node = node;
+    t->v[t->n].nodes = nodes;
+    t->v[t->n].height = height;
+    t->n++;
+    return anchor_reindex(t, t->icap);
+}
+
+/* ---- the builder ---- */
+
+struct frame {
+    cJSON *node;      /* object or array under construction */
+    char *key;        /* pending mapping key (owned), NULL when expecting a key */
+    char *anchor;     /* this collection's anchor (owned) */
+    size_t start;     /* node counter when the collection started */
+    int height;       /* deepest level seen below, relative */
+    size_t key_line;  /* position of the pending key */
+    size_t key_col;
+    size_t count;     /* entries so far */
+};
+
+struct builder {
+    const char *name;
+    struct policy_docs *docs;
+    struct frame stack[POLICY_MAX_DEPTH + 1];
+    int depth;
+    size_t nodes;
+    size_t ndocs;
+    cJSON *root; /* the current document's completed root */
+    struct anchor_tab anchors;
+    struct cm_err *err;
+};
+
+static int b_fail(struct builder *b, int code, const yaml_mark_t *m, const char *what)
+{
+    return cm_err_set(b->err, code, "%s:%zu:%zu: %s", b->name, m->line + 1, m->column + 1, what);
+}
+
+static bool is_digits(const char *s, size_t n, const char *set)
+{
+    size_t i;
+
+    if (n == 0)
+        return false;
+    for (i = 0; i < n; i++) {
+        if (strchr(set, s[i]) == NULL || s[i] == '\0')
+            return false;
+    }
+    return true;
+}
+
+/* YAML 1.2 core schema float/int syntax: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
+static bool is_core_number(const char *s, size_t n)
+{
+    size_t i = 0;
+    size_t d = 0;
+
+    if (i < n && (s[i] == '-' || s[i] == '+'))
+        i++;
+    while (i < n && s[i] >= '0' && s[i] <= '9') {
+        i++;
+        d++;
+    }
+    if (i < n && s[i] == '.') {
+        i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            i++;
+            d++;
+        }
+    }
+    if (d == 0)
+        return false;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        size_t e = 0;
+
+        i++;
+        if (i < n && (s[i] == '-' || s[i] == '+'))
+            i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            i++;
+            e++;
+        }
+        if (e == 0)
+            return false;
+    }
+    return i == n;
+}
+
+static bool str_in(const char *s, size_t n, const char *const *set)
+{
+    size_t i;
+
+    for (i = 0; set[i] != NULL; i++) {
+        if (strlen(set[i]) == n && memcmp(set[i], s, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+static const char *const yaml_nulls[] = {"", "~", "null", "Null", "NULL", NULL};
+static const char *const yaml_trues[] = {"true", "True", "TRUE", NULL};
+static const char *const yaml_falses[] = {"false", "False", "FALSE", NULL};
+
+/* Resolves a scalar to a cJSON value: quoted and block scalars are strings, plain ones
+ * follow the YAML 1.2 core schema; explicit !!str/!!int/!!float/!!bool/!!null tags win. */
+static int scalar_node(struct builder *b, const yaml_event_t *ev, cJSON **out)
+{
+    const char *s = (const char *)ev->data.scalar.value;
+    size_t n = ev->data.scalar.length;
+    const char *tag = (const char *)ev->data.scalar.tag;
+    bool plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+    cJSON *node = NULL;
+
+    if (memchr(s, '\0', n) != NULL)
+        return b_fail(b, CM_EPARSE, &ev->start_mark, "NUL character in a scalar");
+    if (tag != NULL) {
+        if (strcmp(tag, YAML_STR_TAG) == 0 || strcmp(tag, "!") == 0) {
+            plain = false;
+        } else if (strcmp(tag, YAML_NULL_TAG) == 0 || strcmp(tag, YAML_BOOL_TAG) == 0 ||
+                   strcmp(tag, YAML_INT_TAG) == 0 || strcmp(tag, YAML_FLOAT_TAG) == 0) {
+            plain = true;
+        } else {
+            return b_fail(b, CM_EPARSE, &ev->start_mark, "unsupported YAML tag");
+        }
+    }
+    if (!plain) {
+        node = cJSON_CreateString(s);
+    } else if (str_in(s, n, yaml_nulls)) {
+        node = cJSON_CreateNull();
+    } else if (str_in(s, n, yaml_trues)) {
+        node = cJSON_CreateTrue();
+    } else if (str_in(s, n, yaml_falses)) {
+        node = cJSON_CreateFalse();
+    } else if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o') &&
+               is_digits(s + 2, n - 2, s[1] == 'x' ? "0123456789abcdefABCDEF" : "01234567")) {
+        uint64_t v = 0;
+        size_t i;
+        unsigned base = s[1] == 'x' ? 16 : 8;
+
+        if (n - 2 > 13)
+            return b_fail(b, CM_EPARSE, &ev->start_mark, "integer out of range");
+        for (i = 2; i < n; i++) {
+            unsigned c = (unsigned char)s[i];
+            unsigned dv = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+
+            v = v * base + dv;
+        }
+        node = cJSON_CreateNumber((double)v);
+    } else if (is_core_number(s, n)) {
+        double v;
+
+        if (cm_parse_double(s, n, &v) != 0)
+            return b_fail(b, CM_EPARSE, &ev->start_mark, "number out of range");
+        node = cJSON_CreateNumber(v);
+    } else {
+        node = cJSON_CreateString(s);
+    }
+    if (node == NULL)
+        return cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name);
+    *out = node;
+    return 0;
+}
+
+#define DUP_LINEAR_MAX 16
+
+static int dup_key_fail(struct builder *b, const char *key, size_t line, size_t col)
+{
+    return cm_err_set(b->err, CM_EPARSE, "%s:%zu:%zu: duplicate mapping key \"%.100s\"", b->name,
+                      line + 1, col + 1, key);
+}
+
+static int cmp_item_keys(const void *a, const void *b)
+{
+    const cJSON *x = *(const cJSON *const *)a;
+    const cJSON *y = *(const cJSON *const *)b;
+
+    return strcmp(x->string, y->string);
+}
+
+/* Sorts the keys of a big mapping to find a duplicate. */
+static int check_dup_keys(struct builder *b, const struct frame *f)
+{
+    const cJSON **v;
+    const cJSON *it;
+    size_t i = 0;
+    int rc = 0;
+
+    v = cm_malloc(f->count * sizeof(*v));
+    if (v == NULL)
+        return cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name);
+    for (it = f->node->child; it != NULL && i < f->count; it = it->next)
+        v[i++] = it;
+    qsort(v, i, sizeof(*v), cmp_item_keys);
+    for (i = 1; i < f->count; i++) {
+        if (strcmp(v[i - 1]->string, v[i]->string) == 0) {
+            const struct pos_slot *ps = pos_map_get(&b->docs->pos, v[i]);
+
+            rc = dup_key_fail(b, v[i]->string, ps != NULL ? ps->line - 1 : 0,
+                              ps != NULL ? ps->col - 1 : 0);
+            break;
+        }
+    }
+    cm_free(v);
+    return rc;
+}
+
+/* Attaches a completed node to the open collection (or makes it the root). On failure
+ * the node is freed. */
+static int attach(struct builder *b, cJSON *node, const yaml_mark_t *m)
+{
+    struct frame *f;
+
+    if (b->depth == 0) {
+        b->root = node;
+        return 0;
+    }
+    f = &b->stack[b->depth - 1];
+    if (cJSON_IsArray(f->node)) {
+        cJSON_AddItemToArray(f->node, node);
+        return 0;
+    }
+    if (f->key == NULL) {
+        cJSON_Delete(node);
+        return b_fail(b, CM_EPARSE, m, "mapping keys must be scalars");
+    }
+    /* Small mappings are checked for duplicate keys here; big ones once, sorted, at
+     * their end, so that a mapping with many keys costs O(n log n), not O(n^2). */
+    if (f->count < DUP_LINEAR_MAX && cJSON_GetObjectItemCaseSensitive(f->node, f->key) != NULL) {
+        cJSON_Delete(node);
+        return dup_key_fail(b, f->key, f->key_line, f->key_col);
+    }
+    if (!cJSON_AddItemToObject(f->node, f->key, node)) {
+        cJSON_Delete(node);
+        return cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name);
+    }
+    f->count++;
+    cm_free(f->key);
+    f->key = NULL;
+    return 0;
+}
+
+/* A scalar in key position. */
+static int take_key(struct builder *b, const char *s, const yaml_mark_t *m)
+{
+    struct frame *f = &b->stack[b->depth - 1];
+
+    f->key = cm_strdup(s);
+    if (f->key == NULL)
+        return cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name);
+    f->key_line = m->line;
+    f->key_col = m->column;
+    return 0;
+}
+
+static bool expecting_key(const struct builder *b)
+{
+    const struct frame *f;
+
+    if (b->depth == 0)
+        return false;
+    f = &b->stack[b->depth - 1];
+    return cJSON_IsObject(f->node) && f->key == NULL;
+}
+
+static void note_height(struct builder *b, int h)
+{
+    if (b->depth > 0 && b->stack[b->depth - 1].height < h)
+        b->stack[b->depth - 1].height = h;
+}
+
+static int charge_nodes(struct builder *b, size_t n, const yaml_mark_t *m)
+{
+    if (n > POLICY_MAX_NODES || b->nodes > POLICY_MAX_NODES - n)
+        return b_fail(b, CM_ETOOBIG, m, "more than POLICY_MAX_NODES nodes (alias bomb?)");
+    b->nodes += n;
+    return 0;
+}
+
+static int on_scalar(struct builder *b, const yaml_event_t *ev)
+{
+    cJSON *node = NULL;
+    int rc;
+
+    rc = charge_nodes(b, 1, &ev->start_mark);
+    if (rc != 0)
+        return rc;
+    if (expecting_key(b)) {
+        if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+            strcmp((const char *)ev->data.scalar.value, "<<") == 0)
+            return b_fail(b, CM_EPARSE, &ev->start_mark, "merge keys (<<) are not supported");
+        if (memchr(ev->data.scalar.value, '\0', ev->data.scalar.length) != NULL)
+            return b_fail(b, CM_EPARSE, &ev->start_mark, "NUL character in a key");
+        return take_key(b, (const char *)ev->data.scalar.value, &ev->start_mark);
+    }
+    rc = scalar_node(b, ev, &node);
+    if (rc != 0)
+        return rc;
+    if (pos_map_put(&b->docs->pos, node, ev->start_mark.line, ev->start_mark.column) != 0) {
+        cJSON_Delete(node);
+        return cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name);
+    }
+    rc = attach(b, node, &ev->start_mark);
+    if (rc != 0)
+        return rc;
+    if (ev->data.scalar.anchor != NULL) {
+        rc = anchor_put(&b->anchors, (const char *)ev->data.scalar.anchor, node, 1, 0);
+        if (rc != 0)
+            return cm_err_set(b->err, rc, "%s: out of memory", b->name);
+    }
+    return 0;
+}
+
+static int on_alias(struct builder *b, const yaml_event_t *ev)
+{
+    const struct anchor *a = anchor_find(&b->anchors, (const char *)ev->data.alias.anchor);
+    cJSON *copy;
+    int rc;
+
+    if (a == NULL)
+        return b_fail(b, CM_EPARSE, &ev->start_mark, "undefined or recursive alias");
+    if (expecting_key(b)) {
+        if (!cJSON_IsString(a->node))
+            return b_fail(b, CM_EPARSE, &ev->start_mark, "mapping keys must be strings");
+        rc = charge_nodes(b, 1, &ev->start_mark);
+        if (rc != 0)
+            return rc;
+        return take_key(b, a->node->valuestring, &ev->start_mark);
+    }
+    rc = charge_nodes(b, a->nodes, &ev->start_mark);
+    if (rc != 0)
+        return rc;
+    if (b->depth + a->height > POLICY_MAX_DEPTH)
+        return b_fail(b, CM_ETOOBIG, &ev->start_mark, "nesting deeper than POLICY_MAX_DEPTH");
+    copy = cJSON_Duplicate(a->node, true);
+    if (copy == NULL)
+        return cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name);
+    if (pos_map_put(&b->docs->pos, copy, ev->start_mark.line, ev->start_mark.column) != 0) {
+        cJSON_Delete(copy);
+        return cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name);
+    }
+    rc = attach(b, copy, &ev->start_mark);
+    if (rc != 0)
+        return rc;
+    note_height(b, a->height);
+    return 0;
+}
+
+static int on_start(struct builder *b, const yaml_event_t *ev, bool is_map)
+{
+    const yaml_char_t *anchor = is_map ? ev->data.mapping_start.anchor
+                                       : ev->data.sequence_start.anchor;
+    struct frame *f;
+    cJSON *node;
+    int rc;
+
+    if (expecting_key(b))
+        return b_fail(b, CM_EPARSE, &ev->start_mark, "mapping keys must be scalars");
+    if (b->depth + 1 > POLICY_MAX_DEPTH)
+        return b_fail(b, CM_ETOOBIG, &ev->start_mark, "nesting deeper than POLICY_MAX_DEPTH");
+    rc = charge_nodes(b, 1, &ev->start_mark);
+    if (rc != 0)
+        return rc;
+    node = is_map ? cJSON_CreateObject() : cJSON_CreateArray();
+    if (node == NULL)
+        return cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name);
+    if (pos_map_put(&b->docs->pos, node, ev->start_mark.line, ev->start_mark.column) != 0) {
+        cJSON_Delete(node);
+        return cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name);
+    }
+    /* Attach first so that the tree owns the node from here on. */
+    rc = attach(b, node, &ev->start_mark);
+    if (rc != 0)
+        return rc;
+    f = &b->stack[b->depth++];
+    memset(f, 0, sizeof(*f));
+    f->node = node;
+    f->start = b->nodes;
+    if (anchor != NULL) {
+        f->anchor = cm_strdup((const char *)anchor);
+        if (f->anchor == NULL)
+            return cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name);
+    }
+    return 0;
+}
+
+static int on_end(struct builder *b)
+{
+    struct frame *f = &b->stack[b->depth - 1];
+    int height = f->height + 1;
+    int rc = 0;
+
+    if (cJSON_IsObject(f->node) && f->count > DUP_LINEAR_MAX) {
+        rc = check_dup_keys(b, f);
+        if (rc != 0)
+            return rc;
+    }
+    if (f->anchor != NULL)
+        rc = anchor_put(&b->anchors, f->anchor, f->node, b->nodes - f->start + 1, height);
+    cm_free(f->anchor);
+    cm_free(f->key);
+    f->anchor = NULL;
+    f->key = NULL;
+    b->depth--;
+    note_height(b, height);
+    if (rc != 0)
+        return cm_err_set(b->err, rc, "%s: out of memory", b->name);
+    return 0;
+}
+
+static int push_root(struct builder *b)
+{
+    struct policy_docs *d = b->docs;
+    cJSON *root = b->root;
+
+    b->root = NULL;
+    if (root == NULL || cJSON_IsNull(root)) {
+        cJSON_Delete(root); /* empty documents are dropped */
+        return 0;
+    }
+    if (d->nroots == d->roots_cap) {
+        size_t ncap = d->roots_cap ? d->roots_cap * 2 : 4;
+        cJSON **nr = cm_realloc(d->roots, ncap * sizeof(*nr));
+
+        if (nr == NULL) {
+            cJSON_Delete(root);
+            return cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name);
+        }
+        d->roots = nr;
+        d->roots_cap = ncap;
+    }
+    d->roots[d->nroots++] = root;
+    return 0;
+}
+
+static void builder_unwind(struct builder *b)
+{
+    while (b->depth > 0) {
+        struct frame *f = &b->stack[--b->depth];
+
+        cm_free(f->anchor);
+        cm_free(f->key);
+    }
+    /* Collections are attached as they start, so the root owns all of them. */
+    cJSON_Delete(b->root);
+    b->root = NULL;
+    anchor_tab_clear(&b->anchors);
+}
+
+static int on_event(struct builder *b, const yaml_event_t *ev)
+{
+    switch (ev->type) {
+    case YAML_DOCUMENT_START_EVENT:
+        if (++b->ndocs > POLICY_MAX_DOCS)
+            return b_fail(b, CM_ETOOBIG, &ev->start_mark, "more than POLICY_MAX_DOCS documents");
+        return 0;
+    case YAML_DOCUMENT_END_EVENT:
+        anchor_tab_clear(&b->anchors);
+        return push_root(b);
+    case YAML_SCALAR_EVENT:
+        return on_scalar(b, ev);
+    case YAML_ALIAS_EVENT:
+        return on_alias(b, ev);
+    case YAML_SEQUENCE_START_EVENT:
+        return on_start(b, ev, false);
+    case YAML_MAPPING_START_EVENT:
+        return on_start(b, ev, true);
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+        return on_end(b);
+    default:
+        return 0;
+    }
+}
+
+int policy_docs_parse(const char *name, const char *buf, size_t len, struct policy_docs **out,
+                      struct cm_err *err)
+{
+    struct builder b;
+    yaml_parser_t parser;
+    bool parser_ok = false;
+    bool done = false;
+    int rc = 0;
+
+    memset(&b, 0, sizeof(b));
+    b.name = name != NULL ? name : "<input>";
+    b.err = err;
+    if (buf == NULL && len > 0)
+        return cm_err_set(err, CM_EINVAL, "%s: no buffer", b.name);
+    if (len > POLICY_MAX_FILE_BYTES)
+        return cm_err_set(err, CM_ETOOBIG, "%s: %zu bytes is over the %u-byte limit", b.name,
+                          len, (unsigned)POLICY_MAX_FILE_BYTES);
+    b.docs = cm_calloc(1, sizeof(*b.docs));
+    if (b.docs == NULL)
+        return cm_err_set(err, CM_ENOMEM, "%s: out of memory", b.name);
+    if (!yaml_parser_initialize(&parser)) {
+        rc = cm_err_set(err, CM_ENOMEM, "%s: out of memory", b.name);
+        goto cleanup;
+    }
+    parser_ok = true;
+    yaml_parser_set_input_string(&parser, (const unsigned char *)(buf != NULL ? buf : ""), len);
+    while (!done) {
+        yaml_event_t ev;
+
+        if (!yaml_parser_parse(&parser, &ev)) {
+            if (parser.error == YAML_MEMORY_ERROR) {
+                rc = cm_err_set(err, CM_ENOMEM, "%s: out of memory", b.name);
+            } else {
+                const yaml_mark_t *m = parser.context != NULL && parser.problem_mark.line == 0 &&
+                                               parser.problem_mark.column == 0
+                                           ? &parser.context_mark
+                                           : &parser.problem_mark;
+
+                rc = cm_err_set(err, CM_EPARSE, "%s:%zu:%zu: YAML: %s%s%s", b.name, m->line + 1,
+                                m->column + 1,
+                                parser.problem != NULL ? parser.problem : "syntax error",
+                                parser.context != NULL ? " " : "",
+                                parser.context != NULL ? parser.context : "");
+            }
+            goto cleanup;
+        }
+        done = ev.type == YAML_STREAM_END_EVENT;
+        rc = on_event(&b, &ev);
+        yaml_event_delete(&ev);
+        if (rc != 0)
+            goto cleanup;
+    }
+    *out = b.docs;
+    b.docs = NULL;
+cleanup:
+    builder_unwind(&b);
+    if (parser_ok)
+        yaml_parser_delete(&parser);
+    policy_docs_destroy(b.docs);
+    return rc;
+}
