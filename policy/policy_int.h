@@ -37,20 +37,62 @@ bool pol_wildcard_match_raw(const char *pat, size_t pn, const char *s, size_t n)
 
 enum pol_value_kind { POL_VAL_DURATION = 1, POL_VAL_QUANTITY, POL_VAL_NUMBER };
 
-/* A parsed comparable scalar. Durations in nanoseconds; quantities and numbers as
- * a scaled decimal compared exactly where it matters ("1Gi" == "1024Mi"). */
+/* A parsed comparable scalar (value type). Durations in nanoseconds; quantities and numbers as
+ * a scaled decimal compared exactly where it matters ("1Gi" == "1024Mi"). v is the
+ * approximate value for display; comparisons use the exact private fields:
+ * - POL_VAL_DURATION: ns_ (Go's int64 nanoseconds, exactly as time.ParseDuration).
+ * - POL_VAL_QUANTITY: neg_, whole_ + nano_/1e9, as resource.ParseQuantity keeps it: rounded
+ *   up (away from zero) to 1n and capped at 2^63-1 in magnitude.
+ * POL_VAL_NUMBER is reserved (plain numbers parse as quantities, as in Kyverno). */
 struct pol_value {
     enum pol_value_kind kind;
     long double v;
+    int64_t ns_;
+    bool neg_;
+    uint64_t whole_;
+    uint32_t nano_;
 };
 
-/* Parses s as a Go duration ("90s", "1h30m", "-1.5h"; not a bare number except "0"). */
+/* Parses s as a Go duration ("90s", "1h30m", "-1.5h", "1h2m3.5s", "500us", "1µs"; a bare
+ * number only when it is "0"). False on syntax errors, unknown units and int64 overflow.
+ * Pure and thread-safe; never allocates. */
 bool pol_value_parse_duration(const char *s, size_t n, struct pol_value *out);
-/* Parses s as a Kubernetes quantity ("2", "500m", "1Gi", "1e3", "1.5"). */
+/* Parses s as a Kubernetes quantity ("2", "500m", "1Gi", "1e3", "1.5", "+1", ".5"):
+ * decimal SI suffixes n u m k M G T P E, binary Ki..Ei, or an integer exponent e/E.
+ * False on anything else (spaces, empty, "1Kb"). Never allocates. */
 bool pol_value_parse_quantity(const char *s, size_t n, struct pol_value *out);
+/* Compares two values of the same kind exactly: -1, 0 or 1. Values of different kinds
+ * compare by kind (callers only compare equal kinds). Cannot fail. */
+int pol_value_cmp(const struct pol_value *a, const struct pol_value *b);
 /* Compares a and b the way Kyverno does for operators: both durations, else both
  * quantities. Sets *cmp to -1, 0 or 1 and returns true; false when not comparable. */
 bool pol_value_compare_strings(const char *a, size_t an, const char *b, size_t bn, int *cmp);
+
+/* ---- string patterns with operators (policy_operator.c) ---- */
+
+/* A compiled Kyverno string pattern: alternatives split on '|', each a conjunction split
+ * on '&' of conditions: `!x`, `>x`, `<x`, `>=x`, `<=x`, ranges `a-b` and `a!-b`, else
+ * equality; operands are wildcards (for = and !), durations and quantities, all parsed
+ * here once. Immutable after compile; shared read-only by any number of threads. */
+struct pol_strpat;
+
+/* Compiles s[0..n). Returns 0, CM_ETOOBIG (n > POLICY_MAX_STRING), CM_EPARSE (invalid
+ * UTF-8) or CM_ENOMEM; *out untouched on failure. */
+CM_NODISCARD int pol_strpat_compile(const char *s, size_t n, struct pol_strpat **out,
+                                    struct cm_err *err);
+/* Kyverno's validateStringPatterns(value, pattern): value is a resource value (NULL for
+ * a missing key, which Kyverno treats as nil). Thread-safe; never allocates. */
+bool pol_strpat_match(const struct pol_strpat *p, const cJSON *value);
+/* The pattern as written. */
+const char *pol_strpat_text(const struct pol_strpat *p, size_t *len);
+void pol_strpat_destroy(struct pol_strpat *p);
+
+/* Go's strconv.FormatFloat(v, 'E', -1, 64) ("2E+00", "1.5E-07") into buf (>= 32 bytes).
+ * Returns the length. Cannot fail. */
+size_t pol_format_float_E(double v, char *buf, size_t cap);
+/* True when a cJSON number holds an integer Kyverno would see as int64 (integral and in
+ * range); sets *out. */
+bool pol_json_int64(const cJSON *v, int64_t *out);
 
 /* ---- validate patterns ---- */
 
