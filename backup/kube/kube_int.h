@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* kube_int.h - declarations shared inside backup/kube/ only: the config's fields, the
+ * request path parser used for error messages, and the discovery document parsers
+ * (exposed here for the fuzz target). Never include from outside backup/kube/ and
+ * its tests. */
+#ifndef BACKUP_KUBE_KUBE_INT_H
+#define BACKUP_KUBE_KUBE_INT_H
+
+#include "kube.h"
+
+#include <sys/types.h>
+
+/* Referenced files in a kubeconfig (certificates, keys, CA): at most 1 MiB each. */
+#define KUBE_MAX_PEM_FILE (1u << 20)
+/* A token file: at most 64 KiB. */
+#define KUBE_MAX_TOKEN_FILE (64u << 10)
+
+struct kube_config {
+    char *server;          /* scheme://host[:port][/prefix], no trailing '/' */
+    char *context;         /* "" when none */
+    char *namespace_;      /* NULL = "default" */
+    char *ca_pem;          /* NULL = system trust store */
+    size_t ca_len;
+    char *cert_pem;
+    size_t cert_len;
+    char *key_pem;         /* secret */
+    size_t key_len;
+    char *token;           /* secret */
+    char *token_file;      /* re-read by the client when it changes */
+    char *username;
+    char *password;        /* secret */
+    char *tls_server_name;
+    char *user_agent;
+    bool insecure;
+    bool in_cluster;
+    unsigned max_attempts;
+    uint64_t base_ms;
+    uint64_t max_delay_ms;
+    uint64_t deadline_ms;
+    uint64_t connect_ms;
+    uint64_t request_ms;
+    kube_sleep_fn sleep_fn;
+    void *sleep_ctx;
+    size_t max_body;
+    const struct kube_transport_ops *ops;
+    void *transport_ctx;
+};
+
+/* Frees and wipes a secret string (NULL-safe). */
+void kube_secret_free(char *s);
+/* Replaces *slot with a copy of s[0..n) (NUL-terminated); s NULL clears. Wipes the old
+ * value when secret. Returns 0 or CM_ENOMEM (slot unchanged). */
+CM_NODISCARD int kube_str_set(char **slot, const char *s, size_t n, bool secret);
+
+/* What an API path names, for messages ("cannot list secrets in namespace prod").
+ * Pieces point into buf. */
+struct kube_path_info {
+    char buf[KUBE_MAX_PATH];
+    const char *group;      /* "" core */
+    const char *resource;   /* "" for discovery paths */
+    const char *ns;         /* "" when none */
+    const char *name;       /* "" when none */
+    const char *sub;        /* "" when none */
+    bool discovery;
+};
+void kube_path_info_parse(const char *path, struct kube_path_info *pi);
+/* The Kubernetes verb of method on pi ("list", "get", "create", ...). */
+const char *kube_path_verb(const char *method, const struct kube_path_info *pi);
+/* "cannot list secrets in namespace prod" into buf. */
+void kube_path_describe(const char *method, const struct kube_path_info *pi, char *buf,
+                        size_t len);
+
+/* Percent-encodes s for a query value or path segment and appends it to b. */
+CM_NODISCARD int kube_buf_add_escaped(struct cm_buf *b, const char *s);
+
+/* Discovery document parsers (fuzzed). */
+struct kube_discovery {
+    struct kube_resource *res;
+    size_t n;
+    size_t cap;
+    size_t failed_groups;
+};
+/* Adds the resources of an APIResourceList (body) for group and version; subresources
+ * are skipped and so are kinds already present for the group. Returns 0, CM_EPROTO
+ * (not an APIResourceList), CM_ETOOBIG (over KUBE_MAX_RESOURCES) or CM_ENOMEM. */
+CM_NODISCARD int kube_discovery_add_list(struct kube_discovery *d, const char *group,
+                                         const char *version, const cJSON *body,
+                                         struct cm_err *err);
+/* Fills groups[i] with "group/version" of the preferred version of each group of an
+ * APIGroupList, calling fn for each. Returns 0, CM_EPROTO, or fn's non-zero value. */
+typedef int (*kube_group_fn)(const char *group, const char *version, void *ctx);
+CM_NODISCARD int kube_discovery_each_group(const cJSON *group_list, kube_group_fn fn, void *ctx,
+                                           struct cm_err *err);
+/* The preferred core version from an APIVersions body ("v1"). CM_EPROTO otherwise. */
+CM_NODISCARD int kube_discovery_core_version(const cJSON *versions, char *buf, size_t len,
+                                             struct cm_err *err);
+
+/* Completes a list's items (apiVersion/kind from the list) in place. Returns 0,
+ * CM_EPROTO (no items array, items not objects) or CM_ENOMEM. */
+CM_NODISCARD int kube_list_complete_items(cJSON *list, struct cm_err *err);
+
+#endif /* BACKUP_KUBE_KUBE_INT_H */
