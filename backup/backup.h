@@ -33,7 +33,7 @@
 #define BACKUP_MAX_SNAPSHOTS 10000            /* snapshots in one restore point */
 #define BACKUP_MAX_STRING 1024                /* any manifest string */
 #define BACKUP_MAX_ENTRY (8u << 20)           /* one archive entry (one object's JSON) */
-#define BACKUP_ID_LEN 24                      /* "YYYYMMDDTHHMMSSZ-xxxxxxxx" */
+#define BACKUP_ID_LEN 25                      /* "YYYYMMDDTHHMMSSZ-xxxxxxxx" */
 #define BACKUP_KEY_MAX 1024                   /* one S3 key */
 #define BACKUP_ENC_FRAME 65536                /* plaintext bytes per GCM frame */
 #define BACKUP_LABEL_RP "lockwarden.io/restore-point"

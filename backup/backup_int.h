@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* backup_int.h - declarations shared inside backup/ only (the executor's own files):
+ * the AES-256-GCM frame layer used by the archive writer and reader. Never include
+ * from outside backup/. */
+#ifndef BACKUP_BACKUP_INT_H
+#define BACKUP_BACKUP_INT_H
+
+#include "backup/backup.h"
+
+#define BK_ENC_MAGIC "LWENC001"
+#define BK_ENC_HDR 12      /* magic + 4-byte nonce prefix */
+#define BK_ENC_TAG 16
+#define BK_ENC_FINAL 0x80000000u
+
+/* Encrypting frame writer: buffers up to BACKUP_ENC_FRAME plaintext bytes and pushes
+ * the header and sealed frames to sink. Not thread-safe. */
+struct bk_enc;
+CM_NODISCARD int bk_enc_create(const struct backup_key *key, backup_sink_fn sink, void *ctx,
+                               struct bk_enc **out, struct cm_err *err);
+CM_NODISCARD int bk_enc_write(struct bk_enc *e, const void *p, size_t n, struct cm_err *err);
+/* Seals the last frame (flagged final). */
+CM_NODISCARD int bk_enc_finish(struct bk_enc *e, struct cm_err *err);
+void bk_enc_destroy(struct bk_enc *e);
+
+/* Decrypting frame reader: push stored bytes; authenticated plaintext goes to sink. */
+struct bk_dec;
+CM_NODISCARD int bk_dec_create(const struct backup_key *key, backup_sink_fn sink, void *ctx,
+                               struct bk_dec **out, struct cm_err *err);
+/* Returns 0, CM_EPARSE (bad header/length/trailing bytes), CM_EINTEGRITY (tag) or the
+ * sink's code. */
+CM_NODISCARD int bk_dec_feed(struct bk_dec *d, const void *p, size_t n, struct cm_err *err);
+/* CM_EPARSE when the final frame has not been seen. */
+CM_NODISCARD int bk_dec_finish(struct bk_dec *d, struct cm_err *err);
+void bk_dec_destroy(struct bk_dec *d);
+
+#endif /* BACKUP_BACKUP_INT_H */
