@@ -115,9 +115,9 @@ CM_NODISCARD int backup_restore_snapshot_objects(const struct backup_restore_sna
                                                  cJSON **content, cJSON **snap,
                                                  struct cm_err *err);
 
-/* Sorts objects (an array of cJSON objects, stable) into restore order. Cannot fail.
- * Objects without a kind sort last. */
-void backup_restore_sort(cJSON **objs, size_t n);
+/* Sorts objects (an array of cJSON objects; stable, linear) into restore order.
+ * Objects without a kind sort last. Returns 0 or CM_ENOMEM (objs unchanged). */
+CM_NODISCARD int backup_restore_sort(cJSON **objs, size_t n);
 
 /* ---- restore results ---- */
 

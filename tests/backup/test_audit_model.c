@@ -385,5 +385,6 @@ int main(void)
         cmocka_unit_test_setup(test_report_oom, setup),
     };
 
+    policy_json_hooks_install();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

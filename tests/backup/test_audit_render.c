@@ -456,5 +456,6 @@ int main(void)
         cmocka_unit_test(test_age_format),
     };
 
+    policy_json_hooks_install();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
