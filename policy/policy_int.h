@@ -32,6 +32,9 @@ bool pol_wildcard_is_literal(const struct pol_wildcard *w);
 void pol_wildcard_destroy(struct pol_wildcard *w);
 /* One-shot match without compiling (for rarely used paths and tests). */
 bool pol_wildcard_match_raw(const char *pat, size_t pn, const char *s, size_t n);
+/* Decodes one rune the way Go's range over a string does: a valid UTF-8 sequence, or one
+ * invalid byte as U+FFFD (width 1). n > 0. Returns the width in bytes. */
+size_t pol_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
 
 /* ---- values ---- */
 

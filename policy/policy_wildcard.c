@@ -32,9 +32,7 @@ struct pol_wildcard {
     pcre2_match_context *mctx;
 };
 
-/* Decodes one rune the way Go's range over a string does: a valid UTF-8 sequence, or
- * one invalid byte as U+FFFD. n > 0. Returns the width in bytes. */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+size_t pol_utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 {
     unsigned c = s[0];
     size_t w;
@@ -85,7 +83,7 @@ static bool utf8_valid(const unsigned char *s, size_t n)
 
     while (i < n) {
         uint32_t cp;
-        size_t w = utf8_next(s + i, n - i, &cp);
+        size_t w = pol_utf8_next(s + i, n - i, &cp);
 
         if (w == 1 && s[i] >= 0x80) {
             return false;
@@ -103,7 +101,7 @@ static size_t utf8_count(const unsigned char *s, size_t n, size_t stop_after)
     while (i < n && count <= stop_after) {
         uint32_t cp;
 
-        i += utf8_next(s + i, n - i, &cp);
+        i += pol_utf8_next(s + i, n - i, &cp);
         count++;
     }
     return count;
@@ -131,8 +129,8 @@ static bool match_linear(const unsigned char *p, size_t pn, const unsigned char 
         if (pi < pn) {
             uint32_t pc;
             uint32_t sc;
-            size_t pw = utf8_next(p + pi, pn - pi, &pc);
-            size_t sw = utf8_next(s + si, sn - si, &sc);
+            size_t pw = pol_utf8_next(p + pi, pn - pi, &pc);
+            size_t sw = pol_utf8_next(s + si, sn - si, &sc);
 
             if (p[pi] == '?' || pc == sc) {
                 pi += pw;
@@ -147,7 +145,7 @@ static bool match_linear(const unsigned char *p, size_t pn, const unsigned char 
         {
             uint32_t sc;
 
-            star_s += utf8_next(s + star_s, sn - star_s, &sc);
+            star_s += pol_utf8_next(s + star_s, sn - star_s, &sc);
         }
         pi = star_p + 1;
         si = star_s;
