@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* s3_int.h - declarations shared inside backup/s3 (never included from other modules;
+ * the s3 unit tests and fuzz targets include it to reach the pure parsers). */
+#ifndef BACKUP_S3_S3_INT_H
+#define BACKUP_S3_S3_INT_H
+
+#include "backup/s3/s3.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- bounded XML reader (s3_xml.c) ----
+ * Reads one S3 response document into a flat node table. Supports elements,
+ * attributes (skipped), text, CDATA, comments, processing instructions and the
+ * entities &amp; &lt; &gt; &quot; &apos; &#N; &#xH;. Rejects DTDs (<!DOCTYPE), unknown
+ * entities, mismatched tags and trailing content. Limits: S3_MAX_XML_BYTES input,
+ * S3_MAX_XML_DEPTH nesting, S3_XML_MAX_NODES elements. Pure; thread-safe. */
+#define S3_XML_MAX_NODES 200000u
+
+struct s3_xml_node {
+    const char *name; /* local name (namespace prefix removed), not NUL-terminated */
+    size_t name_len;
+    const char *text; /* decoded text before the first child; not NUL-terminated */
+    size_t text_len;
+    uint32_t first_child; /* node indices; 0 = none */
+    uint32_t next_sibling;
+    uint32_t last_child_;
+};
+
+struct s3_xml;
+
+/* Parses buf[0..len). Returns 0, CM_EPARSE (err says the byte offset and why),
+ * CM_ETOOBIG or CM_ENOMEM. *out untouched on failure. */
+CM_NODISCARD int s3_xml_parse(const char *buf, size_t len, struct s3_xml **out,
+                              struct cm_err *err);
+void s3_xml_destroy(struct s3_xml *x);
+/* The document element. Cannot fail. */
+const struct s3_xml_node *s3_xml_root(const struct s3_xml *x);
+/* First child of n named name (local name; NULL: any), or NULL. */
+const struct s3_xml_node *s3_xml_child(const struct s3_xml *x, const struct s3_xml_node *n,
+                                       const char *name);
+/* Next sibling of n named name (NULL: any), or NULL. */
+const struct s3_xml_node *s3_xml_next(const struct s3_xml *x, const struct s3_xml_node *n,
+                                      const char *name);
+/* True when n's local name is name. */
+bool s3_xml_is(const struct s3_xml_node *n, const char *name);
+/* Copies n's text (NULL n: "") into out (NUL-terminated). Returns 0 or CM_ETOOBIG. */
+CM_NODISCARD int s3_xml_text_copy(const struct s3_xml_node *n, char *out, size_t cap);
+/* The text of child name of n into out; CM_ENOENT when there is no such child. */
+CM_NODISCARD int s3_xml_child_text(const struct s3_xml *x, const struct s3_xml_node *n,
+                                   const char *name, char *out, size_t cap);
+/* True when n's text equals s exactly. */
+bool s3_xml_text_is(const struct s3_xml_node *n, const char *s);
+
+/* ---- S3 error bodies and response parsers (s3_parse.c; pure, fuzzed) ---- */
+
+struct s3_error_info {
+    char code[64];
+    char message[160];
+    char request_id[64];
+};
+
+/* Best effort: fills what an <Error> body carries; an unparsable body leaves the
+ * fields empty (never fails). */
+void s3_error_parse(const char *body, size_t len, struct s3_error_info *out);
+
+/* GetBucketVersioning: <VersioningConfiguration><Status>. */
+CM_NODISCARD int s3_parse_versioning(const char *body, size_t len, enum s3_versioning *out,
+                                     struct cm_err *err);
+/* GetObjectLockConfiguration. */
+CM_NODISCARD int s3_parse_lock_config(const char *body, size_t len, struct s3_lock_config *out,
+                                      struct cm_err *err);
+/* GetObjectRetention: <Retention><Mode><RetainUntilDate>. */
+CM_NODISCARD int s3_parse_retention(const char *body, size_t len, enum s3_lock_mode *mode,
+                                    time_t *until, struct cm_err *err);
+/* GetObjectLegalHold: <LegalHold><Status>ON|OFF. */
+CM_NODISCARD int s3_parse_legal_hold(const char *body, size_t len, bool *on, struct cm_err *err);
+/* InitiateMultipartUploadResult: <UploadId> into out. */
+CM_NODISCARD int s3_parse_upload_id(const char *body, size_t len, char *out, size_t cap,
+                                    struct cm_err *err);
+/* CompleteMultipartUploadResult: 0 when the root is the result (etag may be ""), or the
+ * mapped error when S3 answered 200 with an <Error> body. */
+CM_NODISCARD int s3_parse_complete(const char *body, size_t len, char *etag, size_t cap,
+                                   struct cm_err *err);
+
+#define S3_MAX_TOKEN 2048 /* continuation token / markers */
+
+/* One page of ListObjectsV2 (versions false) or ListObjectVersions (true). Calls fn per
+ * entry in document order. next_* receive the paging state. Returns 0, a stop value
+ * (> 0) from fn, fn's negative code, CM_EPARSE/CM_EPROTO for a malformed page. */
+struct s3_list_page {
+    bool is_truncated;
+    char next_token[S3_MAX_TOKEN + 1];      /* NextContinuationToken (v2) */
+    char next_key[S3_MAX_KEY + 1];          /* NextKeyMarker (versions) */
+    char next_version[S3_MAX_VERSION_ID + 1]; /* NextVersionIdMarker (versions) */
+    unsigned entries;
+};
+CM_NODISCARD int s3_parse_list_page(const char *body, size_t len, bool versions, s3_list_fn fn,
+                                    void *ctx, struct s3_list_page *page, struct cm_err *err);
+
+/* S3 / RFC 3339 / RFC 1123 ("Sun, 22 Nov 2026 09:30:00 GMT") timestamps. */
+CM_NODISCARD int s3_time_parse(const char *s, size_t n, time_t *out);
+
+/* ---- hashing and encoding helpers (s3_sigv4.c) ---- */
+
+/* Hex SHA-256 (65 bytes with NUL) and base64 MD5 (25 bytes with NUL) of data. */
+void s3_sha256_hex(const void *data, size_t n, char out[65]);
+void s3_md5_base64(const void *data, size_t n, char out[25]);
+/* Binary digest to lowercase hex. */
+void s3_hex(const unsigned char *p, size_t n, char *out);
+/* Appends s[0..n) URI-encoded per SigV4: unreserved A-Z a-z 0-9 - . _ ~ kept, '/' kept
+ * when keep_slash, everything else %XX (uppercase). */
+CM_NODISCARD int s3_uri_encode(struct cm_buf *b, const char *s, size_t n, bool keep_slash);
+/* "YYYYMMDDTHHMMSSZ" for t. out >= 17 bytes. */
+void s3_amz_date(time_t t, char out[17]);
+
+/* ---- request engine (s3_client.c) ---- */
+
+#define S3_REQ_MAX_QUERY 8
+#define S3_REQ_MAX_HEADERS 32
+
+/* How a 403 AccessDenied of this request is read. */
+enum s3_deny_kind {
+    S3_DENY_AUTH = 0, /* CM_EAUTH */
+    S3_DENY_DELETE,   /* locked version delete: CM_ELOCKED "retained by object lock" */
+    S3_DENY_RETENTION /* retention change refused: CM_ELOCKED "cannot be shortened" */
+};
+
+struct s3_req {
+    const char *method;
+    const char *key; /* NULL: bucket-level request */
+    struct s3_kv query[S3_REQ_MAX_QUERY];
+    size_t n_query;
+    struct s3_kv headers[S3_REQ_MAX_HEADERS]; /* extra headers (content-type, lock...) */
+    size_t n_headers;
+    const unsigned char *body;
+    size_t body_len;
+    enum s3_deny_kind deny;
+    /* 2xx body goes to sink when set, else into resp->body (capped S3_MAX_XML_BYTES). */
+    s3_write_fn sink;
+    void *sink_ctx;
+    /* Optional: every response header of the final attempt. */
+    int (*on_header)(const char *name, size_t nl, const char *value, size_t vl, void *ctx);
+    void *header_ctx;
+};
+
+struct s3_resp {
+    long status;
+    struct cm_buf body; /* 2xx body when no sink; error bodies are kept separately */
+    char etag[S3_MAX_ETAG + 1];
+    char version_id[S3_MAX_VERSION_ID + 1];
+    bool has_content_length;
+    uint64_t content_length;
+    uint64_t delivered; /* body bytes handed to the sink */
+    char s3_code[64];   /* on failure: the S3 error code ("NoSuchKey"), if any */
+};
+
+/* Adds a query parameter / header to r. Returns 0 or CM_ETOOBIG. The capacities are
+ * sized for every request this module builds, so callers that add a fixed number of
+ * entries may ignore the result; debug builds assert it. */
+int s3_req_query(struct s3_req *r, const char *name, const char *value);
+int s3_req_header(struct s3_req *r, const char *name, const char *value);
+
+/* Performs r with signing, retries and error mapping. On 0 the status is 2xx and resp
+ * holds the result (free resp->body with cm_buf_free; it is initialised here). On
+ * failure err names "METHOD bucket/key" and the S3 error. */
+CM_NODISCARD int s3_request(struct s3_client *c, const struct s3_req *r, struct s3_resp *resp,
+                            struct cm_err *err);
+
+/* Adds the lock/legal-hold/meta/content-type headers of opts to r; lock_date must
+ * outlive r. Returns 0, CM_EINVAL or CM_ETOOBIG. */
+CM_NODISCARD int s3_req_put_headers(struct s3_req *r, const struct s3_put_opts *opts,
+                                    char lock_date[32], char (*meta_names)[S3_MAX_META_NAME + 12],
+                                    struct cm_err *err);
+/* Validates a key (1..S3_MAX_KEY bytes, no control characters). */
+CM_NODISCARD int s3_key_check(const char *key, struct cm_err *err);
+/* Validates put options (lock date present, meta names). */
+CM_NODISCARD int s3_put_opts_check(const struct s3_put_opts *opts, struct cm_err *err);
+
+size_t s3_client_part_size_(const struct s3_client *c);
+const char *s3_client_region_(const struct s3_client *c);
+
+/* ---- libcurl transport (s3_curl.c) ---- */
+
+struct s3_curl_opts {
+    const char *ca_file;
+    long connect_timeout_ms;
+    long stall_timeout_ms;
+};
+/* Creates the default transport context. Returns 0, CM_ENOMEM or CM_EIO. */
+CM_NODISCARD int s3_curl_create(const struct s3_curl_opts *o, void **ctx, struct cm_err *err);
+extern const struct s3_transport s3_curl_transport;
+
+#endif /* BACKUP_S3_S3_INT_H */
