@@ -8,5 +8,7 @@
 #define LW_VERSION "0.1.0"
 
 int cmd_check(int argc, char **argv);
+int cmd_webhook(int argc, char **argv);
+int cmd_certs(int argc, char **argv);
 
 #endif /* CLI_CLI_H */

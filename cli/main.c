@@ -15,6 +15,8 @@ struct command {
 
 static const struct command commands[] = {
     {"check", cmd_check, "evaluate manifests against guardrail policies, offline"},
+    {"webhook", cmd_webhook, "serve admission (validate + auto-bind) over HTTPS"},
+    {"certs", cmd_certs, "create or renew the webhook CA and serving certificate"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* wh_int.h - declarations shared inside webhook/ only: policy snapshots, TLS
+ * credentials, metrics, the change watcher and the per-request arena. Never include
+ * from outside the module.
+ *
+ * Design note
+ * - Snapshots (wh_snapshot.c): the current policy set sits behind a mutex-protected
+ *   pointer. A request takes a reference (pointer read + increment in one short
+ *   critical section) and drops it when done; the swap replaces the pointer under the
+ *   same mutex and drops the holder's reference. The last release destroys the set.
+ * - Credentials (wh_tls.c): the same scheme for the serving certificate. Each TLS
+ *   connection pins the credential current when it was accepted (libmicrohttpd's
+ *   connection notifier) and releases it when it closes, so a rotation never frees a
+ *   certificate that a handshake may still use.
+ * - Watcher (wh_reload.c): one thread; inotify on the policy directories and on the
+ *   certificate's and key's directories, a periodic content digest as the fallback,
+ *   and an eventfd for SIGHUP-initiated reloads and for stopping. */
+#ifndef WEBHOOK_WH_INT_H
+#define WEBHOOK_WH_INT_H
+
+#include "webhook/wh.h"
+
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* ---- policy snapshots ---- */
+
+struct wh_snapshot {
+    struct policy_set *set;
+    atomic_long refs;
+    uint64_t generation;
+    uint64_t digest;
+};
+
+struct wh_holder {
+    pthread_mutex_t mu;
+    struct wh_snapshot *cur; /* NULL until the first load */
+};
+
+CM_NODISCARD int wh_holder_init(struct wh_holder *h);
+/* Drops the holder's reference. Call after every user has released. */
+void wh_holder_cleanup(struct wh_holder *h);
+/* +1 on the current snapshot, or NULL when none. Thread-safe. */
+struct wh_snapshot *wh_snapshot_acquire(struct wh_holder *h);
+/* -1; the last one destroys the set. NULL-safe, thread-safe. */
+void wh_snapshot_release(struct wh_snapshot *s);
+/* Installs set (ownership moves in, even on failure) as the current snapshot.
+ * Returns 0 or CM_ENOMEM (set destroyed, old snapshot kept). Thread-safe. */
+CM_NODISCARD int wh_holder_swap(struct wh_holder *h, struct policy_set *set, uint64_t digest);
+
+/* Loads every path into a new set. *digest gets a digest of the files' names and
+ * contents. Returns 0 or the loader's error with err naming file:line. */
+CM_NODISCARD int wh_policies_load(char (*paths)[WH_PATH_MAX], size_t n, struct policy_set **out,
+                                  uint64_t *digest, struct cm_err *err);
+/* Only the digest (the periodic check reads the tree, cheap for policy directories). */
+CM_NODISCARD int wh_policies_digest(char (*paths)[WH_PATH_MAX], size_t n, uint64_t *digest,
+                                    struct cm_err *err);
+
+/* ---- TLS credentials ---- */
+
+#define WH_MAX_CHAIN 8
+
+struct wh_cred {
+    gnutls_pcert_st pcert[WH_MAX_CHAIN];
+    unsigned n_pcert;
+    gnutls_privkey_t key;
+    time_t not_after;
+    uint64_t digest;
+    atomic_long refs;
+};
+
+struct wh_tls {
+    pthread_mutex_t mu;
+    struct wh_cred *cur;
+};
+
+CM_NODISCARD int wh_tls_init(struct wh_tls *t);
+void wh_tls_cleanup(struct wh_tls *t);
+/* Reads cert_path (PEM chain, leaf first) and key_path, checks that the key matches the
+ * leaf. Returns 0, CM_ENOENT/CM_EIO (files), CM_ETLS (bad PEM, mismatch), CM_ENOMEM. */
+CM_NODISCARD int wh_cred_load(const char *cert_path, const char *key_path, struct wh_cred **out,
+                              struct cm_err *err);
+/* Digest of the two files' contents (to notice a change). */
+CM_NODISCARD int wh_cred_digest(const char *cert_path, const char *key_path, uint64_t *digest,
+                                struct cm_err *err);
+void wh_cred_release(struct wh_cred *c);
+struct wh_cred *wh_tls_acquire(struct wh_tls *t);
+/* Installs c (ownership moves in) as the credential for new connections. */
+void wh_tls_swap(struct wh_tls *t, struct wh_cred *c);
+/* The libmicrohttpd/GnuTLS retrieve callback: serves the credential pinned by the
+ * connection (its socket context). */
+int wh_tls_retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+                    const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+                    gnutls_pcert_st **pcert, unsigned int *pcert_length, gnutls_privkey_t *pkey);
+
+/* 64-bit FNV-1a, chained through h. */
+uint64_t wh_fnv1a(uint64_t h, const void *p, size_t n);
+#define WH_FNV_INIT 1469598103934665603ull
+
+/* ---- metrics ---- */
+
+#define WH_LAT_BUCKETS 14
+#define WH_DENIAL_SLOTS 256
+
+struct wh_denial_slot {
+    char policy[128];
+    char rule[128];
+    unsigned long long count;
+};
+
+struct wh_metrics {
+    atomic_ullong requests[WH_EP_COUNT_][WH_DEC_COUNT_];
+    atomic_ullong other_requests[4]; /* healthz, readyz, metrics, not found */
+    atomic_ullong too_large;         /* 413 */
+    atomic_ullong timeouts;          /* 408 */
+    atomic_ullong lat_bucket[WH_EP_COUNT_][WH_LAT_BUCKETS];
+    atomic_ullong lat_count[WH_EP_COUNT_];
+    atomic_ullong lat_sum_ns[WH_EP_COUNT_];
+    atomic_ullong reloads;
+    atomic_ullong reload_failures;
+    atomic_ullong cert_reloads;
+    atomic_ullong cert_reload_failures;
+    atomic_llong cert_not_after;
+    atomic_ullong policy_generation;
+    atomic_llong inflight;
+    pthread_mutex_t denial_mu;
+    struct wh_denial_slot denials[WH_DENIAL_SLOTS];
+    size_t n_denials;
+    unsigned long long denials_other;
+};
+
+CM_NODISCARD int wh_metrics_init(struct wh_metrics *m);
+void wh_metrics_cleanup(struct wh_metrics *m);
+/* Counts one answered admission request. Thread-safe. */
+void wh_metrics_observe(struct wh_metrics *m, enum wh_endpoint ep, const struct wh_verdict *v,
+                        uint64_t latency_ns);
+/* The Prometheus text exposition (format 0.0.4). Thread-safe. */
+CM_NODISCARD int wh_metrics_format(struct wh_metrics *m, size_t rules, struct cm_buf *out);
+
+/* ---- per-request arena ---- */
+
+#define WH_ARENA_INLINE 16384
+
+typedef void (*wh_cleanup_fn)(void *p);
+
+struct wh_arena_chunk;
+
+struct wh_arena_cleanup {
+    wh_cleanup_fn fn;
+    void *p;
+    struct wh_arena_cleanup *next;
+};
+
+/* A bump allocator whose first chunk sits inside the owner (no allocation for small
+ * requests), plus a list of cleanups run at destroy (nginx pool cleanups). */
+struct wh_arena {
+    size_t used_;
+    size_t limit_;                /* total bytes the arena may hand out */
+    size_t total_;
+    struct wh_arena_chunk *chunks_;
+    struct wh_arena_cleanup *cleanups_;
+    _Alignas(16) unsigned char inline_[WH_ARENA_INLINE];
+};
+
+void wh_arena_init(struct wh_arena *a, size_t limit);
+/* n bytes, 16-aligned, or NULL (CM_ENOMEM or past the limit). Not thread-safe. */
+void *wh_arena_alloc(struct wh_arena *a, size_t n);
+/* Registers fn(p) to run at wh_arena_cleanup(). Returns 0 or CM_ENOMEM (fn(p) is then
+ * run at once so nothing leaks). */
+CM_NODISCARD int wh_arena_add_cleanup(struct wh_arena *a, wh_cleanup_fn fn, void *p);
+/* Runs the cleanups (last registered first) and frees the chunks. */
+void wh_arena_cleanup(struct wh_arena *a);
+
+/* ---- watcher ---- */
+
+struct wh_server_int;
+
+struct wh_watcher;
+
+/* Starts the watcher thread over the policy paths and the certificate/key files;
+ * on_policies/on_cert are called from that thread. */
+struct wh_watch_cb {
+    void (*on_check)(bool forced, void *ctx); /* re-check everything now */
+    void *ctx;
+};
+
+CM_NODISCARD int wh_watcher_start(char (*paths)[WH_PATH_MAX], size_t n, const char *cert,
+                                  const char *key, unsigned interval_ms,
+                                  const struct wh_watch_cb *cb, struct wh_watcher **out,
+                                  struct cm_err *err);
+/* Wakes the watcher for a forced check (SIGHUP). Thread-safe. */
+void wh_watcher_kick(struct wh_watcher *w);
+/* Stops and joins the thread; frees w. NULL-safe. */
+void wh_watcher_stop(struct wh_watcher *w);
+
+#endif /* WEBHOOK_WH_INT_H */
