@@ -88,6 +88,14 @@ void pol_selector_destroy(struct pol_selector *s);
 /* Matches the wildcard pairs (matchLabels semantics) against labels. */
 bool pol_labels_match(const struct pol_sel_label *v, size_t n, const cJSON *labels);
 void pol_sel_labels_free(struct pol_sel_label *v, size_t n);
+/* Compiles an annotations map (wildcard keys and values). */
+int pol_annotations_compile(const struct pol_ctx *c, const cJSON *m, struct pol_sel_label **out,
+                            size_t *n);
+/* Gets an integral number in [lo, hi]; absent gives def unless required. */
+int pol_get_uint(const struct pol_ctx *c, const cJSON *obj, const char *key, bool required,
+                 uint32_t lo, uint32_t hi, uint32_t def, uint32_t *out);
+/* True for a DNS-1123 subdomain (Kubernetes object names). */
+bool pol_is_dns_subdomain(const char *s);
 
 /* ---- match / exclude ---- */
 
@@ -247,7 +255,7 @@ struct pol_policy {
 
 void pol_policy_free(struct pol_policy *p);
 /* Compiles one ClusterPolicy/Policy document into *out. */
-int pol_policy_compile(const struct pol_ctx *c, const cJSON *doc, bool namespaced,
+int pol_policy_compile(struct pol_ctx *c, const cJSON *doc, bool namespaced,
                        struct pol_policy *out);
 
 /* ---- backup policies ---- */
@@ -255,14 +263,13 @@ int pol_policy_compile(const struct pol_ctx *c, const cJSON *doc, bool namespace
 struct pol_bsel {
     struct pol_wlist namespaces;
     struct pol_selector *labels;
+    char *canon; /* the selector as compact JSON, to find identical selectors */
 };
 
-int pol_backup_compile(const struct pol_ctx *c, const cJSON *doc, struct policy_backup *out);
+int pol_backup_compile(struct pol_ctx *c, const cJSON *doc, struct policy_backup *out);
 void pol_backup_free(struct policy_backup *b);
 /* True when b's selector makes it the default for r. */
 bool pol_backup_selects(const struct policy_backup *b, const struct pol_res *r);
-/* A canonical text of b's selector (for the overlap check), or NULL without one. */
-int pol_backup_selector_key(const struct policy_backup *b, struct cm_buf *out);
 
 /* ---- the set ---- */
 

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* policy_bind.c - decides which BackupPolicy a Deployment or StatefulSet binds to: its
+ * dataprotection label, else the first BackupPolicy whose selector picks it. */
+#include "policy_load_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static bool workload(const struct pol_res *r)
+{
+    return (r->kind_len == 10 && memcmp(r->kind, "Deployment", 10) == 0) ||
+           (r->kind_len == 11 && memcmp(r->kind, "StatefulSet", 11) == 0);
+}
+
+void policy_set_bind(const struct policy_set *s, const struct policy_request *req,
+                     struct policy_binding *out)
+{
+    const struct policy_backup *b = NULL;
+    const cJSON *label;
+    const cJSON *imm;
+    const cJSON *ann;
+    struct pol_res r;
+    size_t i;
+
+    out->status = POLICY_BIND_NONE;
+    out->backup = NULL;
+    out->by_label = false;
+    out->annotation_ok = false;
+    out->message[0] = '\0';
+    if (s == NULL || req == NULL || s->nbackups == 0 || !pol_res_init(&r, req) || !workload(&r))
+        return;
+    label = cJSON_GetObjectItemCaseSensitive(r.labels, POLICY_DATAPROTECTION_LABEL);
+    if (label != NULL) {
+        const char *v = cJSON_IsString(label) ? label->valuestring : "";
+
+        b = policy_set_backup_find(s, v, strlen(v));
+        if (b == NULL) {
+            out->status = POLICY_BIND_UNKNOWN;
+            (void)snprintf(out->message, sizeof(out->message),
+                           "label %s: \"%.100s\" names no BackupPolicy (known: %s); set it to "
+                           "k10-<name> of an existing BackupPolicy, or create BackupPolicy "
+                           "\"%.100s\".",
+                           POLICY_DATAPROTECTION_LABEL, v, s->backup_names,
+                           strncmp(v, "k10-", 4) == 0 ? v + 4 : v);
+            return;
+        }
+        out->by_label = true;
+    } else {
+        for (i = 0; i < s->nbackups && b == NULL; i++) {
+            if (pol_backup_selects(&s->backups[i], &r))
+                b = &s->backups[i];
+        }
+        if (b == NULL)
+            return;
+    }
+    out->backup = b;
+    out->status = POLICY_BIND_OK;
+    ann = cJSON_GetObjectItemCaseSensitive(r.annotations, POLICY_BINDING_ANNOTATION);
+    out->annotation_ok = cJSON_IsString(ann) && strcmp(ann->valuestring, b->name) == 0;
+    imm = cJSON_GetObjectItemCaseSensitive(r.labels, POLICY_IMMUTABLE_LABEL);
+    if (cJSON_IsString(imm) && strcmp(imm->valuestring, "enabled") == 0 &&
+        b->lock_mode == POLICY_LOCK_NONE) {
+        out->status = POLICY_BIND_NO_LOCK;
+        (void)snprintf(out->message, sizeof(out->message),
+                       "label %s: enabled needs S3 Object Lock, but BackupPolicy \"%.100s\" has "
+                       "no objectLock; bind a BackupPolicy with objectLock (label %s: "
+                       "k10-<name>) or remove the %s label.",
+                       POLICY_IMMUTABLE_LABEL, b->name, POLICY_DATAPROTECTION_LABEL,
+                       POLICY_IMMUTABLE_LABEL);
+    }
+}
