@@ -13,6 +13,8 @@
 # BUILD selects the build directory so that variants never mix objects.
 
 BUILD ?= build
+# The eval'd library rules below come first; a bare `make` must still mean `make all`.
+.DEFAULT_GOAL := all
 CC ?= cc
 CFLAGS ?= -O2 -g
 FUZZ_TIME ?= 30
