@@ -252,6 +252,7 @@ int s3_sigv4_sign(const struct s3_sigv4_input *in, char *out, size_t out_len, ch
     unsigned char sig[32];
     char sig_hex[65];
     char kbuf[SIGV4_MAX_SECRET + 5];
+    size_t sts_len;
     size_t i;
     int n;
     int rc;
@@ -329,13 +330,14 @@ int s3_sigv4_sign(const struct s3_sigv4_input *in, char *out, size_t out_len, ch
     }
 
     /* Signing key: HMAC chain over date, region, service and "aws4_request". */
+    sts_len = (size_t)n;
     n = snprintf(kbuf, sizeof(kbuf), "AWS4%s", in->secret_key);
     rc = hmac((const unsigned char *)kbuf, (size_t)n, in->amz_date, 8, k);
     cm_memzero_secure(kbuf, sizeof(kbuf));
     rc = rc ? rc : hmac(k, 32, in->region, strlen(in->region), k);
     rc = rc ? rc : hmac(k, 32, in->service, strlen(in->service), k);
     rc = rc ? rc : hmac(k, 32, "aws4_request", 12, k);
-    rc = rc ? rc : hmac(k, 32, sts, (size_t)n, sig);
+    rc = rc ? rc : hmac(k, 32, sts, sts_len, sig);
     cm_memzero_secure(k, sizeof(k));
     if (rc != 0) {
         cm_err_set(err, rc, "sigv4: HMAC failed");
