@@ -268,7 +268,8 @@ def check_webhooks(label, docs, failure="Fail", timeout=5, excluded=("kube-syste
 
 
 def check_webhook_deployment(label, docs, replicas=2, image="lockwarden:0.1.0", port=8443,
-                             hard=False, tls_secret=None, resources=None, priority=None):
+                             hard=False, tls_secret=None, resources=None, priority=None,
+                             threads=2, log_level="info"):
     dep = one(docs, "Deployment", "webhook")
     check(label + ": webhook Deployment exists", dep is not None)
     if dep is None:
@@ -310,8 +311,8 @@ def check_webhook_deployment(label, docs, replicas=2, image="lockwarden:0.1.0", 
                 "LW_TLS_KEY": "/tls/tls.key", "LW_POLICIES": "/policies"}
     check(t + " env LW_LISTEN/LW_TLS_CERT/LW_TLS_KEY/LW_POLICIES",
           all(env.get(k) == v for k, v in want_env.items()), env)
-    check(t + " env LW_THREADS and LW_LOG_LEVEL are strings",
-          isinstance(env.get("LW_THREADS"), str) and isinstance(env.get("LW_LOG_LEVEL"), str))
+    check(t + " env LW_THREADS and LW_LOG_LEVEL",
+          env.get("LW_THREADS") == str(threads) and env.get("LW_LOG_LEVEL") == log_level, env)
     ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
     check(t + " container port https", ports.get("https") == port, ports)
     for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
@@ -331,6 +332,9 @@ def check_webhook_deployment(label, docs, replicas=2, image="lockwarden:0.1.0", 
     check(t + " mounts the TLS Secret at /tls", tls.get("secretName") == tls_secret, tls)
     check(t + " TLS files are not world-readable", tls.get("defaultMode") == 0o440,
           tls.get("defaultMode"))
+    check(t + " mounts only tls.crt and tls.key of the Secret",
+          sorted((i["key"], i["path"]) for i in tls.get("items", []))
+          == [("tls.crt", "tls.crt"), ("tls.key", "tls.key")], tls.get("items"))
     cm = vols.get(mounts.get("/policies"), {}).get("configMap", {})
     cmdoc = one(docs, "ConfigMap", "policies")
     check(t + " mounts the policies ConfigMap at /policies",
@@ -711,7 +715,7 @@ def test_custom():
            "limits": {"cpu": "2", "memory": "512Mi"}}
     check_webhook_deployment(label, docs, replicas=3, image=image, port=9443, hard=True,
                              tls_secret="guard-serving", resources=res,
-                             priority="lockwarden-critical")
+                             priority="lockwarden-critical", threads=4, log_level="debug")
     check_webhooks(label, docs)
     check_pdb(label, docs, min_available=2)
     check_executor(label, docs, s3_secret="guard-s3", lease="guard-leader", image=image,
@@ -762,6 +766,7 @@ def test_invalid_values():
         "s3-no-keys.yaml": "s3.accessKeyId is required",
         "manual-no-cabundle.yaml": "webhook.caBundle is required",
         "anti-affinity.yaml": "podAntiAffinity must be soft or hard",
+        "threads.yaml": "webhook.threads must be between 1 and 64",
     }
     for f, msg in sorted(cases.items()):
         p = subprocess.run([sys.executable, RENDER, CHART, "-f",
