@@ -51,8 +51,9 @@
  *   list's scope, last key and resourceVersion). fake_kube_expire_continue_tokens()
  *   simulates etcd compaction: every token issued so far then answers 410 Expired.
  * - VolumeSnapshots: a created snapshot.storage.k8s.io/v1 VolumeSnapshot starts with
- *   status.readyToUse=false; after opts.snapshot_ready_after_gets GETs of that snapshot
- *   (0 = at creation) it becomes readyToUse=true with boundVolumeSnapshotContentName
+ *   status.readyToUse=false; the K-th GET of that snapshot (K =
+ *   opts.snapshot_ready_after_gets; 0 = already in the create response; lists do not
+ *   count) returns it readyToUse=true with boundVolumeSnapshotContentName
  *   "snapcontent-<uid>", creationTime and restoreSize "1Gi", and a matching cluster-
  *   scoped VolumeSnapshotContent is added to the store. A failure rule
  *   (fake_kube_snapshot_fail) instead sets status.error {message, time} and
@@ -60,8 +61,11 @@
  *   spec.source.persistentVolumeClaimName.
  * - Threads: libmicrohttpd serves from its own thread; every fake_kube_* call is
  *   thread-safe (one mutex around the store, log, faults and counters).
- * - Memory: the store owns its cJSON trees; accessor results are copies the caller
- *   frees. Request bodies are capped at 16 MiB (413 beyond); the request log keeps the
+ * - Memory: the fake allocates with malloc, never cm_malloc, so cm_alloc_fault_set()
+ *   in a test does not hit it, except through cJSON: once policy_json_hooks_install()
+ *   routes cJSON through cm_malloc, an armed allocation fault may fire inside the fake.
+ *   Run OOM loops against a fault transport (kube_config_set_transport), not the fake.
+ *   The store owns its cJSON trees; accessor results are copies the caller frees. Request bodies are capped at 16 MiB (413 beyond); the request log keeps the
  *   last FAKE_KUBE_LOG_MAX requests.
  * - Link: part of libtestsupport.a (every test binary). Needs libmicrohttpd (GnuTLS),
  *   OpenSSL (the test CA) and cJSON. */
@@ -72,7 +76,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define FAKE_KUBE_LOG_MAX 100000
+#define FAKE_KUBE_LOG_MAX 20000
 
 struct fake_kube;
 
