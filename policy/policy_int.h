@@ -120,4 +120,72 @@ CM_NODISCARD int pol_pattern_eval(const struct pol_pattern *p, const cJSON *reso
                                   struct pol_pat_result *res);
 void pol_pattern_destroy(struct pol_pattern *p);
 
+/* ---- pattern internals: shared by policy_pattern*.c only ---- */
+
+enum pol_pnode_kind {
+    POL_PN_MAP = 0,
+    POL_PN_ARRAY,
+    POL_PN_STRING,
+    POL_PN_BOOL,
+    POL_PN_NUMBER,
+    POL_PN_NULL,
+};
+
+enum pol_anchor {
+    POL_ANCHOR_NONE = 0, /* plain key */
+    POL_ANCHOR_COND,     /* (key) */
+    POL_ANCHOR_GLOBAL,   /* <(key) */
+    POL_ANCHOR_EQUAL,    /* =(key) */
+    POL_ANCHOR_NEG,      /* X(key) */
+    POL_ANCHOR_EXIST,    /* ^(key) */
+};
+
+struct pol_pnode;
+
+/* One key of a map pattern, in Kyverno's evaluation order. */
+struct pol_pentry {
+    enum pol_anchor anchor;
+    char *key;                   /* without its anchor, NUL-terminated */
+    size_t key_len;
+    struct pol_wildcard *key_wc; /* metadata label/annotation key with '*'/'?': expanded
+                                    against the resource's keys (ExpandInMetadata) */
+    struct pol_pnode *val;
+};
+
+struct pol_pnode {
+    enum pol_pnode_kind kind;
+    bool b;                 /* POL_PN_BOOL */
+    bool is_int;            /* POL_PN_NUMBER: an int64 pattern (else float64) */
+    int64_t i;
+    double d;
+    struct pol_strpat *sp;  /* POL_PN_STRING */
+    bool is_star;           /* the string is exactly "*" */
+    struct pol_pentry *ents; /* POL_PN_MAP */
+    size_t n_ents;
+    struct pol_pnode **elems; /* POL_PN_ARRAY (never empty) */
+    size_t n_elems;
+};
+
+struct pol_pattern {
+    struct pol_pnode *root;
+};
+
+/* Bounded text writer for failure messages (never allocates; cuts at cap). */
+struct pol_wbuf {
+    char *p;
+    size_t cap; /* including the NUL */
+    size_t len;
+};
+void pol_wbuf_init(struct pol_wbuf *w, char *p, size_t cap);
+void pol_wbuf_add(struct pol_wbuf *w, const char *s, size_t n);
+void pol_wbuf_adds(struct pol_wbuf *w, const char *s);
+/* Go's fmt %v of a resource value (NULL = nil): "<nil>", "[a b]", "map[k:v]", floats
+ * as %g shortest. */
+void pol_wbuf_go_value(struct pol_wbuf *w, const cJSON *v);
+/* Go's %v of a pattern node as written. */
+void pol_wbuf_go_pattern(struct pol_wbuf *w, const struct pol_pnode *n);
+/* Go's %T of a resource value: "map[string]interface {}", "[]interface {}", "string",
+ * "int64", "float64", "bool", "<nil>". */
+const char *pol_go_type(const cJSON *v);
+
 #endif /* POLICY_POLICY_INT_H */
