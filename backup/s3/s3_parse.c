@@ -249,9 +249,15 @@ int s3_parse_complete(const char *body, size_t len, char *etag, size_t cap, stru
     if (s3_xml_is(root, "Error")) {
         struct s3_error_info ei;
 
+        int code = CM_EHTTP;
+
         s3_error_parse(body, len, &ei);
-        rc = cm_err_set(err, ei.code[0] == 'I' ? CM_EINTEGRITY : CM_EAGAIN,
-                        "200 with error %s: %s", ei.code, ei.message);
+        if (strcmp(ei.code, "InternalError") == 0 || strcmp(ei.code, "SlowDown") == 0 ||
+            strcmp(ei.code, "ServiceUnavailable") == 0)
+            code = CM_EAGAIN;
+        else if (strcmp(ei.code, "InvalidPart") == 0 || strcmp(ei.code, "InvalidPartOrder") == 0)
+            code = CM_EINTEGRITY;
+        rc = cm_err_set(err, code, "200 with error %s: %s", ei.code, ei.message);
     } else if (!s3_xml_is(root, "CompleteMultipartUploadResult")) {
         rc = cm_err_set(err, CM_EPROTO, "expected <CompleteMultipartUploadResult>");
     } else if (s3_xml_child_text(x, root, "ETag", etag, cap) == CM_ETOOBIG) {

@@ -274,6 +274,10 @@ static int fault_perform(void *ctx, const struct s3_http_request *req,
     f->head = it->next;
     if (f->head == NULL)
         f->tail = NULL;
+    if (it->r.transport_rc == 0 && it->r.status == 0) {
+        rc = auto_reply(f, req, resp);
+        goto done;
+    }
     if (it->r.transport_rc != 0) {
         rc = cm_err_set(err, it->r.transport_rc, "fault: injected %s",
                         cm_errname(it->r.transport_rc));

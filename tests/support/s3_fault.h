@@ -19,7 +19,10 @@
  * CM_ETIMEDOUT, ...) before any response. Otherwise status/headers/body are delivered;
  * headers is "Name: value\n" lines (may be NULL); body may be NULL. truncate_at < the
  * body length delivers only that many body bytes and then fails with CM_EPROTO (a
- * connection reset mid-body). All strings are copied by s3_fault_push. */
+ * connection reset mid-body). status 0 (and transport_rc 0) answers like the auto
+ * server, so a script can let some requests through. All strings are copied by
+ * s3_fault_push. The fault object itself uses plain malloc, never cm_malloc, so the
+ * client's OOM loops only ever fail the client's own allocations. */
 struct s3_fault_reply {
     int transport_rc;
     long status;
