@@ -316,4 +316,292 @@ void backup_metrics_set_running(struct backup_metrics *m, int running);
  * the cm_buf error. */
 CM_NODISCARD int backup_metrics_format(struct backup_metrics *m, struct cm_buf *out);
 
+/* ---- S3 and credentials for a BackupPolicy (backup_store.c) ---- */
+
+struct kube_client;
+struct s3_client;
+struct s3_credentials;
+struct policy_backup;
+struct policy_set;
+
+/* Fills creds for policy p: from the Secret p->location.credentials_secret in
+ * namespace secret_ns (data keys aws_access_key_id/aws_secret_access_key or
+ * AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, optional aws_session_token) when the policy
+ * names one and kube is not NULL, else from the environment. Returns 0, CM_ENOENT
+ * (Secret or keys missing; err names them), CM_EAUTH, CM_ENOMEM, or kube's codes. */
+CM_NODISCARD int backup_creds_resolve(struct kube_client *kube, const char *secret_ns,
+                                      const struct policy_backup *p, struct s3_credentials *creds,
+                                      struct cm_err *err);
+
+/* Where restore points live; a value type. Strings borrowed. */
+struct backup_location {
+    const char *endpoint;  /* "" or NULL: AWS for region */
+    const char *region;    /* "" or NULL: us-east-1 */
+    const char *bucket;
+    const char *prefix;    /* "" or NULL: none */
+    bool path_style;
+};
+
+/* The location of policy p, with endpoint_override (may be NULL) replacing its
+ * endpoint. Cannot fail. */
+void backup_location_of(const struct policy_backup *p, const char *endpoint_override,
+                        struct backup_location *out);
+/* Creates an S3 client for loc with creds. Returns 0 or s3_client_create's codes. */
+CM_NODISCARD int backup_s3_open(const struct backup_location *loc,
+                                const struct s3_credentials *creds, struct s3_client **out,
+                                struct cm_err *err);
+
+/* Reads the encryption key from the Secret `name` in namespace ns (data key "key", in
+ * any of backup_key_parse's encodings after base64). Returns 0, CM_ENOENT, CM_EINVAL
+ * or kube's codes. */
+CM_NODISCARD int backup_key_from_secret(struct kube_client *kube, const char *ns,
+                                        const char *name, struct backup_key *out,
+                                        struct cm_err *err);
+
+/* ---- capture (backup_capture.c) ---- */
+
+typedef void (*backup_sleep_fn)(uint64_t ms, void *ctx);
+
+struct backup_capture_opts {
+    const struct policy_backup *policy; /* required */
+    const char *namespace_;             /* required: the app */
+    struct kube_client *kube;           /* required; used from the calling thread only */
+    struct s3_client *s3;               /* required: the policy's bucket */
+    const char *prefix;                 /* the policy's location prefix ("" none) */
+    const struct backup_key *key;       /* NULL: no client-side encryption */
+    const char *tool_version;           /* recorded in the manifest */
+    time_t now;                         /* capture time; 0 = the wall clock */
+    uint64_t snapshot_timeout_ms;       /* readyToUse deadline; 0 = 10 minutes */
+    uint64_t snapshot_poll_ms;          /* 0 = 1000 */
+    backup_sleep_fn sleep;              /* NULL = nanosleep (tests record instead) */
+    void *sleep_ctx;
+};
+
+struct backup_capture_result {
+    char id[BACKUP_ID_LEN + 1];
+    char manifest_key[BACKUP_KEY_MAX + 1];
+    size_t resources;
+    size_t snapshots;
+    uint64_t archive_bytes;  /* stored bytes of the archive */
+    double seconds;
+};
+
+/* Captures one app into a new restore point: preflight (Object Lock policies), every
+ * namespaced resource but what the cluster recreates, the Namespace, bound PVs, their
+ * StorageClasses, the CRDs of captured custom resources; a VolumeSnapshot per PVC
+ * awaited until readyToUse; the archive streamed through multipart upload with lock
+ * headers; manifest.json written last. Memory is bounded by one part, one object and
+ * the manifest. On failure no manifest is written (the point stays partial), the
+ * multipart upload is aborted and the snapshots it created are deleted (best effort).
+ * Returns 0; CM_ECONFIG (preflight: bucket and missing setting named); CM_EIO
+ * ("snapshot of PVC x failed: <reason>"); CM_ETIMEDOUT (snapshot deadline); kube/s3
+ * codes. Not thread-safe per kube/s3 client. out may be NULL. */
+CM_NODISCARD int backup_capture_run(const struct backup_capture_opts *o,
+                                    struct backup_capture_result *out, struct cm_err *err);
+
+/* ---- catalog: listing the bucket (backup_catalog.c) ---- */
+
+/* One stored object version of a restore point. */
+struct backup_rp_object {
+    char *key;
+    char *version_id;  /* "" when unversioned */
+    uint64_t size;
+    bool is_delete_marker;
+};
+
+/* One restore point as the bucket shows it. */
+struct backup_rp_info {
+    char namespace_[64];
+    char id[BACKUP_ID_LEN + 1];
+    time_t created;             /* from the id */
+    bool complete;              /* a manifest.json version exists */
+    uint64_t bytes;             /* sum of object versions (delete markers excluded) */
+    /* From the manifest when loaded (backup_catalog_list with details): */
+    bool has_details;
+    char policy[254];
+    char lock_mode[16];         /* "NONE", "GOVERNANCE", "COMPLIANCE"; "" unknown */
+    time_t retain_until;        /* manifest's date (extensions may have moved it later) */
+    size_t n_resources;
+    size_t n_snapshots;
+    char key_id[32];
+    char problem[CM_ERR_MSG_MAX]; /* why the manifest could not be read, else "" */
+    struct backup_rp_object *objects;
+    size_t n_objects;
+};
+
+struct backup_catalog;
+
+/* Lists restore points under prefix (NULL/""), for namespace ns (NULL = all), from
+ * ListObjectVersions. details: also GET and parse each complete point's manifest (a
+ * bad manifest is recorded in problem, not fatal). Sorted by namespace, then id.
+ * Returns 0, CM_ENOMEM, CM_ETOOBIG (over BACKUP_CATALOG_MAX points) or s3 codes. */
+#define BACKUP_CATALOG_MAX 100000
+CM_NODISCARD int backup_catalog_list(struct s3_client *s3, const char *prefix, const char *ns,
+                                     bool details, struct backup_catalog **out,
+                                     struct cm_err *err);
+size_t backup_catalog_count(const struct backup_catalog *c);
+/* Borrowed until destroy. */
+const struct backup_rp_info *backup_catalog_get(const struct backup_catalog *c, size_t i);
+/* By namespace and id; NULL when absent. */
+const struct backup_rp_info *backup_catalog_find(const struct backup_catalog *c, const char *ns,
+                                                 const char *id);
+void backup_catalog_destroy(struct backup_catalog *c);
+/* Appends the catalog as a JSON array (for `backup list -o json`). */
+CM_NODISCARD int backup_catalog_format_json(const struct backup_catalog *c, struct cm_buf *out);
+
+/* ---- reading a restore point (backup_read.c): for verify and restore ---- */
+
+struct backup_rp;
+
+/* Opens restore point ns/id under prefix: GETs manifest.json (at most
+ * BACKUP_MANIFEST_MAX) and parses it strictly; its id and namespace must match the
+ * key. Returns 0; CM_ENOENT "restore point ns/id is partial (no manifest.json)" or
+ * absent; CM_EPARSE/CM_EUNSUPPORTED (bad manifest); s3 codes. */
+CM_NODISCARD int backup_rp_open(struct s3_client *s3, const char *prefix, const char *ns,
+                                const char *id, struct backup_rp **out, struct cm_err *err);
+/* Borrowed until destroy. */
+const struct backup_manifest *backup_rp_manifest(const struct backup_rp *rp);
+void backup_rp_destroy(struct backup_rp *rp);
+
+/* Called once per resource, in archive order, only after that entry's SHA-256 and
+ * size matched the manifest. json is borrowed for the call (not NUL-terminated). */
+typedef int (*backup_rp_resource_fn)(const struct backup_mf_resource *r, const char *json,
+                                     size_t len, void *ctx, struct cm_err *err);
+
+/* Streams the archive (bounded memory), decrypting with key (required when the archive
+ * is encrypted: its id must equal the manifest's keyId, else CM_EINVAL), and calls fn
+ * per verified resource (fn may be NULL to only verify). At the end checks that every
+ * manifest resource was seen once and that the stored bytes' size and SHA-256 equal
+ * the manifest's. Because the whole-archive digest is only known at the end, fn may
+ * already have run for earlier entries when CM_EINTEGRITY is returned. Returns 0,
+ * CM_EINTEGRITY (what differs, named), CM_EPARSE (corrupt archive), CM_EINVAL (key),
+ * fn's code or s3 codes. */
+CM_NODISCARD int backup_rp_foreach_resource(struct backup_rp *rp, const struct backup_key *key,
+                                            backup_rp_resource_fn fn, void *ctx,
+                                            struct cm_err *err);
+
+/* ---- verify (backup_verify.c) ---- */
+
+struct backup_verify_object {
+    char key[BACKUP_KEY_MAX + 1];
+    char version_id[257];
+    uint64_t size;
+    char lock_mode[16];      /* from the server (HEAD) */
+    time_t retain_until;     /* from the server */
+    bool lock_ok;            /* mode and date at least what the manifest promises */
+};
+
+struct backup_verify_report {
+    char namespace_[64];
+    char id[BACKUP_ID_LEN + 1];
+    size_t resources_checked; /* entries whose SHA-256 matched */
+    size_t resources_total;
+    bool resources_skipped;   /* encrypted archive and no key given */
+    bool archive_ok;          /* stored size and SHA-256 match */
+    struct backup_verify_object objects[2]; /* the archive and manifest.json */
+    size_t n_objects;
+};
+
+/* Reads every object of ns/id back: the manifest, the archive (each entry's SHA-256,
+ * then the archive's size and SHA-256) and each object's retention mode and date from
+ * the server. key may be NULL: an encrypted archive is then checked as stored bytes
+ * only (resources_skipped). Returns 0 when everything matches; CM_ENOENT (partial or
+ * absent), CM_EINTEGRITY (a digest, size, missing resource or lock differs: err says
+ * which), or the codes of backup_rp_foreach_resource. report may be NULL. */
+CM_NODISCARD int backup_verify_run(struct s3_client *s3, const char *prefix, const char *ns,
+                                   const char *id, const struct backup_key *key,
+                                   struct backup_verify_report *report, struct cm_err *err);
+
+/* ---- prune (backup_prune.c) ---- */
+
+struct backup_prune_item {
+    char namespace_[64];
+    char id[BACKUP_ID_LEN + 1];
+    bool complete;
+    struct backup_gfs_decision decision;
+    time_t retain_until;    /* the earliest date of its object versions (0: none) */
+    bool done;              /* the action was carried out (deleted / extended) */
+    bool retained_by_lock;  /* a delete hit Object Lock (AccessDenied): kept */
+    char error[CM_ERR_MSG_MAX]; /* a failure on this point, else "" */
+};
+
+struct backup_prune_report {
+    struct backup_prune_item *items;
+    size_t n_items;
+    size_t counts[4];       /* per enum backup_gfs_action */
+    size_t deleted;
+    size_t extended;
+    size_t errors;
+};
+
+/* Maps a namespace's policy name (from its newest manifest) to the policy that judges
+ * it. Return NULL to leave that namespace alone. */
+typedef const struct policy_backup *(*backup_policy_lookup_fn)(const char *name, void *ctx);
+
+struct backup_prune_opts {
+    struct s3_client *s3;
+    const char *prefix;
+    const char *namespace_;            /* NULL: every namespace in the bucket */
+    backup_policy_lookup_fn lookup;    /* required */
+    void *lookup_ctx;
+    time_t now;                        /* 0: wall clock */
+    bool dry_run;                      /* decide and report, change nothing */
+};
+
+/* GFS prune: per namespace, the policy named by its newest complete restore point
+ * decides (namespaces without one, or whose policy lookup returns NULL, are left
+ * alone). EXPIRE deletes every object version of the point, manifest first, so that
+ * an interrupted prune leaves a partial point rather than a broken complete one;
+ * AccessDenied on a locked version counts as "retained", never as an error. EXTEND
+ * puts a later retain-until on every version (never shortens) and writes a
+ * locks/<time>.json record. Returns 0 (per-point failures are in the report),
+ * CM_ENOMEM or s3 listing codes. Free the report with backup_prune_report_cleanup. */
+CM_NODISCARD int backup_prune_run(const struct backup_prune_opts *o,
+                                  struct backup_prune_report *report, struct cm_err *err);
+void backup_prune_report_cleanup(struct backup_prune_report *r);
+
+/* ---- executor (backup_executor.c) ---- */
+
+struct backup_executor_opts {
+    const struct policy_set *policies; /* required; borrowed for the run */
+    const struct kube_config *kube_cfg; /* required; each worker makes its own client */
+    const char *endpoint_override;    /* NULL: each policy's endpoint */
+    const char *secret_namespace;     /* where credentials/key Secrets live */
+    const char *tool_version;
+    unsigned max_concurrent;          /* captures at once; 0 = 2 */
+    uint64_t tick_ms;                 /* scheduling period; 0 = 15000 */
+    bool leader_elect;                /* take the Lease before scheduling */
+    const char *lease_namespace;      /* Lease location; NULL = secret_namespace */
+    const char *lease_name;           /* NULL = "lockwarden-executor" */
+    const char *identity;             /* holder identity; NULL = hostname-pid */
+    unsigned lease_seconds;           /* 0 = 15 */
+    const char *metrics_addr;         /* "127.0.0.1:9464"; NULL/"" = no HTTP server */
+    bool once;                        /* one scheduling pass, wait for its captures, exit */
+    uint64_t snapshot_timeout_ms;     /* passed to captures (0 = default) */
+};
+
+/* Runs the executor until SIGINT/SIGTERM (blocked in all threads and awaited by the
+ * scheduling loop) or, with once, after one pass. Returns 0, or CM_ECONFIG /
+ * CM_EIO for startup failures (bad metrics address, port in use). Must be called from
+ * the main thread before other threads exist. */
+CM_NODISCARD int backup_executor_run(const struct backup_executor_opts *o, struct cm_err *err);
+
+/* Leader election on a coordination.k8s.io/v1 Lease: creates it when absent, renews
+ * it when held by identity, takes it over when its renewTime + leaseDurationSeconds is
+ * before now. 409 Conflict (another replica won) means "not leader". Sets *is_leader.
+ * Returns 0 or kube codes (the caller then assumes it is not the leader). */
+CM_NODISCARD int backup_lease_try(struct kube_client *kube, const char *ns, const char *name,
+                                  const char *identity, unsigned lease_seconds, time_t now,
+                                  bool *is_leader, struct cm_err *err);
+
+/* Namespaces whose Deployments/StatefulSets carry POLICY_BINDING_ANNOTATION, with the
+ * policy each binds to (sorted by namespace; the first policy name in sorted order
+ * when a namespace's workloads disagree, with a warn log). */
+struct backup_app {
+    char namespace_[64];
+    char policy[254];
+};
+CM_NODISCARD int backup_apps_discover(struct kube_client *kube, struct backup_app **apps,
+                                      size_t *n, struct cm_err *err);
+
 #endif /* BACKUP_BACKUP_H */

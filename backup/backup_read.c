@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* backup_read.c - opening a restore point from the bucket and streaming its verified
+ * resources (verify and restore share this path). */
+#include "backup/backup.h"
+#include "backup/s3/s3.h"
+
+#include <string.h>
+
+struct backup_rp {
+    struct s3_client *s3;
+    char prefix[BACKUP_KEY_MAX / 2 + 1];
+    struct backup_manifest *m;
+};
+
+int backup_rp_open(struct s3_client *s3, const char *prefix, const char *ns, const char *id,
+                   struct backup_rp **out, struct cm_err *err)
+{
+    struct backup_rp *rp = NULL;
+    char key[BACKUP_KEY_MAX + 1];
+    char *buf = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (s3 == NULL || out == NULL)
+        return cm_err_set(err, CM_EINVAL, "restore point: no S3 client");
+    if (prefix != NULL && strlen(prefix) > BACKUP_KEY_MAX / 2)
+        return cm_err_set(err, CM_EINVAL, "prefix too long");
+    rc = backup_rp_key(prefix, ns, id, BACKUP_MANIFEST_NAME, key, sizeof(key), err);
+    if (rc != 0)
+        return rc;
+    rc = s3_client_get_object_mem(s3, key, NULL, BACKUP_MANIFEST_MAX, &buf, &len, NULL, err);
+    if (rc == CM_ENOENT)
+        return cm_err_set(err, CM_ENOENT,
+                          "restore point %s/%s is partial or absent (no %s in bucket %s)", ns, id,
+                          BACKUP_MANIFEST_NAME, s3_client_bucket(s3));
+    if (rc != 0)
+        return rc;
+    rp = cm_calloc(1, sizeof(*rp));
+    if (rp == NULL) {
+        rc = cm_err_set(err, CM_ENOMEM, "restore point: out of memory");
+        goto cleanup;
+    }
+    rp->s3 = s3;
+    memcpy(rp->prefix, prefix ? prefix : "", prefix ? strlen(prefix) + 1 : 1);
+    rc = backup_manifest_parse(buf, len, &rp->m, err);
+    if (rc != 0) {
+        cm_err_prefix(err, "%s", key);
+        goto cleanup;
+    }
+    if (strcmp(rp->m->id, id) != 0 || strcmp(rp->m->namespace_, ns) != 0) {
+        rc = cm_err_set(err, CM_EINTEGRITY, "%s names restore point %s/%s", key,
+                        rp->m->namespace_, rp->m->id);
+        goto cleanup;
+    }
+    *out = rp;
+    rp = NULL;
+cleanup:
+    cm_free(buf);
+    backup_rp_destroy(rp);
+    return rc;
+}
+
+const struct backup_manifest *backup_rp_manifest(const struct backup_rp *rp)
+{
+    return rp != NULL ? rp->m : NULL;
+}
+
+void backup_rp_destroy(struct backup_rp *rp)
+{
+    if (rp == NULL)
+        return;
+    backup_manifest_destroy(rp->m);
+    cm_free(rp);
+}
+
+struct each {
+    struct backup_rp *rp;
+    backup_rp_resource_fn fn;
+    void *ctx;
+    size_t next;     /* the manifest index expected next (archive order) */
+    unsigned char *seen;
+    size_t seen_count;
+    struct backup_archive_reader *r;
+    struct cm_err *err;
+};
+
+static int on_entry(void *ctx, const char *path, const void *data, size_t n, struct cm_err *err)
+{
+    struct each *e = ctx;
+    const struct backup_manifest *m = e->rp->m;
+    const struct backup_mf_resource *res = NULL;
+    size_t idx;
+    char hex[65];
+
+    if (e->next < m->n_resources && strcmp(m->resources[e->next].path, path) == 0) {
+        res = &m->resources[e->next];
+    } else {
+        res = backup_manifest_find(m, path);
+    }
+    if (res == NULL)
+        return cm_err_set(err, CM_EINTEGRITY, "archive entry %s is not in the manifest", path);
+    idx = (size_t)(res - m->resources);
+    if (e->seen[idx])
+        return cm_err_set(err, CM_EINTEGRITY, "archive entry %s appears twice", path);
+    if (res->size != n)
+        return cm_err_set(err, CM_EINTEGRITY, "%s: %zu bytes, manifest says %llu", path, n,
+                          (unsigned long long)res->size);
+    backup_sha256_hex(data, n, hex);
+    if (strcmp(hex, res->sha256) != 0)
+        return cm_err_set(err, CM_EINTEGRITY, "%s: SHA-256 %s, manifest says %s", path, hex,
+                          res->sha256);
+    e->seen[idx] = 1;
+    e->seen_count++;
+    e->next = idx + 1;
+    return e->fn != NULL ? e->fn(res, data, n, e->ctx, err) : 0;
+}
+
+static int on_body(const void *p, size_t n, void *ctx)
+{
+    struct each *e = ctx;
+
+    return backup_archive_reader_feed(e->r, p, n, e->err);
+}
+
+int backup_rp_foreach_resource(struct backup_rp *rp, const struct backup_key *key,
+                               backup_rp_resource_fn fn, void *ctx, struct cm_err *err)
+{
+    struct each e;
+    char akey[BACKUP_KEY_MAX + 1];
+    const struct backup_manifest *m;
+    const struct backup_key *use_key = NULL;
+    size_t i;
+    int rc;
+
+    if (rp == NULL)
+        return cm_err_set(err, CM_EINVAL, "restore point: not open");
+    m = rp->m;
+    if (m->key_id[0] != '\0') {
+        if (key == NULL)
+            return cm_err_set(err, CM_EINVAL, "restore point %s/%s is encrypted with key %s: "
+                              "give that key", m->namespace_, m->id, m->key_id);
+        if (strcmp(key->id, m->key_id) != 0)
+            return cm_err_set(err, CM_EINVAL, "restore point %s/%s is encrypted with key %s, "
+                              "not %s", m->namespace_, m->id, m->key_id, key->id);
+        use_key = key;
+    }
+    memset(&e, 0, sizeof(e));
+    e.rp = rp;
+    e.fn = fn;
+    e.ctx = ctx;
+    e.err = err;
+    e.seen = cm_calloc(m->n_resources ? m->n_resources : 1, 1);
+    if (e.seen == NULL)
+        return cm_err_set(err, CM_ENOMEM, "restore point: out of memory");
+    rc = backup_rp_key(rp->prefix, m->namespace_, m->id, m->archive_key, akey, sizeof(akey), err);
+    if (rc == 0)
+        rc = backup_archive_reader_create(use_key, on_entry, &e, &e.r, err);
+    if (rc == 0)
+        rc = s3_client_get_object(rp->s3, akey, NULL, NULL, on_body, &e, NULL, err);
+    if (rc == 0)
+        rc = backup_archive_reader_finish(e.r, err);
+    if (rc != 0)
+        goto cleanup;
+    if (e.seen_count != m->n_resources) {
+        for (i = 0; i < m->n_resources && e.seen[i]; i++)
+            ;
+        rc = cm_err_set(err, CM_EINTEGRITY, "%s: resource %s missing from the archive", akey,
+                        i < m->n_resources ? m->resources[i].path : "?");
+        goto cleanup;
+    }
+    if (backup_archive_reader_bytes(e.r) != m->archive_size ||
+        strcmp(backup_archive_reader_sha256(e.r), m->archive_sha256) != 0) {
+        rc = cm_err_set(err, CM_EINTEGRITY,
+                        "%s: stored %llu bytes with SHA-256 %s, manifest says %llu bytes %s", akey,
+                        (unsigned long long)backup_archive_reader_bytes(e.r),
+                        backup_archive_reader_sha256(e.r), (unsigned long long)m->archive_size,
+                        m->archive_sha256);
+        goto cleanup;
+    }
+cleanup:
+    backup_archive_reader_destroy(e.r);
+    cm_free(e.seen);
+    return rc;
+}
