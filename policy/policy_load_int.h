@@ -63,7 +63,7 @@ enum pol_sel_op { POL_SEL_IN = 0, POL_SEL_NOTIN, POL_SEL_EXISTS, POL_SEL_NOTEXIS
 struct pol_sel_label {
     struct pol_wildcard *key;
     struct pol_wildcard *value;
-    const char *key_lit; /* the key when literal (fast lookup), else NULL */
+    char *key_lit; /* owned copy of the key when literal (fast lookup), else NULL */
 };
 
 struct pol_sel_expr {

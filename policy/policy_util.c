@@ -207,6 +207,7 @@ void pol_sel_labels_free(struct pol_sel_label *v, size_t n)
     for (i = 0; i < n; i++) {
         pol_wildcard_destroy(v[i].key);
         pol_wildcard_destroy(v[i].value);
+        cm_free(v[i].key_lit);
     }
     cm_free(v);
 }
@@ -266,8 +267,14 @@ static int compile_label_map(const struct pol_ctx *c, const cJSON *m, const char
                 rc = pol_ctx_fail(c, CM_ECONFIG, it, "%s: %s", what, e.msg);
             goto fail;
         }
-        v[n].key_lit = pol_wildcard_is_literal(v[n].key) ? it->string : NULL;
         n++;
+        if (pol_wildcard_is_literal(v[n - 1].key)) {
+            v[n - 1].key_lit = cm_strdup(it->string);
+            if (v[n - 1].key_lit == NULL) {
+                rc = cm_err_set(c->err, CM_ENOMEM, "%s: out of memory", c->file);
+                goto fail;
+            }
+        }
     }
     *out = v;
     *nout = n;
