@@ -4,6 +4,7 @@
 #ifndef BACKUP_BACKUP_RESTORE_AUDIT_INT_H
 #define BACKUP_BACKUP_RESTORE_AUDIT_INT_H
 
+#include "backup/backup.h"
 #include "common/cm.h"
 #include "policy/policy.h"
 
@@ -119,6 +120,67 @@ CM_NODISCARD int backup_restore_snapshot_objects(const struct backup_restore_sna
  * Objects without a kind sort last. Returns 0 or CM_ENOMEM (objs unchanged). */
 CM_NODISCARD int backup_restore_sort(cJSON **objs, size_t n);
 
+/* ---- reading a restore point back from its bucket ---- */
+
+struct kube_client;
+struct s3_client;
+struct backup_manifest;
+struct backup_key;
+
+/* Makes an S3 client for bp's location. Credentials: the Secret bp names
+ * (location.credentialsSecret, in namespace secret_ns, read through kc; data keys
+ * AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, accessKeyId/secretAccessKey or
+ * aws_access_key_id/aws_secret_access_key), else the environment and the shared
+ * credentials file. kc may be NULL (environment only). Returns 0 or the s3/kube codes
+ * with err. */
+CM_NODISCARD int backup_restore_s3_open(const struct policy_backup *bp, struct kube_client *kc,
+                                        const char *secret_ns, struct s3_client **out,
+                                        struct cm_err *err);
+
+#define BACKUP_RESTORE_MAX_IDS 100000 /* restore points listed for one namespace */
+
+/* Lists the restore point ids of namespace ns under prefix (the "<prefix>/<ns>/"
+ * directory), complete or not, sorted oldest first (ids sort by time). *ids is a new
+ * array of *n ids (cm_free; NULL when *n is 0). Returns 0, CM_ETOOBIG (more than
+ * BACKUP_RESTORE_MAX_IDS), CM_EINVAL (bad namespace), CM_ENOMEM or the s3 codes. */
+CM_NODISCARD int backup_restore_list_ids(struct s3_client *s3, const char *prefix,
+                                         const char *ns, char (**ids)[BACKUP_ID_LEN + 1],
+                                         size_t *n, struct cm_err *err);
+
+/* Reads the 32-byte archive key from data key "key" of Secret ns/name (raw, hex or
+ * base64, as backup_key_parse). Returns 0, the kube codes or CM_EINVAL. */
+CM_NODISCARD int backup_restore_key_from_secret(struct kube_client *kc, const char *ns,
+                                                const char *name, struct backup_key *out,
+                                                struct cm_err *err);
+
+/* A restore point read back and verified. Read-only for users. */
+struct backup_restore_point {
+    struct backup_manifest *mf;   /* the parsed manifest (owned) */
+    enum policy_lock_mode lock_mode; /* the weakest lock of manifest and archive, as the
+                                        bucket reports it now */
+    time_t retain_until;          /* the earliest retain-until of the two (0 = none) */
+    bool legal_hold;              /* both objects under legal hold */
+    cJSON **objects;              /* keep_objects: parsed entries in manifest order */
+    size_t n_objects;
+};
+
+/* Reads <prefix>/<ns>/<id>/: the manifest (strictly parsed; its id and namespace must
+ * match), the lock state of the manifest and the archive, then streams the archive
+ * through the reader (decrypting with key when the manifest names one) and checks the
+ * archive's size and SHA-256 and every entry's size and SHA-256 against the manifest
+ * (no entry missing, extra or repeated). With keep_objects the entries are kept as
+ * parsed JSON. Returns 0; CM_ENOENT "incomplete" when the manifest does not exist;
+ * CM_EINTEGRITY when anything disagrees (err says what: the restore point is
+ * corrupt or has been tampered with); CM_EINVAL when an encrypted point gets no key
+ * or the wrong one; CM_EPARSE, CM_ETOOBIG, CM_ENOMEM, or the s3 codes. *out untouched
+ * on failure. */
+CM_NODISCARD int backup_restore_point_read(struct s3_client *s3, const char *prefix,
+                                           const char *ns, const char *id,
+                                           const struct backup_key *key, bool keep_objects,
+                                           struct backup_restore_point **out,
+                                           struct cm_err *err);
+void backup_restore_point_destroy(struct backup_restore_point *p);
+
 /* ---- restore results ---- */
 
 enum backup_restore_status {
@@ -164,6 +226,30 @@ size_t backup_restore_result_tally(const struct backup_restore_result *r,
 CM_NODISCARD int backup_restore_result_format(const struct backup_restore_result *r,
                                               const char *point_id, bool dry_run, bool json,
                                               struct cm_buf *out);
+
+/* ---- applying a restore point ---- */
+
+struct backup_restore_opts {
+    const struct backup_restore_nsmap *nsmap; /* may be NULL: same namespaces */
+    bool dry_run;          /* read-only: report what would be created/updated/skipped */
+    bool update_existing;  /* --existing update: PUT over existing objects (else skip) */
+};
+
+/* Recreates rp's objects (rp must have been read with keep_objects, i.e. verified) in
+ * dependency order through kc: the target namespace first when the point has no
+ * Namespace object, then CRDs, Namespaces, ServiceAccounts, RBAC, Secrets,
+ * ConfigMaps, the VolumeSnapshots the PVCs restore from, PVCs, Services, other kinds,
+ * workloads, custom resources. Objects owned by controllers are skipped, PVs of
+ * snapshotted claims are skipped (the claim gets a new volume from its snapshot).
+ * In a clone (another namespace) the captured CSI snapshot is imported into the target
+ * namespace as a Retain VolumeSnapshotContent plus a VolumeSnapshot. Every object's
+ * outcome is appended to res; one object's failure never stops the others. Returns 0
+ * when the run completed (look at res for failures), or CM_ENOMEM / the discovery
+ * error when it could not run at all. Not thread-safe. */
+CM_NODISCARD int backup_restore_apply(struct kube_client *kc,
+                                      const struct backup_restore_point *rp,
+                                      const struct backup_restore_opts *o,
+                                      struct backup_restore_result *res, struct cm_err *err);
 
 /* ---- compliance audit ---- */
 
@@ -325,6 +411,81 @@ bool backup_audit_report_compliant(const struct backup_audit_report *r);
  * error (CM_ETOOBIG, CM_ENOMEM); out is then reset. */
 CM_NODISCARD int backup_audit_render(const struct backup_audit_report *r,
                                      enum backup_audit_format f, struct cm_buf *out);
+
+/* ---- audit inputs: from a workload object to facts ---- */
+
+/* The latest restore point of an app as read back from its bucket. Strings borrowed. */
+struct backup_audit_point {
+    const char *id;
+    time_t created;
+    bool complete;
+    enum backup_audit_verify verify;
+    const char *verify_detail;          /* may be NULL */
+    enum policy_lock_mode lock_mode;    /* the weakest lock found on its objects */
+    time_t retain_until;                /* the earliest retain-until of its objects */
+    bool legal_hold;
+};
+
+/* How an app is bound. Value type. */
+struct backup_audit_binding {
+    const struct policy_backup *backup; /* the loaded policy, or NULL */
+    char name[BACKUP_RESTORE_NAME_MAX + 1]; /* the policy the app names/binds ("" none) */
+    bool missing;                       /* name set but no such policy loaded */
+    bool lacks_lock;                    /* immutable: enabled, the policy has no lock */
+};
+
+/* Decides an app's binding: its lockwarden.io/backup-policy annotation when present
+ * (what the mutating webhook wrote), else what policy_set_bind() chooses (its
+ * dataprotection label or a BackupPolicy selector). ps may be NULL (nothing bound).
+ * Cannot fail. */
+void backup_audit_bind(const struct policy_set *ps, const cJSON *obj, const cJSON *ns_labels,
+                       struct backup_audit_binding *out);
+
+/* Evaluates obj (a Deployment or StatefulSet) against ps's guardrails (the built-in
+ * binding rules are left out: bindings are reported separately), binds it, and adds
+ * it to r with its latest restore point pt (NULL = none). Returns 0, CM_EINVAL (obj
+ * lacks kind/metadata.name/namespace), CM_ETOOBIG or CM_ENOMEM; r unchanged on
+ * failure. */
+CM_NODISCARD int backup_audit_add_workload(struct backup_audit_report *r,
+                                           const struct policy_set *ps, const cJSON *obj,
+                                           const cJSON *ns_labels,
+                                           const struct backup_audit_point *pt,
+                                           struct cm_err *err);
+
+/* Loads every policy file under paths (files or directories, cm_fs_load_tree) into
+ * one set. n == 0 gives an empty set. Returns 0, the loader's codes or CM_ENOMEM, with
+ * err naming "file:line:col". */
+CM_NODISCARD int backup_audit_policies_load(const char *const *paths, size_t n,
+                                            struct policy_set **out, struct cm_err *err);
+
+#define BACKUP_AUDIT_STATE_MAX_POINTS 100000
+
+/* Builds a report from a recorded cluster state (JSON or YAML, untrusted):
+ *   {"now": RFC3339 (optional), "namespaces": [Namespace...] (optional),
+ *    "workloads": [obj...] or a List, "restorePoints": [{"namespace", "policy"
+ *    (optional), "id", "createdAt", "complete", "verified", "verifyDetail",
+ *    "objectLock": {"mode", "retainUntil", "legalHold"}}]}
+ * Objects other than Deployments and StatefulSets are ignored. The newest point per
+ * (namespace, policy) is the app's latest. now > 0 overrides the file's "now"; with
+ * neither, CM_EINVAL. Returns 0, CM_EPARSE/CM_EINVAL (err names the member),
+ * CM_ETOOBIG or CM_ENOMEM; *out untouched on failure. */
+CM_NODISCARD int backup_audit_state_load(const char *name, const char *buf, size_t len,
+                                         const struct policy_set *ps, time_t now,
+                                         struct backup_audit_report **out, struct cm_err *err);
+
+/* The live audit: lists every namespace, Deployment and StatefulSet through the
+ * cluster (kubeconfig/context as kube_config_load; NULL = defaults), binds and
+ * evaluates each app against ps, and for each bound app reads the newest complete
+ * restore point of its namespace from its BackupPolicy's bucket (S3 credentials as
+ * backup_restore_s3_open with the Secret in the kubeconfig's namespace; encrypted
+ * points get their key from the policy's encryptionKeySecret in the app's namespace),
+ * verifying it end to end and reading its lock back. Partial points are skipped when
+ * a complete one exists. A bucket that cannot be read makes the app's point
+ * "does not verify" (named in verify_detail), never a pass. Returns 0 with *out, or the
+ * kube/s3 codes when the cluster itself cannot be listed. */
+CM_NODISCARD int backup_audit_live(const char *kubeconfig, const char *context,
+                                   const struct policy_set *ps, time_t now,
+                                   struct backup_audit_report **out, struct cm_err *err);
 
 /* Helpers shared by the audit renderers (not for other modules). */
 /* "-" for age < 0, else "45s", "12m", "3h05m", "2d04h" into buf (>= 24). */
