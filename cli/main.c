@@ -17,6 +17,8 @@ static const struct command commands[] = {
     {"check", cmd_check, "evaluate manifests against guardrail policies, offline"},
     {"webhook", cmd_webhook, "serve admission (validate + auto-bind) over HTTPS"},
     {"certs", cmd_certs, "create or renew the webhook CA and serving certificate"},
+    {"restore", cmd_restore, "restore or clone a restore point into the cluster"},
+    {"audit", cmd_audit, "compliance audit of every Deployment and StatefulSet"},
 };
 
 static void usage(FILE *f)
