@@ -13,6 +13,7 @@
 static const char binding_policy[] = "lockwarden-backup-binding";
 static const char rule_exists[] = "backup-policy-exists";
 static const char rule_lock[] = "immutable-requires-object-lock";
+static const char no_text[] = "";
 
 struct slot {
     struct cm_buf msg;
@@ -95,11 +96,10 @@ static struct policy_rule_result *report_push(struct policy_report *r, const cha
         for (i = r->cap; i < ncap; i++)
             cm_buf_init(&ns[i].msg, REPORT_MSG_MAX);
         r->cap = ncap;
-        /* message/path pointers point into slots, which may have moved */
+        /* Paths live inside the slots, which may have moved (messages are on the heap);
+         * compare pointers only: the old slots are gone. */
         for (i = 0; i < r->n; i++) {
-            if (r->v[i].message[0] != '\0' && r->slots[i].msg.ptr != NULL)
-                r->v[i].message = r->slots[i].msg.ptr;
-            if (r->v[i].path[0] != '\0')
+            if (r->v[i].path != no_text)
                 r->v[i].path = r->slots[i].path;
         }
     }
@@ -108,8 +108,8 @@ static struct policy_rule_result *report_push(struct policy_report *r, const cha
     res->rule = rule;
     res->result = POLICY_PASS;
     res->action = action;
-    res->message = "";
-    res->path = "";
+    res->message = no_text;
+    res->path = no_text;
     r->n++;
     return res;
 }
