@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
 """render.py - renders the lockwarden Helm chart without a helm binary.
 
@@ -40,13 +40,14 @@ Not supported (an error): block, break, continue, else with, tpl, any
 other function, and method calls other than the ones above.
 
 Values: the chart's values.yaml, then each -f file, then each --set in
-order. Maps merge deeply; a null in an override removes the key (as Helm).
+order. As in Helm, numbers from files are float64 and --set integers are int:
+comparing the two, or printf %d of a float, fails as it does in Go. Maps merge deeply; a null in an override removes the key (as Helm).
 --set understands a.b=c, a[0]=c, a.b[1].c=d, lists {x,y}, escaped \\, and
 \\., and types true/false/null/integers (--set-string keeps strings).
 """
 
 import base64
-import fnmatch
+import decimal
 import hashlib
 import json
 import os
@@ -409,14 +410,43 @@ def to_str(v):
     if v is False:
         return "false"
     if isinstance(v, float):
-        if v == int(v) and abs(v) < 1e21:
-            return str(int(v)) if abs(v) < 1e6 else ("%g" % v).replace("e+0", "e+0")
-        return repr(v)
+        return go_float(v)
     if isinstance(v, list):
         return "[" + " ".join(to_str(x) for x in v) + "]"
     if isinstance(v, dict):
         return "map[" + " ".join("%s:%s" % (k, to_str(v[k])) for k in sorted(v)) + "]"
     return str(v)
+
+
+def go_float(v):
+    """Go's %v of a float64 (strconv 'g', shortest): 2 -> "2", 1e6 -> "1e+06"."""
+    if v != v or v in (float("inf"), float("-inf")):
+        return {"nan": "NaN", "inf": "+Inf", "-inf": "-Inf"}[repr(v)]
+    if v == 0:
+        return "0"
+    sign, digits, exp = decimal.Decimal(repr(v)).as_tuple()
+    digits = list(digits)
+    while len(digits) > 1 and digits[-1] == 0:
+        digits.pop()
+        exp += 1
+    x = len(digits) + exp - 1
+    neg = "-" if sign else ""
+    if x < -4 or x >= 6:
+        mant = str(digits[0]) + ("." + "".join(map(str, digits[1:])) if len(digits) > 1 else "")
+        return "%s%se%s%02d" % (neg, mant, "-" if x < 0 else "+", abs(x))
+    return neg + format(decimal.Decimal((0, tuple(digits), exp)), "f")
+
+
+def yaml_ready(v):
+    """Whole floats become ints, as Go's YAML encoder prints them (65532, not 65532.0)."""
+    if isinstance(v, float) and v == v and v not in (float("inf"), float("-inf")) \
+            and v == int(v):
+        return int(v)
+    if isinstance(v, dict):
+        return {k: yaml_ready(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [yaml_ready(x) for x in v]
+    return v
 
 
 class LiteralDumper(yaml.SafeDumper):
@@ -435,7 +465,7 @@ LiteralDumper.add_representer(str, _str_representer)
 def to_yaml(v):
     if v is None:
         return "null"
-    out = yaml.dump(v, Dumper=LiteralDumper, default_flow_style=False, sort_keys=True,
+    out = yaml.dump(yaml_ready(v), Dumper=LiteralDumper, default_flow_style=False, sort_keys=True,
                     allow_unicode=True, width=1 << 20)
     if out.endswith("\n...\n"):
         out = out[:-5]
@@ -717,10 +747,6 @@ class Renderer:
 _NOARG = object()
 
 
-def _fail_value(msg):
-    raise RenderError("", msg)
-
-
 def f_eq(a, *bs):
     if not bs:
         raise RenderError("", "missing argument for comparison")
@@ -740,9 +766,18 @@ def _comparable(a, b):
             raise RenderError("", "incompatible types for comparison")
         return
     if isinstance(a, num) and isinstance(b, num):
+        if type(a) is not type(b):
+            # Helm reads values files as float64 and literals are int: Go refuses to
+            # compare them, so a template must convert with int or float64 first.
+            raise RenderError("", "incompatible types for comparison (%s and %s; use int)"
+                              % (_go_type(a), _go_type(b)))
         return
     if type(a) is not type(b):
         raise RenderError("", "incompatible types for comparison")
+
+
+def _go_type(v):
+    return {int: "int", float: "float64", str: "string", bool: "bool"}.get(type(v), "?")
 
 
 def f_cmp(op):
@@ -782,7 +817,7 @@ def f_printf(fmt, *args):
             out.append(json.dumps(to_str(v)))
         elif verb == "d":
             if not isinstance(v, int) or isinstance(v, bool):
-                out.append("%!d(" + to_str(v) + ")")
+                out.append("%!d(" + _go_type(v) + "=" + to_str(v) + ")")
             else:
                 out.append(str(v))
         else:
@@ -1062,6 +1097,20 @@ def set_path(cur, path, val, key):
                 cur = cur[p]
 
 
+def as_float64(v):
+    """Numbers from values files are float64 in Helm (YAML goes through JSON); --set
+    integers stay int64."""
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int):
+        return float(v)
+    if isinstance(v, dict):
+        return {k: as_float64(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [as_float64(x) for x in v]
+    return v
+
+
 def load_yaml_file(path):
     with open(path, encoding="utf-8") as f:
         data = yaml.safe_load(f)
@@ -1078,9 +1127,9 @@ def render_chart(chart_dir, value_files=(), sets=(), set_strings=(), name="lockw
                  namespace="lockwarden", upgrade=False):
     """Returns ({template path: rendered text}, notes text or None)."""
     chart_meta = load_yaml_file(os.path.join(chart_dir, "Chart.yaml"))
-    values = load_yaml_file(os.path.join(chart_dir, "values.yaml"))
+    values = as_float64(load_yaml_file(os.path.join(chart_dir, "values.yaml")))
     for vf in value_files:
-        values = merge(values, load_yaml_file(vf))
+        values = merge(values, as_float64(load_yaml_file(vf)))
     for kind, expr in list(sets) + list(set_strings):
         parse_set(expr, values, as_string=(kind == "string"))
 
