@@ -44,6 +44,7 @@ struct wh_req {
     enum route route;
     bool too_large;
     bool heap_body; /* body came without a length: heap, not arena */
+    bool is_admission; /* POST /validate or /mutate; else the body is only counted */
     uint64_t start_ns;
     char *body;
     size_t len;
@@ -238,13 +239,22 @@ static enum MHD_Result method_not_allowed(struct wh_server *s, struct MHD_Connec
     return ret;
 }
 
-/* The first call for a request: route, answer GETs, check the declared length. */
-static enum MHD_Result first_call(struct wh_server *s, struct MHD_Connection *c, const char *url,
-                                  const char *method, void **con_cls)
+/* Requests other than admission carry no state: their context pointer is the address
+ * of one of these markers (read-only; never freed). */
+static const unsigned char simple_marker[R_NOTFOUND + 1];
+
+static bool is_simple(const void *p)
 {
-    enum route route = route_of(url);
-    const char *cl;
-    struct wh_req *rq;
+    uintptr_t a = (uintptr_t)p;
+
+    return a >= (uintptr_t)simple_marker && a <= (uintptr_t)(simple_marker + R_NOTFOUND);
+}
+
+/* Health, readiness, metrics, 404 and 405, answered once the request is complete
+ * (answering during the first call would make libmicrohttpd close the connection). */
+static enum MHD_Result answer_simple(struct wh_server *s, struct MHD_Connection *c,
+                                     enum route route, const char *method)
+{
     char why[64];
 
     if (route == R_NOTFOUND) {
@@ -253,24 +263,37 @@ static enum MHD_Result first_call(struct wh_server *s, struct MHD_Connection *c,
                           "not found: the webhook serves POST /validate, POST /mutate, "
                           "GET /healthz, /readyz and /metrics\n");
     }
-    if (route >= R_HEALTHZ) {
-        if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-            return method_not_allowed(s, c, "GET, HEAD");
-        if (route == R_HEALTHZ) {
-            atomic_fetch_add_explicit(&s->metrics.other_requests[0], 1, memory_order_relaxed);
-            return reply_text(s, c, 200, "ok\n");
-        }
-        if (route == R_READYZ) {
-            bool ok = is_ready(s, why, sizeof(why));
-
-            atomic_fetch_add_explicit(&s->metrics.other_requests[1], 1, memory_order_relaxed);
-            return reply_text(s, c, ok ? 200 : 503, why);
-        }
-        atomic_fetch_add_explicit(&s->metrics.other_requests[2], 1, memory_order_relaxed);
-        return serve_metrics(s, c);
-    }
-    if (strcmp(method, "POST") != 0)
+    if (route == R_VALIDATE || route == R_MUTATE)
         return method_not_allowed(s, c, "POST");
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return method_not_allowed(s, c, "GET, HEAD");
+    if (route == R_HEALTHZ) {
+        atomic_fetch_add_explicit(&s->metrics.other_requests[0], 1, memory_order_relaxed);
+        return reply_text(s, c, 200, "ok\n");
+    }
+    if (route == R_READYZ) {
+        bool ok = is_ready(s, why, sizeof(why));
+
+        atomic_fetch_add_explicit(&s->metrics.other_requests[1], 1, memory_order_relaxed);
+        return reply_text(s, c, ok ? 200 : 503, why);
+    }
+    atomic_fetch_add_explicit(&s->metrics.other_requests[2], 1, memory_order_relaxed);
+    return serve_metrics(s, c);
+}
+
+/* The first call for a request: route and check the declared length. */
+static enum MHD_Result first_call(struct wh_server *s, struct MHD_Connection *c, const char *url,
+                                  const char *method, void **con_cls)
+{
+    enum route route = route_of(url);
+    const char *cl;
+    struct wh_req *rq;
+
+    if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
+        *con_cls = (void *)(uintptr_t)(simple_marker + route);
+        return MHD_YES;
+    }
+
     cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     rq = cm_malloc(sizeof(*rq));
     if (rq == NULL)
@@ -278,6 +301,7 @@ static enum MHD_Result first_call(struct wh_server *s, struct MHD_Connection *c,
     rq->route = route;
     rq->too_large = false;
     rq->heap_body = false;
+    rq->is_admission = (route == R_VALIDATE || route == R_MUTATE) && strcmp(method, "POST") == 0;
     rq->start_ns = cm_time_mono_ns();
     rq->body = NULL;
     rq->len = 0;
@@ -288,7 +312,7 @@ static enum MHD_Result first_call(struct wh_server *s, struct MHD_Connection *c,
 
         if (cm_parse_u64(cl, strlen(cl), &n) == 0 && n > WH_MAX_BODY) {
             rq->too_large = true;
-        } else if (cm_parse_u64(cl, strlen(cl), &n) == 0 && n > 0) {
+        } else if (rq->is_admission && cm_parse_u64(cl, strlen(cl), &n) == 0 && n > 0) {
             /* The API server always sends Content-Length: one exact allocation. */
             rq->body = wh_arena_alloc(&rq->arena, (size_t)n);
             rq->cap = rq->body != NULL ? (size_t)n : 0;
@@ -350,6 +374,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
     if (rq == NULL)
         return first_call(s, c, url, method, con_cls);
+    if (is_simple(rq)) {
+        if (*upload_data_size > 0)
+            return MHD_NO; /* a GET with a body: not a client we serve */
+        return answer_simple(s, c, (enum route)((const unsigned char *)rq - simple_marker),
+                             method);
+    }
     if (*upload_data_size > 0) {
         if ((cm_time_mono_ns() - rq->start_ns) / 1000000u > s->cfg.request_timeout_ms) {
             /* Too slow: drop the connection (a slow client must not hold a worker). */
@@ -358,8 +388,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                    CM_LI("received", (long long)rq->len));
             return MHD_NO;
         }
-        if (!rq->too_large && !body_add(rq, upload_data, *upload_data_size))
+        if (!rq->is_admission) {
+            /* Counted, not kept: the answer will be 404 or 405. */
+            rq->len += *upload_data_size;
+            rq->too_large = rq->too_large || rq->len > WH_MAX_BODY;
+        } else if (!rq->too_large && !body_add(rq, upload_data, *upload_data_size)) {
             return MHD_NO;
+        }
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -368,6 +403,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return reply_text(s, c, MHD_HTTP_CONTENT_TOO_LARGE,
                           "request body larger than 3 MiB (the API server's own limit)\n");
     }
+    if (!rq->is_admission)
+        return answer_simple(s, c, rq->route, method);
     return judge(s, c, rq);
 }
 
@@ -379,8 +416,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
     (void)c;
     (void)toe;
-    if (rq == NULL)
+    if (rq == NULL || is_simple(rq)) {
+        *con_cls = NULL;
         return;
+    }
     if (rq->heap_body)
         cm_free(rq->body);
     wh_arena_cleanup(&rq->arena);
