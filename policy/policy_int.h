@@ -35,6 +35,8 @@ bool pol_wildcard_match_raw(const char *pat, size_t pn, const char *s, size_t n)
 /* Decodes one rune the way Go's range over a string does: a valid UTF-8 sequence, or one
  * invalid byte as U+FFFD (width 1). n > 0. Returns the width in bytes. */
 size_t pol_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
+/* True when s[0..n) is valid UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
+bool pol_utf8_valid(const unsigned char *s, size_t n);
 
 /* ---- values ---- */
 

@@ -274,6 +274,9 @@ int pol_strpat_compile(const char *s, size_t n, struct pol_strpat **out, struct 
         return cm_err_set(err, CM_ETOOBIG, "pattern string is %zu bytes, over the limit of %u",
                           n, (unsigned)POLICY_MAX_STRING);
     }
+    if (!pol_utf8_valid((const unsigned char *)s, n)) {
+        return cm_err_set(err, CM_EPARSE, "pattern string is not valid UTF-8");
+    }
     p = cm_calloc(1, sizeof(*p));
     if (p == NULL) {
         return cm_err_set(err, CM_ENOMEM, "pattern: out of memory");

@@ -77,7 +77,7 @@ size_t pol_utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
     return w;
 }
 
-static bool utf8_valid(const unsigned char *s, size_t n)
+bool pol_utf8_valid(const unsigned char *s, size_t n)
 {
     size_t i = 0;
 
@@ -440,7 +440,7 @@ int pol_wildcard_compile(const char *s, size_t n, struct pol_wildcard **out, str
         return cm_err_set(err, CM_ETOOBIG, "wildcard is %zu bytes, over the limit of %u", n,
                           (unsigned)POLICY_MAX_STRING);
     }
-    if (!utf8_valid((const unsigned char *)s, n)) {
+    if (!pol_utf8_valid((const unsigned char *)s, n)) {
         return cm_err_set(err, CM_EPARSE, "wildcard is not valid UTF-8");
     }
     w = cm_calloc(1, sizeof(*w));

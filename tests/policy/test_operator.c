@@ -265,6 +265,9 @@ static void test_operator_bad_utf8(void **state)
     assert_int_equal(pol_strpat_compile("a|\xff", 3, &p, &err), CM_EPARSE);
     assert_null(p);
     assert_non_null(strstr(err.msg, "UTF-8"));
+    /* also where the operand is no wildcard (ordering operators) */
+    assert_int_equal(pol_strpat_compile(">\xC3", 2, &p, &err), CM_EPARSE);
+    assert_null(p);
 }
 
 static void test_operator_oom(void **state)
