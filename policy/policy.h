@@ -65,6 +65,16 @@ const cJSON *policy_docs_get(const struct policy_docs *d, size_t i);
 bool policy_docs_pos(const struct policy_docs *d, const cJSON *node, int *line, int *col);
 void policy_docs_destroy(struct policy_docs *d);
 
+/* Parses a manifest buffer (what `kubectl apply -f` takes) into the Kubernetes objects it
+ * holds: every document, with the items of a `List` expanded in place. Each object must be
+ * a mapping with string apiVersion and kind, a metadata mapping with a string name (or
+ * generateName), and string-valued labels/annotations when present; errors name
+ * "name:line:col". policy_docs_count()/get() then serve the objects, in order. Returns 0,
+ * CM_EPARSE (syntax, as policy_docs_parse), CM_ECONFIG (not an object), CM_ETOOBIG or
+ * CM_ENOMEM; *out untouched on failure. Thread-safe. (Additive, for `check`.) */
+CM_NODISCARD int policy_manifest_parse(const char *name, const char *buf, size_t len,
+                                       struct policy_docs **out, struct cm_err *err);
+
 /* ---- backup policies (lockwarden.io/v1alpha1 BackupPolicy) ---- */
 
 enum policy_lock_mode { POLICY_LOCK_NONE = 0, POLICY_LOCK_GOVERNANCE, POLICY_LOCK_COMPLIANCE };
