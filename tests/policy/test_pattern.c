@@ -312,6 +312,12 @@ static const struct pat_case pat_cases[] = {
     {"order: plain keys sorted", "{'spec':{'b':'1','a':'1'}}", "{'spec':{'a':'2','b':'2'}}",
      FAIL, "/spec/a/", NULL},
 
+    {"list of lists: every inner element skipped -> skip", "{'m':[[{'(a)':'x','b':'y'}]]}",
+     "{'m':[[{'a':'z'},{'a':'w'}]]}", SKIP, "", "~; conditional anchor mismatch"},
+    {"messages print maps like Go (sorted keys)", "{'spec':{'x':'a'}}",
+     "{'spec':{'x':{'b':2,'a':[1,'s',true],'c':null,'d':{}}}}", FAIL, "/spec/x/",
+     "resource value 'map[a:[1 s true] b:2 c:<nil> d:map[]]' does not match 'a' at path /spec/x/"},
+
     /* ---- top-level scalars and lists ---- */
     {"root scalar pattern", "'x'", "'x'", PASS, "", ""},
     {"root scalar mismatch", "'x'", "'y'", FAIL, "/", "resource value 'y' does not match 'x' at path /"},

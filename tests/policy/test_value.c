@@ -46,6 +46,12 @@ static const struct dur_case dur_cases[] = {
     {" 1h", false, 0},
     {"1h-1m", false, 0},
     {"0.000000", false, 0}, /* Kyverno's %f of 0.0 is not a duration */
+    {"99999999999999999999s", false, 0},        /* integer part overflows */
+    {"3000000h", false, 0},                     /* unit multiplication overflows */
+    {"2562047h47m16.8547758079s", true, INT64_MAX}, /* Go truncates the float fraction */
+    {"9223372036.854775808s", false, 0},        /* the fraction pushes it to 2^63 */
+    {"1.000000000000000000000000001s", true, 1000000000LL}, /* long fractions are cut */
+    {"1h1h", true, 7200000000000LL},
 };
 
 static void test_duration_table(void **state)
@@ -115,6 +121,12 @@ static const struct qty_case qty_cases[] = {
     {"1e1000000000", true, false, 9223372036854775807ULL, 0},
     {"1e-1000000000", true, false, 0, 1},
     {"2.500000", true, false, 2, 500000000}, /* Kyverno's %f of a float */
+    {"0.9999999999", true, false, 1, 0},       /* the round-up carries into the units */
+    {"-0.9999999999", true, true, 1, 0},
+    {"1e49Ki", false, false, 0, 0}, /* an exponent and a binary suffix do not mix */
+    {"1" "0000000000" "0000000000" "0000000000" "0000000000" "000000000" "Ki", true, false,
+     9223372036854775807ULL, 0}, /* carry out of the top digit while scaling */
+    {"9Ei", true, false, 9223372036854775807ULL, 0},
     {"", false, false, 0, 0},
     {"+", false, false, 0, 0},
     {".", false, false, 0, 0},
@@ -217,6 +229,20 @@ static void test_quantity_long_mantissa(void **state)
     assert_int_equal(v.nano_, 0);
 }
 
+static void test_value_cmp_kinds(void **state)
+{
+    struct pol_value d;
+    struct pol_value q;
+
+    (void)state;
+    assert_true(pol_value_parse_duration("1s", 2, &d));
+    assert_true(pol_value_parse_quantity("1", 1, &q));
+    /* different kinds order by kind; callers never mix them, but it must be stable */
+    assert_int_equal(pol_value_cmp(&d, &q), -1);
+    assert_int_equal(pol_value_cmp(&q, &d), 1);
+    assert_int_equal(pol_value_cmp(&d, &d), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_quantity_table),
         cmocka_unit_test(test_compare_strings),
         cmocka_unit_test(test_quantity_long_mantissa),
+        cmocka_unit_test(test_value_cmp_kinds),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
