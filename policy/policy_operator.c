@@ -47,8 +47,20 @@ struct pol_strpat {
 static bool is_go_space(uint32_t c)
 {
     switch (c) {
-    case '\t': case '\n': case '\v': case '\f': case '\r': case ' ': case 0x85: case 0xA0:
-    case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
+    case '\t':
+    case '\n':
+    case '\v':
+    case '\f':
+    case '\r':
+    case ' ':
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
         return true;
     default:
         return c >= 0x2000 && c <= 0x200A;
@@ -271,8 +283,8 @@ int pol_strpat_compile(const char *s, size_t n, struct pol_strpat **out, struct 
     int rc = 0;
 
     if (n > POLICY_MAX_STRING) {
-        return cm_err_set(err, CM_ETOOBIG, "pattern string is %zu bytes, over the limit of %u",
-                          n, (unsigned)POLICY_MAX_STRING);
+        return cm_err_set(err, CM_ETOOBIG, "pattern string is %zu bytes, over the limit of %u", n,
+                          (unsigned)POLICY_MAX_STRING);
     }
     if (!pol_utf8_valid((const unsigned char *)s, n)) {
         return cm_err_set(err, CM_EPARSE, "pattern string is not valid UTF-8");

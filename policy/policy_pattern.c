@@ -15,8 +15,7 @@ struct pc {
     struct cm_err *err;
 };
 
-static int pc_fail(struct pc *c, const cJSON *node, int code, const char *fmt, ...)
-    CM_PRINTF(4, 5);
+static int pc_fail(struct pc *c, const cJSON *node, int code, const char *fmt, ...) CM_PRINTF(4, 5);
 
 static int pc_fail(struct pc *c, const cJSON *node, int code, const char *fmt, ...)
 {

@@ -174,8 +174,7 @@ static bool scalar_match(const struct pol_pnode *n, const cJSON *v)
                 return pol_json_int64(v, &iv) && iv == n->i;
             }
             if (cJSON_IsString(v) && v->valuestring != NULL) {
-                return cm_parse_i64(v->valuestring, strlen(v->valuestring), &iv) == 0 &&
-                       iv == n->i;
+                return cm_parse_i64(v->valuestring, strlen(v->valuestring), &iv) == 0 && iv == n->i;
             }
             return false;
         }
@@ -185,8 +184,7 @@ static bool scalar_match(const struct pol_pnode *n, const cJSON *v)
             return v->valuedouble == n->d;
         }
         if (cJSON_IsString(v) && v->valuestring != NULL) {
-            return cm_parse_double(v->valuestring, strlen(v->valuestring), &dv) == 0 &&
-                   dv == n->d;
+            return cm_parse_double(v->valuestring, strlen(v->valuestring), &dv) == 0 && dv == n->d;
         }
         return false;
     case POL_PN_MAP:
@@ -442,8 +440,7 @@ static int eval_entry(struct ev *e, const struct pol_pentry *en, const cJSON *ob
     }
 }
 
-static int eval_node(struct ev *e, const struct pol_pnode *n, const cJSON *v,
-                     const struct frame *f)
+static int eval_node(struct ev *e, const struct pol_pnode *n, const cJSON *v, const struct frame *f)
 {
     size_t i;
     int r;
@@ -453,9 +450,9 @@ static int eval_node(struct ev *e, const struct pol_pnode *n, const cJSON *v,
         if (v == NULL || !cJSON_IsObject(v)) {
             if (e->want_msg) {
                 set_path(e, f);
-                msg_cat(e, "pattern and resource have different structures. Path: ",
-                        e->res->path, ". Expected map[string]interface {}, found ",
-                        pol_go_type(v), (const char *)NULL);
+                msg_cat(e, "pattern and resource have different structures. Path: ", e->res->path,
+                        ". Expected map[string]interface {}, found ", pol_go_type(v),
+                        (const char *)NULL);
             }
             return EV_PLAIN;
         }
@@ -482,8 +479,7 @@ static int eval_node(struct ev *e, const struct pol_pnode *n, const cJSON *v,
     }
 }
 
-int pol_pattern_eval(const struct pol_pattern *p, const cJSON *resource,
-                     struct pol_pat_result *res)
+int pol_pattern_eval(const struct pol_pattern *p, const cJSON *resource, struct pol_pat_result *res)
 {
     struct ev e = {false, res};
     int r;

@@ -356,8 +356,8 @@ static int build_regex(const struct pol_wildcard *w, struct cm_buf *re)
             rc = cm_buf_add(re, ".*", 2);
         } else if (c == '?') {
             rc = cm_buf_addc(re, '.');
-        } else if (c < 0x80 && !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                                 (c >= 'A' && c <= 'Z'))) {
+        } else if (c < 0x80 &&
+                   !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) {
             if (c == 0) {
                 rc = cm_buf_add(re, "\\x{0}", 5);
             } else {

@@ -27,7 +27,7 @@ static const struct op_case op_cases[] = {
     {"k10-?*", "\"k10-gold\"", true},
     {"k10-?*", "\"k10-\"", false},
     {"*", "\"\"", true},
-    {"*", MISSING, false},  /* missing fields do not match '*' */
+    {"*", MISSING, false}, /* missing fields do not match '*' */
     {"*", "null", false},
     {"?*", "\"\"", false},
     {"", "\"\"", true},
@@ -51,7 +51,7 @@ static const struct op_case op_cases[] = {
     {"!prod*", "\"production\"", false},
     {"!x", MISSING, false}, /* nil never matches a string compare */
     {"!x", "null", false},
-    {"!!x", "\"x\"", true}, /* the operand is "!x" */
+    {"!!x", "\"x\"", true},  /* the operand is "!x" */
     {"! x", "\"x\"", false}, /* operand trimmed */
     /* short patterns are plain equality */
     {"!", "\"!\"", true},
@@ -75,7 +75,7 @@ static const struct op_case op_cases[] = {
     {">= 10", "10", true}, /* operand TrimSpace'd */
     {"<500m", "0.25", true},
     {">1", "1.000001", true},
-    {">1", "1.0000001", false}, /* %f keeps 6 decimals, as Kyverno */
+    {">1", "1.0000001", false},    /* %f keeps 6 decimals, as Kyverno */
     {">1", "\"1.0000001\"", true}, /* strings keep full precision */
     /* ordering on non-numeric strings is false, not an error */
     {">abc", "\"abd\"", false},
@@ -96,7 +96,7 @@ static const struct op_case op_cases[] = {
     {"<=30s", "\"30s\"", true},
     {"1h", "\"3600s\"", true},
     {"!1h", "\"3600s\"", false},
-    {"0s", "0", true},   /* int 0 -> "0" is a duration */
+    {"0s", "0", true}, /* int 0 -> "0" is a duration */
     {"0s", "\"0\"", true},
     {"<1h", "5", false}, /* "5" is no duration, and "1h" is no quantity */
     {">1h", "\"2h\"", true},
@@ -116,12 +116,12 @@ static const struct op_case op_cases[] = {
     {"1!-10", "11", true},
     {"1!-10", "5", false},
     {"1!-10", "1", false},
-    {"!1-10", "5", true},      /* literal not-equal to "1-10" */
+    {"!1-10", "5", true}, /* literal not-equal to "1-10" */
     {"!1-10", "\"1-10\"", false},
     {"1-10-20", "\"1-10-20\"", true}, /* not a range: plain equality */
     {"1-10-20", "5", false},
     {"a-b", "\"a-b\"", true},
-    {"1-10", MISSING, false},  /* nil -> 0, outside */
+    {"1-10", MISSING, false}, /* nil -> 0, outside */
     {"1!-10", MISSING, true},
     {"1s-1m", "\"30s\"", true}, /* duration ranges */
     {"1s-1m", "\"2m\"", false},
@@ -133,11 +133,11 @@ static const struct op_case op_cases[] = {
     {"tr*", "true", true},
     {"!true", "false", true},
     {"2E+00", "2.5", false},
-    {"2.5E+00", "2.5", true},   /* floats are formatted as Go's 'E' */
+    {"2.5E+00", "2.5", true},     /* floats are formatted as Go's 'E' */
     {"1.5E-07", "1.5e-7", false}, /* a quantity (150n) vs %f's "0.000000" */
     {"1.5E-0?", "1.5e-7", true},  /* not a quantity: the 'E' string form */
     {"*E+0?", "2.5", true},
-    {"[*", "[1]", false},       /* lists have no string form */
+    {"[*", "[1]", false}, /* lists have no string form */
     {"!x", "[1]", false},
     {"!x", "{}", false},
     /* Kyverno's own pattern_test.go cases */
@@ -171,7 +171,9 @@ static const struct op_case op_cases[] = {
     {"!5.10.84-1 & !5.15.2-1", "\"5.15.2-1\"", false},
     {"!5.10.84-1 & !5.15.2-1", "\"5.16.5-arch1-1\"", true},
     /* unicode spaces are trimmed from operands */
-    {">\xC2\xA0" "5", "6", true},
+    {">\xC2\xA0"
+     "5",
+     "6", true},
 };
 
 static cJSON *parse_value(const char *json)
@@ -305,9 +307,9 @@ static void test_format_float_E(void **state)
         double v;
         const char *s;
     } cases[] = {
-        {2.0, "2E+00"},   {2.5, "2.5E+00"},  {0.1, "1E-01"},        {-3.25, "-3.25E+00"},
-        {1e21, "1E+21"},  {1e100, "1E+100"}, {123.456, "1.23456E+02"}, {0.3, "3E-01"},
-        {1.0 / 3.0, "3.333333333333333E-01"},
+        {2.0, "2E+00"},           {2.5, "2.5E+00"}, {0.1, "1E-01"},
+        {-3.25, "-3.25E+00"},     {1e21, "1E+21"},  {1e100, "1E+100"},
+        {123.456, "1.23456E+02"}, {0.3, "3E-01"},   {1.0 / 3.0, "3.333333333333333E-01"},
     };
     size_t i;
 

@@ -37,19 +37,19 @@ static const struct dur_case dur_cases[] = {
     {"9223372036854775808ns", false, 0},
     {"", false, 0},
     {"+", false, 0},
-    {"1", false, 0},     /* missing unit */
+    {"1", false, 0}, /* missing unit */
     {"12", false, 0},
-    {"1x", false, 0},    /* unknown unit */
-    {"1H", false, 0},    /* units are case-sensitive */
+    {"1x", false, 0}, /* unknown unit */
+    {"1H", false, 0}, /* units are case-sensitive */
     {".s", false, 0},
     {"1h ", false, 0},
     {" 1h", false, 0},
     {"1h-1m", false, 0},
-    {"0.000000", false, 0}, /* Kyverno's %f of 0.0 is not a duration */
-    {"99999999999999999999s", false, 0},        /* integer part overflows */
-    {"3000000h", false, 0},                     /* unit multiplication overflows */
+    {"0.000000", false, 0},                         /* Kyverno's %f of 0.0 is not a duration */
+    {"99999999999999999999s", false, 0},            /* integer part overflows */
+    {"3000000h", false, 0},                         /* unit multiplication overflows */
     {"2562047h47m16.8547758079s", true, INT64_MAX}, /* Go truncates the float fraction */
-    {"9223372036.854775808s", false, 0},        /* the fraction pushes it to 2^63 */
+    {"9223372036.854775808s", false, 0},            /* the fraction pushes it to 2^63 */
     {"1.000000000000000000000000001s", true, 1000000000LL}, /* long fractions are cut */
     {"1h1h", true, 7200000000000LL},
 };
@@ -121,11 +121,17 @@ static const struct qty_case qty_cases[] = {
     {"1e1000000000", true, false, 9223372036854775807ULL, 0},
     {"1e-1000000000", true, false, 0, 1},
     {"2.500000", true, false, 2, 500000000}, /* Kyverno's %f of a float */
-    {"0.9999999999", true, false, 1, 0},       /* the round-up carries into the units */
+    {"0.9999999999", true, false, 1, 0},     /* the round-up carries into the units */
     {"-0.9999999999", true, true, 1, 0},
     {"1e49Ki", false, false, 0, 0}, /* an exponent and a binary suffix do not mix */
-    {"1" "0000000000" "0000000000" "0000000000" "0000000000" "000000000" "Ki", true, false,
-     9223372036854775807ULL, 0}, /* carry out of the top digit while scaling */
+    {"1"
+     "0000000000"
+     "0000000000"
+     "0000000000"
+     "0000000000"
+     "000000000"
+     "Ki",
+     true, false, 9223372036854775807ULL, 0}, /* carry out of the top digit while scaling */
     {"9Ei", true, false, 9223372036854775807ULL, 0},
     {"", false, false, 0, 0},
     {"+", false, false, 0, 0},
@@ -174,22 +180,13 @@ struct cmp_case {
 };
 
 static const struct cmp_case cmp_cases[] = {
-    {"1Gi", "1024Mi", true, 0},
-    {"1G", "1Gi", true, -1},
-    {"0.1", "100m", true, 0},
-    {"1", "1000m", true, 0},
-    {"2", "10", true, -1}, /* numeric, not lexical */
-    {"-5", "3", true, -1},
-    {"-5", "-3", true, -1},
-    {"-3", "-5", true, 1},
-    {"0", "-0", true, 0},
-    {"1h", "60m", true, 0},
-    {"90s", "1h", true, -1},
-    {"1h30m", "1h", true, 1},
-    {"0", "0s", true, 0},  /* "0" is a duration too */
+    {"1Gi", "1024Mi", true, 0}, {"1G", "1Gi", true, -1},  {"0.1", "100m", true, 0},
+    {"1", "1000m", true, 0},    {"2", "10", true, -1}, /* numeric, not lexical */
+    {"-5", "3", true, -1},      {"-5", "-3", true, -1},   {"-3", "-5", true, 1},
+    {"0", "-0", true, 0},       {"1h", "60m", true, 0},   {"90s", "1h", true, -1},
+    {"1h30m", "1h", true, 1},   {"0", "0s", true, 0}, /* "0" is a duration too */
     {"1h", "5", false, 0}, /* one duration, one quantity: not comparable */
-    {"abc", "1", false, 0},
-    {"abc", "abc", false, 0},
+    {"abc", "1", false, 0},     {"abc", "abc", false, 0},
 };
 
 static void test_compare_strings(void **state)
@@ -246,10 +243,8 @@ static void test_value_cmp_kinds(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_duration_table),
-        cmocka_unit_test(test_quantity_table),
-        cmocka_unit_test(test_compare_strings),
-        cmocka_unit_test(test_quantity_long_mantissa),
+        cmocka_unit_test(test_duration_table),  cmocka_unit_test(test_quantity_table),
+        cmocka_unit_test(test_compare_strings), cmocka_unit_test(test_quantity_long_mantissa),
         cmocka_unit_test(test_value_cmp_kinds),
     };
 

@@ -38,10 +38,10 @@ static const struct wc_case wc_cases[] = {
     {"?", "", false},
     {"?", "a", true},
     {"?", "ab", false},
-    {"?", "\xC3\xA9", true},          /* é is one rune, two bytes */
-    {"??", "\xC3\xA9", false},        /* ... not two */
-    {"?", "\xF0\x9F\x98\x80", true},  /* 4-byte rune */
-    {"?", "\xff", true},              /* an invalid byte is one rune (Go) */
+    {"?", "\xC3\xA9", true},         /* é is one rune, two bytes */
+    {"??", "\xC3\xA9", false},       /* ... not two */
+    {"?", "\xF0\x9F\x98\x80", true}, /* 4-byte rune */
+    {"?", "\xff", true},             /* an invalid byte is one rune (Go) */
     {"??", "\xff\xfe", true},
     /* '?*' means non-empty */
     {"?*", "", false},
@@ -76,7 +76,10 @@ static const struct wc_case wc_cases[] = {
     {"*foo*", "fo", false},
     {"a?c*e", "abcde", true},
     {"a?c*e", "abde", false},
-    {"*a?b*", "xxa\xC3\xA9" "bzz", true},
+    {"*a?b*",
+     "xxa\xC3\xA9"
+     "bzz",
+     true},
     {"fluxcd.io/*", "fluxcd.io/sync-gc-mark", true},
     {"*.io/*", "fluxcd.io/x", true},
     {"*.io/*", "fluxcd.iox", false},
@@ -97,9 +100,15 @@ static const struct wc_case wc_cases[] = {
     {"\xEF\xBF\xBD", "\xEF\xBF\xBD", true},
     {"\xEF\xBF\xBD", "\xff", true}, /* literal path too */
     /* invalid UTF-8 subjects on the general path fall back to the linear matcher */
-    {"a*b*c", "a\xffzb\xfe" "c", true},
+    {"a*b*c",
+     "a\xffzb\xfe"
+     "c",
+     true},
     {"a?b*c", "a\xffzbc", false},
-    {"a?b*c", "a\xff" "bc", true},
+    {"a?b*c",
+     "a\xff"
+     "bc",
+     true},
 };
 
 static void test_wildcard_table(void **state)
@@ -118,8 +127,8 @@ static void test_wildcard_table(void **state)
         got = pol_wildcard_match(w, c->subject, strlen(c->subject));
         raw = pol_wildcard_match_raw(c->pat, strlen(c->pat), c->subject, strlen(c->subject));
         if (got != c->match || raw != c->match) {
-            fail_msg("case %zu: pattern '%s' subject '%s': want %d, compiled %d, raw %d", i,
-                     c->pat, c->subject, c->match, got, raw);
+            fail_msg("case %zu: pattern '%s' subject '%s': want %d, compiled %d, raw %d", i, c->pat,
+                     c->subject, c->match, got, raw);
         }
         pol_wildcard_destroy(w);
     }
@@ -162,8 +171,8 @@ static void test_wildcard_invalid_utf8(void **state)
 {
     struct pol_wildcard *w = NULL;
     struct cm_err err;
-    static const char *bad[] = {"\xff", "a\xC3", "\xC0\x80", "\xED\xA0\x80", "\xF4\x90\x80\x80",
-                                "k10-\xE2\x82"};
+    static const char *bad[] = {
+        "\xff", "a\xC3", "\xC0\x80", "\xED\xA0\x80", "\xF4\x90\x80\x80", "k10-\xE2\x82"};
     size_t i;
 
     (void)state;
@@ -257,8 +266,8 @@ static void test_wildcard_oom(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_wildcard_table),       cmocka_unit_test(test_wildcard_is_literal),
-        cmocka_unit_test(test_wildcard_nul_bytes),   cmocka_unit_test(test_wildcard_invalid_utf8),
+        cmocka_unit_test(test_wildcard_table),        cmocka_unit_test(test_wildcard_is_literal),
+        cmocka_unit_test(test_wildcard_nul_bytes),    cmocka_unit_test(test_wildcard_invalid_utf8),
         cmocka_unit_test(test_wildcard_length_limit), cmocka_unit_test(test_wildcard_pathological),
         cmocka_unit_test(test_wildcard_oom),
     };
