@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_s3_upload.c - the streaming uploader on the fault transport: single PUT below one
+ * part, multipart above it with Content-MD5 on every part, lock headers on
+ * CreateMultipartUpload plus PutObjectRetention on the completed version, HEAD for the
+ * ETag, part retries from the buffer, abort on failure, sticky errors, read callbacks. */
+#include "backup/s3/s3_int.h"
+#include "tests/support/s3_fault.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PART S3_MIN_PART_SIZE
+
+struct fx {
+    struct s3_fault *f;
+    struct s3_credentials creds;
+    struct s3_config cfg;
+    struct s3_client *c;
+    unsigned char *data;
+    size_t len;
+};
+
+static int setup(void **state)
+{
+    struct fx *x = calloc(1, sizeof(*x));
+    struct cm_err err;
+    uint32_t r = 7;
+    size_t i;
+
+    if (x == NULL || s3_fault_create(&x->f) != 0)
+        return -1;
+    s3_fault_config(x->f, &x->creds, &x->cfg);
+    if (s3_client_create(&x->cfg, &x->c, &err) != 0)
+        return -1;
+    x->len = 2 * PART + 12345;
+    x->data = malloc(x->len);
+    if (x->data == NULL)
+        return -1;
+    for (i = 0; i < x->len; i++) {
+        r = r * 1664525u + 1013904223u;
+        x->data[i] = (unsigned char)(r >> 24);
+    }
+    *state = x;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *x = *state;
+
+    s3_client_destroy(x->c);
+    s3_fault_destroy(x->f);
+    free(x->data);
+    free(x);
+    return 0;
+}
+
+static void push(struct s3_fault *f, int trc, long status, const char *headers,
+                 const char *body)
+{
+    struct s3_fault_reply r = {trc, status, headers, body, 0};
+
+    assert_int_equal(s3_fault_push(f, &r), 0);
+}
+
+static void push_auto(struct s3_fault *f, int n)
+{
+    while (n-- > 0)
+        push(f, 0, 0, NULL, NULL);
+}
+
+static void assert_digests(const struct s3_fault_rec *r)
+{
+    assert_non_null(s3_fault_header(r, "Content-MD5"));
+    assert_string_equal(s3_fault_header(r, "Content-MD5"), r->body_md5_b64);
+    assert_string_equal(s3_fault_header(r, "x-amz-content-sha256"), r->body_sha256_hex);
+}
+
+/* Writes x->data in uneven chunks. */
+static int write_all(struct s3_upload *u, const unsigned char *p, size_t n, struct cm_err *err)
+{
+    size_t off = 0;
+    size_t step = 1;
+
+    while (off < n) {
+        size_t k = n - off < step ? n - off : step;
+        int rc = s3_upload_write(u, p + off, k, err);
+
+        if (rc != 0)
+            return rc;
+        off += k;
+        step = step * 3 + 1;
+        if (step > 1000000)
+            step = 77777;
+    }
+    return 0;
+}
+
+static void test_multipart_locked(void **state)
+{
+    struct fx *x = *state;
+    struct s3_upload *u = NULL;
+    struct s3_put_opts po;
+    struct s3_put_result res;
+    char want_sha[65];
+    const struct s3_fault_rec *r;
+    struct cm_err err;
+    size_t i;
+
+    memset(&po, 0, sizeof(po));
+    po.lock_mode = S3_LOCK_COMPLIANCE;
+    po.retain_until = cm_time_from_utc(2027, 3, 4, 5, 6, 7);
+    po.legal_hold = true;
+    assert_int_equal(s3_upload_open(x->c, "prod/rp/archive.tar.gz", &po, &u, &err), 0);
+    assert_int_equal(write_all(u, x->data, x->len, &err), 0);
+    assert_int_equal(s3_fault_count(x->f), 3); /* create + 2 full parts so far */
+    assert_int_equal(s3_upload_close(u, &res, &err), 0);
+    s3_sha256_hex(x->data, x->len, want_sha);
+    assert_string_equal(res.sha256_hex, want_sha);
+    assert_int_equal(res.size, x->len);
+    assert_int_equal(res.parts, 3);
+    assert_string_equal(res.version_id, "fv1");
+    assert_string_equal(res.etag, "\"head-etag\""); /* from HEAD: Complete's ETag is empty */
+
+    /* create, part 1..3, complete, retention, legal hold, head */
+    assert_int_equal(s3_fault_count(x->f), 8);
+    r = s3_fault_get(x->f, 0);
+    assert_string_equal(r->method, "POST");
+    assert_string_equal(r->url, "http://127.0.0.1:9/b-test/prod/rp/archive.tar.gz?uploads=");
+    assert_string_equal(s3_fault_header(r, "x-amz-object-lock-mode"), "COMPLIANCE");
+    assert_string_equal(s3_fault_header(r, "x-amz-object-lock-retain-until-date"),
+                        "2027-03-04T05:06:07Z");
+    assert_digests(r);
+    for (i = 1; i <= 3; i++) {
+        char want[160];
+
+        r = s3_fault_get(x->f, i);
+        (void)snprintf(want, sizeof(want),
+                       "http://127.0.0.1:9/b-test/prod/rp/archive.tar.gz?partNumber=%zu&"
+                       "uploadId=fault-upload-1", i);
+        assert_string_equal(r->method, "PUT");
+        assert_string_equal(r->url, want);
+        assert_int_equal(r->body_len, i < 3 ? PART : 12345);
+        assert_digests(r); /* Content-MD5 and sha256 of this part's bytes */
+    }
+    r = s3_fault_get(x->f, 4);
+    assert_string_equal(r->method, "POST");
+    assert_non_null(strstr(r->url, "?uploadId=fault-upload-1"));
+    assert_digests(r);
+    assert_non_null(strstr(r->body_head, "<Part><PartNumber>3</PartNumber><ETag>&quot;"));
+    r = s3_fault_get(x->f, 5);
+    assert_string_equal(r->url, "http://127.0.0.1:9/b-test/prod/rp/archive.tar.gz?retention=&"
+                                "versionId=fv1");
+    assert_non_null(strstr(r->body_head, "<RetainUntilDate>2027-03-04T05:06:07Z"));
+    assert_digests(r);
+    r = s3_fault_get(x->f, 6);
+    assert_non_null(strstr(r->url, "?legal-hold=&versionId=fv1"));
+    r = s3_fault_get(x->f, 7);
+    assert_string_equal(r->method, "HEAD");
+    assert_non_null(strstr(r->url, "?versionId=fv1"));
+}
+
+static void test_single_put_below_one_part(void **state)
+{
+    struct fx *x = *state;
+    struct s3_upload *u = NULL;
+    struct s3_put_opts po;
+    struct s3_put_result res;
+    const struct s3_fault_rec *r;
+    struct cm_err err;
+
+    memset(&po, 0, sizeof(po));
+    po.lock_mode = S3_LOCK_GOVERNANCE;
+    po.retain_until = 2000000000;
+    /* A full buffer starts a multipart upload, so PART - 1 bytes stay a single PUT. */
+    assert_int_equal(s3_upload_open(x->c, "small", &po, &u, &err), 0);
+    assert_int_equal(write_all(u, x->data, PART - 1, &err), 0);
+    assert_int_equal(s3_fault_count(x->f), 0); /* nothing sent until close */
+    assert_int_equal(s3_upload_close(u, &res, &err), 0);
+    assert_int_equal(s3_fault_count(x->f), 1);
+    r = s3_fault_get(x->f, 0);
+    assert_string_equal(r->method, "PUT");
+    assert_string_equal(r->url, "http://127.0.0.1:9/b-test/small");
+    assert_int_equal(r->body_len, PART - 1);
+    assert_digests(r);
+    assert_string_equal(s3_fault_header(r, "x-amz-object-lock-mode"), "GOVERNANCE");
+    assert_int_equal(res.parts, 0);
+
+    /* PART bytes: the buffer filled, so it became a one-part multipart upload. */
+    assert_int_equal(s3_upload_open(x->c, "one-part", NULL, &u, &err), 0);
+    assert_int_equal(s3_upload_write(u, x->data, PART, &err), 0);
+    assert_int_equal(s3_upload_close(u, &res, &err), 0);
+    assert_int_equal(res.parts, 1);
+    assert_int_equal(res.size, PART);
+
+    /* An empty object. */
+    assert_int_equal(s3_upload_open(x->c, "empty", NULL, &u, &err), 0);
+    assert_int_equal(s3_upload_close(u, &res, &err), 0);
+    r = s3_fault_get(x->f, s3_fault_count(x->f) - 1);
+    assert_int_equal(r->body_len, 0);
+    assert_string_equal(s3_fault_header(r, "Content-MD5"), "1B2M2Y8AsgTpgAmY7PhCfg==");
+    assert_string_equal(res.sha256_hex,
+                        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+static void test_part_retry_resends_buffer(void **state)
+{
+    struct fx *x = *state;
+    struct s3_upload *u = NULL;
+    struct s3_put_result res;
+    const struct s3_fault_rec *a;
+    const struct s3_fault_rec *b;
+    struct cm_err err;
+
+    push_auto(x->f, 2);                                         /* create, part 1 */
+    push(x->f, 0, 503, NULL, "<Error><Code>SlowDown</Code></Error>"); /* part 2 */
+    push(x->f, CM_ECONN, 0, NULL, NULL);                         /* part 2 again */
+    assert_int_equal(s3_upload_open(x->c, "k", NULL, &u, &err), 0);
+    assert_int_equal(write_all(u, x->data, x->len, &err), 0);
+    assert_int_equal(s3_upload_close(u, &res, &err), 0);
+    assert_int_equal(res.parts, 3);
+    a = s3_fault_get(x->f, 2);
+    b = s3_fault_get(x->f, 4);
+    assert_string_equal(a->url, b->url);
+    assert_string_equal(a->body_md5_b64, b->body_md5_b64); /* same bytes re-sent */
+    assert_digests(a);
+    assert_digests(b);
+    assert_int_equal(s3_fault_sleeps(x->f), 2);
+}
+
+static void test_part_failure_aborts(void **state)
+{
+    struct fx *x = *state;
+    struct s3_upload *u = NULL;
+    const struct s3_fault_rec *r;
+    struct cm_err err;
+    int rc;
+    int i;
+
+    push_auto(x->f, 2); /* create, part 1 */
+    for (i = 0; i < 4; i++)
+        push(x->f, 0, 500, NULL, "<Error><Code>InternalError</Code></Error>");
+    assert_int_equal(s3_upload_open(x->c, "k", NULL, &u, &err), 0);
+    rc = write_all(u, x->data, x->len, &err);
+    assert_int_equal(rc, CM_EAGAIN);
+    assert_non_null(strstr(err.msg, "part 2"));
+    /* Sticky: later calls fail the same way without I/O. */
+    assert_int_equal(s3_upload_write(u, "x", 1, &err), CM_EAGAIN);
+    assert_int_equal(s3_fault_count(x->f), 6);
+    assert_int_equal(s3_upload_close(u, NULL, &err), CM_EAGAIN);
+    r = s3_fault_get(x->f, 6);
+    assert_non_null(r);
+    assert_string_equal(r->method, "DELETE");
+    assert_string_equal(r->url, "http://127.0.0.1:9/b-test/k?uploadId=fault-upload-1");
+    assert_int_equal(s3_fault_count(x->f), 7);
+}
+
+static void test_abort_frees_and_aborts(void **state)
+{
+    struct fx *x = *state;
+    struct s3_upload *u = NULL;
+    struct cm_err err;
+
+    assert_int_equal(s3_upload_open(x->c, "k", NULL, &u, &err), 0);
+    assert_int_equal(s3_upload_write(u, x->data, PART + 1, &err), 0);
+    s3_upload_abort(u);
+    assert_int_equal(s3_fault_count(x->f), 3);
+    assert_string_equal(s3_fault_get(x->f, 2)->method, "DELETE");
+    /* Nothing started: abort sends nothing. */
+    assert_int_equal(s3_upload_open(x->c, "k", NULL, &u, &err), 0);
+    assert_int_equal(s3_upload_write(u, "abc", 3, &err), 0);
+    s3_upload_abort(u);
+    assert_int_equal(s3_fault_count(x->f), 3);
+    s3_upload_abort(NULL);
+}
+
+static void test_complete_errors(void **state)
+{
+    struct fx *x = *state;
+    struct s3_upload *u = NULL;
+    struct s3_put_opts po;
+    struct cm_err err;
+    int rc;
+
+    /* 200 OK with an <Error> body on CompleteMultipartUpload: failure + abort. */
+    push_auto(x->f, 4); /* create, 3 parts */
+    push(x->f, 0, 200, NULL, "<Error><Code>InternalError</Code><Message>retry</Message></Error>");
+    assert_int_equal(s3_upload_open(x->c, "k", NULL, &u, &err), 0);
+    assert_int_equal(write_all(u, x->data, 2 * PART + 1, &err), 0);
+    rc = s3_upload_close(u, NULL, &err);
+    assert_int_equal(rc, CM_EAGAIN);
+    assert_non_null(strstr(err.msg, "InternalError"));
+    assert_string_equal(s3_fault_get(x->f, 5)->method, "DELETE");
+
+    /* Retention refused after completion: reported, nothing to abort any more. */
+    memset(&po, 0, sizeof(po));
+    po.lock_mode = S3_LOCK_COMPLIANCE;
+    po.retain_until = 2000000000;
+    push_auto(x->f, 4); /* create, 2 parts, complete */
+    push(x->f, 0, 400, NULL, "<Error><Code>InvalidRequest</Code><Message>no lock</Message></Error>");
+    assert_int_equal(s3_upload_open(x->c, "k2", &po, &u, &err), 0);
+    assert_int_equal(write_all(u, x->data, PART + 7, &err), 0);
+    rc = s3_upload_close(u, NULL, &err);
+    assert_int_equal(rc, CM_EHTTP);
+    assert_non_null(strstr(err.msg, "object stored but not locked"));
+    assert_int_equal(s3_fault_count(x->f), 11); /* 6 above + create, 2 parts, complete, retention */
+    assert_string_equal(s3_fault_get(x->f, 10)->method, "PUT");
+    assert_non_null(strstr(s3_fault_get(x->f, 10)->url, "?retention="));
+
+    /* The server holds a different size than was written: integrity failure. */
+    push_auto(x->f, 4);
+    push(x->f, 0, 200, "Content-Length: 3\nETag: \"x\"\n", NULL);
+    assert_int_equal(s3_upload_open(x->c, "k3", NULL, &u, &err), 0);
+    assert_int_equal(write_all(u, x->data, PART + 9, &err), 0);
+    assert_int_equal(s3_upload_close(u, NULL, &err), CM_EINTEGRITY);
+}
+
+struct reader {
+    const unsigned char *p;
+    size_t n;
+    size_t off;
+    int fail_at_call;
+    int calls;
+};
+
+static int read_cb(void *buf, size_t cap, size_t *got, void *ctx)
+{
+    struct reader *r = ctx;
+    size_t k = r->n - r->off;
+
+    r->calls++;
+    if (r->fail_at_call > 0 && r->calls == r->fail_at_call)
+        return CM_EIO;
+    if (k > cap)
+        k = cap;
+    if (k > 1000003)
+        k = 1000003;
+    memcpy(buf, r->p + r->off, k);
+    r->off += k;
+    *got = k;
+    return 0;
+}
+
+static void test_put_stream(void **state)
+{
+    struct fx *x = *state;
+    struct reader rd = {x->data, x->len, 0, 0, 0};
+    struct s3_put_result res;
+    char want[65];
+    struct cm_err err;
+    size_t before;
+
+    assert_int_equal(s3_client_put_stream(x->c, "s", read_cb, &rd, NULL, &res, &err), 0);
+    s3_sha256_hex(x->data, x->len, want);
+    assert_string_equal(res.sha256_hex, want);
+    assert_int_equal(res.parts, 3);
+    assert_int_equal(s3_fault_stored_size(x->f), x->len);
+
+    /* The data source fails after a part went out: returned, upload aborted. */
+    before = s3_fault_count(x->f);
+    memset(&rd, 0, sizeof(rd));
+    rd.p = x->data;
+    rd.n = x->len;
+    rd.fail_at_call = 120; /* past the first 5 MiB part (64 KiB reads) */
+    assert_int_equal(s3_client_put_stream(x->c, "s", read_cb, &rd, NULL, &res, &err), CM_EIO);
+    assert_non_null(strstr(err.msg, "the data source failed"));
+    assert_string_equal(s3_fault_get(x->f, s3_fault_count(x->f) - 1)->method, "DELETE");
+    assert_true(s3_fault_count(x->f) > before + 2);
+    assert_int_equal(s3_client_put_stream(x->c, "s", NULL, &rd, NULL, &res, &err), CM_EINVAL);
+}
+
+static void test_open_validation_and_oom(void **state)
+{
+    struct fx *x = *state;
+    struct s3_upload *u = NULL;
+    struct s3_put_opts po;
+    struct s3_meta meta = {"k", "v"};
+    struct s3_put_result res;
+    struct cm_err err;
+    long n;
+    int rc;
+
+    memset(&po, 0, sizeof(po));
+    po.lock_mode = S3_LOCK_COMPLIANCE;
+    assert_int_equal(s3_upload_open(x->c, "k", &po, &u, &err), CM_EINVAL);
+    assert_int_equal(s3_upload_open(x->c, "", NULL, &u, &err), CM_EINVAL);
+    assert_null(u);
+    po.retain_until = 2000000000;
+    po.meta = &meta;
+    po.n_meta = 1;
+    po.content_type = "application/gzip";
+    for (n = 1;; n++) {
+        cm_alloc_fault_set(n);
+        rc = s3_upload_open(x->c, "k", &po, &u, &err);
+        if (rc == 0)
+            rc = s3_upload_write(u, x->data, PART + 3, &err);
+        if (rc == 0) {
+            rc = s3_upload_close(u, &res, &err);
+            u = NULL;
+        } else if (u != NULL) {
+            s3_upload_abort(u);
+            u = NULL;
+        }
+        cm_alloc_fault_set(0);
+        if (rc == 0)
+            break;
+        assert_int_equal(rc, CM_ENOMEM);
+    }
+    assert_true(n > 4);
+    assert_int_equal(res.parts, 2);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_multipart_locked),        T(test_single_put_below_one_part),
+        T(test_part_retry_resends_buffer), T(test_part_failure_aborts),
+        T(test_abort_frees_and_aborts),  T(test_complete_errors),
+        T(test_put_stream),              T(test_open_validation_and_oom),
+    };
+#undef T
+
+    cm_log_set_level(CM_LOG_OFF);
+    return cmocka_run_group_tests_name("s3_upload", tests, NULL, NULL);
+}
