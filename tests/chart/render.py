@@ -41,7 +41,8 @@ other function, and method calls other than the ones above.
 
 Values: the chart's values.yaml, then each -f file, then each --set in
 order. As in Helm, numbers from files are float64 and --set integers are int:
-comparing the two, or printf %d of a float, fails as it does in Go. Maps merge deeply; a null in an override removes the key (as Helm).
+comparing the two, or printf %d of a float, fails as it does in Go. Maps merge
+deeply; a null in an override removes the key (as Helm).
 --set understands a.b=c, a[0]=c, a.b[1].c=d, lists {x,y}, escaped \\, and
 \\., and types true/false/null/integers (--set-string keeps strings).
 """
@@ -1177,7 +1178,8 @@ def render_chart(chart_dir, value_files=(), sets=(), set_strings=(), name="lockw
         elif f.endswith((".yaml", ".yml", ".tpl")):
             out["templates/" + f] = text
         else:
-            raise RenderError(tname, "unexpected file in templates/ (want .yaml, _*.tpl, NOTES.txt)")
+            raise RenderError(tname, "unexpected file in templates/ "
+                                     "(want .yaml, _*.tpl, NOTES.txt)")
     return out, notes, chart_name
 
 

@@ -74,7 +74,7 @@ def kinds_of(docs):
     return out
 
 
-# ---- generic document checks ----------------------------------------------------------
+# ---- generic document checks --------------------------------------------------------------------
 
 CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "ValidatingWebhookConfiguration",
                   "MutatingWebhookConfiguration"}
@@ -96,6 +96,71 @@ ALLOWED_WRITES = {
 }
 
 
+# Field names the API server knows, for the objects the chart renders. Without an API
+# server to reject a misspelt field ("readinesProbe" is silently dropped by a lenient
+# client), the test does it. Keys: the shape name; values: {field: shape of its value}.
+POD = {"serviceAccountName": None, "automountServiceAccountToken": None,
+       "priorityClassName": None, "imagePullSecrets": None, "securityContext": "podsc",
+       "affinity": None, "nodeSelector": None, "tolerations": None, "containers": "container",
+       "volumes": "volume", "restartPolicy": None, "terminationGracePeriodSeconds": None,
+       "topologySpreadConstraints": None, "initContainers": "container"}
+SHAPES = {
+    "Deployment": {"replicas": None, "strategy": None, "selector": None, "template": "podtpl",
+                   "minReadySeconds": None, "revisionHistoryLimit": None},
+    "Job": {"backoffLimit": None, "activeDeadlineSeconds": None, "template": "podtpl",
+            "ttlSecondsAfterFinished": None},
+    "CronJob": {"schedule": None, "concurrencyPolicy": None, "startingDeadlineSeconds": None,
+                "successfulJobsHistoryLimit": None, "failedJobsHistoryLimit": None,
+                "jobTemplate": "jobtpl", "suspend": None, "timeZone": None},
+    "jobtpl": {"metadata": None, "spec": "Job"},
+    "podtpl": {"metadata": None, "spec": "pod"},
+    "pod": POD,
+    "podsc": {"runAsNonRoot": None, "runAsUser": None, "runAsGroup": None, "fsGroup": None,
+              "seccompProfile": None, "supplementalGroups": None, "fsGroupChangePolicy": None},
+    "container": {"name": None, "image": None, "imagePullPolicy": None, "args": None,
+                  "command": None, "env": None, "envFrom": None, "ports": None,
+                  "readinessProbe": "probe", "livenessProbe": "probe", "startupProbe": "probe",
+                  "securityContext": "sc", "resources": "resources", "volumeMounts": None},
+    "probe": {"httpGet": None, "tcpSocket": None, "exec": None, "grpc": None,
+              "periodSeconds": None, "failureThreshold": None, "timeoutSeconds": None,
+              "initialDelaySeconds": None, "successThreshold": None},
+    "sc": {"runAsNonRoot": None, "runAsUser": None, "runAsGroup": None,
+           "readOnlyRootFilesystem": None, "allowPrivilegeEscalation": None,
+           "capabilities": None, "seccompProfile": None, "privileged": None},
+    "resources": {"requests": None, "limits": None},
+    "volume": {"name": None, "secret": None, "configMap": None, "emptyDir": None},
+    "Service": {"type": None, "selector": None, "ports": None},
+    "PodDisruptionBudget": {"minAvailable": None, "maxUnavailable": None, "selector": None},
+    "webhook": {"name": None, "clientConfig": None, "rules": "rule", "failurePolicy": None,
+                "matchPolicy": None, "namespaceSelector": None, "objectSelector": None,
+                "sideEffects": None, "timeoutSeconds": None, "admissionReviewVersions": None,
+                "reinvocationPolicy": None, "matchConditions": None},
+    "rule": {"apiGroups": None, "apiVersions": None, "resources": None, "operations": None,
+             "scope": None},
+    "Certificate": {"secretName": None, "duration": None, "renewBefore": None,
+                    "dnsNames": None, "privateKey": None, "usages": None, "issuerRef": None,
+                    "isCA": None, "commonName": None},
+    "policyrule": {"apiGroups": None, "resources": None, "verbs": None, "resourceNames": None},
+}
+TOP_KEYS = {"apiVersion", "kind", "metadata", "spec", "data", "stringData", "type", "rules",
+            "roleRef", "subjects", "webhooks", "automountServiceAccountToken"}
+
+
+def unknown_fields(value, shape, path):
+    """Lists paths of fields the shape does not know (lists are checked item by item)."""
+    if isinstance(value, list):
+        return [u for i, v in enumerate(value) for u in unknown_fields(v, shape, path)]
+    if not isinstance(value, dict) or shape not in SHAPES:
+        return []
+    out = []
+    for k, v in value.items():
+        if k not in SHAPES[shape]:
+            out.append("%s.%s" % (path, k))
+        else:
+            out += unknown_fields(v, SHAPES[shape][k], "%s.%s" % (path, k))
+    return out
+
+
 def check_documents(label, docs, namespace=NS):
     bad = [d for d in docs if not (isinstance(d, dict) and d.get("apiVersion") and d.get("kind")
                                    and isinstance(d.get("metadata"), dict)
@@ -112,6 +177,17 @@ def check_documents(label, docs, namespace=NS):
     check(label + ": namespaced objects are in the release namespace", not wrong_ns, wrong_ns)
     scoped = [k for d, k in zip(docs, keys) if d["kind"] in CLUSTER_SCOPED and k[1]]
     check(label + ": cluster-scoped objects carry no namespace", not scoped, scoped)
+    unknown = []
+    for d in docs:
+        name = "%s/%s" % (d["kind"], d["metadata"]["name"])
+        unknown += ["%s: %s" % (name, k) for k in d if k not in TOP_KEYS]
+        if d["kind"] in SHAPES:
+            unknown += unknown_fields(d.get("spec"), d["kind"], name + ".spec")
+        if d["kind"].endswith("WebhookConfiguration"):
+            unknown += unknown_fields(d.get("webhooks"), "webhook", name + ".webhooks")
+        if d["kind"] in ("Role", "ClusterRole"):
+            unknown += unknown_fields(d.get("rules"), "policyrule", name + ".rules")
+    check(label + ": no field the Kubernetes API does not know", not unknown, unknown[:5])
     check_rbac(label, docs)
     check_pods(label, docs)
 
@@ -204,7 +280,7 @@ def check_pods(label, docs):
           not problems, problems[:3])
 
 
-# ---- the webhook --------------------------------------------------------------------------
+# ---- the webhook --------------------------------------------------------------------------------
 
 def check_webhooks(label, docs, failure="Fail", timeout=5, excluded=("kube-system",),
                    namespace=NS, mutating_failure=None, cert_manager=False, ca_bundle=None,
@@ -358,7 +434,7 @@ def check_pdb(label, docs, expect=True, min_available=1):
           and pdb["spec"]["selector"]["matchLabels"] == dep["spec"]["selector"]["matchLabels"])
 
 
-# ---- the executor ----------------------------------------------------------------------------
+# ---- the executor -------------------------------------------------------------------------------
 
 def rules_grant(rules, group, resource, verb):
     return any(group in r.get("apiGroups", []) and resource in r.get("resources", [])
@@ -436,7 +512,7 @@ def check_executor(label, docs, scope="cluster", namespaces=(), secrets=True, s3
                   and r["verbs"] == ["get"] for r in lrules), lrules)
 
 
-# ---- certificates ----------------------------------------------------------------------------
+# ---- certificates -------------------------------------------------------------------------------
 
 def flag_values(args, flag):
     return [args[i + 1] for i, a in enumerate(args[:-1]) if a == flag]
@@ -558,7 +634,7 @@ def check_policies(label, docs, inline=None, from_files=True):
     check(label + ": every policy file parses as YAML with a kind", not bad, bad)
 
 
-# ---- value sets ----------------------------------------------------------------------------------
+# ---- value sets ---------------------------------------------------------------------------------
 
 def expected_kinds(webhook_pdb=True, executor=True, scope_bindings=1, self_certs=True,
                    renewal=True, cert_manager=False, own_ca=True, s3_secret=False, mutating=True):
@@ -791,7 +867,7 @@ def test_invalid_values():
           re.match(r"render: lockwarden/templates/[a-z-]+\.yaml:\d+: ", p.stderr), p.stderr)
 
 
-# ---- values.yaml documentation -------------------------------------------------------------------
+# ---- values.yaml documentation ------------------------------------------------------------------
 
 def test_values_documented():
     path = os.path.join(CHART, "values.yaml")
@@ -843,7 +919,7 @@ def test_values_documented():
     check("templates use only values that values.yaml defines", not missing, sorted(missing))
 
 
-# ---- the renderer itself -------------------------------------------------------------------------
+# ---- the renderer itself ------------------------------------------------------------------------
 
 def test_renderer():
     tmp = tempfile.mkdtemp(prefix="lw-chart-")
@@ -905,7 +981,7 @@ def test_renderer():
           in p.stdout and not p.stderr, p.stderr)
 
 
-# ---- the Dockerfile --------------------------------------------------------------------------------
+# ---- the Dockerfile -----------------------------------------------------------------------------
 
 def dockerfile_stages():
     with open(os.path.join(TOP, "Dockerfile"), encoding="utf-8") as f:
