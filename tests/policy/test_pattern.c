@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -641,6 +642,78 @@ static void test_pattern_eval_no_alloc(void **state)
     cJSON_Delete(bad);
 }
 
+struct thread_arg {
+    const struct pol_pattern *p;
+    const cJSON *good;
+    const cJSON *bad;
+    int failures;
+};
+
+static void *eval_thread(void *ctx)
+{
+    struct thread_arg *a = ctx;
+    int i;
+
+    for (i = 0; i < 2000; i++) {
+        struct pol_pat_result res;
+
+        if (pol_pattern_eval(a->p, a->good, &res) != 0 || res.status != PASS) {
+            a->failures++;
+        }
+        if (pol_pattern_eval(a->p, a->bad, &res) != 0 || res.status != FAIL ||
+            strcmp(res.path, "/metadata/labels/dataprotection/") != 0) {
+            a->failures++;
+        }
+    }
+    return NULL;
+}
+
+/* One compiled pattern shared by threads, each with its own result (run under
+ * `make check SAN=thread` too). */
+static void test_pattern_threads(void **state)
+{
+    cJSON *pj = parse_q("{'metadata':{'labels':{'dataprotection':'k10-?*','team':'a*b*c'}}}");
+    cJSON *good = parse_q("{'metadata':{'labels':{'dataprotection':'k10-x','team':'aXbYc'}}}");
+    cJSON *bad = parse_q("{'metadata':{'labels':{'dataprotection':'x','team':'abc'}}}");
+    struct pol_pattern *p = NULL;
+    struct thread_arg args[4];
+    pthread_t th[4];
+    size_t i;
+
+    (void)state;
+    assert_int_equal(pol_pattern_compile(pj, &p, NULL, NULL), 0);
+    for (i = 0; i < CM_ARRAY_LEN(th); i++) {
+        args[i].p = p;
+        args[i].good = good;
+        args[i].bad = bad;
+        args[i].failures = 0;
+        assert_int_equal(pthread_create(&th[i], NULL, eval_thread, &args[i]), 0);
+    }
+    for (i = 0; i < CM_ARRAY_LEN(th); i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(args[i].failures, 0);
+    }
+    pol_pattern_destroy(p);
+    cJSON_Delete(pj);
+    cJSON_Delete(good);
+    cJSON_Delete(bad);
+}
+
+static void test_pattern_invalid_utf8_key(void **state)
+{
+    cJSON *pj = parse_q("{'metadata':{'labels':{}}}");
+    cJSON *labels = cJSON_GetObjectItem(cJSON_GetObjectItem(pj, "metadata"), "labels");
+    struct pol_pattern *p = NULL;
+    struct cm_err err;
+
+    (void)state;
+    assert_non_null(cJSON_AddStringToObject(labels, "team-*\xff", "x"));
+    assert_int_equal(pol_pattern_compile(pj, &p, NULL, &err), CM_ECONFIG);
+    assert_int_equal(err.code, CM_ECONFIG);
+    assert_null(p);
+    cJSON_Delete(pj);
+}
+
 static int setup_hooks(void **state)
 {
     cJSON_Hooks hooks = {cm_malloc, cm_free};
@@ -657,6 +730,8 @@ int main(void)
         cmocka_unit_test(test_pattern_invalid_utf8), cmocka_unit_test(test_pattern_depth_limit),
         cmocka_unit_test(test_pattern_string_limit), cmocka_unit_test(test_pattern_long_path),
         cmocka_unit_test(test_pattern_oom),          cmocka_unit_test(test_pattern_eval_no_alloc),
+        cmocka_unit_test(test_pattern_threads),
+        cmocka_unit_test(test_pattern_invalid_utf8_key),
     };
 
     return cmocka_run_group_tests(tests, setup_hooks, NULL);
