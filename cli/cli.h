@@ -12,5 +12,7 @@ int cmd_webhook(int argc, char **argv);
 int cmd_certs(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_executor(int argc, char **argv);
 
 #endif /* CLI_CLI_H */

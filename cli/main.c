@@ -19,6 +19,8 @@ static const struct command commands[] = {
     {"certs", cmd_certs, "create or renew the webhook CA and serving certificate"},
     {"restore", cmd_restore, "restore or clone a restore point into the cluster"},
     {"audit", cmd_audit, "compliance audit of every Deployment and StatefulSet"},
+    {"backup", cmd_backup, "capture, list, verify and prune restore points"},
+    {"executor", cmd_executor, "run every BackupPolicy on its schedule (/metrics, Lease)"},
 };
 
 static void usage(FILE *f)
