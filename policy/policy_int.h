@@ -4,14 +4,21 @@
  *
  * Design note
  * - policy_wildcard.c: Kyverno's wildcard.Match: '*' any run (also '/'), '?' one
- *   character (UTF-8 aware), everything else literal, no escapes. Compiled once:
- *   literal, prefix*, *suffix and '*' fast paths; the general case on PCRE2 (JIT where
- *   available) with a match limit, and a linear fallback so nothing backtracks forever.
- * - policy_value.c: Kyverno's value order: Go durations, then Kubernetes quantities,
- *   then numbers; strings compare only for = and !.
- * - policy_pattern.c: validate `pattern` trees with anchors and operators compiled
- *   into a node tree; evaluation walks it beside a cJSON resource and never allocates
- *   on the pass path. */
+ *   character (a UTF-8 rune; an invalid byte is one rune, as in Go), everything else
+ *   literal, no escapes. Compiled once: literal, '*', and prefix + one run of '?'/'*' +
+ *   suffix ("k10-?*") fast paths; the general case on PCRE2 JIT with a match limit and
+ *   per-call match data in a stack arena, and a linear two-pointer matcher whenever
+ *   PCRE2 cannot answer (no JIT, limit hit, invalid UTF-8 subject).
+ * - policy_value.c: Go durations and Kubernetes quantities, parsed and compared exactly.
+ * - policy_operator.c: string patterns ('|', '&', '!', '>', '<', '>=', '<=', ranges),
+ *   tried as durations, then quantities, then wildcard strings (= and ! only).
+ * - policy_pattern.c compiles a validate `pattern` into a node tree (anchors parsed,
+ *   keys in Kyverno's order, metadata wildcard keys marked); policy_pattern_eval.c walks
+ *   it beside a cJSON resource; policy_pattern_fmt.c writes Go-style %v/%T text for
+ *   messages. Evaluation never allocates: it decides first without formatting, and only
+ *   a non-pass outcome is walked again to write the path and message.
+ * - Ownership: every compiled object owns copies of its strings; the source cJSON may be
+ *   freed after compile. Compiled objects are immutable and thread-safe to share. */
 #ifndef POLICY_POLICY_INT_H
 #define POLICY_POLICY_INT_H
 
@@ -116,8 +123,13 @@ struct pol_pat_result {
  * report its line and column. Returns 0, CM_ECONFIG, CM_ETOOBIG or CM_ENOMEM. */
 CM_NODISCARD int pol_pattern_compile(const cJSON *pattern, struct pol_pattern **out,
                                      const cJSON **bad, struct cm_err *err);
-/* Evaluates a compiled pattern against resource (the whole object). Thread-safe.
- * Returns 0 with *res filled, or CM_ENOMEM. */
+/* Evaluates a compiled pattern against resource (the whole object; NULL reads as nil).
+ * Thread-safe: p is only read, res belongs to the caller. Never allocates. res->status:
+ * PASS (path and msg ""), FAIL (path = Kyverno's failing path, msg = its detail, e.g.
+ * "resource value '<nil>' does not match 'k10-?*' at path /metadata/labels/x/"), SKIP
+ * (a conditional or global anchor did not hold; path "", msg says why) or ERROR (an error
+ * Kyverno reports without a path: "array length mismatch"). Paths and messages are cut
+ * at 511 bytes. Returns 0 (CM_ENOMEM is reserved; it does not happen today). */
 CM_NODISCARD int pol_pattern_eval(const struct pol_pattern *p, const cJSON *resource,
                                   struct pol_pat_result *res);
 void pol_pattern_destroy(struct pol_pattern *p);
