@@ -188,6 +188,11 @@ def check_documents(label, docs, namespace=NS):
         if d["kind"] in ("Role", "ClusterRole"):
             unknown += unknown_fields(d.get("rules"), "policyrule", name + ".rules")
     check(label + ": no field the Kubernetes API does not know", not unknown, unknown[:5])
+    metas = [(d["kind"] + "/" + d["metadata"]["name"], d["metadata"]) for d in docs]
+    metas += [(owner + " pod", spec_meta) for owner, spec_meta in pod_metas(docs)]
+    not_str = ["%s %s.%s" % (n, field, k) for n, m in metas for field in ("labels", "annotations")
+               for k, v in (m.get(field) or {}).items() if not isinstance(v, str)]
+    check(label + ": every label and annotation value is a string", not not_str, not_str[:5])
     check_rbac(label, docs)
     check_pods(label, docs)
 
@@ -237,6 +242,16 @@ def check_rbac(label, docs):
                 dangling.append("%s -> %s" % (b["metadata"]["name"], s))
     check(label + ": every binding names a rendered role and service account", not dangling,
           dangling)
+
+
+def pod_metas(docs):
+    """Yields (owner name, pod template metadata) of every workload document."""
+    for d in docs:
+        if d["kind"] in ("Deployment", "Job"):
+            yield d["metadata"]["name"], d["spec"]["template"].get("metadata", {})
+        elif d["kind"] == "CronJob":
+            yield d["metadata"]["name"], d["spec"]["jobTemplate"]["spec"]["template"].get(
+                "metadata", {})
 
 
 def pod_specs(docs):
@@ -809,7 +824,13 @@ def test_custom():
     check(label + ": every pod has the pull secret",
           all(p == [{"name": "regcred"}] for p in pulls), pulls)
     check(label + ": common labels on every object",
-          all(d["metadata"]["labels"].get("team") == "platform" for d in docs))
+          all(d["metadata"]["labels"].get("team") == "platform"
+              and d["metadata"]["labels"].get("tier") == "1" for d in docs))
+    tmeta = one(docs, "Deployment", "webhook")["spec"]["template"]["metadata"]
+    check(label + ": pod annotations and labels rendered as strings",
+          tmeta.get("annotations") == {"prometheus.io/scrape": "true",
+                                       "prometheus.io/port": "8443"}
+          and tmeta["labels"].get("sidecar.istio.io/inject") == "false", tmeta)
     sec = one(docs, "Secret", "s3")
     check(label + ": S3 Secret holds base64 credentials",
           sec is not None and base64.b64decode(sec["data"]["AWS_ACCESS_KEY_ID"]) == b"AKIAEXAMPLE")
@@ -817,6 +838,10 @@ def test_custom():
     env = dep["spec"]["template"]["spec"]["containers"][0]["env"]
     check(label + ": executor extra env kept",
           {"name": "AWS_REGION", "value": "eu-central-1"} in env)
+    docs, _ = render_docs(sets=["webhook.podAnnotations.prometheus\\.io/scrape=true"])
+    ann = one(docs, "Deployment", "webhook")["spec"]["template"]["metadata"].get("annotations")
+    check("--set with an escaped dot sets a pod annotation",
+          ann == {"prometheus.io/scrape": "true"}, ann)
     docs, _ = render_docs(sets=["image.digest=sha256:" + "a" * 64, "image.tag=9.9.9"])
     images = {c["image"] for _, spec in pod_specs(docs) for c in spec["containers"]}
     check("image digest wins over tag", images == {"lockwarden@sha256:" + "a" * 64}, images)
@@ -1038,6 +1063,9 @@ def test_dockerfile():
         ignored = {l.strip() for l in f if l.strip() and not l.startswith("#")}
     check(".dockerignore keeps .git and build outputs out", {".git", "build", "build-*"}
           <= ignored, ignored)
+    sources = {"Makefile", "cli", "common", "policy", "webhook", "backup", "certs"}
+    check(".dockerignore keeps every source directory `make all` compiles",
+          not [i for i in ignored if i.rstrip("/") in sources or i in ("*", "**")], ignored)
 
     # The runtime packages must provide every library the real binary loads.
     binary = os.environ.get("LW_BIN") or os.path.join(TOP, "build", "lockwarden")

@@ -27,7 +27,17 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- with .Values.commonLabels }}
-{{ toYaml . }}
+{{ include "lockwarden.stringMap" . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+A map of labels or annotations with every key and value quoted: Kubernetes wants strings,
+and `--set a.b=true` or `: 1` in a values file would otherwise give a bool or a number.
+*/}}
+{{- define "lockwarden.stringMap" -}}
+{{- range $k, $v := . }}
+{{ $k | quote }}: {{ $v | toString | quote }}
 {{- end }}
 {{- end -}}
 
