@@ -228,6 +228,29 @@ static void test_wildcard_pathological(void **state)
     pol_wildcard_destroy(w);
 }
 
+/* Matching never allocates, on any path (PCRE2 match data lives on the stack). */
+static void test_wildcard_match_no_alloc(void **state)
+{
+    static const char *pats[] = {"lit", "*", "k10-?*", "a*b?c*d"};
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < CM_ARRAY_LEN(pats); i++) {
+        struct pol_wildcard *w = NULL;
+
+        assert_int_equal(pol_wildcard_compile(pats[i], strlen(pats[i]), &w, NULL), 0);
+        cm_alloc_fault_set(1);
+        (void)pol_wildcard_match(w, "aXbYcZd", 7);
+        (void)pol_wildcard_match(w,
+                                 "a\xff"
+                                 "b",
+                                 3);
+        assert_false(cm_alloc_fault_fired());
+        cm_alloc_fault_set(0);
+        pol_wildcard_destroy(w);
+    }
+}
+
 /* OOM loop: fail allocation N for N = 1, 2, ... until compile succeeds. */
 static void test_wildcard_oom(void **state)
 {
@@ -266,10 +289,14 @@ static void test_wildcard_oom(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_wildcard_table),        cmocka_unit_test(test_wildcard_is_literal),
-        cmocka_unit_test(test_wildcard_nul_bytes),    cmocka_unit_test(test_wildcard_invalid_utf8),
-        cmocka_unit_test(test_wildcard_length_limit), cmocka_unit_test(test_wildcard_pathological),
+        cmocka_unit_test(test_wildcard_table),
+        cmocka_unit_test(test_wildcard_is_literal),
+        cmocka_unit_test(test_wildcard_nul_bytes),
+        cmocka_unit_test(test_wildcard_invalid_utf8),
+        cmocka_unit_test(test_wildcard_length_limit),
+        cmocka_unit_test(test_wildcard_pathological),
         cmocka_unit_test(test_wildcard_oom),
+        cmocka_unit_test(test_wildcard_match_no_alloc),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
