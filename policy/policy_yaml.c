@@ -735,6 +735,22 @@ static int on_event(struct builder *b, const yaml_event_t *ev)
     }
 }
 
+/* Line and column (0-based, columns in bytes) of byte offset off. */
+static void offset_mark(const char *buf, size_t len, size_t off, yaml_mark_t *m)
+{
+    size_t i;
+
+    memset(m, 0, sizeof(*m));
+    for (i = 0; buf != NULL && i < off && i < len; i++) {
+        if (buf[i] == '\n') {
+            m->line++;
+            m->column = 0;
+        } else {
+            m->column++;
+        }
+    }
+}
+
 int policy_docs_parse(const char *name, const char *buf, size_t len, struct policy_docs **out,
                       struct cm_err *err)
 {
@@ -768,10 +784,17 @@ int policy_docs_parse(const char *name, const char *buf, size_t len, struct poli
             if (parser.error == YAML_MEMORY_ERROR) {
                 rc = cm_err_set(err, CM_ENOMEM, "%s: out of memory", b.name);
             } else {
+                yaml_mark_t rm;
                 const yaml_mark_t *m = parser.context != NULL && parser.problem_mark.line == 0 &&
                                                parser.problem_mark.column == 0
                                            ? &parser.context_mark
                                            : &parser.problem_mark;
+
+                if (parser.error == YAML_READER_ERROR) {
+                    /* Reader errors (bad UTF-8, control bytes) carry a byte offset only. */
+                    offset_mark(buf, len, parser.problem_offset, &rm);
+                    m = &rm;
+                }
 
                 rc = cm_err_set(err, CM_EPARSE, "%s:%zu:%zu: YAML: %s%s%s", b.name, m->line + 1,
                                 m->column + 1,
