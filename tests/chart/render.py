@@ -235,6 +235,8 @@ class Parser:
             elif word == "range":
                 nodes.append(self.parse_range(toks[1:], line))
             elif word == "define":
+                if stops:
+                    raise RenderError(self.where(line), "{{define}} must be at the top level")
                 self.parse_define(toks[1:], line)
             elif word == "template":
                 nodes.append(self.parse_template(toks[1:], line))

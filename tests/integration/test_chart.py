@@ -967,6 +967,7 @@ def test_renderer():
             "{{ block \"x\" . }}{{ end }}\n": "t/templates/t.yaml:1: {{block}} is outside",
             "{{ range .Values.a.l }}{{ break }}{{ end }}\n": "{{break}} is outside",
             "{{ if .Values.a.b }}\n": "missing {{end}}",
+            "{{ if 1 }}{{ define \"x\" }}{{ end }}{{ end }}\n": "must be at the top level",
             "a: {{ .Values.nope.deeper }}\n": "t/templates/t.yaml:1: nil pointer",
             "{{ .Values.a.b | frobnicate }}\n": "function \"frobnicate\" not defined",
             "{{ .Values.a.b \n": "unclosed action",
