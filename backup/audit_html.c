@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Colours per class, in enum order; distinct in hue and in lightness so the chart also
@@ -83,11 +84,14 @@ static const char css[] =
     "th,td{padding:6px 8px;border-bottom:1px solid #eaeef2;text-align:left;"
     "vertical-align:top}\n"
     "th{background:#f0f3f6;font-weight:600;position:sticky;top:0}\n"
-    "td.name{font-weight:600;overflow-wrap:break-word}\n"
+    "td.name{font-weight:600;overflow-wrap:anywhere;min-width:130px;max-width:220px}\n"
     "td.when{white-space:nowrap}\n"
     ".pill{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;"
     "font-weight:600;white-space:nowrap}\n"
     ".pill.c-stale{color:#1f2328}\n"
+    ".tag{display:inline-block;background:#eaeef2;color:#3d444d;border-radius:4px;"
+    "padding:0 5px;margin:1px 0;font-size:11.5px;white-space:nowrap}\n"
+    "td small{white-space:nowrap;color:#57606a}\n"
     ".issues{color:#57606a}.mono{font-family:ui-monospace,'DejaVu Sans Mono',monospace;"
     "font-size:11.5px}\n"
     "tr.cls-unprotected{background:#fff5f5}tr.cls-not-immutable{background:#faf5ff}"
@@ -203,7 +207,6 @@ static int render_row(const struct backup_audit_app *a, struct cm_buf *out, stru
     const char *cname = backup_audit_class_name(a->v.cls);
     char t[32];
     char age[32];
-    char cell[160];
     int rc;
 
     rc = cm_buf_addf(out, "<tr class=\"app cls-%s\" data-class=\"%s\" data-app=\"", cname,
@@ -248,31 +251,68 @@ static int render_row(const struct backup_audit_app *a, struct cm_buf *out, stru
                                        : "");
     if (rc == 0) {
         if (!a->point[0])
-            cell[0] = '\0';
+            rc = td(out, NULL, "");
         else if (a->lock_mode == POLICY_LOCK_NONE)
-            snprintf(cell, sizeof(cell), "none");
+            rc = td(out, "mono", "none");
         else
-            snprintf(cell, sizeof(cell), "%s until %s%s", backup_audit_lock_name(a->lock_mode),
-                     short_time(a->retain_until, t, sizeof(t)),
-                     a->legal_hold ? " + legal hold" : "");
-        rc = td(out, "mono", cell);
+            rc = cm_buf_addf(out,
+                             "<td class=\"mono\">%s%s<br><small>until %s</small></td>",
+                             backup_audit_lock_name(a->lock_mode),
+                             a->legal_hold ? " + hold" : "",
+                             short_time(a->retain_until, t, sizeof(t)));
     }
     if (rc == 0)
         rc = td(out, NULL,
                 !a->point[0] ? "" : a->verify == BACKUP_AUDIT_VERIFY_OK ? "yes" : "no");
     if (rc == 0) {
-        cm_buf_reset(tmp);
-        rc = backup_audit_issues_format(a->v.issues, ", ", tmp);
+        unsigned b;
+
+        (void)tmp;
+        rc = cm_buf_adds(out, "<td class=\"issues\">");
+        for (b = 0; b < BACKUP_AUDIT_ISSUE_COUNT_ && rc == 0; b++) {
+            if (a->v.issues & (1u << b))
+                rc = cm_buf_addf(out, "<span class=\"tag\">%s</span> ",
+                                 backup_audit_issue_name(1u << b));
+        }
+        if (rc == 0 && a->v.issues == 0)
+            rc = cm_buf_adds(out, "\xe2\x80\x94");
         if (rc == 0)
-            rc = td(out, "issues", tmp->ptr);
+            rc = cm_buf_adds(out, "</td>");
     }
     if (rc == 0)
         rc = cm_buf_adds(out, "</tr>\n");
     return rc;
 }
 
+static int severity(enum backup_audit_class c)
+{
+    int i;
+
+    for (i = 0; i < BACKUP_AUDIT_CLASS_COUNT_; i++) {
+        if (legend_order[i] == c)
+            return i;
+    }
+    return BACKUP_AUDIT_CLASS_COUNT_;
+}
+
+static int row_cmp(const void *pa, const void *pb)
+{
+    const struct backup_audit_app *a = *(const struct backup_audit_app *const *)pa;
+    const struct backup_audit_app *b = *(const struct backup_audit_app *const *)pb;
+    int c = severity(a->v.cls) - severity(b->v.cls);
+
+    if (c == 0)
+        c = strcmp(a->ns, b->ns);
+    if (c == 0)
+        c = strcmp(a->name, b->name);
+    if (c == 0)
+        c = strcmp(a->kind, b->kind);
+    return c;
+}
+
 int backup_audit_render_html(const struct backup_audit_report *r, struct cm_buf *out)
 {
+    const struct backup_audit_app **rows = NULL;
     struct cm_buf tmp;
     size_t i;
     char t[32];
@@ -306,8 +346,19 @@ int backup_audit_render_html(const struct backup_audit_report *r, struct cm_buf 
                          "<th>Guardrail</th><th>Latest restore point (UTC)</th><th>Age</th>"
                          "<th>Object Lock (UTC)</th><th>Verified</th><th>Issues</th></tr></thead>\n"
                          "<tbody>\n");
+    if (rc == 0 && backup_audit_report_count(r) > 0) {
+        rows = cm_malloc(backup_audit_report_count(r) * sizeof(*rows));
+        if (rows == NULL)
+            rc = CM_ENOMEM;
+    }
+    /* Worst first, so a reviewer reads the problems before the protected apps. */
     for (i = 0; i < backup_audit_report_count(r) && rc == 0; i++)
-        rc = render_row(backup_audit_report_get(r, i), out, &tmp);
+        rows[i] = backup_audit_report_get(r, i);
+    if (rc == 0 && backup_audit_report_count(r) > 1)
+        qsort(rows, backup_audit_report_count(r), sizeof(*rows), row_cmp);
+    for (i = 0; i < backup_audit_report_count(r) && rc == 0; i++)
+        rc = render_row(rows[i], out, &tmp);
+    cm_free(rows);
     if (rc == 0)
         rc = cm_buf_addf(out,
                          "</tbody>\n</table>\n<footer>Lock mode and retain-until are read back "

@@ -140,7 +140,9 @@ void backup_audit_classify(const struct backup_audit_facts *f, time_t now,
             issues |= BACKUP_AUDIT_ISSUE_INCOMPLETE;
         if (f->verify != BACKUP_AUDIT_VERIFY_OK)
             issues |= BACKUP_AUDIT_ISSUE_VERIFY;
-        if (out->lock_required)
+        /* The lock of a point that is partial or fails verification is not worth
+         * judging: the point is unusable anyway (and its lock may not be known). */
+        if (out->lock_required && f->point_complete && f->verify == BACKUP_AUDIT_VERIFY_OK)
             issues |= lock_issues(f, now);
         if (f->cron != NULL) {
             out->rpo_boundary = rpo_boundary(f->cron, now);

@@ -187,8 +187,10 @@ static int ensure_namespace(struct apply *a, cJSON **objs, size_t n)
     int rc;
 
     for (i = 0; i < n; i++) {
+        /* Objects are not rewritten yet: compare the Namespace's mapped name. */
         if (objs[i] != NULL && strcmp(nz(jstr(objs[i], "kind")), "Namespace") == 0 &&
-            strcmp(nz(meta_str(objs[i], "name")), a->dst_ns) == 0)
+            strcmp(nz(backup_restore_nsmap_apply(a->o->nsmap, meta_str(objs[i], "name"))),
+                   a->dst_ns) == 0)
             return 0; /* restored in order with the rest */
     }
     ns = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{}}");

@@ -240,8 +240,12 @@ static void test_precedence_keeps_all_issues(void **state)
     fx->f.verify = BACKUP_AUDIT_VERIFY_FAILED;
     v = classify(&fx->f);
     assert_int_equal(v.cls, BACKUP_AUDIT_UNPROTECTED);
-    assert_int_equal(v.issues, BACKUP_AUDIT_ISSUE_STALE | BACKUP_AUDIT_ISSUE_NO_LOCK |
-                                   BACKUP_AUDIT_ISSUE_VERIFY);
+    /* The lock of a point that fails verification is not judged (not trustworthy). */
+    assert_int_equal(v.issues, BACKUP_AUDIT_ISSUE_STALE | BACKUP_AUDIT_ISSUE_VERIFY);
+    fx->f.verify = BACKUP_AUDIT_VERIFY_OK;
+    fx->f.point_complete = false;
+    v = classify(&fx->f);
+    assert_int_equal(v.issues, BACKUP_AUDIT_ISSUE_STALE | BACKUP_AUDIT_ISSUE_INCOMPLETE);
 }
 
 static void test_future_point_age_zero(void **state)
