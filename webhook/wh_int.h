@@ -182,7 +182,9 @@ struct wh_watcher;
 /* Starts the watcher thread over the policy paths and the certificate/key files;
  * on_policies/on_cert are called from that thread. */
 struct wh_watch_cb {
-    void (*on_check)(bool forced, void *ctx); /* re-check everything now */
+    /* Re-check everything now; returns true to be called again after a short delay
+     * (a change that looked half-written). */
+    bool (*on_check)(bool forced, void *ctx);
     void *ctx;
 };
 

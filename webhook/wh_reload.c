@@ -99,9 +99,10 @@ static void *watch_main(void *arg)
             if (read(w->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
                 break;
             if (atomic_exchange(&w->forced, false)) {
-                w->cb.on_check(true, w->cb.ctx);
+                bool again = w->cb.on_check(true, w->cb.ctx);
+
                 next_tick = mono_ms() + w->interval_ms;
-                pending_at = -1;
+                pending_at = again ? mono_ms() + WH_DEBOUNCE_MS : -1;
                 continue;
             }
         }
@@ -111,8 +112,9 @@ static void *watch_main(void *arg)
                 pending_at = now + WH_DEBOUNCE_MS;
         }
         if ((pending_at >= 0 && now >= pending_at) || now >= next_tick) {
-            w->cb.on_check(false, w->cb.ctx);
-            pending_at = -1;
+            bool again = w->cb.on_check(false, w->cb.ctx);
+
+            pending_at = again ? mono_ms() + WH_DEBOUNCE_MS : -1;
             next_tick = mono_ms() + w->interval_ms;
         }
     }

@@ -37,6 +37,7 @@ struct wh_server {
      * once, not at every periodic check. */
     uint64_t failed_policy_digest;
     uint64_t failed_cert_digest;
+    uint64_t suspect_cert_digest;
 };
 
 /* One admission request, from its first handler call to request-completed. */
@@ -506,7 +507,10 @@ static void check_policies(struct wh_server *s, bool forced)
     wh_snapshot_release(cur);
 }
 
-static void check_cert(struct wh_server *s, bool forced)
+/* Returns true when a failed load should be retried shortly: the certificate and the
+ * key are two files, and a writer replaces them one after the other, so a mismatch is
+ * reported only when the same files fail twice. */
+static bool check_cert(struct wh_server *s, bool forced)
 {
     struct cm_err err;
     struct wh_cred *cur = wh_tls_acquire(&s->tls);
@@ -518,20 +522,25 @@ static void check_cert(struct wh_server *s, bool forced)
     wh_cred_release(cur);
     rc = wh_cred_digest(s->cfg.tls_cert, s->cfg.tls_key, &digest, &err);
     if (rc == 0 && (digest == cur_digest || (!forced && digest == s->failed_cert_digest)))
-        return;
+        return false;
     if (rc == 0)
         rc = wh_cred_load(s->cfg.tls_cert, s->cfg.tls_key, &c, &err);
     if (rc != 0) {
         if (!forced && digest != 0 && digest == s->failed_cert_digest)
-            return;
+            return false;
+        if (digest != s->suspect_cert_digest) {
+            s->suspect_cert_digest = digest;
+            return true; /* maybe half-written: look again before complaining */
+        }
         s->failed_cert_digest = digest;
         atomic_fetch_add_explicit(&s->metrics.cert_reload_failures, 1, memory_order_relaxed);
         cm_log(CM_LOG_WARN, "webhook",
                "certificate change not loaded; the previous certificate keeps serving",
                CM_LS("err", err.msg));
-        return;
+        return false;
     }
     s->failed_cert_digest = 0;
+    s->suspect_cert_digest = 0;
     atomic_store(&s->metrics.cert_not_after, (long long)c->not_after);
     atomic_fetch_add_explicit(&s->metrics.cert_reloads, 1, memory_order_relaxed);
     {
@@ -541,14 +550,16 @@ static void check_cert(struct wh_server *s, bool forced)
                CM_LS("not_after", cm_time_format(c->not_after, na, sizeof(na))));
     }
     wh_tls_swap(&s->tls, c);
+    return false;
 }
 
-static void on_check(bool forced, void *ctx)
+static bool on_check(bool forced, void *ctx)
 {
     struct wh_server *s = ctx;
+    bool again = check_cert(s, forced);
 
-    check_cert(s, forced);
     check_policies(s, forced);
+    return again;
 }
 
 /* ---- lifecycle ---- */
@@ -762,11 +773,12 @@ void wh_server_destroy(struct wh_server *s)
     if (s == NULL)
         return;
     atomic_store(&s->draining, true);
-    /* Stop accepting first: no new connection reaches a daemon that is going away. */
+    /* Stop accepting first, and close the listening sockets so that new connections
+     * are refused at once (a load balancer or the API server retries elsewhere). */
     for (i = 0; i < s->n_daemons; i++)
         (void)MHD_quiesce_daemon(s->daemons[i]);
     for (i = 0; i < WH_MAX_THREADS; i++) {
-        if (s->listen_fds[i] >= 0 && s->n_daemons <= i) {
+        if (s->listen_fds[i] >= 0) {
             close(s->listen_fds[i]);
             s->listen_fds[i] = -1;
         }

@@ -3,6 +3,9 @@
 #include "tests/support/tls_client.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/time.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <openssl/bn.h>
@@ -18,7 +21,13 @@ struct tls_client {
     CURL *h;
     char ca[512];
     long timeout_ms;
+    bool fresh;
 };
+
+void tls_client_set_fresh(struct tls_client *c, bool fresh)
+{
+    c->fresh = fresh;
+}
 
 void tls_response_init(struct tls_response *r)
 {
@@ -103,6 +112,10 @@ int tls_client_request(struct tls_client *c, const char *method, const char *url
     curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c->h, CURLOPT_WRITEDATA, r);
+    if (c->fresh) {
+        curl_easy_setopt(c->h, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(c->h, CURLOPT_FORBID_REUSE, 1L);
+    }
     if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(c->h, CURLOPT_NOBODY, 1L);
     if (body != NULL) {
@@ -248,4 +261,87 @@ int tls_peer_info(uint16_t port, const char *ca_file, const char *alpn_offer, ch
     close(fd);
     SSL_CTX_free(ctx);
     return 0;
+}
+
+struct tls_raw {
+    SSL_CTX *ctx;
+    SSL *ssl;
+    int fd;
+};
+
+int tls_raw_connect(uint16_t port, const char *ca_file, struct tls_raw **out)
+{
+    struct tls_raw *r = cm_calloc(1, sizeof(*r));
+    int rc;
+
+    /* Writing to a connection the server closed must fail, not kill the test. */
+    (void)signal(SIGPIPE, SIG_IGN);
+
+    if (r == NULL)
+        return CM_ENOMEM;
+    rc = connect_tls(port, ca_file, "http/1.1", &r->ctx, &r->ssl, &r->fd);
+    if (rc != 0) {
+        cm_free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+int tls_raw_send(struct tls_raw *r, const void *p, size_t n)
+{
+    const char *b = p;
+
+    while (n > 0) {
+        int w = SSL_write(r->ssl, b, n > 65536 ? 65536 : (int)n);
+
+        if (w <= 0) {
+            ERR_clear_error();
+            return CM_ECONN;
+        }
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int tls_raw_read_until_closed(struct tls_raw *r, int timeout_ms, struct cm_buf *out)
+{
+    uint64_t deadline = cm_time_mono_ns() + (uint64_t)timeout_ms * 1000000u;
+    struct timeval tv = {0, 50000};
+    char buf[4096];
+
+    (void)setsockopt(r->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    for (;;) {
+        int n = SSL_read(r->ssl, buf, sizeof(buf));
+
+        if (n > 0) {
+            if (out != NULL && cm_buf_add(out, buf, (size_t)n) != 0)
+                return CM_ENOMEM;
+            continue;
+        }
+        {
+            int e = SSL_get_error(r->ssl, n);
+
+            ERR_clear_error();
+            if (e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SSL ||
+                (e == SSL_ERROR_SYSCALL && n == 0))
+                return 0;
+            if (e == SSL_ERROR_SYSCALL && errno != EAGAIN && errno != EWOULDBLOCK &&
+                errno != EINTR)
+                return 0; /* reset by the peer: closed */
+        }
+        if (cm_time_mono_ns() > deadline)
+            return CM_ETIMEDOUT;
+    }
+}
+
+void tls_raw_close(struct tls_raw *r)
+{
+    if (r == NULL)
+        return;
+    SSL_free(r->ssl);
+    close(r->fd);
+    SSL_CTX_free(r->ctx);
+    cm_free(r);
 }

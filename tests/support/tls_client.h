@@ -47,6 +47,24 @@ CM_NODISCARD int tls_client_request(struct tls_client *c, const char *method, co
 CM_NODISCARD int tls_client_post_review(struct tls_client *c, const char *url, const void *body,
                                         size_t len, struct tls_response *r);
 
+/* Each request on a new connection (a full TLS handshake), or keep-alive (default). */
+void tls_client_set_fresh(struct tls_client *c, bool fresh);
+
+/* A raw TLS connection for tests that misbehave on purpose (slow bodies, idle
+ * connections, half-sent requests). */
+struct tls_raw;
+
+/* Connects to 127.0.0.1:port and completes a verified handshake. Sets SIGPIPE to
+ * ignored for the process (a write to a closed connection then fails with EPIPE). Returns 0, CM_ECONN
+ * (TCP) or CM_ETLS (handshake refused or closed). */
+CM_NODISCARD int tls_raw_connect(uint16_t port, const char *ca_file, struct tls_raw **out);
+/* Sends all of p[0..n). Returns 0 or CM_ECONN. */
+CM_NODISCARD int tls_raw_send(struct tls_raw *r, const void *p, size_t n);
+/* Reads until the peer closes (returns 0) or timeout_ms pass without it
+ * (CM_ETIMEDOUT); what arrived is appended to out (may be NULL). */
+CM_NODISCARD int tls_raw_read_until_closed(struct tls_raw *r, int timeout_ms, struct cm_buf *out);
+void tls_raw_close(struct tls_raw *r);
+
 /* Serial number (upper-case hex) of the certificate served at 127.0.0.1:port,
  * verified against ca_file. Returns 0, CM_ECONN or CM_ETLS. */
 CM_NODISCARD int tls_peer_serial(uint16_t port, const char *ca_file, char *out, size_t cap);

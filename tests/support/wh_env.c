@@ -148,8 +148,14 @@ int wht_env_start(struct wht_env *e, const char *const *extra)
     argv[n++] = e->cert;
     argv[n++] = "--tls-key";
     argv[n++] = e->key;
-    argv[n++] = "--policies";
-    argv[n++] = e->policies;
+    for (i = 0; extra != NULL && extra[i] != NULL; i++) {
+        if (strcmp(extra[i], "--policies") == 0)
+            break;
+    }
+    if (extra == NULL || extra[i] == NULL) {
+        argv[n++] = "--policies";
+        argv[n++] = e->policies;
+    }
     argv[n++] = "--reload-interval";
     argv[n++] = "200";
     for (i = 0; extra != NULL && extra[i] != NULL && n + 1 < CM_ARRAY_LEN(argv); i++)

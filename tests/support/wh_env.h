@@ -41,7 +41,8 @@ CM_NODISCARD int wht_fixture(const char *name, char **buf, size_t *len);
 CM_NODISCARD int wht_env_setup(struct wht_env *e, const char *policy_src);
 
 /* Starts the webhook with the env's certificate and policies, --listen 127.0.0.1:0,
- * --reload-interval 200 and the extra args (NULL-terminated, may be NULL), and waits
+ * --reload-interval 200 and the extra args (NULL-terminated, may be NULL; a
+ * "--policies" there replaces the env's policy directory), and waits
  * up to 10 s until it serves /healthz. Returns 0, CM_ETIMEDOUT or CM_ECANCELED (it
  * exited: read e->log). */
 CM_NODISCARD int wht_env_start(struct wht_env *e, const char *const *extra);
