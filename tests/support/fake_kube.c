@@ -750,7 +750,7 @@ int fake_kube_start(const struct fake_kube_opts *opts, struct fake_kube **out)
     struct kube_testca *ca = NULL;
     struct sockaddr_in sa;
     const union MHD_DaemonInfo *di;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
 
     if (opts == NULL) {
         memset(&none, 0, sizeof(none));
