@@ -35,6 +35,7 @@ struct live {
     struct kube_client *kc;
     const struct policy_set *ps;
     const char *secret_ns;
+    const char *endpoint_override;
     struct bucket *buckets;
     size_t n_buckets;
     struct point_cache cache;
@@ -95,8 +96,8 @@ static struct bucket *bucket_for(struct live *l, const struct policy_backup *bp)
         return NULL; /* every policy of the set has a slot (see backup_audit_live) */
     if (l->buckets[i].s3 == NULL && l->buckets[i].rc == 0) {
         cm_err_clear(&err);
-        l->buckets[i].rc = backup_restore_s3_open(bp, l->kc, l->secret_ns, &l->buckets[i].s3,
-                                                  &err);
+        l->buckets[i].rc = backup_restore_s3_open(bp, l->kc, l->secret_ns, l->endpoint_override,
+                                                  &l->buckets[i].s3, &err);
         if (l->buckets[i].rc != 0)
             snprintf(l->buckets[i].msg, sizeof(l->buckets[i].msg), "%s", err.msg);
     }
@@ -156,7 +157,7 @@ static int find_point(struct live *l, const struct policy_backup *bp, const char
         rc = backup_restore_point_read(b->s3, bp->location.prefix, ns, id,
                                        have_key ? &key : NULL, false, &p, &err);
         if (rc == CM_EINVAL && !have_key && bp->encryption_key_secret[0] != '\0') {
-            rc = backup_restore_key_from_secret(l->kc, ns, bp->encryption_key_secret, &key,
+            rc = backup_key_from_secret(l->kc, ns, bp->encryption_key_secret, &key,
                                                 &err);
             if (rc == 0) {
                 have_key = true;
@@ -245,8 +246,9 @@ static int audit_all(struct live *l, struct backup_audit_report *r, struct cm_er
     return 0;
 }
 
-int backup_audit_live(const char *kubeconfig, const char *context, const struct policy_set *ps,
-                      time_t now, struct backup_audit_report **out, struct cm_err *err)
+int backup_audit_live(const char *kubeconfig, const char *context,
+                      const char *endpoint_override, const struct policy_set *ps, time_t now,
+                      struct backup_audit_report **out, struct cm_err *err)
 {
     struct kube_config *cfg = NULL;
     struct backup_audit_report *r = NULL;
@@ -262,6 +264,7 @@ int backup_audit_live(const char *kubeconfig, const char *context, const struct 
     if (rc != 0)
         goto cleanup;
     l.ps = ps;
+    l.endpoint_override = endpoint_override;
     l.secret_ns = kube_config_namespace(kube_client_config(l.kc));
     l.namespaces = cJSON_CreateArray();
     l.workloads = cJSON_CreateArray();

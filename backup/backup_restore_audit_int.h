@@ -127,15 +127,14 @@ struct s3_client;
 struct backup_manifest;
 struct backup_key;
 
-/* Makes an S3 client for bp's location. Credentials: the Secret bp names
- * (location.credentialsSecret, in namespace secret_ns, read through kc; data keys
- * AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, accessKeyId/secretAccessKey or
- * aws_access_key_id/aws_secret_access_key), else the environment and the shared
- * credentials file. kc may be NULL (environment only). Returns 0 or the s3/kube codes
- * with err. */
+/* Makes an S3 client for bp's location (endpoint_override, when not NULL or "",
+ * replaces the policy's endpoint and turns on path-style addressing). Credentials as
+ * backup_creds_resolve(): the Secret bp names (location.credentialsSecret, in
+ * namespace secret_ns, read through kc), else the environment. kc may be NULL
+ * (environment only). Returns 0 or the s3/kube codes with err. */
 CM_NODISCARD int backup_restore_s3_open(const struct policy_backup *bp, struct kube_client *kc,
-                                        const char *secret_ns, struct s3_client **out,
-                                        struct cm_err *err);
+                                        const char *secret_ns, const char *endpoint_override,
+                                        struct s3_client **out, struct cm_err *err);
 
 #define BACKUP_RESTORE_MAX_IDS 100000 /* restore points listed for one namespace */
 
@@ -146,12 +145,6 @@ CM_NODISCARD int backup_restore_s3_open(const struct policy_backup *bp, struct k
 CM_NODISCARD int backup_restore_list_ids(struct s3_client *s3, const char *prefix,
                                          const char *ns, char (**ids)[BACKUP_ID_LEN + 1],
                                          size_t *n, struct cm_err *err);
-
-/* Reads the 32-byte archive key from data key "key" of Secret ns/name (raw, hex or
- * base64, as backup_key_parse). Returns 0, the kube codes or CM_EINVAL. */
-CM_NODISCARD int backup_restore_key_from_secret(struct kube_client *kc, const char *ns,
-                                                const char *name, struct backup_key *out,
-                                                struct cm_err *err);
 
 /* A restore point read back and verified. Read-only for users. */
 struct backup_restore_point {
@@ -478,13 +471,15 @@ CM_NODISCARD int backup_audit_state_load(const char *name, const char *buf, size
  * evaluates each app against ps, and for each bound app reads the newest complete
  * restore point of its namespace from its BackupPolicy's bucket (S3 credentials as
  * backup_restore_s3_open with the Secret in the kubeconfig's namespace; encrypted
- * points get their key from the policy's encryptionKeySecret in the app's namespace),
+ * points get their key from the policy's encryptionKeySecret in the app's namespace;
+ * endpoint_override as backup_restore_s3_open),
  * verifying it end to end and reading its lock back. Partial points are skipped when
  * a complete one exists. A bucket that cannot be read makes the app's point
  * "does not verify" (named in verify_detail), never a pass. Returns 0 with *out, or the
  * kube/s3 codes when the cluster itself cannot be listed. */
 CM_NODISCARD int backup_audit_live(const char *kubeconfig, const char *context,
-                                   const struct policy_set *ps, time_t now,
+                                   const char *endpoint_override, const struct policy_set *ps,
+                                   time_t now,
                                    struct backup_audit_report **out, struct cm_err *err);
 
 /* Helpers shared by the audit renderers (not for other modules). */

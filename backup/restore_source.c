@@ -11,100 +11,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- credentials and client ---- */
-
-static int secret_value(const cJSON *data, const char *const *names, size_t n, char **out,
-                        size_t *out_len)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, names[i]);
-        unsigned char *dec = NULL;
-        size_t dlen = 0;
-        int rc;
-
-        if (!cJSON_IsString(v))
-            continue;
-        rc = cm_base64_decode(v->valuestring, strlen(v->valuestring), &dec, &dlen);
-        if (rc != 0)
-            return rc;
-        *out = (char *)dec;
-        if (out_len != NULL)
-            *out_len = dlen;
-        return 0;
-    }
-    return CM_ENOENT;
-}
-
-static int creds_from_secret(struct kube_client *kc, const char *ns, const char *name,
-                             struct s3_credentials *creds, struct cm_err *err)
-{
-    static const char *const ak_names[] = {"AWS_ACCESS_KEY_ID", "accessKeyId",
-                                           "aws_access_key_id"};
-    static const char *const sk_names[] = {"AWS_SECRET_ACCESS_KEY", "secretAccessKey",
-                                           "aws_secret_access_key"};
-    static const char *const tk_names[] = {"AWS_SESSION_TOKEN", "sessionToken",
-                                           "aws_session_token"};
-    struct kube_ref ref = {"v1", "secrets", ns, name};
-    cJSON *secret = NULL;
-    char *ak = NULL;
-    char *sk = NULL;
-    char *tk = NULL;
-    const cJSON *data;
-    int rc;
-
-    rc = kube_get(kc, &ref, &secret, err);
-    if (rc != 0)
-        goto cleanup;
-    data = cJSON_GetObjectItemCaseSensitive(secret, "data");
-    rc = secret_value(data, ak_names, CM_ARRAY_LEN(ak_names), &ak, NULL);
-    if (rc == 0)
-        rc = secret_value(data, sk_names, CM_ARRAY_LEN(sk_names), &sk, NULL);
-    if (rc != 0) {
-        cm_err_set(err, rc == CM_ENOENT ? CM_ECONFIG : rc,
-                   "Secret %s/%s: no access key and secret key (AWS_ACCESS_KEY_ID and "
-                   "AWS_SECRET_ACCESS_KEY)", ns, name);
-        rc = rc == CM_ENOENT ? CM_ECONFIG : rc;
-        goto cleanup;
-    }
-    rc = secret_value(data, tk_names, CM_ARRAY_LEN(tk_names), &tk, NULL);
-    if (rc != 0 && rc != CM_ENOENT)
-        goto cleanup;
-    rc = s3_credentials_set(creds, ak, sk, tk, err);
-cleanup:
-    if (ak != NULL)
-        cm_free_secure(ak, strlen(ak));
-    if (sk != NULL)
-        cm_free_secure(sk, strlen(sk));
-    if (tk != NULL)
-        cm_free_secure(tk, strlen(tk));
-    cJSON_Delete(secret); /* a Secret tree: freed, never logged */
-    return rc;
-}
+/* ---- client ---- */
 
 int backup_restore_s3_open(const struct policy_backup *bp, struct kube_client *kc,
-                           const char *secret_ns, struct s3_client **out, struct cm_err *err)
+                           const char *secret_ns, const char *endpoint_override,
+                           struct s3_client **out, struct cm_err *err)
 {
     struct s3_credentials creds = {0};
-    struct s3_config cfg;
+    struct backup_location loc;
     int rc;
 
-    if (bp->location.credentials_secret[0] != '\0' && kc != NULL)
-        rc = creds_from_secret(kc, secret_ns, bp->location.credentials_secret, &creds, err);
-    else
-        rc = s3_credentials_load_default(&creds, err);
+    rc = backup_creds_resolve(kc, secret_ns, bp, &creds, err);
     if (rc != 0) {
         cm_err_prefix(err, "BackupPolicy %s: S3 credentials", bp->name);
         goto cleanup;
     }
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.endpoint = bp->location.endpoint[0] != '\0' ? bp->location.endpoint : NULL;
-    cfg.region = bp->location.region[0] != '\0' ? bp->location.region : NULL;
-    cfg.bucket = bp->location.bucket;
-    cfg.path_style = bp->location.path_style;
-    cfg.creds = &creds;
-    rc = s3_client_create(&cfg, out, err);
+    backup_location_of(bp, endpoint_override, &loc);
+    rc = backup_s3_open(&loc, &creds, out, err);
     if (rc != 0)
         cm_err_prefix(err, "BackupPolicy %s", bp->name);
 cleanup:
@@ -193,33 +116,6 @@ int backup_restore_list_ids(struct s3_client *s3, const char *prefix, const char
     *ids = l.ids;
     *n = l.n;
     return 0;
-}
-
-int backup_restore_key_from_secret(struct kube_client *kc, const char *ns, const char *name,
-                                   struct backup_key *out, struct cm_err *err)
-{
-    static const char *const names[] = {"key"};
-    struct kube_ref ref = {"v1", "secrets", ns, name};
-    cJSON *secret = NULL;
-    char *raw = NULL;
-    size_t raw_len = 0;
-    int rc;
-
-    rc = kube_get(kc, &ref, &secret, err);
-    if (rc == 0) {
-        rc = secret_value(cJSON_GetObjectItemCaseSensitive(secret, "data"), names, 1, &raw,
-                          &raw_len);
-        if (rc == CM_ENOENT)
-            rc = cm_err_set(err, CM_EINVAL, "Secret %s/%s has no data key \"key\"", ns, name);
-        else if (rc == 0)
-            rc = backup_key_parse(raw, raw_len, out, err);
-        else
-            cm_err_set(err, rc, "Secret %s/%s: data.key is not base64", ns, name);
-    }
-    if (raw != NULL)
-        cm_free_secure(raw, raw_len);
-    cJSON_Delete(secret);
-    return rc;
 }
 
 /* ---- reading and verifying ---- */

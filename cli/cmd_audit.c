@@ -18,7 +18,7 @@ static void audit_usage(FILE *f)
     fprintf(f,
             "usage: lockwarden audit [-p POLICIES]... [-o text|json|csv|html] [--out FILE]\n"
             "                        [--kubeconfig FILE] [--context NAME] [--now TIME]\n"
-            "                        [--input STATE]\n\n"
+            "                        [--s3-endpoint URL] [--input STATE]\n\n"
             "Audits every Deployment and StatefulSet: guardrail verdict, BackupPolicy binding,\n"
             "latest restore point and its age against the schedule (RPO), its Object Lock mode\n"
             "and retain-until date as read back from the bucket, and whether it verifies.\n\n"
@@ -29,6 +29,7 @@ static void audit_usage(FILE *f)
             "      --kubeconfig FILE, --context NAME   the cluster (default: in-cluster or\n"
             "                        ~/.kube/config)\n"
             "      --now TIME        judge ages at TIME (RFC 3339) instead of the clock\n"
+            "      --s3-endpoint URL use this S3 endpoint instead of the policies' (path-style)\n"
             "      --input STATE     audit a recorded state file (JSON/YAML) instead of the\n"
             "                        live cluster; see docs/readme/restore-audit.md\n\n"
             "exit status: 0 every app protected, 1 anything out of compliance (or the audit\n"
@@ -43,6 +44,7 @@ struct audit_args {
     const char *kubeconfig;
     const char *context;
     const char *input;
+    const char *s3_endpoint;
     time_t now;
 };
 
@@ -84,6 +86,8 @@ static int parse_args(int argc, char **argv, struct audit_args *a)
             a->context = v;
         } else if (strcmp(o, "--input") == 0) {
             a->input = v;
+        } else if (strcmp(o, "--s3-endpoint") == 0) {
+            a->s3_endpoint = v;
         } else if (strcmp(o, "--now") == 0) {
             if (cm_time_parse(v, strlen(v), &a->now) != 0 || a->now <= 0) {
                 fprintf(stderr, "lockwarden audit: --now %s: want an RFC 3339 time\n", v);
@@ -147,7 +151,7 @@ int cmd_audit(int argc, char **argv)
             goto cleanup;
         }
     } else {
-        rc = backup_audit_live(a.kubeconfig, a.context, ps,
+        rc = backup_audit_live(a.kubeconfig, a.context, a.s3_endpoint, ps,
                                a.now > 0 ? a.now : (time_t)(cm_time_now_ms() / 1000), &r, &err);
         if (rc != 0) {
             fprintf(stderr, "lockwarden audit: %s\n", err.msg);

@@ -21,7 +21,7 @@ static void restore_usage(FILE *f)
             "usage: lockwarden restore [POLICY/]NAMESPACE/ID [--namespace-map OLD=NEW]...\n"
             "                          [--dry-run] [--existing skip|update] [-p POLICIES]...\n"
             "                          [--kubeconfig FILE] [--context NAME] [--key-file FILE]\n"
-            "                          [-o text|json]\n\n"
+            "                          [--s3-endpoint URL] [-o text|json]\n\n"
             "Verifies every checksum of the restore point first (a corrupt or tampered point is\n"
             "refused and nothing is created), then recreates its objects in dependency order:\n"
             "CRDs, Namespaces, ServiceAccounts, RBAC, Secrets, ConfigMaps, PVCs (from their\n"
@@ -38,6 +38,7 @@ static void restore_usage(FILE *f)
             "  --kubeconfig, --context  the cluster (default: in-cluster or ~/.kube/config)\n"
             "  --key-file FILE          the archive key of an encrypted restore point (default:\n"
             "                           the policy's encryptionKeySecret)\n"
+            "  --s3-endpoint URL        use this S3 endpoint instead of the policies' (path-style)\n"
             "  -o, --output text|json   the per-object report format\n\n"
             "S3 credentials: the BackupPolicy's credentialsSecret, else AWS_ACCESS_KEY_ID and\n"
             "AWS_SECRET_ACCESS_KEY (or the shared credentials file).\n"
@@ -53,6 +54,7 @@ struct restore_args {
     const char *kubeconfig;
     const char *context;
     const char *key_file;
+    const char *s3_endpoint;
     bool dry_run;
     bool update;
     bool json;
@@ -170,6 +172,8 @@ static int parse_args(int argc, char **argv, struct restore_args *a)
             a->context = v;
         } else if (strcmp(o, "--key-file") == 0) {
             a->key_file = v;
+        } else if (strcmp(o, "--s3-endpoint") == 0) {
+            a->s3_endpoint = v;
         } else {
             fprintf(stderr, "lockwarden restore: unknown option %s\n", o);
             return 2;
@@ -209,7 +213,7 @@ static int locate(const struct restore_args *a, const struct policy_set *ps,
                     a->policy);
             return 2;
         }
-        if (backup_restore_s3_open(found, kc, secret_ns, &found_s3, &err) != 0) {
+        if (backup_restore_s3_open(found, kc, secret_ns, a->s3_endpoint, &found_s3, &err) != 0) {
             fprintf(stderr, "lockwarden restore: %s\n", err.msg);
             return 1;
         }
@@ -228,7 +232,7 @@ static int locate(const struct restore_args *a, const struct policy_set *ps,
 
         if (found != NULL && same_location(found, bp))
             continue;
-        if (backup_restore_s3_open(bp, kc, secret_ns, &s3, &err) != 0 ||
+        if (backup_restore_s3_open(bp, kc, secret_ns, a->s3_endpoint, &s3, &err) != 0 ||
             backup_rp_key(bp->location.prefix, a->ns, a->id, BACKUP_MANIFEST_NAME, key,
                           sizeof(key), &err) != 0 ||
             s3_client_head_object(s3, key, NULL, &info, &err) != 0) {
@@ -281,7 +285,7 @@ static int read_point(const struct restore_args *a, const struct policy_backup *
     rc = backup_restore_point_read(s3, bp->location.prefix, a->ns, a->id, have_key ? &key : NULL,
                                    true, out, &err);
     if (rc == CM_EINVAL && !have_key && bp->encryption_key_secret[0] != '\0') {
-        rc = backup_restore_key_from_secret(kc, a->ns, bp->encryption_key_secret, &key, &err);
+        rc = backup_key_from_secret(kc, a->ns, bp->encryption_key_secret, &key, &err);
         if (rc == 0) {
             have_key = true;
             rc = backup_restore_point_read(s3, bp->location.prefix, a->ns, a->id, &key, true,
