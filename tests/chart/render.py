@@ -34,7 +34,8 @@ Functions
   quote squote default empty required fail coalesce ternary
   toYaml toJson indent nindent b64enc trunc trim trimSuffix trimPrefix
   lower upper replace contains hasPrefix hasSuffix join toString int
-  list append dict set hasKey get keys has kindIs sha256sum base include lookup (always
+  list append dict set hasKey get keys has dig uniq sortAlpha splitList fromYaml
+  kindIs sha256sum base include lookup (always
   returns an empty map, as `helm template` does without a cluster)
 Not supported (an error): block, break, continue, else with, tpl, any
 other function, and method calls other than the ones above.
@@ -925,6 +926,31 @@ def f_set(d, k, v):
     return d
 
 
+def f_from_yaml(s):
+    """Helm's fromYaml: one YAML document to a map; errors come back under "Error"."""
+    try:
+        v = yaml.safe_load(to_str(s))
+    except yaml.YAMLError as e:
+        return {"Error": str(e)}
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        return {"Error": "not a map"}
+    return as_float64(v)
+
+
+def f_dig(*args):
+    """sprig dig: dig KEY... DEFAULT MAP."""
+    if len(args) < 3:
+        raise RenderError("", "dig needs keys, a default and a map")
+    keys, default, cur = args[:-2], args[-2], args[-1]
+    for k in keys:
+        if not isinstance(cur, dict) or k not in cur:
+            return default
+        cur = cur[k]
+    return cur
+
+
 def f_fail(msg):
     raise RenderError("", "execution error: " + to_str(msg))
 
@@ -984,6 +1010,11 @@ FUNCTIONS = {
     "base": lambda p: os.path.basename(to_str(p).rstrip("/")) or ".",
     "set": f_set,
     "append": lambda lst, v: list(lst or []) + [v],
+    "splitList": lambda sep, s: to_str(s).split(sep),
+    "fromYaml": f_from_yaml,
+    "dig": f_dig,
+    "uniq": lambda lst: [x for i, x in enumerate(lst or []) if x not in (lst or [])[:i]],
+    "sortAlpha": lambda lst: sorted(to_str(x) for x in (lst or [])),
 }
 FUNCS.update(FUNCTIONS)
 

@@ -456,9 +456,27 @@ def rules_grant(rules, group, resource, verb):
                and verb in r.get("verbs", []) for r in rules)
 
 
+def policy_secrets():
+    """The Secrets the BackupPolicies in policies/ name, read here without the chart."""
+    names = set()
+    pol_dir = os.path.join(TOP, "policies")
+    for f in sorted(os.listdir(pol_dir)) if os.path.isdir(pol_dir) else []:
+        if not f.endswith(".yaml"):
+            continue
+        with open(os.path.join(pol_dir, f), encoding="utf-8") as fh:
+            for d in yaml.load_all(fh, Loader=LOADER):
+                if isinstance(d, dict) and d.get("kind") == "BackupPolicy":
+                    spec = d.get("spec") or {}
+                    for v in ((spec.get("location") or {}).get("credentialsSecret"),
+                              (spec.get("encryption") or {}).get("keySecret")):
+                        if v:
+                            names.add(v)
+    return sorted(names)
+
+
 def check_executor(label, docs, scope="cluster", namespaces=(), secrets=True, s3_secret=None,
                    lease="lw-lockwarden-executor", image="lockwarden:0.1.0", metrics=9090,
-                   namespace=NS):
+                   namespace=NS, extra_secrets=()):
     dep = one(docs, "Deployment", "executor")
     check(label + ": executor Deployment exists", dep is not None)
     if dep is None:
@@ -466,12 +484,17 @@ def check_executor(label, docs, scope="cluster", namespaces=(), secrets=True, s3
     pod = dep["spec"]["template"]["spec"]
     c = pod["containers"][0]
     t = label + ": executor"
-    want_args = ["executor", "-p", "/policies", "--metrics-listen", "0.0.0.0:%d" % metrics,
-                 "--lease-name", lease, "--lease-namespace", namespace]
+    want_args = ["executor", "-p", "/policies", "--metrics-addr", "0.0.0.0:%d" % metrics,
+                 "--leader-elect", "--lease-name", lease, "--lease-namespace", namespace]
     check(t + " args", c.get("args") == want_args, c.get("args"))
     check(t + " image", c.get("image") == image, c.get("image"))
     mounts = {m["mountPath"] for m in c.get("volumeMounts", [])}
     check(t + " mounts /policies and a writable /tmp", {"/policies", "/tmp"} <= mounts, mounts)
+    live = c.get("livenessProbe", {}).get("httpGet", {})
+    check(t + " liveness GET /healthz on the metrics port",
+          live.get("path") == "/healthz" and live.get("port") == "metrics"
+          and {"name": "metrics", "containerPort": metrics, "protocol": "TCP"}
+          in c.get("ports", []), c.get("livenessProbe"))
     env = {e["name"]: e for e in c.get("env", [])}
     if s3_secret:
         refs = {k: env.get(k, {}).get("valueFrom", {}).get("secretKeyRef", {})
@@ -521,10 +544,12 @@ def check_executor(label, docs, scope="cluster", namespaces=(), secrets=True, s3
           rules_grant(lrules, "coordination.k8s.io", "leases", "create")
           and any(r.get("resourceNames") == [lease] and "update" in r["verbs"] for r in lrules),
           lrules)
-    if s3_secret:
-        check(t + " may get the S3 credential Secret by name",
-              any(r.get("resources") == ["secrets"] and s3_secret in r.get("resourceNames", [])
-                  and r["verbs"] == ["get"] for r in lrules), lrules)
+    want = sorted(set(policy_secrets() + ([s3_secret] if s3_secret else [])
+                      + list(extra_secrets)))
+    got = [r.get("resourceNames") for r in lrules if r.get("resources") == ["secrets"]]
+    check(t + " may get exactly the Secrets its BackupPolicies and values name: %s" % want,
+          got == ([want] if want else []) and all(
+              r["verbs"] == ["get"] for r in lrules if r.get("resources") == ["secrets"]), got)
 
 
 # ---- certificates -------------------------------------------------------------------------------
@@ -785,16 +810,21 @@ def test_namespaced_rbac():
     check(label + ": expected kinds",
           kinds_of(docs) == expected_kinds(scope_bindings=2), kinds_of(docs))
     check_executor(label, docs, scope="namespaces", namespaces=("shop", "billing"), secrets=False,
-                   s3_secret="s3-creds")
-    role = one(docs, "Role", "executor")
-    names = [r.get("resourceNames") for r in role["rules"] if r.get("resources") == ["secrets"]]
-    check(label + ": credential Secrets by name only",
-          names == [["s3-creds", "tenant-a-s3"]], names)
+                   s3_secret="s3-creds", extra_secrets=("tenant-a-s3",))
     capture = [d for d in by_kind(docs, "ClusterRole")
                if d["metadata"]["name"].endswith("executor-capture")][0]
     check(label + ": extra rule for a custom resource",
           rules_grant(capture["rules"], "postgres-operator.crunchydata.com", "postgresclusters",
                       "list"))
+    docs, _ = render_docs(["namespaced-rbac.yaml"], ["policies.fromChartFiles=false"])
+    role = one(docs, "Role", "executor")
+    names = [r.get("resourceNames") for r in role["rules"] if r.get("resources") == ["secrets"]]
+    check(label + ", no chart policies: only the Secrets named in values",
+          names == [["s3-creds", "tenant-a-s3"]], names)
+    docs, _ = render_docs(sets=["policies.fromChartFiles=false"])
+    role = one(docs, "Role", "executor")
+    check("no policies and no S3 Secret: the executor may read no Secret in its namespace",
+          not [r for r in role["rules"] if r.get("resources") == ["secrets"]], role["rules"])
 
 
 def test_custom():
@@ -813,11 +843,12 @@ def test_custom():
     check_webhooks(label, docs)
     check_pdb(label, docs, min_available=2)
     check_executor(label, docs, s3_secret="guard-s3", lease="guard-leader", image=image,
-                   metrics=9191)
+                   metrics=9191, extra_secrets=("tenant-b-s3", "guard-backup-key"))
     check_self_managed_certs(label, docs, schedule="0 */6 * * *", days="90", within="20",
                              tls_secret="guard-serving")
-    check_policies(label, docs, inline={"zz-extra.yaml": (
-        "apiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\nmetadata:\n  name: extra\n")})
+    inline = yaml.safe_load(open(os.path.join(FIXTURES, "custom.yaml"),
+                                 encoding="utf-8"))["policies"]["inline"]
+    check_policies(label, docs, inline=inline)
     images = {c["image"] for _, spec in pod_specs(docs) for c in spec["containers"]}
     check(label + ": every container uses the custom image", images == {image}, images)
     pulls = [spec.get("imagePullSecrets") for _, spec in pod_specs(docs)]

@@ -217,3 +217,42 @@ write it needs there: VolumeSnapshots.
 - {{ toYaml . | nindent 2 | trim }}
 {{- end }}
 {{- end -}}
+
+{{/*
+The policy files of the ConfigMap, as YAML {file name: text}: the chart's
+files/policies/*.yaml, then policies.inline. Helm's Glob yields bytes, hence toString.
+*/}}
+{{- define "lockwarden.policyData" -}}
+{{- $data := dict -}}
+{{- if .Values.policies.fromChartFiles -}}
+{{- range $path, $content := .Files.Glob "files/policies/*.yaml" -}}
+{{- $_ := set $data (base $path) (toString $content) -}}
+{{- end -}}
+{{- end -}}
+{{- range $name, $content := .Values.policies.inline -}}
+{{- $_ := set $data $name (toString $content) -}}
+{{- end -}}
+{{- /* The final newline keeps the last file's own final newline through fromYaml. */ -}}
+{{- toYaml $data -}}{{ "\n" }}
+{{- end -}}
+
+{{/*
+Names of the Secrets the BackupPolicies in the ConfigMap refer to
+(spec.location.credentialsSecret, spec.encryption.keySecret), one per line: the executor
+may read exactly these in its namespace.
+*/}}
+{{- define "lockwarden.policySecrets" -}}
+{{- range $name, $content := fromYaml (include "lockwarden.policyData" .) }}
+{{- range $doc := splitList "\n---" $content }}
+{{- $obj := fromYaml $doc }}
+{{- if eq (toString (dig "kind" "" $obj)) "BackupPolicy" }}
+{{- with dig "spec" "location" "credentialsSecret" "" $obj }}
+{{ . }}
+{{- end }}
+{{- with dig "spec" "encryption" "keySecret" "" $obj }}
+{{ . }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
