@@ -124,7 +124,7 @@ static int add_warning(struct cm_buf *resp, const struct policy_rule_result *rr)
     rc = cm_buf_addf(&w, "policy %s/%s: %s", rr->policy, rr->rule,
                      rr->message != NULL && rr->message[0] != '\0' ? rr->message
                                                                    : "validation failed");
-    if (rc != 0) {
+    if (rc == CM_ETOOBIG) {
         /* Too long: keep the names, drop the message. */
         cm_buf_init(&w, 4096);
         rc = cm_buf_addf(&w, "policy %.200s/%.200s: validation failed", rr->policy, rr->rule);
