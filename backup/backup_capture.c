@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* backup_capture.c - one capture: an app's namespace into a new restore point
  * (snapshots first, then resources streamed into the archive, then cluster-scoped
- * dependencies, then waiting for the snapshots, and manifest.json last). */
+ * dependencies, the archive closed, then waiting for the snapshots, and manifest.json
+ * last). */
 #include "backup/backup.h"
 #include "backup/kube/kube.h"
 #include "backup/s3/s3.h"
@@ -565,9 +566,6 @@ int backup_capture_run(const struct backup_capture_opts *o, struct backup_captur
     rc = capture_namespace(&c, o->kube, d);
     if (rc == 0)
         rc = capture_cluster(&c, o->kube, d);
-    /* 3. Snapshots must be ready before the point can claim to be complete. */
-    if (rc == 0)
-        rc = wait_snapshots(&c, o->kube);
     if (rc == 0)
         rc = backup_archive_writer_finish(c.w, err);
     if (rc != 0)
@@ -583,6 +581,11 @@ int backup_capture_run(const struct backup_capture_opts *o, struct backup_captur
                         key);
         goto cleanup;
     }
+    /* 3. Snapshots must be ready before the point can claim to be complete. Until the
+     * manifest exists the (locked) archive is only a partial point. */
+    rc = wait_snapshots(&c, o->kube);
+    if (rc != 0)
+        goto cleanup;
     c.m->archive_size = pr.size;
     memcpy(c.m->archive_sha256, pr.sha256_hex, 65);
     if (o->key != NULL)

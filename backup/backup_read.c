@@ -129,6 +129,7 @@ int backup_rp_foreach_resource(struct backup_rp *rp, const struct backup_key *ke
     char akey[BACKUP_KEY_MAX + 1];
     const struct backup_manifest *m;
     const struct backup_key *use_key = NULL;
+    struct cm_err inner;
     size_t i;
     int rc;
 
@@ -145,18 +146,24 @@ int backup_rp_foreach_resource(struct backup_rp *rp, const struct backup_key *ke
         use_key = key;
     }
     memset(&e, 0, sizeof(e));
+    memset(&inner, 0, sizeof(inner));
     e.rp = rp;
     e.fn = fn;
     e.ctx = ctx;
-    e.err = err;
+    e.err = &inner; /* the reader's own detail, kept apart from the S3 client's text */
     e.seen = cm_calloc(m->n_resources ? m->n_resources : 1, 1);
     if (e.seen == NULL)
         return cm_err_set(err, CM_ENOMEM, "restore point: out of memory");
     rc = backup_rp_key(rp->prefix, m->namespace_, m->id, m->archive_key, akey, sizeof(akey), err);
     if (rc == 0)
         rc = backup_archive_reader_create(use_key, on_entry, &e, &e.r, err);
-    if (rc == 0)
+    if (rc == 0) {
         rc = s3_client_get_object(rp->s3, akey, NULL, NULL, on_body, &e, NULL, err);
+        if (rc != 0 && inner.code != 0 && err != NULL) {
+            *err = inner;
+            cm_err_prefix(err, "%s", akey);
+        }
+    }
     if (rc == 0)
         rc = backup_archive_reader_finish(e.r, err);
     if (rc != 0)
