@@ -11,6 +11,10 @@ Prints "N passed, N failed" last and exits 1 when a check failed.
 
 import base64
 import importlib.util
+import json
+import select
+import socket
+import ssl
 import os
 import re
 import shutil
@@ -1158,11 +1162,163 @@ def test_dockerfile():
     check("Dockerfile: no runtime package the binary does not use", not extra, extra)
 
 
+# ---- the real binary with the chart's configuration -----------------------------------------------
+
+def https_post(port, ca, hostname, method, path, body=b""):
+    """One HTTPS request to 127.0.0.1:port, verifying the certificate for hostname (the
+    Service DNS name the API server would use). Returns (status, body)."""
+    ctx = ssl.create_default_context(cafile=ca)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with ctx.wrap_socket(raw, server_hostname=hostname) as tls:
+            head = ("%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+                    "Content-Length: %d\r\nConnection: close\r\n\r\n"
+                    % (method, path, hostname, len(body)))
+            tls.sendall(head.encode() + body)
+            data = b""
+            while True:
+                chunk = tls.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    head, _, payload = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    if b"transfer-encoding: chunked" in head.lower():
+        out = b""
+        while payload:
+            size, _, rest = payload.partition(b"\r\n")
+            n = int(size, 16)
+            if n == 0:
+                break
+            out += rest[:n]
+            payload = rest[n + 2:]
+        payload = out
+    return status, payload
+
+
+def wait_for_line(proc, needle, seconds):
+    """Reads the process's stderr until a line contains needle; returns that line or None.
+    Waits on the pipe (select), never on a clock."""
+    buf = b""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stderr], [], [], deadline - time.monotonic())
+        if not ready:
+            break
+        chunk = os.read(proc.stderr.fileno(), 65536)
+        if not chunk:
+            break
+        buf += chunk
+        for line in buf.split(b"\n")[:-1]:  # complete lines only
+            if needle in line:
+                return line.decode(errors="replace")
+    return None
+
+
+def test_binary_with_chart_config():
+    """Starts the real webhook the way the chart's Deployment does: same args and
+    environment, the rendered policies ConfigMap as the /policies directory, a certificate
+    made by `lockwarden certs` with the certificate job's flags. Then calls the probe paths
+    and both webhook paths as the kubelet and the API server would."""
+    binary = os.environ.get("LW_BIN") or os.path.join(TOP, "build", "lockwarden")
+    check("the binary exists for the chart smoke test (make builds it)", os.path.isfile(binary))
+    if not os.path.isfile(binary):
+        return
+    docs, _ = render_docs()
+    dep = one(docs, "Deployment", "webhook")
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    svc = one(docs, "Service", "webhook")["metadata"]["name"]
+    hostname = "%s.%s.svc" % (svc, NS)
+    job = [d for d in by_kind(docs, "Job") if d["metadata"]["name"].endswith("certs-init")][0]
+    cert_args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+    tmp = tempfile.mkdtemp(prefix="lw-chart-")
+    proc = None
+    try:
+        # The certificate job's flags, less the in-cluster ones (--secret, --patch-webhook),
+        # writing into a directory instead of the Secret.
+        args, i = [], 0
+        while i < len(cert_args):
+            if cert_args[i] in ("--secret", "--patch-webhook"):
+                i += 2
+                continue
+            args.append(os.path.join(tmp, "tls") if i and cert_args[i - 1] == "--out"
+                        else cert_args[i])
+            i += 1
+        p = subprocess.run([binary] + args, capture_output=True, text=True)
+        check("lockwarden certs accepts the certificate job's flags", p.returncode == 0,
+              p.stderr.strip())
+        if p.returncode != 0:
+            return
+        ca = os.path.join(tmp, "tls", "ca.crt")
+        # The kubelet's view of the pod: the Secret's items at /tls, the ConfigMap at /policies.
+        pol = os.path.join(tmp, "policies")
+        os.makedirs(pol)
+        for name, text in (one(docs, "ConfigMap", "policies").get("data") or {}).items():
+            with open(os.path.join(pol, name), "w", encoding="utf-8") as f:
+                f.write(text)
+        mounts = {"/tls": os.path.join(tmp, "tls"), "/policies": pol}
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        for e in container["env"]:
+            v = e["value"]
+            for m, real in mounts.items():
+                if v == m or v.startswith(m + "/"):
+                    v = real + v[len(m):]
+            env[e["name"]] = v
+        check("chart's LW_LISTEN is the container port on all addresses",
+              env["LW_LISTEN"] == "0.0.0.0:%d" % container["ports"][0]["containerPort"])
+        env["LW_LISTEN"] = "127.0.0.1:0"  # the test never leaves loopback
+        proc = subprocess.Popen([binary] + container["args"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        line = wait_for_line(proc, b'"listening"', 8)
+        check("the webhook starts with the chart's args and environment", line is not None,
+              "exit %s" % proc.poll())
+        if line is None:
+            return
+        port = json.loads(line)["port"]
+        for probe in ("readinessProbe", "livenessProbe"):
+            path = container[probe]["httpGet"]["path"]
+            status, _ = https_post(port, ca, hostname, "GET", path)
+            check("%s %s answers 200 over TLS valid for %s" % (probe, path, hostname),
+                  status == 200, status)
+        fixtures = os.path.join(TOP, "tests", "fixtures", "admissionreview")
+        for cfg in by_kind(docs, "ValidatingWebhookConfiguration") + \
+                by_kind(docs, "MutatingWebhookConfiguration"):
+            path = cfg["webhooks"][0]["clientConfig"]["service"]["path"]
+            name = "%s-deployment-create-web-bad.json" % path.strip("/")
+            with open(os.path.join(fixtures, name), "rb") as f:
+                body = f.read()
+            uid = json.loads(body)["request"]["uid"]
+            timeout = cfg["webhooks"][0]["timeoutSeconds"]
+            status, payload = https_post(port, ca, hostname, "POST",
+                                         "%s?timeout=%ds" % (path, timeout), body)
+            try:
+                resp = json.loads(payload).get("response", {})
+            except ValueError:
+                resp = {}
+            check("%s %s: 200 and an AdmissionReview answer for the request's uid"
+                  % (cfg["kind"], path),
+                  status == 200 and resp.get("uid") == uid
+                  and isinstance(resp.get("allowed"), bool), (status, payload[:200]))
+            if path == "/validate":
+                check("/validate with the chart's policies denies a Deployment with no "
+                      "dataprotection label", resp.get("allowed") is False, resp)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            proc.stderr.close()
+        shutil.rmtree(tmp)
+
+
 def main():
     start = time.monotonic()
     for t in (test_defaults, test_cert_manager, test_ignore, test_no_executor,
               test_namespaced_rbac, test_custom, test_manual_and_single_replica,
-              test_invalid_values, test_values_documented, test_renderer, test_dockerfile):
+              test_invalid_values, test_values_documented, test_renderer, test_dockerfile,
+              test_binary_with_chart_config):
         try:
             t()
         except render.RenderError as e:
