@@ -102,19 +102,23 @@ CM_NODISCARD int backup_restore_sanitize(cJSON *obj, const struct backup_restore
  * the reason. Cannot fail. */
 bool backup_restore_is_derived(const cJSON *obj, const char **why);
 
-/* The name restore gives the VolumeSnapshot (and VolumeSnapshotContent) it creates
- * for a PVC: "lw-<restore point digest>-<pvc>", cut to fit 253 bytes, into buf
- * (>= BACKUP_RESTORE_NAME_MAX + 1). Cannot fail. */
-void backup_restore_snapshot_name(const char *point_id, const char *pvc, char *buf, size_t len);
+/* The name restore gives the VolumeSnapshot it creates for a PVC in the target
+ * namespace: "lw-r-<restore point id, lowercased>-<pvc>"; and, with ns not NULL, the
+ * cluster-scoped VolumeSnapshotContent behind it: "lw-r-<ns>-<id>-<pvc>" (one per
+ * target namespace, so two clones never share a content). Cut to 253 bytes without a
+ * trailing '-', into buf (>= BACKUP_RESTORE_NAME_MAX + 1). Cannot fail. */
+void backup_restore_snapshot_name(const char *point_id, const char *ns, const char *pvc,
+                                  char *buf, size_t len);
 
-/* Builds the pre-provisioned VolumeSnapshotContent (*content) and the VolumeSnapshot
- * (*snap) in namespace ns that import ref's CSI snapshot handle under name. Needs
- * ref->snapshot_handle and ref->driver. Returns 0, CM_EINVAL (missing handle/driver)
- * or CM_ENOMEM; outputs untouched on failure; the caller cJSON_Deletes both. */
+/* Builds the pre-provisioned VolumeSnapshotContent content_name (*content) and the
+ * VolumeSnapshot ns/name (*snap) bound to it, importing ref's CSI snapshot handle.
+ * Needs ref->snapshot_handle and ref->driver. Returns 0, CM_EINVAL (missing
+ * handle/driver) or CM_ENOMEM; outputs untouched on failure; the caller cJSON_Deletes
+ * both. */
 CM_NODISCARD int backup_restore_snapshot_objects(const struct backup_restore_snapref *ref,
                                                  const char *ns, const char *name,
-                                                 cJSON **content, cJSON **snap,
-                                                 struct cm_err *err);
+                                                 const char *content_name, cJSON **content,
+                                                 cJSON **snap, struct cm_err *err);
 
 /* Sorts objects (an array of cJSON objects; stable, linear) into restore order.
  * Objects without a kind sort last. Returns 0 or CM_ENOMEM (objs unchanged). */

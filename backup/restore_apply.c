@@ -220,10 +220,12 @@ static int import_snapshot(struct apply *a, size_t i)
     enum backup_restore_status st1 = BACKUP_RESTORE_FAILED;
     enum backup_restore_status st2 = BACKUP_RESTORE_FAILED;
     char name[BACKUP_RESTORE_NAME_MAX + 1];
+    char cname[BACKUP_RESTORE_NAME_MAX + 1];
     int rc;
 
     cm_err_clear(&err);
-    backup_restore_snapshot_name(a->rp->mf->id, s->pvc, name, sizeof(name));
+    backup_restore_snapshot_name(a->rp->mf->id, NULL, s->pvc, name, sizeof(name));
+    backup_restore_snapshot_name(a->rp->mf->id, a->dst_ns, s->pvc, cname, sizeof(cname));
     rc = kube_get(a->kc, &cref, &content, &err);
     if (rc != 0) {
         snprintf(a->snap_fail[i], sizeof(a->snap_fail[i]),
@@ -242,7 +244,7 @@ static int import_snapshot(struct apply *a, size_t i)
                                "snapshotHandle");
     ref.snapshot_class = s->volume_snapshot_class;
     ref.restore_size = s->restore_size;
-    rc = backup_restore_snapshot_objects(&ref, a->dst_ns, name, &vsc, &vs, &err);
+    rc = backup_restore_snapshot_objects(&ref, a->dst_ns, name, cname, &vsc, &vs, &err);
     if (rc != 0) {
         snprintf(a->snap_fail[i], sizeof(a->snap_fail[i]), "%s", err.msg);
         goto cleanup;

@@ -347,7 +347,8 @@ bool backup_restore_is_derived(const cJSON *obj, const char **why)
     return false;
 }
 
-void backup_restore_snapshot_name(const char *point_id, const char *pvc, char *buf, size_t len)
+void backup_restore_snapshot_name(const char *point_id, const char *ns, const char *pvc,
+                                  char *buf, size_t len)
 {
     char id[BACKUP_RESTORE_NAME_MAX + 1];
     size_t i;
@@ -359,7 +360,8 @@ void backup_restore_snapshot_name(const char *point_id, const char *pvc, char *b
         if (id[i] >= 'A' && id[i] <= 'Z')
             id[i] = (char)(id[i] - 'A' + 'a');
     }
-    n = snprintf(buf, len, "lw-r-%s-%s", id, pvc != NULL ? pvc : "");
+    n = snprintf(buf, len, "lw-r-%s%s%s-%s", ns != NULL ? ns : "", ns != NULL ? "-" : "", id,
+                 pvc != NULL ? pvc : "");
     if (n >= 0 && len > BACKUP_RESTORE_NAME_MAX && (size_t)n > BACKUP_RESTORE_NAME_MAX)
         buf[BACKUP_RESTORE_NAME_MAX] = '\0';
     /* A cut must not leave a trailing '-' (names end alphanumeric). */
@@ -368,8 +370,8 @@ void backup_restore_snapshot_name(const char *point_id, const char *pvc, char *b
 }
 
 int backup_restore_snapshot_objects(const struct backup_restore_snapref *ref, const char *ns,
-                                    const char *name, cJSON **content, cJSON **snap,
-                                    struct cm_err *err)
+                                    const char *name, const char *content_name, cJSON **content,
+                                    cJSON **snap, struct cm_err *err)
 {
     cJSON *c = NULL;
     cJSON *s = NULL;
@@ -396,7 +398,7 @@ int backup_restore_snapshot_objects(const struct backup_restore_snapref *ref, co
         goto cleanup;
     meta = cJSON_AddObjectToObject(c, "metadata");
     spec = cJSON_AddObjectToObject(c, "spec");
-    if (meta == NULL || spec == NULL || set_str(meta, "name", name) != 0)
+    if (meta == NULL || spec == NULL || set_str(meta, "name", content_name) != 0)
         goto cleanup;
     labels = cJSON_AddObjectToObject(meta, "labels");
     if (labels == NULL || set_str(labels, "lockwarden.io/restored-pvc", ref->pvc) != 0)
@@ -428,7 +430,7 @@ int backup_restore_snapshot_objects(const struct backup_restore_snapref *ref, co
         set_str(spec, "volumeSnapshotClassName", ref->snapshot_class) != 0)
         goto cleanup;
     src = cJSON_AddObjectToObject(spec, "source");
-    if (src == NULL || set_str(src, "volumeSnapshotContentName", name) != 0)
+    if (src == NULL || set_str(src, "volumeSnapshotContentName", content_name) != 0)
         goto cleanup;
     *content = c;
     *snap = s;

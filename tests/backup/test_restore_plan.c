@@ -350,12 +350,16 @@ static void test_snapshot_name(void **state)
     char pvc[300];
 
     (void)state;
-    backup_restore_snapshot_name("20261122T093000Z-1a2b3c4d", "data-db-0", buf, sizeof(buf));
+    backup_restore_snapshot_name("20261122T093000Z-1a2b3c4d", NULL, "data-db-0", buf,
+                                 sizeof(buf));
     assert_string_equal(buf, "lw-r-20261122t093000z-1a2b3c4d-data-db-0");
+    backup_restore_snapshot_name("20261122T093000Z-1a2b3c4d", "test", "data-db-0", buf,
+                                 sizeof(buf));
+    assert_string_equal(buf, "lw-r-test-20261122t093000z-1a2b3c4d-data-db-0");
     memset(pvc, 'p', 260);
     pvc[260] = '\0';
     pvc[220] = '-';
-    backup_restore_snapshot_name("20261122T093000Z-1a2b3c4d", pvc, buf, sizeof(buf));
+    backup_restore_snapshot_name("20261122T093000Z-1a2b3c4d", "ns", pvc, buf, sizeof(buf));
     assert_int_equal(strlen(buf), BACKUP_RESTORE_NAME_MAX);
     assert_true(buf[strlen(buf) - 1] != '-');
 }
@@ -375,23 +379,28 @@ static void test_snapshot_objects(void **state)
     long n;
 
     (void)state;
-    assert_int_equal(backup_restore_snapshot_objects(&ref, "test", "lw-r-x-data", &c, &s, &err), 0);
+    assert_int_equal(backup_restore_snapshot_objects(&ref, "test", "lw-r-x-data", "lw-r-test-x-data",
+                                                     &c, &s, &err),
+                     0);
     assert_string_equal(sat(c, "kind"), "VolumeSnapshotContent");
     assert_string_equal(sat(c, "spec.source.snapshotHandle"), "csi-handle-1");
     assert_string_equal(sat(c, "spec.driver"), "hostpath.csi.k8s.io");
     assert_string_equal(sat(c, "spec.deletionPolicy"), "Retain");
     assert_string_equal(sat(c, "spec.volumeSnapshotRef.namespace"), "test");
+    assert_string_equal(sat(c, "metadata.name"), "lw-r-test-x-data");
     assert_string_equal(sat(c, "spec.volumeSnapshotRef.name"), "lw-r-x-data");
     assert_string_equal(sat(s, "kind"), "VolumeSnapshot");
     assert_string_equal(sat(s, "metadata.namespace"), "test");
-    assert_string_equal(sat(s, "spec.source.volumeSnapshotContentName"), "lw-r-x-data");
+    assert_string_equal(sat(s, "metadata.name"), "lw-r-x-data");
+    assert_string_equal(sat(s, "spec.source.volumeSnapshotContentName"), "lw-r-test-x-data");
     assert_string_equal(sat(s, "spec.volumeSnapshotClassName"), "csi-snap");
     cJSON_Delete(c);
     cJSON_Delete(s);
 
     ref.snapshot_handle = NULL;
     c = s = NULL;
-    assert_int_equal(backup_restore_snapshot_objects(&ref, "test", "n", &c, &s, &err), CM_EINVAL);
+    assert_int_equal(backup_restore_snapshot_objects(&ref, "test", "n", "cn", &c, &s, &err),
+                     CM_EINVAL);
     assert_null(c);
     assert_non_null(strstr(err.msg, "PVC data"));
     ref.snapshot_handle = "h";
@@ -399,7 +408,7 @@ static void test_snapshot_objects(void **state)
         int rc;
 
         cm_alloc_fault_set(n);
-        rc = backup_restore_snapshot_objects(&ref, "test", "n", &c, &s, NULL);
+        rc = backup_restore_snapshot_objects(&ref, "test", "n", "cn", &c, &s, NULL);
         cm_alloc_fault_set(0);
         if (rc == 0)
             break;
