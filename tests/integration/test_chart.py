@@ -1279,6 +1279,15 @@ def test_binary_with_chart_config():
             status, _ = https_post(port, ca, hostname, "GET", path)
             check("%s %s answers 200 over TLS valid for %s" % (probe, path, hostname),
                   status == 200, status)
+        # The executor's args must parse (exit 2 is a usage error); outside a cluster it
+        # then stops on the missing kube config (exit 1) before doing anything.
+        ex = one(docs, "Deployment", "executor")["spec"]["template"]["spec"]["containers"][0]
+        ex_args = [pol if a == "/policies" else
+                   ("127.0.0.1:0" if a.startswith("0.0.0.0:") else a) for a in ex["args"]]
+        p = subprocess.run([binary] + ex_args, capture_output=True, text=True, timeout=20,
+                           env={"PATH": env["PATH"], "HOME": tmp})
+        check("lockwarden executor accepts the chart's args (stops only for the missing "
+              "cluster)", p.returncode == 1 and "cannot run" in p.stderr, p.stderr.strip())
         fixtures = os.path.join(TOP, "tests", "fixtures", "admissionreview")
         for cfg in by_kind(docs, "ValidatingWebhookConfiguration") + \
                 by_kind(docs, "MutatingWebhookConfiguration"):
