@@ -85,8 +85,7 @@ struct s3_credentials {
  * token may be NULL or "". Returns 0, CM_EINVAL (empty key or secret, or a value
  * with control characters) or CM_ENOMEM; out is untouched on failure. */
 CM_NODISCARD int s3_credentials_set(struct s3_credentials *out, const char *access_key,
-                                    const char *secret_key, const char *token,
-                                    struct cm_err *err);
+                                    const char *secret_key, const char *token, struct cm_err *err);
 
 /* Reads AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. Returns 0,
  * CM_ENOENT (either key variable unset or empty), CM_EINVAL or CM_ENOMEM.
@@ -171,21 +170,22 @@ typedef void (*s3_sleep_fn)(uint64_t ms, void *ctx);
 /* Configuration; a value type the caller fills (zero = default) and keeps only for the
  * duration of s3_client_create(), which copies everything it needs. */
 struct s3_config {
-    const char *endpoint; /* "http(s)://host[:port]" (no path); NULL: https://s3.<region>.amazonaws.com */
-    const char *region;   /* NULL: "us-east-1" */
-    const char *bucket;   /* required; 3-63 chars of [a-z0-9.-], starts/ends alnum */
-    bool path_style;      /* true: endpoint/bucket/key; false: bucket.host/key */
-    const char *ca_file;  /* PEM bundle for https endpoints; NULL: system store */
+    const char
+        *endpoint; /* "http(s)://host[:port]" (no path); NULL: https://s3.<region>.amazonaws.com */
+    const char *region;                 /* NULL: "us-east-1" */
+    const char *bucket;                 /* required; 3-63 chars of [a-z0-9.-], starts/ends alnum */
+    bool path_style;                    /* true: endpoint/bucket/key; false: bucket.host/key */
+    const char *ca_file;                /* PEM bundle for https endpoints; NULL: system store */
     const struct s3_credentials *creds; /* required; copied */
-    size_t part_size;            /* multipart part size; 0: S3_DEFAULT_PART_SIZE */
-    unsigned max_attempts;       /* per request incl. the first; 0: 5; max S3_MAX_ATTEMPTS */
-    uint64_t retry_base_ms;      /* first backoff; 0: 200 */
-    uint64_t retry_max_ms;       /* cap of one backoff and of Retry-After; 0: 20000 */
-    long connect_timeout_ms;     /* 0: 10000 */
-    long stall_timeout_ms;       /* abort when no byte moves this long; 0: 60000 */
-    s3_sleep_fn sleep;           /* NULL: nanosleep */
+    size_t part_size;                   /* multipart part size; 0: S3_DEFAULT_PART_SIZE */
+    unsigned max_attempts;              /* per request incl. the first; 0: 5; max S3_MAX_ATTEMPTS */
+    uint64_t retry_base_ms;             /* first backoff; 0: 200 */
+    uint64_t retry_max_ms;              /* cap of one backoff and of Retry-After; 0: 20000 */
+    long connect_timeout_ms;            /* 0: 10000 */
+    long stall_timeout_ms;              /* abort when no byte moves this long; 0: 60000 */
+    s3_sleep_fn sleep;                  /* NULL: nanosleep */
     void *sleep_ctx;
-    uint64_t jitter_seed;        /* 0: seeded from the clock */
+    uint64_t jitter_seed; /* 0: seeded from the clock */
     /* NULL: libcurl. Otherwise the client calls transport->perform(transport_ctx, ...)
      * and calls transport->destroy(transport_ctx) from s3_client_destroy (ownership of
      * transport_ctx moves to the client on success only). */
@@ -229,8 +229,7 @@ struct s3_lock_config {
  * also enables versioning) when object_lock. Sends a LocationConstraint only for
  * regions other than us-east-1. Returns 0, CM_EEXIST (already exists/owned), CM_EAUTH
  * or the transport/HTTP codes above. */
-CM_NODISCARD int s3_client_create_bucket(struct s3_client *c, bool object_lock,
-                                         struct cm_err *err);
+CM_NODISCARD int s3_client_create_bucket(struct s3_client *c, bool object_lock, struct cm_err *err);
 /* HEAD bucket: 0 when it exists and is reachable; CM_ENOENT, CM_EAUTH, ... */
 CM_NODISCARD int s3_client_head_bucket(struct s3_client *c, struct cm_err *err);
 /* Deletes the (empty) bucket. For test cleanup. */
@@ -326,8 +325,7 @@ CM_NODISCARD int s3_upload_open(struct s3_client *c, const char *key,
 /* Appends bytes; sends a part whenever the buffer is full. On failure the upload is
  * aborted on the server and every later call returns the same code; the caller still
  * calls s3_upload_abort() (or close) to free it. */
-CM_NODISCARD int s3_upload_write(struct s3_upload *u, const void *p, size_t n,
-                                 struct cm_err *err);
+CM_NODISCARD int s3_upload_write(struct s3_upload *u, const void *p, size_t n, struct cm_err *err);
 /* Finishes the object and frees u (always, also on failure). out may be NULL. */
 CM_NODISCARD int s3_upload_close(struct s3_upload *u, struct s3_put_result *out,
                                  struct cm_err *err);
@@ -360,10 +358,9 @@ struct s3_range {
  * info (may be NULL) gets the headers. Returns 0, CM_ENOENT (NoSuchKey/NoSuchVersion),
  * CM_EPROTO (body shorter than Content-Length), a code from write, or the codes above.
  * Memory stays bounded: the body is never buffered. */
-CM_NODISCARD int s3_client_get_object(struct s3_client *c, const char *key,
-                                      const char *version_id, const struct s3_range *range,
-                                      s3_write_fn write, void *ctx, struct s3_object_info *info,
-                                      struct cm_err *err);
+CM_NODISCARD int s3_client_get_object(struct s3_client *c, const char *key, const char *version_id,
+                                      const struct s3_range *range, s3_write_fn write, void *ctx,
+                                      struct s3_object_info *info, struct cm_err *err);
 
 /* GET into a new buffer (cm_free) of at most max bytes: CM_ETOOBIG beyond. For small
  * objects such as manifests. *out and *out_len untouched on failure. */
@@ -373,9 +370,8 @@ CM_NODISCARD int s3_client_get_object_mem(struct s3_client *c, const char *key,
                                           struct cm_err *err);
 
 /* HEAD key (version_id may be NULL). CM_ENOENT when absent. *info untouched on failure. */
-CM_NODISCARD int s3_client_head_object(struct s3_client *c, const char *key,
-                                       const char *version_id, struct s3_object_info *info,
-                                       struct cm_err *err);
+CM_NODISCARD int s3_client_head_object(struct s3_client *c, const char *key, const char *version_id,
+                                       struct s3_object_info *info, struct cm_err *err);
 
 /* ---- retention and legal hold ---- */
 

@@ -8,8 +8,8 @@
 
 #define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
 
-static int bucket_req(struct s3_client *c, const char *method, const char *sub,
-                      const char *body, struct s3_resp *resp, struct cm_err *err)
+static int bucket_req(struct s3_client *c, const char *method, const char *sub, const char *body,
+                      struct s3_resp *resp, struct cm_err *err)
 {
     struct s3_req r;
 
@@ -105,15 +105,16 @@ int s3_client_put_versioning(struct s3_client *c, bool enabled, struct cm_err *e
     return rc;
 }
 
-int s3_client_get_lock_config(struct s3_client *c, struct s3_lock_config *out,
-                              struct cm_err *err)
+int s3_client_get_lock_config(struct s3_client *c, struct s3_lock_config *out, struct cm_err *err)
 {
     struct s3_resp resp;
     int rc = bucket_req(c, "GET", "object-lock", NULL, &resp, err);
 
     if (rc == CM_ENOENT && strcmp(resp.s3_code, "ObjectLockConfigurationNotFoundError") == 0)
-        return cm_err_set(err, CM_ENOENT, "bucket %s: Object Lock is not enabled (404 "
-                          "ObjectLockConfigurationNotFoundError)", s3_client_bucket(c));
+        return cm_err_set(err, CM_ENOENT,
+                          "bucket %s: Object Lock is not enabled (404 "
+                          "ObjectLockConfigurationNotFoundError)",
+                          s3_client_bucket(c));
     if (rc != 0)
         return rc;
     rc = s3_parse_lock_config(resp.body.ptr, resp.body.len, out, err);
@@ -137,13 +138,13 @@ int s3_client_put_lock_config(struct s3_client *c, const struct s3_lock_config *
         if (cfg->default_mode != S3_LOCK_GOVERNANCE && cfg->default_mode != S3_LOCK_COMPLIANCE)
             return cm_err_set(err, CM_EINVAL, "s3: unknown default retention mode");
         if ((cfg->default_days > 0) == (cfg->default_years > 0))
-            return cm_err_set(err, CM_EINVAL, "s3: default retention needs days or years "
+            return cm_err_set(err, CM_EINVAL,
+                              "s3: default retention needs days or years "
                               "(exactly one)");
         (void)snprintf(rule, sizeof(rule),
                        "<Rule><DefaultRetention><Mode>%s</Mode><%s>%u</%s></DefaultRetention>"
                        "</Rule>",
-                       s3_lock_mode_name(cfg->default_mode),
-                       cfg->default_days ? "Days" : "Years",
+                       s3_lock_mode_name(cfg->default_mode), cfg->default_days ? "Days" : "Years",
                        cfg->default_days ? cfg->default_days : cfg->default_years,
                        cfg->default_days ? "Days" : "Years");
     }
@@ -170,9 +171,10 @@ int s3_client_preflight_lock(struct s3_client *c, struct cm_err *err)
     if (rc != 0)
         return rc;
     if (v != S3_VERSIONING_ENABLED)
-        return cm_err_set(err, CM_ECONFIG, "bucket %s: versioning is not enabled (%s); Object "
-                          "Lock needs a versioned bucket created with Object Lock", b,
-                          v == S3_VERSIONING_SUSPENDED ? "suspended" : "never enabled");
+        return cm_err_set(err, CM_ECONFIG,
+                          "bucket %s: versioning is not enabled (%s); Object "
+                          "Lock needs a versioned bucket created with Object Lock",
+                          b, v == S3_VERSIONING_SUSPENDED ? "suspended" : "never enabled");
     memset(&lc, 0, sizeof(lc));
     rc = s3_client_get_lock_config(c, &lc, err);
     if (rc == CM_ENOENT || (rc == 0 && !lc.enabled))

@@ -104,8 +104,10 @@ static int parse_endpoint(const char *ep, char *scheme, size_t scheme_len, char 
         (void)snprintf(scheme, scheme_len, "http");
         h = ep + 7;
     } else {
-        return cm_err_set(err, CM_EINVAL, "s3 endpoint \"%.100s\": must start with http:// or "
-                          "https://", ep);
+        return cm_err_set(err, CM_EINVAL,
+                          "s3 endpoint \"%.100s\": must start with http:// or "
+                          "https://",
+                          ep);
     }
     n = strlen(h);
     if (n > 0 && h[n - 1] == '/')
@@ -116,8 +118,10 @@ static int parse_endpoint(const char *ep, char *scheme, size_t scheme_len, char 
         unsigned char c = (unsigned char)h[i];
 
         if (c <= 0x20 || c >= 0x7f || c == '/' || c == '?' || c == '#' || c == '@' || c == '\\')
-            return cm_err_set(err, CM_EINVAL, "s3 endpoint \"%.100s\": only scheme://host[:port] "
-                              "is allowed", ep);
+            return cm_err_set(err, CM_EINVAL,
+                              "s3 endpoint \"%.100s\": only scheme://host[:port] "
+                              "is allowed",
+                              ep);
     }
     *host = cm_strndup(h, n);
     if (*host == NULL)
@@ -436,22 +440,24 @@ static int map_error(const struct s3_client *c, const struct s3_req *r, long sta
     int rc;
 
     describe(c, r, what, sizeof(what));
-    (void)snprintf(detail, sizeof(detail), "%ld%s%s%s%s%s%s%s", status, code[0] ? " " : "",
-                   code, ei->message[0] ? ": " : "", ei->message,
+    (void)snprintf(detail, sizeof(detail), "%ld%s%s%s%s%s%s%s", status, code[0] ? " " : "", code,
+                   ei->message[0] ? ": " : "", ei->message,
                    ei->request_id[0] ? " (request id " : "", ei->request_id,
                    ei->request_id[0] ? ")" : "");
     if (status == 403 && strcmp(code, "AccessDenied") == 0 && r->deny == S3_DENY_DELETE)
         return cm_err_set(err, CM_ELOCKED, "%.120s: retained by object lock (%s)", what, detail);
     if (status == 403 && strcmp(code, "AccessDenied") == 0 && r->deny == S3_DENY_RETENTION)
-        return cm_err_set(err, CM_ELOCKED, "%.120s: retention cannot be shortened or its mode "
-                          "changed (%s)", what, detail);
+        return cm_err_set(err, CM_ELOCKED,
+                          "%.120s: retention cannot be shortened or its mode "
+                          "changed (%s)",
+                          what, detail);
     if (status == 404)
         rc = CM_ENOENT;
     else if (status == 401 || status == 403)
         rc = CM_EAUTH;
-    else if (status == 400 && (strcmp(code, "BadDigest") == 0 ||
-                               strcmp(code, "InvalidDigest") == 0 ||
-                               strcmp(code, "XAmzContentSHA256Mismatch") == 0))
+    else if (status == 400 &&
+             (strcmp(code, "BadDigest") == 0 || strcmp(code, "InvalidDigest") == 0 ||
+              strcmp(code, "XAmzContentSHA256Mismatch") == 0))
         rc = CM_EINTEGRITY;
     else if (status == 409 && (strcmp(code, "BucketAlreadyOwnedByYou") == 0 ||
                                strcmp(code, "BucketAlreadyExists") == 0))
@@ -461,16 +467,14 @@ static int map_error(const struct s3_client *c, const struct s3_req *r, long sta
     else
         rc = CM_EHTTP;
     if (exhausted && retryable_status(status))
-        return cm_err_set(err, rc, "%.120s: %s, after %u attempts", what, detail,
-                          c->max_attempts);
+        return cm_err_set(err, rc, "%.120s: %s, after %u attempts", what, detail, c->max_attempts);
     return cm_err_set(err, rc, "%.120s: %s", what, detail);
 }
 
 /* Builds the URL and the signed header list for one attempt. */
 static int build_attempt(struct s3_client *c, const struct s3_req *r, const char *sha_hex,
-                         const char *md5_b64, struct cm_buf *url, struct s3_kv *hdrs,
-                         size_t *nh, char *auth, size_t auth_len, char amz_date[17],
-                         struct cm_err *err)
+                         const char *md5_b64, struct cm_buf *url, struct s3_kv *hdrs, size_t *nh,
+                         char *auth, size_t auth_len, char amz_date[17], struct cm_err *err)
 {
     const char *host = c->path_style ? c->host : c->vhost;
     struct cm_buf path;
@@ -599,8 +603,7 @@ int s3_request(struct s3_client *c, const struct s3_req *r, struct s3_resp *resp
                 cm_err_set(err, rc, "%.120s: response body larger than %u bytes", what,
                            S3_MAX_XML_BYTES);
             else
-                cm_err_set(err, rc, "%.120s: stopped by the receiver: %s", what,
-                           cm_strerror(rc));
+                cm_err_set(err, rc, "%.120s: stopped by the receiver: %s", what, cm_strerror(rc));
             cm_buf_free(&a.errbody);
             break;
         }
@@ -611,8 +614,8 @@ int s3_request(struct s3_client *c, const struct s3_req *r, struct s3_resp *resp
             if (retryable_rc(rc) && !last && resp->delivered == 0) {
                 retry = true;
                 cm_log(CM_LOG_WARN, "s3", "request failed, retrying", CM_LS("op", r->method),
-                       CM_LS("bucket", c->bucket), CM_LS("key", r->key),
-                       CM_LS("err", terr.msg), CM_LI("attempt", attempt));
+                       CM_LS("bucket", c->bucket), CM_LS("key", r->key), CM_LS("err", terr.msg),
+                       CM_LI("attempt", attempt));
             } else {
                 cm_err_set(err, rc, "%.120s: %s%s", what, terr.msg,
                            resp->delivered > 0 ? " (after part of the body was delivered)" : "");
@@ -626,9 +629,8 @@ int s3_request(struct s3_client *c, const struct s3_req *r, struct s3_resp *resp
             if (retryable_status(a.status) && !last && resp->delivered == 0) {
                 retry = true;
                 cm_log(CM_LOG_WARN, "s3", "server busy, retrying", CM_LS("op", r->method),
-                       CM_LS("bucket", c->bucket), CM_LS("key", r->key),
-                       CM_LI("status", a.status), CM_LS("s3_code", ei.code),
-                       CM_LI("attempt", attempt));
+                       CM_LS("bucket", c->bucket), CM_LS("key", r->key), CM_LI("status", a.status),
+                       CM_LS("s3_code", ei.code), CM_LI("attempt", attempt));
             } else {
                 resp->status = a.status;
                 (void)snprintf(resp->s3_code, sizeof(resp->s3_code), "%s", ei.code);

@@ -69,8 +69,8 @@ static int creds_setn(struct s3_credentials *out, const char *ak, size_t akl, co
     return 0;
 }
 
-int s3_credentials_set(struct s3_credentials *out, const char *access_key,
-                       const char *secret_key, const char *token, struct cm_err *err)
+int s3_credentials_set(struct s3_credentials *out, const char *access_key, const char *secret_key,
+                       const char *token, struct cm_err *err)
 {
     if (out == NULL || access_key == NULL || secret_key == NULL)
         return cm_err_set(err, CM_EINVAL, "credentials: access key and secret are required");
@@ -154,8 +154,10 @@ int s3_credentials_parse(const char *buf, size_t len, const char *profile,
             size_t nn;
 
             if (s[n - 1] != ']')
-                return cm_err_set(err, CM_EPARSE, "credentials file: line %u: unterminated "
-                                  "section header", line);
+                return cm_err_set(err, CM_EPARSE,
+                                  "credentials file: line %u: unterminated "
+                                  "section header",
+                                  line);
             nn = n - 2;
             trim(&name, &nn);
             if (nn > 8 && strncmp(name, "profile", 7) == 0 && is_blank(name[7])) {
@@ -169,8 +171,10 @@ int s3_credentials_parse(const char *buf, size_t len, const char *profile,
         }
         eq = memchr(s, '=', n);
         if (eq == NULL)
-            return cm_err_set(err, CM_EPARSE, "credentials file: line %u: expected "
-                              "'key = value'", line);
+            return cm_err_set(err, CM_EPARSE,
+                              "credentials file: line %u: expected "
+                              "'key = value'",
+                              line);
         if (in_section) {
             const char *k = s;
             size_t kn = (size_t)(eq - s);
@@ -198,8 +202,7 @@ int s3_credentials_parse(const char *buf, size_t len, const char *profile,
     if (!ak.set || !sk.set)
         return cm_err_set(err, CM_ENOENT, "credentials file: profile [%.64s] lacks %s", want,
                           !ak.set ? "aws_access_key_id" : "aws_secret_access_key");
-    return creds_setn(out, ak.p, ak.n, sk.p, sk.n, tok.set ? tok.p : "", tok.set ? tok.n : 0,
-                      err);
+    return creds_setn(out, ak.p, ak.n, sk.p, sk.n, tok.set ? tok.p : "", tok.set ? tok.n : 0, err);
 }
 
 int s3_credentials_load_file(const char *path, const char *profile, struct s3_credentials *out,
@@ -246,7 +249,8 @@ int s3_credentials_load_default(struct s3_credentials *out, struct cm_err *err)
         return rc;
     rc = s3_credentials_load_file(NULL, NULL, out, err);
     if (rc == CM_ENOENT)
-        return cm_err_set(err, CM_ENOENT, "no S3 credentials: set AWS_ACCESS_KEY_ID and "
+        return cm_err_set(err, CM_ENOENT,
+                          "no S3 credentials: set AWS_ACCESS_KEY_ID and "
                           "AWS_SECRET_ACCESS_KEY or provide a shared credentials file");
     return rc;
 }

@@ -221,8 +221,7 @@ static int curl_perform(void *ctx, const struct s3_http_request *req,
     curl_easy_reset(c->h);
     for (i = 0; i < req->n_headers; i++) {
         struct curl_slist *t;
-        int n = snprintf(line, sizeof(line), "%s: %s", req->headers[i].name,
-                         req->headers[i].value);
+        int n = snprintf(line, sizeof(line), "%s: %s", req->headers[i].name, req->headers[i].value);
 
         if (n < 0 || (size_t)n >= sizeof(line)) {
             rc = cm_err_set(err, CM_ETOOBIG, "s3: header %s too long", req->headers[i].name);
@@ -250,10 +249,10 @@ static int curl_perform(void *ctx, const struct s3_http_request *req,
         }
     }
     cc = CURLE_OK;
-#define SETOPT(o, v)                                                                         \
-    do {                                                                                     \
-        if (cc == CURLE_OK)                                                                  \
-            cc = curl_easy_setopt(c->h, o, v);                                               \
+#define SETOPT(o, v)                                                                               \
+    do {                                                                                           \
+        if (cc == CURLE_OK)                                                                        \
+            cc = curl_easy_setopt(c->h, o, v);                                                     \
     } while (0)
     SETOPT(CURLOPT_URL, req->url);
     SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
@@ -293,8 +292,7 @@ static int curl_perform(void *ctx, const struct s3_http_request *req,
     }
     cc = curl_easy_perform(c->h);
     if (x.cb_rc != 0) {
-        rc = cm_err_set(err, x.cb_rc, "s3: response handling stopped: %s",
-                        cm_strerror(x.cb_rc));
+        rc = cm_err_set(err, x.cb_rc, "s3: response handling stopped: %s", cm_strerror(x.cb_rc));
         goto cleanup;
     }
     if (cc != CURLE_OK) {

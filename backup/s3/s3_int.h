@@ -32,8 +32,7 @@ struct s3_xml;
 
 /* Parses buf[0..len). Returns 0, CM_EPARSE (err says the byte offset and why),
  * CM_ETOOBIG or CM_ENOMEM. *out untouched on failure. */
-CM_NODISCARD int s3_xml_parse(const char *buf, size_t len, struct s3_xml **out,
-                              struct cm_err *err);
+CM_NODISCARD int s3_xml_parse(const char *buf, size_t len, struct s3_xml **out, struct cm_err *err);
 void s3_xml_destroy(struct s3_xml *x);
 /* The document element. Cannot fail. */
 const struct s3_xml_node *s3_xml_root(const struct s3_xml *x);
@@ -91,8 +90,8 @@ CM_NODISCARD int s3_parse_complete(const char *body, size_t len, char *etag, siz
  * (> 0) from fn, fn's negative code, CM_EPARSE/CM_EPROTO for a malformed page. */
 struct s3_list_page {
     bool is_truncated;
-    char next_token[S3_MAX_TOKEN + 1];      /* NextContinuationToken (v2) */
-    char next_key[S3_MAX_KEY + 1];          /* NextKeyMarker (versions) */
+    char next_token[S3_MAX_TOKEN + 1];        /* NextContinuationToken (v2) */
+    char next_key[S3_MAX_KEY + 1];            /* NextKeyMarker (versions) */
     char next_version[S3_MAX_VERSION_ID + 1]; /* NextVersionIdMarker (versions) */
     unsigned entries;
 };

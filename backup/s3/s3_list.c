@@ -71,8 +71,10 @@ static int list_run(struct s3_client *c, const struct s3_list_opts *opts, bool v
         /* Paging must make progress: a missing or repeated marker would loop forever. */
         if (!versions) {
             if (st->page.next_token[0] == '\0' || strcmp(st->page.next_token, st->token) == 0) {
-                rc = cm_err_set(err, CM_EPROTO, "list %s: truncated page without a new "
-                                "continuation token", s3_client_bucket(c));
+                rc = cm_err_set(err, CM_EPROTO,
+                                "list %s: truncated page without a new "
+                                "continuation token",
+                                s3_client_bucket(c));
                 break;
             }
             memcpy(st->token, st->page.next_token, sizeof(st->token));
@@ -80,8 +82,10 @@ static int list_run(struct s3_client *c, const struct s3_list_opts *opts, bool v
             if (st->page.next_key[0] == '\0' ||
                 (strcmp(st->page.next_key, st->key_marker) == 0 &&
                  strcmp(st->page.next_version, st->version_marker) == 0)) {
-                rc = cm_err_set(err, CM_EPROTO, "list %s: truncated page without new "
-                                "markers", s3_client_bucket(c));
+                rc = cm_err_set(err, CM_EPROTO,
+                                "list %s: truncated page without new "
+                                "markers",
+                                s3_client_bucket(c));
                 break;
             }
             memcpy(st->key_marker, st->page.next_key, sizeof(st->key_marker));
@@ -100,8 +104,8 @@ int s3_client_list_objects(struct s3_client *c, const struct s3_list_opts *opts,
     return list_run(c, opts, false, fn, ctx, pages, err);
 }
 
-int s3_client_list_versions(struct s3_client *c, const struct s3_list_opts *opts,
-                            s3_list_fn fn, void *ctx, unsigned *pages, struct cm_err *err)
+int s3_client_list_versions(struct s3_client *c, const struct s3_list_opts *opts, s3_list_fn fn,
+                            void *ctx, unsigned *pages, struct cm_err *err)
 {
     return list_run(c, opts, true, fn, ctx, pages, err);
 }

@@ -73,8 +73,10 @@ int s3_put_opts_check(const struct s3_put_opts *opts, struct cm_err *err)
         }
         if (memchr(opts->meta[i].value, '\0', S3_MAX_META_VALUE + 1) == NULL ||
             !header_value_ok(opts->meta[i].value))
-            return cm_err_set(err, CM_EINVAL, "s3: metadata \"%.64s\": value must be printable "
-                              "ASCII", n);
+            return cm_err_set(err, CM_EINVAL,
+                              "s3: metadata \"%.64s\": value must be printable "
+                              "ASCII",
+                              n);
     }
     if (opts->content_type != NULL &&
         (strlen(opts->content_type) > 255 || !header_value_ok(opts->content_type)))
@@ -104,8 +106,7 @@ int s3_req_put_headers(struct s3_req *r, const struct s3_put_opts *opts, char lo
     if (rc == 0 && opts->legal_hold)
         rc = s3_req_header(r, "x-amz-object-lock-legal-hold", "ON");
     for (i = 0; rc == 0 && i < opts->n_meta; i++) {
-        (void)snprintf(meta_names[i], S3_MAX_META_NAME + 12, "x-amz-meta-%s",
-                       opts->meta[i].name);
+        (void)snprintf(meta_names[i], S3_MAX_META_NAME + 12, "x-amz-meta-%s", opts->meta[i].name);
         rc = s3_req_header(r, meta_names[i], opts->meta[i].value);
     }
 out:
@@ -202,8 +203,7 @@ static int info_header(const char *n, size_t nl, const char *v, size_t vl, void 
             info->retain_until = t;
     } else if (hname(n, nl, "x-amz-object-lock-legal-hold")) {
         info->legal_hold = vl == 2 && strncasecmp(v, "ON", 2) == 0;
-    } else if (nl > 11 && strncasecmp(n, "x-amz-meta-", 11) == 0 &&
-               nl - 11 <= S3_MAX_META_NAME) {
+    } else if (nl > 11 && strncasecmp(n, "x-amz-meta-", 11) == 0 && nl - 11 <= S3_MAX_META_NAME) {
         char name[S3_MAX_META_NAME + 1];
         size_t i;
         size_t slot;
@@ -297,8 +297,8 @@ static int mem_write(const void *p, size_t n, void *ctx)
 }
 
 int s3_client_get_object_mem(struct s3_client *c, const char *key, const char *version_id,
-                             size_t max, char **out, size_t *out_len,
-                             struct s3_object_info *info, struct cm_err *err)
+                             size_t max, char **out, size_t *out_len, struct s3_object_info *info,
+                             struct cm_err *err)
 {
     struct mem_sink m;
     size_t len = 0;
@@ -308,8 +308,8 @@ int s3_client_get_object_mem(struct s3_client *c, const char *key, const char *v
     cm_buf_init(&m.b, max);
     rc = s3_client_get_object(c, key, version_id, NULL, mem_write, &m, info, err);
     if (rc == CM_ETOOBIG)
-        cm_err_set(err, CM_ETOOBIG, "GET %s/%s: object larger than %zu bytes",
-                   s3_client_bucket(c), key, max);
+        cm_err_set(err, CM_ETOOBIG, "GET %s/%s: object larger than %zu bytes", s3_client_bucket(c),
+                   key, max);
     if (rc != 0) {
         cm_buf_free(&m.b);
         return rc;
@@ -352,8 +352,8 @@ int s3_client_head_object(struct s3_client *c, const char *key, const char *vers
 }
 
 /* GET of a sub-resource (?retention, ?legal-hold) of a version into resp. */
-static int get_sub(struct s3_client *c, const char *key, const char *version_id,
-                   const char *sub, struct s3_resp *resp, struct cm_err *err)
+static int get_sub(struct s3_client *c, const char *key, const char *version_id, const char *sub,
+                   struct s3_resp *resp, struct cm_err *err)
 {
     struct s3_req r;
     int rc;
@@ -386,8 +386,8 @@ int s3_client_get_retention(struct s3_client *c, const char *key, const char *ve
     return rc;
 }
 
-int s3_client_get_legal_hold(struct s3_client *c, const char *key, const char *version_id,
-                             bool *on, struct cm_err *err)
+int s3_client_get_legal_hold(struct s3_client *c, const char *key, const char *version_id, bool *on,
+                             struct cm_err *err)
 {
     struct s3_resp resp;
     int rc = get_sub(c, key, version_id, "legal-hold", &resp, err);
@@ -402,9 +402,8 @@ int s3_client_get_legal_hold(struct s3_client *c, const char *key, const char *v
 }
 
 /* PUT of a small XML sub-resource document. */
-static int put_sub(struct s3_client *c, const char *key, const char *version_id,
-                   const char *sub, const char *xml, bool bypass, enum s3_deny_kind deny,
-                   struct cm_err *err)
+static int put_sub(struct s3_client *c, const char *key, const char *version_id, const char *sub,
+                   const char *xml, bool bypass, enum s3_deny_kind deny, struct cm_err *err)
 {
     struct s3_req r;
     struct s3_resp resp;
@@ -448,12 +447,11 @@ int s3_client_put_retention(struct s3_client *c, const char *key, const char *ve
                    "<Retention xmlns=\"" S3_XMLNS "\"><Mode>%s</Mode>"
                    "<RetainUntilDate>%s</RetainUntilDate></Retention>",
                    s3_lock_mode_name(mode), date);
-    return put_sub(c, key, version_id, "retention", xml, bypass_governance, S3_DENY_RETENTION,
-                   err);
+    return put_sub(c, key, version_id, "retention", xml, bypass_governance, S3_DENY_RETENTION, err);
 }
 
-int s3_client_put_legal_hold(struct s3_client *c, const char *key, const char *version_id,
-                             bool on, struct cm_err *err)
+int s3_client_put_legal_hold(struct s3_client *c, const char *key, const char *version_id, bool on,
+                             struct cm_err *err)
 {
     char xml[160];
 

@@ -77,11 +77,10 @@ void s3_error_parse(const char *body, size_t len, struct s3_error_info *out)
         if (c != NULL)
             (void)snprintf(out->code, sizeof(out->code), "%.*s", (int)c->text_len, c->text);
         if (m != NULL)
-            (void)snprintf(out->message, sizeof(out->message), "%.*s", (int)m->text_len,
-                           m->text);
+            (void)snprintf(out->message, sizeof(out->message), "%.*s", (int)m->text_len, m->text);
         if (r != NULL)
-            (void)snprintf(out->request_id, sizeof(out->request_id), "%.*s",
-                           (int)r->text_len, r->text);
+            (void)snprintf(out->request_id, sizeof(out->request_id), "%.*s", (int)r->text_len,
+                           r->text);
     }
     s3_xml_destroy(x);
 }
@@ -103,8 +102,7 @@ static int parse_root(const char *body, size_t len, const char *root_name, struc
     return 0;
 }
 
-int s3_parse_versioning(const char *body, size_t len, enum s3_versioning *out,
-                        struct cm_err *err)
+int s3_parse_versioning(const char *body, size_t len, enum s3_versioning *out, struct cm_err *err)
 {
     struct s3_xml *x = NULL;
     const struct s3_xml_node *root;
@@ -278,8 +276,7 @@ static int child_str(const struct s3_xml *x, const struct s3_xml_node *n, const 
     if (rc == CM_ENOENT)
         return cm_err_set(err, CM_EPROTO, "list entry without <%s>", name);
     if (rc != 0)
-        return cm_err_set(err, CM_EPROTO, "list entry <%s> longer than %zu bytes", name,
-                          cap - 1);
+        return cm_err_set(err, CM_EPROTO, "list entry <%s> longer than %zu bytes", name, cap - 1);
     return 0;
 }
 
@@ -335,8 +332,8 @@ int s3_parse_list_page(const char *body, size_t len, bool versions, s3_list_fn f
     const struct s3_xml_node *root;
     const struct s3_xml_node *n;
     struct list_bufs *b = NULL;
-    int rc = parse_root(body, len, versions ? "ListVersionsResult" : "ListBucketResult", &x,
-                        &root, err);
+    int rc =
+        parse_root(body, len, versions ? "ListVersionsResult" : "ListBucketResult", &x, &root, err);
 
     if (rc != 0)
         return rc;
@@ -348,14 +345,14 @@ int s3_parse_list_page(const char *body, size_t len, bool versions, s3_list_fn f
     }
     page->is_truncated = s3_xml_text_is(s3_xml_child(x, root, "IsTruncated"), "true");
     if (versions) {
-        rc = child_str(x, root, "NextKeyMarker", page->next_key, sizeof(page->next_key), false,
-                       err);
+        rc =
+            child_str(x, root, "NextKeyMarker", page->next_key, sizeof(page->next_key), false, err);
         if (rc == 0)
             rc = child_str(x, root, "NextVersionIdMarker", page->next_version,
                            sizeof(page->next_version), false, err);
     } else {
-        rc = child_str(x, root, "NextContinuationToken", page->next_token,
-                       sizeof(page->next_token), false, err);
+        rc = child_str(x, root, "NextContinuationToken", page->next_token, sizeof(page->next_token),
+                       false, err);
     }
     if (rc != 0)
         goto cleanup;

@@ -148,13 +148,13 @@ static int query_items(const struct s3_kv *q, size_t n, struct sig_item *out)
             goto fail_name;
         }
         continue;
-fail_name:
+    fail_name:
         cm_buf_free(&b);
         cm_free(out[i].name);
         out[i].name = NULL;
         if (rc == 0)
             rc = CM_ENOMEM;
-fail:
+    fail:
         items_free(out, i);
         return rc;
     }
@@ -214,8 +214,7 @@ static int hmac(const unsigned char *key, size_t klen, const char *msg, size_t m
     unsigned int olen = 0;
 
     /* Through tmp: callers chain the key in place (out == key). */
-    if (HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg, mlen, tmp, &olen) ==
-            NULL ||
+    if (HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg, mlen, tmp, &olen) == NULL ||
         olen != 32)
         return CM_ENOMEM;
     memcpy(out, tmp, 32);

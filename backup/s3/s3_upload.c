@@ -123,8 +123,7 @@ static int create_multipart(struct s3_upload *u, struct cm_err *err)
     rc = s3_request(u->c, &r, &resp, err);
     if (rc != 0)
         return rc;
-    rc = s3_parse_upload_id(resp.body.ptr, resp.body.len, u->upload_id, sizeof(u->upload_id),
-                            err);
+    rc = s3_parse_upload_id(resp.body.ptr, resp.body.len, u->upload_id, sizeof(u->upload_id), err);
     cm_buf_free(&resp.body);
     if (rc != 0) {
         u->upload_id[0] = '\0';
@@ -297,16 +296,15 @@ static int complete_multipart(struct s3_upload *u, char *version_id, struct cm_e
 }
 
 /* After CompleteMultipartUpload: lock the new version, then read back its ETag/size. */
-static int finish_multipart(struct s3_upload *u, struct s3_put_result *res,
-                            struct cm_err *err)
+static int finish_multipart(struct s3_upload *u, struct s3_put_result *res, struct cm_err *err)
 {
     const char *vid = res->version_id[0] != '\0' ? res->version_id : NULL;
     struct s3_object_info *info = NULL;
     int rc;
 
     if (u->opts.lock_mode != S3_LOCK_NONE) {
-        rc = s3_client_put_retention(u->c, u->key, vid, u->opts.lock_mode,
-                                     u->opts.retain_until, false, err);
+        rc = s3_client_put_retention(u->c, u->key, vid, u->opts.lock_mode, u->opts.retain_until,
+                                     false, err);
         if (rc != 0) {
             cm_err_prefix(err, "object stored but not locked");
             return rc;
@@ -410,8 +408,8 @@ int s3_client_put_stream(struct s3_client *c, const char *key, s3_read_fn read, 
 
         rc = read(chunk, chunk_len, &got, ctx);
         if (rc != 0) {
-            cm_err_set(err, rc, "PUT %s/%s: the data source failed: %s", s3_client_bucket(c),
-                       key, cm_strerror(rc));
+            cm_err_set(err, rc, "PUT %s/%s: the data source failed: %s", s3_client_bucket(c), key,
+                       cm_strerror(rc));
             goto cleanup;
         }
         if (got > chunk_len) {

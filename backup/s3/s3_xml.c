@@ -35,8 +35,8 @@ static bool is_space(char c)
 
 static bool is_name_char(char c)
 {
-    return !(is_space(c) || c == '/' || c == '>' || c == '<' || c == '=' || c == '"' ||
-             c == '\'' || c == '&' || c == '\0');
+    return !(is_space(c) || c == '/' || c == '>' || c == '<' || c == '=' || c == '"' || c == '\'' ||
+             c == '&' || c == '\0');
 }
 
 static bool starts(const struct xml_parser *p, const char *s)

@@ -123,8 +123,8 @@ int main(void)
 
     /* 2. streamed GET of the same object */
     t0 = now_s();
-    if (s3_client_get_object(c, "bench/archive.bin", res.version_id, NULL, count_sink, &got,
-                             NULL, &err) != 0)
+    if (s3_client_get_object(c, "bench/archive.bin", res.version_id, NULL, count_sink, &got, NULL,
+                             &err) != 0)
         goto out;
     dt = now_s() - t0;
     printf("s3 GET (streamed): %.1f MB/s\n", (double)got / 1e6 / dt);

@@ -233,13 +233,13 @@ static void test_compliance_lock(void **state)
     assert_int_equal((long long)until, (long long)t0);
 
     /* Extending works; shortening and weakening are refused by the server. */
-    assert_int_equal(s3_client_put_retention(e->c, key, r1.version_id, S3_LOCK_COMPLIANCE,
-                                             t0 + 600, false, &err),
+    assert_int_equal(s3_client_put_retention(e->c, key, r1.version_id, S3_LOCK_COMPLIANCE, t0 + 600,
+                                             false, &err),
                      0);
     assert_int_equal(s3_client_get_retention(e->c, key, r1.version_id, &mode, &until, &err), 0);
     assert_int_equal((long long)until, (long long)(t0 + 600));
-    rc = s3_client_put_retention(e->c, key, r1.version_id, S3_LOCK_COMPLIANCE, t0 + 60, false,
-                                 &err);
+    rc =
+        s3_client_put_retention(e->c, key, r1.version_id, S3_LOCK_COMPLIANCE, t0 + 60, false, &err);
     assert_int_equal(rc, CM_ELOCKED);
     assert_non_null(strstr(err.msg, "cannot be shortened"));
     rc = s3_client_put_retention(e->c, key, r1.version_id, S3_LOCK_GOVERNANCE, t0 + 900, false,
@@ -265,8 +265,7 @@ static void test_governance_and_legal_hold(void **state)
     po.lock_mode = S3_LOCK_GOVERNANCE;
     po.retain_until = (time_t)(cm_time_now_ms() / 1000) + 300;
     assert_int_equal(s3_client_put_object(e->c, "gov/a", "gov", 3, &po, &r, &err), 0);
-    assert_int_equal(s3_client_delete_object(e->c, "gov/a", r.version_id, false, &err),
-                     CM_ELOCKED);
+    assert_int_equal(s3_client_delete_object(e->c, "gov/a", r.version_id, false, &err), CM_ELOCKED);
     /* Only an explicit bypass (never used by the executor) removes it. */
     assert_int_equal(s3_client_delete_object(e->c, "gov/a", r.version_id, true, &err), 0);
 
@@ -365,9 +364,9 @@ static void test_multipart_locked(void **state)
     assert_string_equal(r.sha256_hex, hex);
 
     /* The version is locked although radosgw ignored the multipart lock headers. */
-    assert_int_equal(s3_client_get_retention(c, "prod/rp1/archive.tar.gz", r.version_id, &mode,
-                                             &until, &err),
-                     0);
+    assert_int_equal(
+        s3_client_get_retention(c, "prod/rp1/archive.tar.gz", r.version_id, &mode, &until, &err),
+        0);
     assert_int_equal(mode, S3_LOCK_COMPLIANCE);
     assert_int_equal((long long)until, (long long)t0);
     assert_int_equal(
@@ -490,8 +489,7 @@ static void test_bad_credentials(void **state)
     struct cm_err err;
     int rc;
 
-    assert_int_equal(s3_credentials_set(&bad, "OBJLOCKTESTACCESSKEY01", "wrong-secret", NULL,
-                                        &err),
+    assert_int_equal(s3_credentials_set(&bad, "OBJLOCKTESTACCESSKEY01", "wrong-secret", NULL, &err),
                      0);
     memset(&cfg, 0, sizeof(cfg));
     cfg.endpoint = e->endpoint;

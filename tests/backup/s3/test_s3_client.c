@@ -45,16 +45,16 @@ static int teardown(void **state)
     return 0;
 }
 
-static void push(struct s3_fault *f, int trc, long status, const char *headers,
-                 const char *body, size_t trunc)
+static void push(struct s3_fault *f, int trc, long status, const char *headers, const char *body,
+                 size_t trunc)
 {
     struct s3_fault_reply r = {trc, status, headers, body, trunc};
 
     assert_int_equal(s3_fault_push(f, &r), 0);
 }
 
-#define ERRBODY(code, msg)                                                                   \
-    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" code "</Code><Message>" msg      \
+#define ERRBODY(code, msg)                                                                         \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" code "</Code><Message>" msg          \
     "</Message><RequestId>tx-42</RequestId></Error>"
 
 /* Asserts a recorded request carries a correct Content-MD5 and x-amz-content-sha256. */
@@ -195,8 +195,7 @@ static void test_put_headers(void **state)
     po.meta = meta;
     po.n_meta = 2;
     po.content_type = "application/json";
-    assert_int_equal(s3_client_put_object(x->c, "prod/rp/manifest.json", "{}", 2, &po, &res,
-                                          &err),
+    assert_int_equal(s3_client_put_object(x->c, "prod/rp/manifest.json", "{}", 2, &po, &res, &err),
                      0);
     assert_string_equal(res.version_id, "fv1");
     assert_true(res.etag[0] == '"');
@@ -409,8 +408,7 @@ static void test_get_object(void **state)
          "x-amz-object-lock-retain-until-date: 2026-12-01T00:00:00.000Z\n"
          "x-amz-object-lock-legal-hold: ON\nX-Amz-Meta-SHA256: abc\nx-amz-meta-sha256: def\n",
          "2345", 0);
-    assert_int_equal(s3_client_get_object(x->c, "k", "v7", &range, sink_write, &s, &info, &err),
-                     0);
+    assert_int_equal(s3_client_get_object(x->c, "k", "v7", &range, sink_write, &s, &info, &err), 0);
     assert_int_equal(s.n, 4);
     assert_memory_equal(s.buf, "2345", 4);
     assert_int_equal(info.size, 10);
@@ -571,7 +569,8 @@ static void test_retention_requests(void **state)
                      CM_EINVAL);
     push(x->f, 0, 200, NULL,
          "<Retention><Mode>COMPLIANCE</Mode><RetainUntilDate>2027-01-01T00:00:00Z"
-         "</RetainUntilDate></Retention>", 0);
+         "</RetainUntilDate></Retention>",
+         0);
     assert_int_equal(s3_client_get_retention(x->c, "k", "v1", &m, &t, &err), 0);
     assert_int_equal(m, S3_LOCK_COMPLIANCE);
     assert_int_equal(s3_client_put_legal_hold(x->c, "k", "v1", true, &err), 0);
@@ -605,7 +604,8 @@ static void test_preflight(void **state)
          "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>", 0);
     push(x->f, 0, 200, NULL,
          "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled>"
-         "</ObjectLockConfiguration>", 0);
+         "</ObjectLockConfiguration>",
+         0);
     assert_int_equal(s3_client_preflight_lock(x->c, &err), 0);
     push(x->f, 0, 404, NULL, ERRBODY("NoSuchBucket", "none"), 0);
     assert_int_equal(s3_client_preflight_lock(x->c, &err), CM_ECONFIG);
@@ -661,10 +661,12 @@ static void test_list_paging(void **state)
     push(x->f, 0, 200, NULL,
          "<ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>p/a</Key></Contents>"
          "<Contents><Key>p/b</Key></Contents><NextContinuationToken>t+1/=</NextContinuationToken>"
-         "</ListBucketResult>", 0);
+         "</ListBucketResult>",
+         0);
     push(x->f, 0, 200, NULL,
          "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>p/c</Key></Contents>"
-         "</ListBucketResult>", 0);
+         "</ListBucketResult>",
+         0);
     assert_int_equal(s3_client_list_objects(x->c, &lo, lcount_fn, &k, &pages, &err), 0);
     assert_int_equal(k.n, 3);
     assert_int_equal(pages, 2);
@@ -682,11 +684,13 @@ static void test_list_paging(void **state)
     push(x->f, 0, 200, NULL,
          "<ListVersionsResult><IsTruncated>true</IsTruncated><NextKeyMarker>p/a</NextKeyMarker>"
          "<NextVersionIdMarker>v2</NextVersionIdMarker><Version><Key>p/a</Key><VersionId>v1"
-         "</VersionId></Version></ListVersionsResult>", 0);
+         "</VersionId></Version></ListVersionsResult>",
+         0);
     push(x->f, 0, 200, NULL,
          "<ListVersionsResult><IsTruncated>true</IsTruncated><NextKeyMarker>p/a</NextKeyMarker>"
          "<NextVersionIdMarker>v2</NextVersionIdMarker><DeleteMarker><Key>p/a</Key><VersionId>v2"
-         "</VersionId></DeleteMarker></ListVersionsResult>", 0);
+         "</VersionId></DeleteMarker></ListVersionsResult>",
+         0);
     assert_int_equal(s3_client_list_versions(x->c, &lo, lcount_fn, &k, &pages, &err), CM_EPROTO);
     assert_non_null(strstr(err.msg, "without new markers"));
     assert_int_equal(k.n, 2);
@@ -697,8 +701,10 @@ static void test_list_paging(void **state)
     assert_int_equal(s3_client_list_objects(x->c, &lo, lcount_fn, &k, &pages, &err), CM_EINVAL);
     lo.max_keys = 1000;
     push(x->f, 0, 500, NULL, NULL, 0);
-    push(x->f, 0, 200, NULL, "<ListBucketResult><IsTruncated>false</IsTruncated>"
-                             "</ListBucketResult>", 0);
+    push(x->f, 0, 200, NULL,
+         "<ListBucketResult><IsTruncated>false</IsTruncated>"
+         "</ListBucketResult>",
+         0);
     assert_int_equal(s3_client_list_objects(x->c, &lo, lcount_fn, &k, &pages, &err), 0);
     assert_int_equal(pages, 1);
 }
@@ -764,15 +770,24 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_create_validation),  T(test_default_endpoint_and_vhost),
-        T(test_create_bucket_us_east_1), T(test_put_headers),
-        T(test_put_validation),     T(test_session_token_signed),
-        T(test_retry_503_then_success), T(test_retry_after_and_cap),
-        T(test_retry_exhausted),    T(test_connection_failures),
-        T(test_truncated_xml_is_an_error), T(test_get_object),
-        T(test_get_object_mem_limit), T(test_error_mapping),
-        T(test_retention_requests), T(test_preflight),
-        T(test_lock_config_requests), T(test_list_paging),
+        T(test_create_validation),
+        T(test_default_endpoint_and_vhost),
+        T(test_create_bucket_us_east_1),
+        T(test_put_headers),
+        T(test_put_validation),
+        T(test_session_token_signed),
+        T(test_retry_503_then_success),
+        T(test_retry_after_and_cap),
+        T(test_retry_exhausted),
+        T(test_connection_failures),
+        T(test_truncated_xml_is_an_error),
+        T(test_get_object),
+        T(test_get_object_mem_limit),
+        T(test_error_mapping),
+        T(test_retention_requests),
+        T(test_preflight),
+        T(test_lock_config_requests),
+        T(test_list_paging),
         T(test_oom_loops),
     };
 #undef T

@@ -14,21 +14,20 @@
 
 #define P(s) (s), strlen(s)
 
-static const char *file_text =
-    "# comment\r\n"
-    "; another\n"
-    "[default]\n"
-    "aws_access_key_id = AKDEFAULT\n"
-    "aws_secret_access_key=secret/default+1\n"
-    "\n"
-    "[profile backup]\r\n"
-    "  aws_access_key_id   =   AKBACKUP  \r\n"
-    "aws_secret_access_key = s1\n"
-    "aws_secret_access_key = s2\n"
-    "aws_session_token = tok-en\n"
-    "region = eu-west-1\n"
-    "[partial]\n"
-    "aws_access_key_id = AKP\n";
+static const char *file_text = "# comment\r\n"
+                               "; another\n"
+                               "[default]\n"
+                               "aws_access_key_id = AKDEFAULT\n"
+                               "aws_secret_access_key=secret/default+1\n"
+                               "\n"
+                               "[profile backup]\r\n"
+                               "  aws_access_key_id   =   AKBACKUP  \r\n"
+                               "aws_secret_access_key = s1\n"
+                               "aws_secret_access_key = s2\n"
+                               "aws_session_token = tok-en\n"
+                               "region = eu-west-1\n"
+                               "[partial]\n"
+                               "aws_access_key_id = AKP\n";
 
 static void test_parse_profiles(void **state)
 {
@@ -62,9 +61,10 @@ static void test_parse_errors(void **state)
     assert_int_equal(s3_credentials_parse(P(file_text), "partial", &c, &err), CM_ENOENT);
     assert_non_null(strstr(err.msg, "aws_secret_access_key"));
     assert_null(c.access_key); /* untouched on failure */
-    assert_int_equal(s3_credentials_parse(P("[default]\naws_access_key_id = A\nsecret-without-eq\n"),
-                                          NULL, &c, &err),
-                     CM_EPARSE);
+    assert_int_equal(
+        s3_credentials_parse(P("[default]\naws_access_key_id = A\nsecret-without-eq\n"), NULL, &c,
+                             &err),
+        CM_EPARSE);
     assert_non_null(strstr(err.msg, "line 3"));
     assert_int_equal(s3_credentials_parse(P("[default\n"), NULL, &c, &err), CM_EPARSE);
     /* A malformed value is refused without echoing it. */
@@ -219,9 +219,12 @@ static void test_load_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_profiles), cmocka_unit_test(test_parse_errors),
-        cmocka_unit_test(test_parse_size_limit), cmocka_unit_test(test_parse_oom),
-        cmocka_unit_test(test_set), cmocka_unit_test(test_env),
+        cmocka_unit_test(test_parse_profiles),
+        cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_parse_size_limit),
+        cmocka_unit_test(test_parse_oom),
+        cmocka_unit_test(test_set),
+        cmocka_unit_test(test_env),
         cmocka_unit_test(test_load_file),
     };
 

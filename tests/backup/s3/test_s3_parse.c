@@ -130,20 +130,18 @@ static void test_retention_and_hold(void **state)
                      0);
     assert_int_equal(m, S3_LOCK_GOVERNANCE);
     assert_int_equal((long long)t, (long long)cm_time_from_utc(2026, 11, 22, 9, 30, 0));
-    assert_int_equal(s3_parse_retention(P("<Retention><Mode>GOVERNANCE</Mode></Retention>"), &m,
-                                        &t, &err),
-                     CM_EPROTO);
+    assert_int_equal(
+        s3_parse_retention(P("<Retention><Mode>GOVERNANCE</Mode></Retention>"), &m, &t, &err),
+        CM_EPROTO);
     assert_int_equal(s3_parse_retention(P("<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>"
                                           "soon</RetainUntilDate></Retention>"),
                                         &m, &t, &err),
                      CM_EPROTO);
-    assert_int_equal(s3_parse_legal_hold(P("<LegalHold><Status>ON</Status></LegalHold>"), &on,
-                                         &err),
-                     0);
+    assert_int_equal(
+        s3_parse_legal_hold(P("<LegalHold><Status>ON</Status></LegalHold>"), &on, &err), 0);
     assert_true(on);
-    assert_int_equal(s3_parse_legal_hold(P("<LegalHold><Status>OFF</Status></LegalHold>"), &on,
-                                         &err),
-                     0);
+    assert_int_equal(
+        s3_parse_legal_hold(P("<LegalHold><Status>OFF</Status></LegalHold>"), &on, &err), 0);
     assert_false(on);
     assert_int_equal(s3_parse_legal_hold(P("<LegalHold/>"), &on, &err), CM_EPROTO);
 }
@@ -185,9 +183,9 @@ static void test_multipart_results(void **state)
                                        etag, sizeof(etag), &err),
                      CM_EAGAIN);
     assert_non_null(strstr(err.msg, "InternalError"));
-    assert_int_equal(s3_parse_complete(P("<Error><Code>InvalidPart</Code></Error>"), etag,
-                                       sizeof(etag), &err),
-                     CM_EINTEGRITY);
+    assert_int_equal(
+        s3_parse_complete(P("<Error><Code>InvalidPart</Code></Error>"), etag, sizeof(etag), &err),
+        CM_EINTEGRITY);
 }
 
 struct seen {
@@ -287,12 +285,16 @@ static void test_list_key_limit(void **state)
 
     (void)state;
     assert_non_null(doc);
-    n = snprintf(doc, cap, "<ListBucketResult><Contents><Key>%0*d</Key></Contents>"
-                           "</ListBucketResult>", S3_MAX_KEY, 0);
+    n = snprintf(doc, cap,
+                 "<ListBucketResult><Contents><Key>%0*d</Key></Contents>"
+                 "</ListBucketResult>",
+                 S3_MAX_KEY, 0);
     memset(&s, 0, sizeof(s));
     assert_int_equal(s3_parse_list_page(doc, (size_t)n, false, collect, &s, &page, &err), 0);
-    n = snprintf(doc, cap, "<ListBucketResult><Contents><Key>%0*d</Key></Contents>"
-                           "</ListBucketResult>", S3_MAX_KEY + 1, 0);
+    n = snprintf(doc, cap,
+                 "<ListBucketResult><Contents><Key>%0*d</Key></Contents>"
+                 "</ListBucketResult>",
+                 S3_MAX_KEY + 1, 0);
     assert_int_equal(s3_parse_list_page(doc, (size_t)n, false, collect, &s, &page, &err),
                      CM_EPROTO);
     free(doc);

@@ -58,13 +58,12 @@ static void test_aws_s3_get_object(void **state)
 static void test_aws_s3_put_object(void **state)
 {
     /* Header order and case are scrambled on purpose: the signer sorts and lowercases. */
-    struct s3_kv h[] = {
-        {"x-amz-storage-class", "REDUCED_REDUNDANCY"},
-        {"Date", "Fri, 24 May 2013 00:00:00 GMT"},
-        {"X-Amz-Date", "20130524T000000Z"},
-        {"Host", "examplebucket.s3.amazonaws.com"},
-        {"x-amz-content-sha256",
-         "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072"}};
+    struct s3_kv h[] = {{"x-amz-storage-class", "REDUCED_REDUNDANCY"},
+                        {"Date", "Fri, 24 May 2013 00:00:00 GMT"},
+                        {"X-Amz-Date", "20130524T000000Z"},
+                        {"Host", "examplebucket.s3.amazonaws.com"},
+                        {"x-amz-content-sha256",
+                         "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072"}};
     struct s3_sigv4_input in;
     char out[512];
     char canon[1024];

@@ -60,8 +60,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static void push(struct s3_fault *f, int trc, long status, const char *headers,
-                 const char *body)
+static void push(struct s3_fault *f, int trc, long status, const char *headers, const char *body)
 {
     struct s3_fault_reply r = {trc, status, headers, body, 0};
 
@@ -142,7 +141,8 @@ static void test_multipart_locked(void **state)
         r = s3_fault_get(x->f, i);
         (void)snprintf(want, sizeof(want),
                        "http://127.0.0.1:9/b-test/prod/rp/archive.tar.gz?partNumber=%zu&"
-                       "uploadId=fault-upload-1", i);
+                       "uploadId=fault-upload-1",
+                       i);
         assert_string_equal(r->method, "PUT");
         assert_string_equal(r->url, want);
         assert_int_equal(r->body_len, i < 3 ? PART : 12345);
@@ -217,9 +217,9 @@ static void test_part_retry_resends_buffer(void **state)
     const struct s3_fault_rec *b;
     struct cm_err err;
 
-    push_auto(x->f, 2);                                         /* create, part 1 */
+    push_auto(x->f, 2);                                               /* create, part 1 */
     push(x->f, 0, 503, NULL, "<Error><Code>SlowDown</Code></Error>"); /* part 2 */
-    push(x->f, CM_ECONN, 0, NULL, NULL);                         /* part 2 again */
+    push(x->f, CM_ECONN, 0, NULL, NULL);                              /* part 2 again */
     assert_int_equal(s3_upload_open(x->c, "k", NULL, &u, &err), 0);
     assert_int_equal(write_all(u, x->data, x->len, &err), 0);
     assert_int_equal(s3_upload_close(u, &res, &err), 0);
@@ -302,7 +302,8 @@ static void test_complete_errors(void **state)
     po.lock_mode = S3_LOCK_COMPLIANCE;
     po.retain_until = 2000000000;
     push_auto(x->f, 4); /* create, 2 parts, complete */
-    push(x->f, 0, 400, NULL, "<Error><Code>InvalidRequest</Code><Message>no lock</Message></Error>");
+    push(x->f, 0, 400, NULL,
+         "<Error><Code>InvalidRequest</Code><Message>no lock</Message></Error>");
     assert_int_equal(s3_upload_open(x->c, "k2", &po, &u, &err), 0);
     assert_int_equal(write_all(u, x->data, PART + 7, &err), 0);
     rc = s3_upload_close(u, NULL, &err);
@@ -419,10 +420,14 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_multipart_locked),        T(test_single_put_below_one_part),
-        T(test_part_retry_resends_buffer), T(test_part_failure_aborts),
-        T(test_abort_frees_and_aborts),  T(test_complete_errors),
-        T(test_put_stream),              T(test_open_validation_and_oom),
+        T(test_multipart_locked),
+        T(test_single_put_below_one_part),
+        T(test_part_retry_resends_buffer),
+        T(test_part_failure_aborts),
+        T(test_abort_frees_and_aborts),
+        T(test_complete_errors),
+        T(test_put_stream),
+        T(test_open_validation_and_oom),
     };
 #undef T
 

@@ -61,9 +61,8 @@ static void test_entities_and_cdata(void **state)
     struct cm_err err;
 
     (void)state;
-    assert_int_equal(parse_str("<a>&amp;&lt;&gt;&quot;&apos;&#65;&#x42;&#x20AC;&#x1F600;</a>",
-                               &x, &err),
-                     0);
+    assert_int_equal(
+        parse_str("<a>&amp;&lt;&gt;&quot;&apos;&#65;&#x42;&#x20AC;&#x1F600;</a>", &x, &err), 0);
     assert_int_equal(s3_xml_text_copy(s3_xml_root(x), buf, sizeof(buf)), 0);
     assert_string_equal(buf, "&<>\"'AB\xe2\x82\xac\xf0\x9f\x98\x80");
     s3_xml_destroy(x);
@@ -216,9 +215,9 @@ static void test_oom(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_structure),    cmocka_unit_test(test_entities_and_cdata),
-        cmocka_unit_test(test_refusals),     cmocka_unit_test(test_depth_limit),
-        cmocka_unit_test(test_size_limit),   cmocka_unit_test(test_element_limit),
+        cmocka_unit_test(test_structure),  cmocka_unit_test(test_entities_and_cdata),
+        cmocka_unit_test(test_refusals),   cmocka_unit_test(test_depth_limit),
+        cmocka_unit_test(test_size_limit), cmocka_unit_test(test_element_limit),
         cmocka_unit_test(test_oom),
     };
 
