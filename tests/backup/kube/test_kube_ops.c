@@ -257,9 +257,10 @@ static void test_typed_calls(void **state)
     assert_non_null(strstr(kube_fault_url(f->fl, 2), "/configmaps/cm"));
 
     kube_fault_push(f->fl, 200, -1, "{\"kind\":\"ConfigMap\"}");
-    assert_int_equal(kube_patch(f->c, &r, KUBE_PATCH_MERGE, "{\"data\":{\"k\":\"v\"}}", 20,
-                                &out, &err),
+    assert_int_equal(kube_patch(f->c, &r, KUBE_PATCH_MERGE, "{\"data\":{\"k\":\"v\"}}",
+                                strlen("{\"data\":{\"k\":\"v\"}}"), &out, &err),
                      0);
+    assert_string_equal(kube_fault_body(f->fl, 3), "{\"data\":{\"k\":\"v\"}}");
     assert_string_equal(kube_fault_ctype(f->fl, 3), "application/merge-patch+json");
     cJSON_Delete(out);
     out = NULL;
