@@ -569,6 +569,7 @@ int s3_request(struct s3_client *c, const struct s3_req *r, struct s3_resp *resp
         size_t nh = 0;
         bool last = attempt >= c->max_attempts;
         bool retry = false;
+        uint64_t t0;
 
         memset(&a, 0, sizeof(a));
         a.req = r;
@@ -592,8 +593,14 @@ int s3_request(struct s3_client *c, const struct s3_req *r, struct s3_resp *resp
         hs.on_status = on_status;
         hs.on_body = on_body;
         hs.ctx = &a;
+        t0 = cm_time_mono_ns();
         rc = c->tp->perform(c->tp_ctx, &hr, &hs, &terr);
         cm_memzero_secure(auth, sizeof(auth));
+        if (cm_log_enabled(CM_LOG_DEBUG))
+            cm_log(CM_LOG_DEBUG, "s3", "request", CM_LS("op", r->method),
+                   CM_LS("bucket", c->bucket), CM_LS("key", r->key), CM_LI("status", a.status),
+                   CM_LI("attempt", attempt), CM_LS("err", rc != 0 ? cm_errname(rc) : NULL),
+                   CM_LI("duration_ms", (long long)((cm_time_mono_ns() - t0) / 1000000u)));
         if (a.sink_rc != 0) {
             char what[200];
 

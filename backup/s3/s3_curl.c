@@ -256,6 +256,9 @@ static int curl_perform(void *ctx, const struct s3_http_request *req,
     } while (0)
     SETOPT(CURLOPT_URL, req->url);
     SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+    /* Object keys may contain "." and ".." segments: never let libcurl squash them
+     * (that would change the object and break the signature). */
+    SETOPT(CURLOPT_PATH_AS_IS, 1L);
     SETOPT(CURLOPT_NOSIGNAL, 1L);
     SETOPT(CURLOPT_HTTPHEADER, hl);
     SETOPT(CURLOPT_ERRORBUFFER, errbuf);

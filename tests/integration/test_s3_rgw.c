@@ -472,6 +472,13 @@ static void test_virtual_host(void **state)
     assert_int_equal(s3_client_create_bucket(c, true, &err), 0);
     assert_int_equal(s3_client_preflight_lock(c, &err), 0);
     assert_int_equal(s3_client_put_object(c, "dir/with space+plus", "vh", 2, NULL, &r, &err), 0);
+    /* Dot segments are part of the key, never normalised away. */
+    assert_int_equal(s3_client_put_object(c, "a/../b/./c", "dots", 4, NULL, &r, &err), 0);
+    assert_int_equal(s3_client_get_object_mem(c, "a/../b/./c", NULL, 16, &buf, &len, NULL, &err),
+                     0);
+    assert_int_equal(len, 4);
+    cm_free(buf);
+    assert_int_equal(s3_client_head_object(c, "b/c", NULL, NULL, &err), CM_ENOENT);
     assert_int_equal(
         s3_client_get_object_mem(c, "dir/with space+plus", NULL, 16, &buf, &len, NULL, &err), 0);
     assert_int_equal(len, 2);
