@@ -4,7 +4,7 @@
 
     tests/chart/render.py CHART_DIR [-f values.yaml]... [--set a.b=c]... \
         [--set-string a.b=c]... [--name RELEASE] [--namespace NS] [--notes] \
-        [--show-only templates/x.yaml]
+        [--show-only templates/x.yaml] [--upgrade] [--lookup objects.yaml]
 
 Prints every rendered manifest like `helm template` does (each one after
 "---" and a "# Source: <chart>/templates/<file>" line), exits 0; on any error
@@ -35,8 +35,9 @@ Functions
   toYaml toJson indent nindent b64enc trunc trim trimSuffix trimPrefix
   lower upper replace contains hasPrefix hasSuffix join toString int
   list append dict set hasKey get keys has dig uniq sortAlpha splitList fromYaml
-  kindIs sha256sum base include lookup (always
-  returns an empty map, as `helm template` does without a cluster)
+  kindIs sha256sum base include
+  lookup: answers from the objects in --lookup FILE (YAML documents standing in for
+  the cluster), else an empty map, as `helm template` does without a cluster
 Not supported (an error): block, break, continue, else with, tpl, any
 other function, and method calls other than the ones above.
 
@@ -548,9 +549,22 @@ class Capabilities:
 # ---- evaluation -----------------------------------------------------------------------
 
 class Renderer:
-    def __init__(self, defines):
+    def __init__(self, defines, cluster=()):
         self.defines = defines
         self.include_depth = 0
+        self.cluster = list(cluster)
+
+    def lookup(self, api, kind, ns, name):
+        """Helm's lookup over the objects given with --lookup: the object, or for an empty
+        name {"items": [...]}; {} when nothing matches (as without a cluster)."""
+        found = [o for o in self.cluster if o.get("apiVersion") == api and o.get("kind") == kind
+                 and (not ns or (o.get("metadata") or {}).get("namespace") == ns)]
+        if not name:
+            return {"items": found} if found else {}
+        for o in found:
+            if (o.get("metadata") or {}).get("name") == name:
+                return o
+        return {}
 
     def render_nodes(self, nodes, dot, scopes, out, tname):
         for node in nodes:
@@ -728,6 +742,10 @@ class Renderer:
 
     def call(self, name, vals, dot, scopes, where, raw_args):
         fn = FUNCTIONS[name]
+        if name == "lookup":
+            if len(vals) != 4:
+                raise RenderError(where, "lookup needs apiVersion, kind, namespace and name")
+            return self.lookup(*vals)
         if name in ("include",):
             if len(vals) != 2:
                 raise RenderError(where, "include needs a name and a value")
@@ -996,7 +1014,7 @@ FUNCTIONS = {
     "hasPrefix": lambda pre, s: to_str(s).startswith(pre),
     "hasSuffix": lambda suf, s: to_str(s).endswith(suf),
     "join": lambda sep, lst: sep.join(to_str(x) for x in (lst or [])),
-    "toString": to_str,
+    "toString": lambda v: "<nil>" if v is None else to_str(v),  # sprig strval: %v of nil
     "int": f_int,
     "list": lambda *a: list(a),
     "dict": f_dict,
@@ -1006,7 +1024,7 @@ FUNCTIONS = {
     "has": lambda item, lst: item in (lst or []),
     "kindIs": f_kind_is,
     "sha256sum": lambda s: hashlib.sha256(to_str(s).encode()).hexdigest(),
-    "lookup": lambda api, kind, ns, name: {},
+    "lookup": None,
     "base": lambda p: os.path.basename(to_str(p).rstrip("/")) or ".",
     "set": f_set,
     "append": lambda lst, v: list(lst or []) + [v],
@@ -1158,7 +1176,7 @@ def load_yaml_file(path):
 # ---- chart --------------------------------------------------------------------------------
 
 def render_chart(chart_dir, value_files=(), sets=(), set_strings=(), name="lockwarden",
-                 namespace="lockwarden", upgrade=False):
+                 namespace="lockwarden", upgrade=False, cluster=()):
     """Returns ({template path: rendered text}, notes text or None)."""
     chart_meta = load_yaml_file(os.path.join(chart_dir, "Chart.yaml"))
     values = as_float64(load_yaml_file(os.path.join(chart_dir, "values.yaml")))
@@ -1186,7 +1204,7 @@ def render_chart(chart_dir, value_files=(), sets=(), set_strings=(), name="lockw
         nodes, _ = Parser(items, tname, defines).parse_list(set())
         parsed[f] = (tname, nodes)
 
-    renderer = Renderer(defines)
+    renderer = Renderer(defines, [as_float64(o) for o in cluster])
     files_obj = Files(chart_dir)
     out = {}
     notes = None
@@ -1239,11 +1257,12 @@ def main(argv):
     notes = False
     show_only = None
     upgrade = False
+    lookups = []
     i = 0
     while i < len(args):
         a = args[i]
         if a in ("-f", "--values", "--set", "--set-string", "--name", "--namespace", "-n",
-                 "--show-only", "-s"):
+                 "--show-only", "-s", "--lookup"):
             if i + 1 >= len(args):
                 print("render: %s needs an argument" % a, file=sys.stderr)
                 return 2
@@ -1257,6 +1276,8 @@ def main(argv):
                 sets.append(("string", v))
             elif a == "--name":
                 name = v
+            elif a == "--lookup":
+                lookups.append(v)
             elif a in ("--namespace", "-n"):
                 namespace = v
             else:
@@ -1280,8 +1301,12 @@ def main(argv):
               "[--namespace NS]", file=sys.stderr)
         return 2
     try:
+        cluster = []
+        for lf in lookups:
+            with open(lf, encoding="utf-8") as f:
+                cluster += [d for d in yaml.safe_load_all(f) if isinstance(d, dict)]
         rendered, notes_text, chart_name = render_chart(chart, value_files, sets, (), name,
-                                                        namespace, upgrade)
+                                                        namespace, upgrade, cluster)
     except RenderError as e:
         print("render: %s" % e, file=sys.stderr)
         return 1

@@ -52,11 +52,12 @@ def check(name, cond, detail=""):
         print("FAIL %s%s" % (name, (": " + str(detail)) if detail else ""))
 
 
-def render_docs(files=(), sets=(), name=RELEASE, namespace=NS):
-    """Renders the chart in-process; returns the list of parsed documents."""
+def render_docs(files=(), sets=(), name=RELEASE, namespace=NS, cluster=()):
+    """Renders the chart in-process; returns the list of parsed documents. cluster: objects
+    the template's lookup finds (an upgrade of a running release)."""
     rendered, notes, chart_name = render.render_chart(
         CHART, [os.path.join(FIXTURES, f) for f in files], [("typed", s) for s in sets], (),
-        name, namespace)
+        name, namespace, bool(cluster), cluster)
     text = render.manifests(rendered, chart_name)
     docs = [d for d in yaml.load_all(text, Loader=LOADER) if d is not None]
     return docs, notes
@@ -882,6 +883,35 @@ def test_custom():
     check("image digest wins over tag", images == {"lockwarden@sha256:" + "a" * 64}, images)
 
 
+def test_upgrade_keeps_ca_bundle():
+    """An upgrade renders the CA already in the TLS Secret as caBundle, so `helm upgrade`
+    never blanks the bundle the certificate job wrote (caBundle drift)."""
+    ca = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nTEST\n").decode()
+    secret = {"apiVersion": "v1", "kind": "Secret",
+              "metadata": {"name": "lw-lockwarden-webhook-tls", "namespace": NS},
+              "data": {"ca.crt": ca, "tls.crt": "eA==", "tls.key": "eA=="}}
+    docs, _ = render_docs(cluster=[secret])
+    check_webhooks("upgrade", docs, ca_bundle=ca,
+                   excluded=("kube-system", "kube-node-lease", "kube-public"))
+    other = dict(secret, metadata={"name": "lw-lockwarden-webhook-tls",
+                                   "namespace": "elsewhere"})
+    docs, _ = render_docs(cluster=[other])
+    check_webhooks("upgrade, Secret in another namespace", docs, ca_bundle=None)
+    docs, _ = render_docs(["manual-certs.yaml"], cluster=[secret])
+    check_webhooks("upgrade, manual caBundle wins", docs, ca_bundle="TUFOVUFMLUNBLUJVTkRMRQ==")
+    docs, _ = render_docs(["cert-manager.yaml"], cluster=[secret])
+    check_webhooks("upgrade, cert-manager", docs, cert_manager=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        yaml.safe_dump(secret, f)
+    try:
+        p = subprocess.run([sys.executable, RENDER, CHART, "--name", RELEASE, "--namespace", NS,
+                            "--upgrade", "--lookup", f.name], capture_output=True, text=True)
+    finally:
+        os.unlink(f.name)
+    check("render.py --lookup feeds lookup", p.returncode == 0 and
+          p.stdout.count("caBundle: " + ca) == 2, p.stderr)
+
+
 def test_manual_and_single_replica():
     docs, _ = render_docs(["manual-certs.yaml"])
     label = "manual certificates"
@@ -1325,7 +1355,8 @@ def test_binary_with_chart_config():
 def main():
     start = time.monotonic()
     for t in (test_defaults, test_cert_manager, test_ignore, test_no_executor,
-              test_namespaced_rbac, test_custom, test_manual_and_single_replica,
+              test_namespaced_rbac, test_custom, test_upgrade_keeps_ca_bundle,
+              test_manual_and_single_replica,
               test_invalid_values, test_values_documented, test_renderer, test_dockerfile,
               test_binary_with_chart_config):
         try:
