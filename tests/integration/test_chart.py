@@ -1192,7 +1192,7 @@ def test_dockerfile():
     check("Dockerfile: no runtime package the binary does not use", not extra, extra)
 
 
-# ---- the real binary with the chart's configuration -----------------------------------------------
+# ---- the real binary with the chart's configuration ----------------------------------------------
 
 def https_post(port, ca, hostname, method, path, body=b""):
     """One HTTPS request to 127.0.0.1:port, verifying the certificate for hostname (the
