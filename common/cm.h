@@ -142,7 +142,7 @@ CM_NODISCARD int cm_buf_add(struct cm_buf *b, const void *p, size_t n);
 CM_NODISCARD int cm_buf_adds(struct cm_buf *b, const char *s);
 CM_NODISCARD int cm_buf_addc(struct cm_buf *b, char c);
 CM_NODISCARD int cm_buf_addf(struct cm_buf *b, const char *fmt, ...) CM_PRINTF(2, 3);
-CM_NODISCARD int cm_buf_vaddf(struct cm_buf *b, const char *fmt, va_list ap);
+CM_NODISCARD int cm_buf_vaddf(struct cm_buf *b, const char *fmt, va_list ap) CM_PRINTF(2, 0);
 /* Appends s[0..n) as a quoted JSON string; control bytes and invalid UTF-8 become
  * \u00XX escapes. */
 CM_NODISCARD int cm_buf_add_json_str(struct cm_buf *b, const char *s, size_t n);

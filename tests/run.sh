@@ -62,11 +62,11 @@ run_one() { # run_one NAME CMD...
     fi
 }
 
-for t in $(find "$BUILD/tests" -type f -name 'test_*' ! -path '*/integration/*' 2>/dev/null | sort); do
+for t in $(find "$BUILD/tests" -type f -name 'test_*' ! -name '*.d' ! -name '*.o' -perm -u+x ! -path '*/integration/*' 2>/dev/null | sort); do
     run_one "${t#"$BUILD"/}" "$t"
 done
 
-for r in $(find "$BUILD/fuzz" -type f -name 'replay_*' 2>/dev/null | sort); do
+for r in $(find "$BUILD/fuzz" -type f -name 'replay_*' ! -name '*.d' -perm -u+x 2>/dev/null | sort); do
     name=${r##*/replay_}
     run_one "fuzz-corpus/$name" "$r" "tests/fuzz/corpus/$name"
 done
@@ -86,7 +86,7 @@ if [ "${LW_UNIT_ONLY:-0}" != 1 ]; then
             failed_names="$failed_names radosgw-start"
         fi
     fi
-    for t in $(find "$BUILD/tests/integration" -type f -name 'test_*' 2>/dev/null | sort); do
+    for t in $(find "$BUILD/tests/integration" -type f -name 'test_*' ! -name '*.d' -perm -u+x 2>/dev/null | sort); do
         run_one "${t#"$BUILD"/}" "$t"
     done
     for s in $(find tests/integration -name 'test_*.sh' -o -name 'test_*.py' 2>/dev/null | sort); do

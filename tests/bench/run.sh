@@ -22,7 +22,7 @@ if [ -x tests/support/rgw.sh ] && [ -z "${S3_ENDPOINT:-}" ]; then
     fi
 fi
 
-for b in $(find "$BUILD/tests/bench" -type f -name 'bench_*' 2>/dev/null | sort); do
+for b in $(find "$BUILD/tests/bench" -type f -name 'bench_*' ! -name '*.d' -perm -u+x 2>/dev/null | sort); do
     echo "$b" | grep -qE "$filter" || continue
     echo "== ${b##*/}"
     "$b" || { echo "bench: ${b##*/} failed (exit $?)"; status=1; }
