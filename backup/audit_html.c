@@ -245,10 +245,12 @@ static int render_row(const struct backup_audit_app *a, struct cm_buf *out, stru
             rc = cm_buf_addf(out, "\">%s</td>", g);
     }
     if (rc == 0)
-        rc = td(out, "mono when", a->point[0] ? short_time(a->point_time, t, sizeof(t)) : "");
+        rc = td(out, "mono when",
+                a->point[0] && a->point_time > 0 ? short_time(a->point_time, t, sizeof(t)) : "");
     if (rc == 0)
-        rc = td(out, NULL, a->point[0] ? backup_audit_age_format(a->v.age_s, age, sizeof(age))
-                                       : "");
+        rc = td(out, NULL,
+                a->point[0] && a->v.age_s >= 0 ? backup_audit_age_format(a->v.age_s, age, sizeof(age))
+                                               : "");
     if (rc == 0) {
         if (!a->point[0])
             rc = td(out, NULL, "");

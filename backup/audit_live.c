@@ -120,6 +120,26 @@ static void point_failed(struct point_cache *c, const char *id, const char *msg)
     c->pt.verify_detail = c->detail;
 }
 
+/* The lock of a point that failed verification, from its manifest object's HEAD (the
+ * report still says what the bucket holds). Returns 0 (unreadable: left NONE). */
+static int head_lock(struct s3_client *s3, const char *prefix, const char *ns, const char *id,
+                     struct point_cache *c)
+{
+    struct s3_object_info info;
+    char key[BACKUP_KEY_MAX];
+    struct cm_err err;
+
+    if (backup_rp_key(prefix, ns, id, BACKUP_MANIFEST_NAME, key, sizeof(key), &err) != 0 ||
+        s3_client_head_object(s3, key, NULL, &info, &err) != 0)
+        return 0;
+    c->pt.lock_mode = info.lock_mode == S3_LOCK_COMPLIANCE   ? POLICY_LOCK_COMPLIANCE
+                      : info.lock_mode == S3_LOCK_GOVERNANCE ? POLICY_LOCK_GOVERNANCE
+                                                             : POLICY_LOCK_NONE;
+    c->pt.retain_until = c->pt.lock_mode != POLICY_LOCK_NONE ? info.retain_until : 0;
+    c->pt.legal_hold = info.legal_hold;
+    return 0;
+}
+
 /* Finds and verifies the newest complete point of (bp, ns) into l->cache. Returns 0 or
  * CM_ENOMEM; every other failure is recorded as the point's verify detail. */
 static int find_point(struct live *l, const struct policy_backup *bp, const char *ns)
@@ -172,7 +192,8 @@ static int find_point(struct live *l, const struct policy_backup *bp, const char
         }
         if (rc != 0) {
             point_failed(c, id, err.msg);
-            rc = rc == CM_ENOMEM ? rc : 0;
+            if (rc != CM_ENOMEM)
+                rc = head_lock(b->s3, bp->location.prefix, ns, id, c);
             goto cleanup;
         }
         snprintf(c->id, sizeof(c->id), "%s", id);

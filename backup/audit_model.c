@@ -135,7 +135,10 @@ void backup_audit_classify(const struct backup_audit_facts *f, time_t now,
     if (f->point == NULL || f->point[0] == '\0') {
         issues |= BACKUP_AUDIT_ISSUE_NO_POINT;
     } else {
-        out->age_s = now > f->point_time ? (long long)(now - f->point_time) : 0;
+        /* point_time <= 0: the point exists but its time is unknown (an unreadable
+         * bucket); its age and staleness cannot be judged. */
+        if (f->point_time > 0)
+            out->age_s = now > f->point_time ? (long long)(now - f->point_time) : 0;
         if (!f->point_complete)
             issues |= BACKUP_AUDIT_ISSUE_INCOMPLETE;
         if (f->verify != BACKUP_AUDIT_VERIFY_OK)
@@ -144,7 +147,7 @@ void backup_audit_classify(const struct backup_audit_facts *f, time_t now,
          * judging: the point is unusable anyway (and its lock may not be known). */
         if (out->lock_required && f->point_complete && f->verify == BACKUP_AUDIT_VERIFY_OK)
             issues |= lock_issues(f, now);
-        if (f->cron != NULL) {
+        if (f->cron != NULL && f->point_time > 0) {
             out->rpo_boundary = rpo_boundary(f->cron, now);
             if (out->rpo_boundary == 0)
                 issues |= BACKUP_AUDIT_ISSUE_NO_SCHEDULE;

@@ -109,7 +109,8 @@ static void text_row_fill(const struct backup_audit_app *a, struct text_row *row
     text_clean(row->col[4], sizeof(row->col[4]), a->policy[0] ? a->policy : "-");
     text_clean(row->col[5], sizeof(row->col[5]), guardrail_name(a->guardrail));
     text_clean(row->col[6], sizeof(row->col[6]),
-               a->point[0] ? cm_time_format(a->point_time, t, sizeof(t)) : "-");
+               a->point[0] && a->point_time > 0 ? cm_time_format(a->point_time, t, sizeof(t))
+                                                : "-");
     backup_audit_age_format(a->v.age_s, row->col[7], sizeof(row->col[7]));
     text_clean(row->col[8], sizeof(row->col[8]),
                a->point[0] ? backup_audit_lock_name(a->lock_mode) : "-");
@@ -250,9 +251,13 @@ static int json_app(struct cm_buf *out, const struct backup_audit_app *a, struct
             rc = json_kv_str(out, "id", a->point, false);
         if (rc == 0)
             rc = json_kv_time(out, "time", a->point_time);
+        if (rc == 0 && a->v.age_s < 0)
+            rc = cm_buf_adds(out, ",\"ageSeconds\":null");
+        else if (rc == 0)
+            rc = cm_buf_addf(out, ",\"ageSeconds\":%lld", a->v.age_s);
         if (rc == 0)
-            rc = cm_buf_addf(out, ",\"ageSeconds\":%lld,\"complete\":%s,\"verified\":%s",
-                             a->v.age_s, a->point_complete ? "true" : "false",
+            rc = cm_buf_addf(out, ",\"complete\":%s,\"verified\":%s",
+                             a->point_complete ? "true" : "false",
                              a->verify == BACKUP_AUDIT_VERIFY_OK ? "true" : "false");
         if (rc == 0)
             rc = json_kv_str(out, "verifyDetail", a->verify_detail[0] ? a->verify_detail : NULL,
@@ -367,8 +372,8 @@ static int render_csv(const struct backup_audit_report *r, struct cm_buf *out)
             rc = csv_field(out, a->guardrail_detail, true, false);
         if (rc == 0)
             rc = csv_field(out, a->policy, true, false);
-        if (rc == 0)
-            rc = csv_field(out, a->schedule, true, false);
+        if (rc == 0) /* from the operator's policies; "@hourly" must stay as written */
+            rc = csv_field(out, a->schedule, false, false);
         if (rc == 0)
             rc = csv_field(out,
                            a->v.rpo_boundary > 0 ? cm_time_format(a->v.rpo_boundary, t1, 32)
@@ -381,10 +386,12 @@ static int render_csv(const struct backup_audit_report *r, struct cm_buf *out)
         if (rc == 0)
             rc = csv_field(out, a->point, true, false);
         if (rc == 0)
-            rc = csv_field(out, a->point[0] ? cm_time_format(a->point_time, t2, 32) : "",
+            rc = csv_field(out,
+                           a->point[0] && a->point_time > 0 ? cm_time_format(a->point_time, t2, 32)
+                                                            : "",
                            false, false);
         if (rc == 0)
-            rc = csv_field(out, a->point[0] ? age : "", false, false);
+            rc = csv_field(out, a->point[0] && a->v.age_s >= 0 ? age : "", false, false);
         if (rc == 0)
             rc = csv_field(out, a->point[0] ? (a->point_complete ? "true" : "false") : "",
                            false, false);

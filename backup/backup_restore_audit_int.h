@@ -312,7 +312,7 @@ struct backup_audit_facts {
     enum policy_lock_mode lock_required; /* NONE = immutability not required */
     bool policy_lacks_lock;         /* the app asks immutable, the policy has no lock */
     const char *point;              /* latest restore point id; NULL = none */
-    time_t point_time;              /* when it was taken */
+    time_t point_time;              /* when it was taken; <= 0 unknown (no age, no RPO) */
     bool point_complete;            /* its manifest exists */
     enum backup_audit_verify verify;
     const char *verify_detail;

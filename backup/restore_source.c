@@ -158,9 +158,10 @@ static int entry_cb(void *ctx, const char *path, const void *data, size_t n, str
     backup_sha256_hex(data, n, hex);
     if (n != res->size || strcmp(hex, res->sha256) != 0)
         return cm_err_set(err, CM_EINTEGRITY,
-                          "%s %s/%s: checksum mismatch (archive entry %.120s: %zu bytes sha256 "
+                          "%s %s%s%s: checksum mismatch (archive entry %.120s: %zu bytes sha256 "
                           "%.16s..., manifest: %llu bytes %.16s...)",
-                          res->kind, res->namespace_, res->name, path, n, hex,
+                          res->kind, res->namespace_, res->namespace_[0] ? "/" : "", res->name,
+                          path, n, hex,
                           (unsigned long long)res->size, res->sha256);
     if (c->objects != NULL) {
         int rc = kube_json_parse(data, n, &c->objects[hit->i], err);
@@ -253,8 +254,9 @@ static int verify_archive(struct s3_client *s3, const char *akey, struct read_ct
                           (unsigned long long)mf->archive_size, mf->archive_sha256);
     for (i = 0; i < mf->n_resources; i++) {
         if (!c->seen[i])
-            return cm_err_set(err, CM_EINTEGRITY, "%s %s/%s: missing from the archive",
+            return cm_err_set(err, CM_EINTEGRITY, "%s %s%s%s: missing from the archive",
                               mf->resources[i].kind, mf->resources[i].namespace_,
+                              mf->resources[i].namespace_[0] ? "/" : "",
                               mf->resources[i].name);
     }
     return 0;

@@ -248,6 +248,19 @@ static void test_precedence_keeps_all_issues(void **state)
     assert_int_equal(v.issues, BACKUP_AUDIT_ISSUE_STALE | BACKUP_AUDIT_ISSUE_INCOMPLETE);
 }
 
+static void test_unknown_point_time(void **state)
+{
+    struct fx *fx = *state;
+    struct backup_audit_verdict v;
+
+    fx->f.point_time = 0;
+    fx->f.verify = BACKUP_AUDIT_VERIFY_FAILED;
+    v = classify(&fx->f);
+    assert_int_equal(v.age_s, -1);
+    assert_int_equal(v.issues, BACKUP_AUDIT_ISSUE_VERIFY); /* no stale verdict without a time */
+    assert_int_equal(v.cls, BACKUP_AUDIT_UNPROTECTED);
+}
+
 static void test_future_point_age_zero(void **state)
 {
     struct fx *fx = *state;
@@ -382,6 +395,7 @@ int main(void)
         cmocka_unit_test_setup(test_not_immutable_each_cause, setup),
         cmocka_unit_test_setup(test_lock_not_required, setup),
         cmocka_unit_test_setup(test_precedence_keeps_all_issues, setup),
+        cmocka_unit_test_setup(test_unknown_point_time, setup),
         cmocka_unit_test_setup(test_future_point_age_zero, setup),
         cmocka_unit_test(test_names),
         cmocka_unit_test_setup(test_report_add_sort_tally, setup),
