@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Everything one parse needs for messages and relative paths. */
 struct kc_parse {
@@ -46,17 +47,25 @@ static const cJSON *find_named(const cJSON *root, const char *list, const char *
     return NULL;
 }
 
+/* Resolves file against the kubeconfig's directory and insists on a regular file:
+ * "-" (standard input for cm_fs_read_file), FIFOs and devices could block or never
+ * end. */
 static int resolve_path(const struct kc_parse *p, const char *file, char *buf, size_t len,
                         struct cm_err *err)
 {
+    struct stat st;
     int n;
 
-    if (file[0] == '/' || p->base_dir == NULL || p->base_dir[0] == '\0')
+    if (file[0] == '/')
         n = snprintf(buf, len, "%s", file);
+    else if (p->base_dir == NULL || p->base_dir[0] == '\0')
+        n = snprintf(buf, len, "./%s", file);
     else
         n = snprintf(buf, len, "%s/%s", p->base_dir, file);
     if (n < 0 || (size_t)n >= len)
         return cm_err_set(err, CM_ECONFIG, "%s: path \"%.100s\" too long", p->name, file);
+    if (stat(buf, &st) == 0 && !S_ISREG(st.st_mode))
+        return cm_err_set(err, CM_ECONFIG, "%s: %.200s is not a regular file", p->name, buf);
     return 0;
 }
 

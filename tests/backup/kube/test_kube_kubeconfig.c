@@ -313,6 +313,14 @@ static void test_bad_material(void **state)
     assert_null(c);
     kube_config_destroy(cfg);
 
+    /* Only regular files: a device or FIFO could block or never end. */
+    assert_int_equal(parse(f,
+                           "current-context: a\nclusters:\n- name: c\n  cluster:\n    server: "
+                           "https://x:1\n    certificate-authority: /dev/zero\n"
+                           "contexts:\n- name: a\n  context: {cluster: c}\n",
+                           NULL, &cfg, &err),
+                     CM_ECONFIG);
+    assert_non_null(strstr(err.msg, "/dev/zero is not a regular file"));
     assert_int_equal(parse(f,
                            "current-context: a\nclusters:\n- name: c\n  cluster: {server: "
                            "'ftp://x'}\ncontexts:\n- name: a\n  context: {cluster: c}\n",
