@@ -2,7 +2,7 @@
 /* audit_collect.c - turns one workload object (plus its latest restore point) into
  * audit facts: guardrail verdict through the policy library, and its BackupPolicy
  * binding as the webhook recorded it or as the policies decide it. */
-#include "backup/backup_restore_audit_int.h"
+#include "backup/backup.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * inline CSS, an inline SVG donut of the four classes, a per-app table. No scripts and
  * no external resources (a Content-Security-Policy of default-src 'none' says so to the
  * browser as well). */
-#include "backup/backup_restore_audit_int.h"
+#include "backup/backup.h"
 
 #include <math.h>
 #include <stdio.h>

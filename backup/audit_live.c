@@ -2,7 +2,6 @@
 /* audit_live.c - the live compliance audit: workloads and namespaces from the cluster,
  * restore points (verified end to end, lock read back) from each policy's bucket. */
 #include "backup/backup.h"
-#include "backup/backup_restore_audit_int.h"
 #include "backup/kube/kube.h"
 #include "backup/s3/s3.h"
 

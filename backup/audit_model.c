@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* audit_model.c - the compliance audit model: classifying one app from its facts and
  * the report that holds the classified apps. */
-#include "backup/backup_restore_audit_int.h"
+#include "backup/backup.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* audit_render.c - renders a compliance audit report as text, JSON or CSV (RFC 4180);
  * HTML lives in audit_html.c. */
-#include "backup/backup_restore_audit_int.h"
+#include "backup/backup.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -2,7 +2,7 @@
 /* audit_state.c - offline audits: builds a report from a recorded cluster state file
  * (workloads, namespaces and restore-point facts). The file is untrusted input: every
  * member is type-checked and every count capped. */
-#include "backup/backup_restore_audit_int.h"
+#include "backup/backup.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,6 @@
 /* restore_apply.c - applies a verified restore point to a cluster in dependency order
  * and reports every object as created, updated, skipped, failed or planned. */
 #include "backup/backup.h"
-#include "backup/backup_restore_audit_int.h"
 #include "backup/kube/kube.h"
 
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* restore_plan.c - pure restore planning over cJSON: dependency order, namespace
  * rewrite, dropping what the cluster assigns, and PVCs recreated from VolumeSnapshots. */
-#include "backup/backup_restore_audit_int.h"
+#include "backup/backup.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* restore_result.c - the per-resource outcome of a restore (created, updated, skipped,
  * failed, planned) and its text and JSON reports. */
-#include "backup/backup_restore_audit_int.h"
+#include "backup/backup.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -3,7 +3,6 @@
  * to end (manifest, archive digest, every entry's digest) before anything trusts it;
  * also the S3 client for a BackupPolicy's location and "latest point" lookup. */
 #include "backup/backup.h"
-#include "backup/backup_restore_audit_int.h"
 #include "backup/kube/kube.h"
 #include "backup/s3/s3.h"
 

@@ -2,7 +2,7 @@
 /* cmd_audit.c - `lockwarden audit`: the compliance audit of every Deployment and
  * StatefulSet (guardrails, binding, latest restore point, RPO, Object Lock, verify),
  * live against the cluster and its buckets, or offline from a recorded state file. */
-#include "backup/backup_restore_audit_int.h"
+#include "backup/backup.h"
 #include "cli/cli.h"
 #include "common/cm.h"
 #include "policy/policy.h"

@@ -3,7 +3,6 @@
  * recreates its objects (in place, or cloned into other namespaces) and reports every
  * object's outcome. */
 #include "backup/backup.h"
-#include "backup/backup_restore_audit_int.h"
 #include "backup/kube/kube.h"
 #include "backup/s3/s3.h"
 #include "cli/cli.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_audit_model.c - unit tests of the audit classification (each class, each issue,
  * both sides of the RPO boundary and of the lock expiry) and of the report model. */
-#include "backup/backup_restore_audit_int.h"
+#include "backup/backup.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

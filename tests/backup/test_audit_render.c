@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_audit_render.c - unit tests of the audit renderers: every class in every format,
  * escaping of hostile strings (JSON, RFC 4180 CSV, HTML, terminal), caps and OOM. */
-#include "backup/backup_restore_audit_int.h"
+#include "backup/backup.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

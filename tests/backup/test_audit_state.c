@@ -3,7 +3,7 @@
  * policies: every class is reached, bindings by annotation, label and unknown name,
  * guardrail failures, partial and tampered points; malformed state files are refused
  * with the member named; OOM loop. Run from the repository root (tests/run.sh does). */
-#include "backup/backup_restore_audit_int.h"
+#include "backup/backup.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -2,7 +2,7 @@
 /* test_restore_plan.c - unit tests of restore planning: dependency order, namespace
  * maps (limits both sides), dropped cluster-assigned fields, PVCs from snapshots,
  * derived objects, snapshot import objects, and the per-resource result report. */
-#include "backup/backup_restore_audit_int.h"
+#include "backup/backup.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -10,7 +10,7 @@
  * What it bounds: input is capped at 64 KiB; the state is loaded without policies and
  * with a fixed clock, then rendered in every format into a 4 MiB buffer, and the HTML
  * must never contain "<script" (every string from the input is escaped). */
-#include "backup/backup_restore_audit_int.h"
+#include "backup/backup.h"
 
 #include <stdlib.h>
 #include <string.h>

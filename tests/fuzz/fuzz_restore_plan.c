@@ -10,7 +10,7 @@
  * What it bounds: input is capped at 64 KiB. The first line is a namespace map
  * "OLD=NEW"; the rest is JSON: an array of objects (or one object) that is sanitised
  * object by object and then sorted. */
-#include "backup/backup_restore_audit_int.h"
+#include "backup/backup.h"
 
 #include <stdlib.h>
 #include <string.h>

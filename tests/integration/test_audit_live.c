@@ -8,7 +8,6 @@
  * cluster whose only app is protected. Needs S3_ENDPOINT/AWS_* (tests/support/rgw.sh)
  * and LW_BIN. */
 #include "backup/backup.h"
-#include "backup/backup_restore_audit_int.h"
 #include "backup/kube/kube.h"
 #include "backup/s3/s3.h"
 #include "tests/support/fake_kube.h"

@@ -8,7 +8,6 @@
  * Needs S3_ENDPOINT/S3_REGION/AWS_* from tests/support/rgw.sh (tests/run.sh) and
  * LW_BIN. */
 #include "backup/backup.h"
-#include "backup/backup_restore_audit_int.h"
 #include "backup/kube/kube.h"
 #include "backup/s3/s3.h"
 #include "tests/support/fake_kube.h"
