@@ -14,7 +14,11 @@
  *   reply, timeout) are retried with capped exponential backoff plus jitter; a
  *   Retry-After header (seconds) overrides the computed delay (still capped by
  *   max_delay_ms and the deadline). Attempts and total time are bounded. The sleep is
- *   a config callback, so tests record the delays instead of sleeping.
+ *   a config callback, so tests record the delays instead of sleeping. Every method is
+ *   retried: a create whose first attempt reached the server before the connection
+ *   broke may come back CM_EEXIST, which callers of kube_create should treat as "maybe
+ *   mine" (compare the object). libcurl itself also re-sends once, silently, when a
+ *   kept-alive connection turns out to be dead.
  * - Errors: every failure returns a CM_E* code and a sentence in struct cm_err that
  *   names the verb and the resource, e.g.
  *     CM_EAUTH   "forbidden: cannot list secrets in namespace prod: <server message>"
@@ -82,8 +86,12 @@ typedef void (*kube_sleep_fn)(uint64_t ms, void *ctx);
  *   users[].user.{token, tokenFile, client-certificate, client-certificate-data,
  *   client-key, client-key-data, username, password}; contexts[].context.{cluster,
  *   user, namespace}. Relative file paths are relative to the kubeconfig's directory.
- *   File references are read at load time, except tokenFile, which is re-read when
- *   its mtime or size changes (rotating tokens).
+ *   File references are read at load time and must be regular files (not "-", a
+ *   FIFO or a device), except tokenFile, which is re-read by the client when its mtime
+ *   or size changes (rotating tokens). token wins over tokenFile; a token together
+ *   with username is an error. insecure-skip-tls-verify turns off peer and host
+ *   verification; tls-server-name is sent as SNI and checked against the certificate
+ *   while connecting to the server's real address.
  * Errors: CM_ENOENT (no file), CM_EPARSE (not YAML/JSON), CM_ECONFIG (missing
  *   current-context, context "x" not found, cluster/user named by the context not
  *   found, no server, unreadable referenced file, bad base64), CM_EUNSUPPORTED (user
@@ -109,8 +117,9 @@ CM_NODISCARD int kube_config_in_cluster(struct kube_config **out, struct cm_err 
 CM_NODISCARD int kube_config_in_cluster_at(const char *sa_dir, const char *host, const char *port,
                                            struct kube_config **out, struct cm_err *err);
 
-/* The CLI's choice: when kubeconfig is NULL and KUBERNETES_SERVICE_HOST is set, the
- * in-cluster config; otherwise kube_config_from_kubeconfig(kubeconfig, context). */
+/* The CLI's choice (client-go's rule): when kubeconfig is NULL, $KUBECONFIG is unset or
+ * empty, no context is named and KUBERNETES_SERVICE_HOST is set, the in-cluster
+ * config; otherwise kube_config_from_kubeconfig(kubeconfig, context). Errors as those. */
 CM_NODISCARD int kube_config_load(const char *kubeconfig, const char *context,
                                   struct kube_config **out, struct cm_err *err);
 
