@@ -9,10 +9,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 struct env {
@@ -513,6 +516,82 @@ static void test_bad_credentials(void **state)
     s3_credentials_cleanup(&bad);
 }
 
+struct sleeps {
+    unsigned n;
+};
+
+static void count_sleep(uint64_t ms, void *ctx)
+{
+    struct sleeps *s = ctx;
+
+    (void)ms; /* recorded, not slept: the backoff itself is unit-tested */
+    s->n++;
+}
+
+/* The libcurl transport's failure mapping, with real sockets on 127.0.0.1. */
+static void test_transport_failures(void **state)
+{
+    struct env *e = *state;
+    struct s3_config cfg;
+    struct s3_client *c = NULL;
+    struct sleeps sl = {0};
+    struct sockaddr_in sa;
+    socklen_t sl_len = sizeof(sa);
+    char ep[128];
+    const char *port = strrchr(e->endpoint, ':');
+    struct cm_err err;
+    int fd;
+    int rc;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.bucket = e->bucket;
+    cfg.path_style = true;
+    cfg.creds = &e->creds;
+    cfg.max_attempts = 2;
+    cfg.sleep = count_sleep;
+    cfg.sleep_ctx = &sl;
+    cfg.stall_timeout_ms = 1000;
+    cfg.connect_timeout_ms = 2000;
+
+    /* A listening socket that never answers: the stall timeout fires, retried once. */
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl_len), 0);
+    (void)snprintf(ep, sizeof(ep), "http://127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+    cfg.endpoint = ep;
+    assert_int_equal(s3_client_create(&cfg, &c, &err), 0);
+    rc = s3_client_head_bucket(c, &err);
+    assert_int_equal(rc, CM_ETIMEDOUT);
+    assert_int_equal(sl.n, 1);
+    s3_client_destroy(c);
+    /* Closed: connection refused, retried, then CM_ECONN. */
+    close(fd);
+    sl.n = 0;
+    assert_int_equal(s3_client_create(&cfg, &c, &err), 0);
+    assert_int_equal(s3_client_head_bucket(c, &err), CM_ECONN);
+    assert_int_equal(sl.n, 1);
+    s3_client_destroy(c);
+
+    /* TLS to a plain-HTTP port: a TLS error, not retried. */
+    assert_non_null(port);
+    (void)snprintf(ep, sizeof(ep), "https://127.0.0.1%s", port);
+    sl.n = 0;
+    assert_int_equal(s3_client_create(&cfg, &c, &err), 0);
+    assert_int_equal(s3_client_head_bucket(c, &err), CM_ETLS);
+    assert_int_equal(sl.n, 0);
+    s3_client_destroy(c);
+    /* A CA file that does not exist. */
+    cfg.ca_file = "/nonexistent/lockwarden-ca.pem";
+    assert_int_equal(s3_client_create(&cfg, &c, &err), 0);
+    assert_int_equal(s3_client_head_bucket(c, &err), CM_ETLS);
+    s3_client_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -524,6 +603,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_listing_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_virtual_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_credentials, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transport_failures, setup, teardown),
     };
     struct cm_err err;
 
