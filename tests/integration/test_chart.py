@@ -545,6 +545,11 @@ def check_executor(label, docs, scope="cluster", namespaces=(), secrets=True, s3
           all(s["name"] == sa for b in binds for s in b["subjects"]))
     read = [d for d in by_kind(docs, "ClusterRole")
             if d["metadata"]["name"].endswith("executor-cluster-read")]
+    check(t + " lists Deployments and StatefulSets cluster-wide (finding bound apps)",
+          len(read) == 1 and rules_grant(read[0]["rules"], "apps", "deployments", "list")
+          and rules_grant(read[0]["rules"], "apps", "statefulsets", "list")
+          and [b["kind"] for b in by_kind(docs, "ClusterRoleBinding")
+               if b["roleRef"]["name"] == read[0]["metadata"]["name"]] == ["ClusterRoleBinding"])
     check(t + " reads PVs, StorageClasses, CRDs",
           len(read) == 1 and rules_grant(read[0]["rules"], "", "persistentvolumes", "list")
           and rules_grant(read[0]["rules"], "storage.k8s.io", "storageclasses", "list")
