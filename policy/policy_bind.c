@@ -12,14 +12,31 @@ static bool workload(const struct pol_res *r)
            (r->kind_len == 11 && memcmp(r->kind, "StatefulSet", 11) == 0);
 }
 
-void policy_set_bind(const struct policy_set *s, const struct policy_request *req,
-                     struct policy_binding *out)
+/* The two labels binding reads, found in one pass over the labels. */
+static void find_labels(const cJSON *labels, const cJSON **dp, const cJSON **imm)
+{
+    const cJSON *it;
+
+    *dp = NULL;
+    *imm = NULL;
+    for (it = labels != NULL ? labels->child : NULL; it != NULL; it = it->next) {
+        if (it->string == NULL)
+            continue;
+        if (*dp == NULL && it->string[0] == 'd' &&
+            strcmp(it->string, POLICY_DATAPROTECTION_LABEL) == 0)
+            *dp = it;
+        else if (*imm == NULL && it->string[0] == 'i' &&
+                 strcmp(it->string, POLICY_IMMUTABLE_LABEL) == 0)
+            *imm = it;
+    }
+}
+
+void pol_bind(const struct policy_set *s, const struct pol_res *r, struct policy_binding *out)
 {
     const struct policy_backup *b = NULL;
     const cJSON *label;
     const cJSON *imm;
     const cJSON *ann;
-    struct pol_res r;
     size_t i;
 
     out->status = POLICY_BIND_NONE;
@@ -27,9 +44,9 @@ void policy_set_bind(const struct policy_set *s, const struct policy_request *re
     out->by_label = false;
     out->annotation_ok = false;
     out->message[0] = '\0';
-    if (s == NULL || req == NULL || s->nbackups == 0 || !pol_res_init(&r, req) || !workload(&r))
+    if (s == NULL || s->nbackups == 0 || !workload(r))
         return;
-    label = cJSON_GetObjectItemCaseSensitive(r.labels, POLICY_DATAPROTECTION_LABEL);
+    find_labels(r->labels, &label, &imm);
     if (label != NULL) {
         const char *v = cJSON_IsString(label) ? label->valuestring : "";
 
@@ -47,7 +64,7 @@ void policy_set_bind(const struct policy_set *s, const struct policy_request *re
         out->by_label = true;
     } else {
         for (i = 0; i < s->nbackups && b == NULL; i++) {
-            if (pol_backup_selects(&s->backups[i], &r))
+            if (pol_backup_selects(&s->backups[i], r))
                 b = &s->backups[i];
         }
         if (b == NULL)
@@ -55,9 +72,8 @@ void policy_set_bind(const struct policy_set *s, const struct policy_request *re
     }
     out->backup = b;
     out->status = POLICY_BIND_OK;
-    ann = cJSON_GetObjectItemCaseSensitive(r.annotations, POLICY_BINDING_ANNOTATION);
+    ann = cJSON_GetObjectItemCaseSensitive(r->annotations, POLICY_BINDING_ANNOTATION);
     out->annotation_ok = cJSON_IsString(ann) && strcmp(ann->valuestring, b->name) == 0;
-    imm = cJSON_GetObjectItemCaseSensitive(r.labels, POLICY_IMMUTABLE_LABEL);
     if (cJSON_IsString(imm) && strcmp(imm->valuestring, "enabled") == 0 &&
         b->lock_mode == POLICY_LOCK_NONE) {
         out->status = POLICY_BIND_NO_LOCK;
@@ -68,4 +84,16 @@ void policy_set_bind(const struct policy_set *s, const struct policy_request *re
                        POLICY_IMMUTABLE_LABEL, b->name, POLICY_DATAPROTECTION_LABEL,
                        POLICY_IMMUTABLE_LABEL);
     }
+}
+
+void policy_set_bind(const struct policy_set *s, const struct policy_request *req,
+                     struct policy_binding *out)
+{
+    struct pol_res r;
+
+    if (req == NULL || !pol_res_init(&r, req)) {
+        memset(out, 0, sizeof(*out));
+        return;
+    }
+    pol_bind(s, &r, out);
 }

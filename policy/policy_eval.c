@@ -264,59 +264,94 @@ static int eval_rule(struct policy_report *rep, const struct pol_policy *p,
 
 /* ---- resource facts ---- */
 
-static const char *str_or(const cJSON *obj, const char *key, size_t *len)
+static const char *str_of(const cJSON *v, size_t *len)
 {
-    const char *s = pol_json_str(obj, key);
+    const char *s = cJSON_IsString(v) ? v->valuestring : "";
 
-    if (s == NULL)
-        s = "";
     *len = strlen(s);
     return s;
 }
 
+/* One pass over the object's top level and one over its metadata: this runs on every
+ * evaluation, and separate lookups would rescan the same keys. */
 bool pol_res_init(struct pol_res *r, const struct policy_request *req)
 {
     const cJSON *o = req->object;
-    const cJSON *meta;
-    const char *api;
+    const cJSON *meta = NULL;
+    const cJSON *kind = NULL;
+    const cJSON *api = NULL;
+    const cJSON *name = NULL;
+    const cJSON *ns = NULL;
+    const cJSON *it;
+    const char *apis;
     const char *slash;
     size_t api_len;
-    const cJSON *v;
 
     memset(r, 0, sizeof(*r));
     if (!cJSON_IsObject(o))
         return false;
+    for (it = o->child; it != NULL; it = it->next) {
+        const char *k = it->string;
+
+        if (k == NULL)
+            continue;
+        if (k[0] == 'k' && strcmp(k, "kind") == 0)
+            kind = it;
+        else if (k[0] == 'a' && strcmp(k, "apiVersion") == 0)
+            api = it;
+        else if (k[0] == 'm' && strcmp(k, "metadata") == 0)
+            meta = it;
+    }
     r->object = o;
     r->old_object = req->old_object;
     r->op = req->operation;
     r->ns_labels = cJSON_IsObject(req->namespace_labels) ? req->namespace_labels : NULL;
-    r->kind = str_or(o, "kind", &r->kind_len);
+    r->kind = str_of(kind, &r->kind_len);
     if (r->kind_len == 0)
         return false;
-    api = str_or(o, "apiVersion", &api_len);
-    slash = strchr(api, '/');
+    apis = str_of(api, &api_len);
+    slash = memchr(apis, '/', api_len);
     if (slash != NULL) {
-        r->group = api;
-        r->group_len = (size_t)(slash - api);
+        r->group = apis;
+        r->group_len = (size_t)(slash - apis);
         r->version = slash + 1;
         r->version_len = api_len - r->group_len - 1;
     } else {
         r->group = "";
-        r->version = api;
+        r->version = apis;
         r->version_len = api_len;
     }
-    meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
-    r->name = str_or(meta, "name", &r->name_len);
+    for (it = cJSON_IsObject(meta) ? meta->child : NULL; it != NULL; it = it->next) {
+        const char *k = it->string;
+
+        if (k == NULL)
+            continue;
+        switch (k[0]) {
+        case 'n':
+            if (strcmp(k, "name") == 0)
+                name = it;
+            else if (strcmp(k, "namespace") == 0)
+                ns = it;
+            break;
+        case 'l':
+            if (strcmp(k, "labels") == 0 && cJSON_IsObject(it))
+                r->labels = it;
+            break;
+        case 'a':
+            if (strcmp(k, "annotations") == 0 && cJSON_IsObject(it))
+                r->annotations = it;
+            break;
+        default:
+            break;
+        }
+    }
+    r->name = str_of(name, &r->name_len);
     if (req->namespace_ != NULL) {
         r->ns = req->namespace_;
         r->ns_len = strlen(r->ns);
     } else {
-        r->ns = str_or(meta, "namespace", &r->ns_len);
+        r->ns = str_of(ns, &r->ns_len);
     }
-    v = cJSON_GetObjectItemCaseSensitive(meta, "labels");
-    r->labels = cJSON_IsObject(v) ? v : NULL;
-    v = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
-    r->annotations = cJSON_IsObject(v) ? v : NULL;
     return true;
 }
 
@@ -327,8 +362,8 @@ static bool is_workload(const struct pol_res *r)
 }
 
 /* The built-in rules, decided by the same code as policy_set_bind(). */
-static int eval_binding(const struct policy_set *s, const struct policy_request *req,
-                        const struct pol_res *r, struct policy_report *rep)
+static int eval_binding(const struct policy_set *s, const struct pol_res *r,
+                        struct policy_report *rep)
 {
     struct policy_binding b;
     struct policy_rule_result *res;
@@ -337,7 +372,7 @@ static int eval_binding(const struct policy_set *s, const struct policy_request 
     bool wants_lock;
     int rc = 0;
 
-    policy_set_bind(s, req, &b);
+    pol_bind(s, r, &b);
     res = report_push(rep, binding_policy, rule_exists, POLICY_ENFORCE);
     if (res == NULL)
         return CM_ENOMEM;
@@ -393,7 +428,7 @@ int policy_set_eval(const struct policy_set *s, const struct policy_request *req
     }
     if (rc == 0 && s->nbackups > 0 && is_workload(&r) &&
         (r.op == POLICY_OP_CREATE || r.op == POLICY_OP_UPDATE))
-        rc = eval_binding(s, req, &r, rep);
+        rc = eval_binding(s, &r, rep);
     if (rc != 0) {
         rep->n = 0;
         return cm_err_set(err, rc, "policy evaluation: %s", cm_strerror(rc));
