@@ -30,36 +30,35 @@ struct check_counts {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: lockwarden check -p POLICY_FILE_OR_DIR [-p ...] [-o text|json]\n"
-            "                        [--namespace-labels NS=KEY=VALUE[,KEY=VALUE]]...\n"
-            "                        [--operation CREATE|UPDATE] MANIFEST... | -\n"
-            "\n"
-            "Evaluates every resource in the manifests (YAML or JSON, multi-document, List\n"
-            "items expanded) against every policy, as the admission webhook would, offline.\n"
-            "\n"
-            "options:\n"
-            "  -p, --policy PATH         a policy file, or a directory read recursively for\n"
-            "                            *.yaml, *.yml and *.json (repeatable, at least one):\n"
-            "                            kyverno.io/v1 ClusterPolicy/Policy and\n"
-            "                            lockwarden.io/v1alpha1 BackupPolicy documents\n"
-            "  -o, --output FORMAT       text (default): one line per failing rule, Audit\n"
-            "                            failures as warnings, then a summary line;\n"
-            "                            json: {\"results\":[...],\"summary\":{...}}\n"
-            "  --namespace-labels NS=KEY=VALUE[,KEY=VALUE]\n"
-            "                            the labels of namespace NS, for namespaceSelector and\n"
-            "                            override selectors (repeatable; unknown namespaces\n"
-            "                            match no namespaceSelector)\n"
-            "  --operation OP            the admission operation to evaluate: CREATE (default)\n"
-            "                            or UPDATE\n"
-            "  -h, --help                this help\n"
-            "\n"
-            "MANIFEST is a file, or - for standard input. Resources without a namespace are\n"
-            "evaluated in \"default\" (cluster-scoped kinds in none).\n"
-            "\n"
-            "exit status: 0 no Enforce rule failed (Audit failures are warnings), 1 an Enforce\n"
-            "rule failed or errored, 2 usage errors or unreadable or invalid policies or\n"
-            "manifests.\n");
+    fprintf(f, "usage: lockwarden check -p POLICY_FILE_OR_DIR [-p ...] [-o text|json]\n"
+               "                        [--namespace-labels NS=KEY=VALUE[,KEY=VALUE]]...\n"
+               "                        [--operation CREATE|UPDATE] MANIFEST... | -\n"
+               "\n"
+               "Evaluates every resource in the manifests (YAML or JSON, multi-document, List\n"
+               "items expanded) against every policy, as the admission webhook would, offline.\n"
+               "\n"
+               "options:\n"
+               "  -p, --policy PATH         a policy file, or a directory read recursively for\n"
+               "                            *.yaml, *.yml and *.json (repeatable, at least one):\n"
+               "                            kyverno.io/v1 ClusterPolicy/Policy and\n"
+               "                            lockwarden.io/v1alpha1 BackupPolicy documents\n"
+               "  -o, --output FORMAT       text (default): one line per failing rule, Audit\n"
+               "                            failures as warnings, then a summary line;\n"
+               "                            json: {\"results\":[...],\"summary\":{...}}\n"
+               "  --namespace-labels NS=KEY=VALUE[,KEY=VALUE]\n"
+               "                            the labels of namespace NS, for namespaceSelector and\n"
+               "                            override selectors (repeatable; unknown namespaces\n"
+               "                            match no namespaceSelector)\n"
+               "  --operation OP            the admission operation to evaluate: CREATE (default)\n"
+               "                            or UPDATE\n"
+               "  -h, --help                this help\n"
+               "\n"
+               "MANIFEST is a file, or - for standard input. Resources without a namespace are\n"
+               "evaluated in \"default\" (cluster-scoped kinds in none).\n"
+               "\n"
+               "exit status: 0 no Enforce rule failed (Audit failures are warnings), 1 an Enforce\n"
+               "rule failed or errored, 2 usage errors or unreadable or invalid policies or\n"
+               "manifests.\n");
 }
 
 static int usage_error(const char *fmt, ...) CM_PRINTF(1, 2);
@@ -189,12 +188,25 @@ static int parse_args(int argc, char **argv, struct check_opts *o)
 /* Kinds that live outside namespaces (the common ones; others default to "default"). */
 static bool cluster_scoped(const char *kind)
 {
-    static const char *const kinds[] = {
-        "Namespace",        "Node",          "PersistentVolume",   "ClusterRole",
-        "ClusterRoleBinding", "CustomResourceDefinition", "StorageClass", "PriorityClass",
-        "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "ClusterPolicy",
-        "VolumeSnapshotClass", "CSIDriver", "IngressClass", "APIService", "RuntimeClass",
-        "VolumeSnapshotContent", "ClusterIssuer", NULL};
+    static const char *const kinds[] = {"Namespace",
+                                        "Node",
+                                        "PersistentVolume",
+                                        "ClusterRole",
+                                        "ClusterRoleBinding",
+                                        "CustomResourceDefinition",
+                                        "StorageClass",
+                                        "PriorityClass",
+                                        "ValidatingWebhookConfiguration",
+                                        "MutatingWebhookConfiguration",
+                                        "ClusterPolicy",
+                                        "VolumeSnapshotClass",
+                                        "CSIDriver",
+                                        "IngressClass",
+                                        "APIService",
+                                        "RuntimeClass",
+                                        "VolumeSnapshotContent",
+                                        "ClusterIssuer",
+                                        NULL};
     size_t i;
 
     for (i = 0; kinds[i] != NULL; i++) {
@@ -238,8 +250,7 @@ static int json_result(struct cm_buf *out, bool first, const struct policy_rule_
         rc = cm_buf_add_json_str(out, name, strlen(name));
     if (rc == 0)
         rc = cm_buf_addf(out, "},\"result\":\"%s\",\"action\":\"%s\",\"message\":",
-                         result_name(x->result),
-                         x->action == POLICY_ENFORCE ? "Enforce" : "Audit");
+                         result_name(x->result), x->action == POLICY_ENFORCE ? "Enforce" : "Audit");
     if (rc == 0)
         rc = cm_buf_add_json_str(out, x->message, strlen(x->message));
     if (rc == 0)
@@ -347,8 +358,8 @@ static int load_policies(const struct check_opts *o, struct policy_set **out)
         fprintf(stderr, "lockwarden check: %s\n", err.msg);
         return 2;
     }
-    rc = cm_fs_load_tree(o->policies, o->npolicies, POLICY_MAX_FILE_BYTES,
-                         policy_loader_add_file, l, &err);
+    rc = cm_fs_load_tree(o->policies, o->npolicies, POLICY_MAX_FILE_BYTES, policy_loader_add_file,
+                         l, &err);
     if (rc != 0) {
         policy_loader_destroy(l);
         fprintf(stderr, "lockwarden check: %s\n", err.msg);
@@ -431,12 +442,12 @@ int cmd_check(int argc, char **argv)
     if (rc != 0)
         goto cleanup;
     if (o.json)
-        rc = cm_buf_addf(&out,
-                         "%s],\"summary\":{\"pass\":%zu,\"fail\":%zu,\"skip\":%zu,\"error\":%zu}}\n",
-                         first ? "" : "\n", cnt.pass, cnt.fail + cnt.warn, cnt.skip, cnt.error);
+        rc = cm_buf_addf(
+            &out, "%s],\"summary\":{\"pass\":%zu,\"fail\":%zu,\"skip\":%zu,\"error\":%zu}}\n",
+            first ? "" : "\n", cnt.pass, cnt.fail + cnt.warn, cnt.skip, cnt.error);
     else
-        rc = cm_buf_addf(&out, "pass: %zu, fail: %zu, warn: %zu, error: %zu, skip: %zu\n",
-                         cnt.pass, cnt.fail, cnt.warn, cnt.error, cnt.skip);
+        rc = cm_buf_addf(&out, "pass: %zu, fail: %zu, warn: %zu, error: %zu, skip: %zu\n", cnt.pass,
+                         cnt.fail, cnt.warn, cnt.error, cnt.skip);
     if (rc == 0)
         rc = write_all(out.ptr, out.len);
     if (rc != 0) {

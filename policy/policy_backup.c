@@ -83,8 +83,8 @@ static bool bucket_name_ok(const char *s)
 
 static int compile_location(const struct pol_ctx *c, const cJSON *loc, struct policy_backup *b)
 {
-    static const char *const keys[] = {"endpoint",  "region", "bucket", "prefix",
-                                       "pathStyle", "credentialsSecret", NULL};
+    static const char *const keys[] = {
+        "endpoint", "region", "bucket", "prefix", "pathStyle", "credentialsSecret", NULL};
     const cJSON *ps;
     const char *prefix;
     size_t plen;
@@ -205,11 +205,10 @@ static int compile_selector(const struct pol_ctx *c, const cJSON *sel, struct po
 int pol_backup_compile(struct pol_ctx *c, const cJSON *doc, struct policy_backup *out)
 {
     static const char *const top[] = {"apiVersion", "kind", "metadata", "spec", NULL};
-    static const char *const spec_keys[] = {"schedule",   "retention", "objectLock",
-                                            "location",   "volumeSnapshotClass",
-                                            "encryption", "selector",  NULL};
-    static const char *const ret_keys[] = {"hourly", "daily", "weekly", "monthly", "yearly",
-                                           NULL};
+    static const char *const spec_keys[] = {
+        "schedule",   "retention", "objectLock", "location", "volumeSnapshotClass",
+        "encryption", "selector",  NULL};
+    static const char *const ret_keys[] = {"hourly", "daily", "weekly", "monthly", "yearly", NULL};
     struct policy_backup b;
     const cJSON *meta;
     const cJSON *spec;
@@ -246,8 +245,8 @@ int pol_backup_compile(struct pol_ctx *c, const cJSON *doc, struct policy_backup
     if (rc != 0)
         goto fail;
     if (policy_cron_parse(b.schedule, &b.cron, &e) != 0) {
-        rc = pol_ctx_fail(c, CM_ECONFIG, cJSON_GetObjectItem(spec, "schedule"),
-                          "spec.schedule: %s", e.msg);
+        rc = pol_ctx_fail(c, CM_ECONFIG, cJSON_GetObjectItem(spec, "schedule"), "spec.schedule: %s",
+                          e.msg);
         goto fail;
     }
     rc = pol_get_object(c, spec, "retention", false, &ret);

@@ -119,8 +119,7 @@ static int parse_var(const char *s, size_t n, struct pol_var *v)
         v->root = POL_ROOT_NAMESPACE;
         return 0;
     }
-    if (end - i >= 6 && memcmp(s + i, "object", 6) == 0 &&
-        (end - i == 6 || s[i + 6] == '.')) {
+    if (end - i >= 6 && memcmp(s + i, "object", 6) == 0 && (end - i == 6 || s[i + 6] == '.')) {
         v->root = POL_ROOT_OBJECT;
         i += 6;
     } else if (end - i >= 9 && memcmp(s + i, "oldObject", 9) == 0 &&
@@ -345,9 +344,8 @@ static int append_value(const struct cval *v, char *buf, size_t cap, size_t *len
     } else if (cJSON_IsNull(v->j)) {
         n = 0;
     } else {
-        if (cap - *len < 2 ||
-            !cJSON_PrintPreallocated((cJSON *)(uintptr_t)v->j, buf + *len, (int)(cap - *len),
-                                     false))
+        if (cap - *len < 2 || !cJSON_PrintPreallocated((cJSON *)(uintptr_t)v->j, buf + *len,
+                                                       (int)(cap - *len), false))
             return CM_ETOOBIG;
         *len += strlen(buf + *len);
         return 0;
@@ -732,8 +730,7 @@ static int compile_cond(const struct pol_ctx *c, const cJSON *node, struct pol_c
         return pol_ctx_fail(c, CM_ECONFIG, node, "key is required");
     rc = pol_operand_compile(c, cJSON_GetObjectItemCaseSensitive(node, "key"), &out->key);
     if (rc == 0)
-        rc = pol_operand_compile(c, cJSON_GetObjectItemCaseSensitive(node, "value"),
-                                 &out->value);
+        rc = pol_operand_compile(c, cJSON_GetObjectItemCaseSensitive(node, "value"), &out->value);
     return rc;
 }
 
@@ -752,7 +749,8 @@ static int compile_list(const struct pol_ctx *c, const cJSON *list, struct pol_c
     *out = cm_calloc((size_t)cJSON_GetArraySize(list), sizeof(**out));
     if (*out == NULL)
         return cm_err_set(c->err, CM_ENOMEM, "%s: out of memory", c->file);
-    cJSON_ArrayForEach(it, list) {
+    cJSON_ArrayForEach(it, list)
+    {
         rc = compile_cond(c, it, &(*out)[*n]);
         (*n)++;
         if (rc != 0)

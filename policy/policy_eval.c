@@ -194,8 +194,8 @@ static int eval_rule(struct policy_report *rep, const struct pol_policy *p,
 
             rc = msg_prefix(rule, r, &s->msg);
             if (rc == 0)
-                rc = cm_buf_addf(&s->msg, " rule %s execution error: preconditions: %s",
-                                 rule->name, cm_strerror(why));
+                rc = cm_buf_addf(&s->msg, " rule %s execution error: preconditions: %s", rule->name,
+                                 cm_strerror(why));
             slot_finish(rep, res, POLICY_ERROR, NULL);
             return rc == CM_ENOMEM ? rc : 0;
         }
@@ -251,8 +251,8 @@ static int eval_rule(struct policy_report *rep, const struct pol_policy *p,
         for (i = 0; i < rule->nany && rc == 0; i++) {
             rc = pol_pattern_eval(rule->any[i], r->object, &pr);
             if (rc == 0 && pr.status == POL_PAT_FAIL)
-                rc = cm_buf_addf(&s->msg, " rule %s[%zu] failed at path %s", rule->name, i,
-                                 pr.path);
+                rc =
+                    cm_buf_addf(&s->msg, " rule %s[%zu] failed at path %s", rule->name, i, pr.path);
             else if (rc == 0 && pr.status == POL_PAT_ERROR)
                 rc = cm_buf_addf(&s->msg, " rule %s[%zu] execution error: %s", rule->name, i,
                                  pr.msg);

@@ -24,8 +24,8 @@ int pol_docs_set_items(struct policy_docs *d, const cJSON **items, size_t n);
 struct pol_ctx {
     const char *file;
     const struct policy_docs *docs;
-    const cJSON *doc;    /* the document (fallback position) */
-    char where[200];     /* "policy X rule Y" or "backuppolicy X" */
+    const cJSON *doc; /* the document (fallback position) */
+    char where[200];  /* "policy X rule Y" or "backuppolicy X" */
     struct cm_err *err;
 };
 
@@ -164,17 +164,17 @@ struct pol_var {
     enum pol_root root;
     struct pol_seg *segs;
     size_t nsegs;
-    cJSON *deflt; /* || default, or NULL */
+    cJSON *deflt;      /* || default, or NULL */
     size_t start, end; /* span of "{{...}}" inside the template */
 };
 
 /* An operand: a literal JSON value, or a string with variables. */
 struct pol_operand {
-    cJSON *literal;   /* owned; the value when nvars == 0 */
-    char *text;       /* template text when nvars > 0 */
+    cJSON *literal; /* owned; the value when nvars == 0 */
+    char *text;     /* template text when nvars > 0 */
     struct pol_var *vars;
     size_t nvars;
-    bool whole;       /* the text is exactly one variable: its JSON value is used */
+    bool whole; /* the text is exactly one variable: its JSON value is used */
 };
 
 enum pol_cond_op {
@@ -244,8 +244,8 @@ struct pol_rule {
 };
 
 struct pol_policy {
-    char *name;    /* as reported: "name" or "ns/name" */
-    char *ns;      /* Policy: its namespace; ClusterPolicy: NULL */
+    char *name; /* as reported: "name" or "ns/name" */
+    char *ns;   /* Policy: its namespace; ClusterPolicy: NULL */
     enum policy_action action;
     struct pol_override *ov;
     size_t nov;

@@ -185,7 +185,8 @@ int policy_loader_add(struct policy_loader *l, const char *name, const char *buf
                 rc = pol_ctx_fail(&c, CM_ECONFIG, doc, "a List needs items");
                 goto cleanup;
             }
-            cJSON_ArrayForEach(it, items) {
+            cJSON_ArrayForEach(it, items)
+            {
                 rc = add_doc(&c, it, &b, l->nrules);
                 if (rc != 0)
                     goto cleanup;

@@ -14,7 +14,8 @@ static int check_string_map(const struct pol_ctx *c, const cJSON *meta, const ch
         return 0;
     if (!cJSON_IsObject(m))
         return pol_ctx_fail(c, CM_ECONFIG, m, "metadata.%s must be a mapping", key);
-    cJSON_ArrayForEach(it, m) {
+    cJSON_ArrayForEach(it, m)
+    {
         if (!cJSON_IsString(it))
             return pol_ctx_fail(c, CM_ECONFIG, it, "metadata.%s.%.80s must be a string", key,
                                 it->string);
@@ -110,7 +111,8 @@ int policy_manifest_parse(const char *name, const char *buf, size_t len, struct 
             items[n++] = doc;
             continue;
         }
-        cJSON_ArrayForEach(it, list) {
+        cJSON_ArrayForEach(it, list)
+        {
             c.doc = it;
             rc = check_object(&c, it);
             if (rc != 0)

@@ -86,8 +86,8 @@ static int compile_kind(const struct pol_ctx *c, const cJSON *node, struct pol_k
         p = slash + 1;
     }
     if (np == 2 && parts[0][0] >= 'A' && parts[0][0] <= 'Z')
-        return pol_ctx_fail(c, CM_ECONFIG, node,
-                            "kind \"%.80s\": subresources are not supported", s);
+        return pol_ctx_fail(c, CM_ECONFIG, node, "kind \"%.80s\": subresources are not supported",
+                            s);
     memset(k, 0, sizeof(*k));
     rc = wc(c, node, parts[np - 1], lens[np - 1], &k->kind);
     if (rc == 0 && np >= 2)
@@ -105,7 +105,8 @@ static int compile_ops(const struct pol_ctx *c, const cJSON *ops, unsigned *out)
     if (!cJSON_IsArray(ops))
         return pol_ctx_fail(c, CM_ECONFIG, ops, "operations must be a list");
     *out = 0;
-    cJSON_ArrayForEach(it, ops) {
+    cJSON_ArrayForEach(it, ops)
+    {
         size_t i;
         bool found = false;
 
@@ -125,9 +126,9 @@ static int compile_ops(const struct pol_ctx *c, const cJSON *ops, unsigned *out)
 static int compile_resources(const struct pol_ctx *c, const cJSON *res, bool is_exclude,
                              struct pol_filter *f)
 {
-    static const char *const keys[] = {"kinds",      "names",    "name",
-                                       "namespaces", "operations", "selector",
-                                       "namespaceSelector", "annotations", NULL};
+    static const char *const keys[] = {
+        "kinds",       "names", "name", "namespaces", "operations", "selector", "namespaceSelector",
+        "annotations", NULL};
     const cJSON *kinds;
     const cJSON *it;
     const cJSON *v;
@@ -148,7 +149,8 @@ static int compile_resources(const struct pol_ctx *c, const cJSON *res, bool is_
         f->kinds = cm_calloc((size_t)cJSON_GetArraySize(kinds), sizeof(*f->kinds));
         if (f->kinds == NULL)
             return cm_err_set(c->err, CM_ENOMEM, "%s: out of memory", c->file);
-        cJSON_ArrayForEach(it, kinds) {
+        cJSON_ArrayForEach(it, kinds)
+        {
             rc = compile_kind(c, it, &f->kinds[f->nkinds]);
             f->nkinds++;
             if (rc != 0)
@@ -178,8 +180,8 @@ static int compile_resources(const struct pol_ctx *c, const cJSON *res, bool is_
                                &f->names);
     }
     if (rc == 0)
-        rc = pol_wlist_compile(c, cJSON_GetObjectItemCaseSensitive(res, "namespaces"),
-                               "namespaces", &f->namespaces);
+        rc = pol_wlist_compile(c, cJSON_GetObjectItemCaseSensitive(res, "namespaces"), "namespaces",
+                               &f->namespaces);
     if (rc != 0)
         return rc;
     v = cJSON_GetObjectItemCaseSensitive(res, "operations");
@@ -212,8 +214,7 @@ static int compile_element(const struct pol_ctx *c, const cJSON *el, bool is_exc
         const cJSON *u = cJSON_GetObjectItemCaseSensitive(el, unsupported[i]);
 
         if (u != NULL)
-            return pol_ctx_fail(c, CM_ECONFIG, u,
-                                "%s filters are not supported (only resources)",
+            return pol_ctx_fail(c, CM_ECONFIG, u, "%s filters are not supported (only resources)",
                                 unsupported[i]);
     }
     res = cJSON_GetObjectItemCaseSensitive(el, "resources");
@@ -293,7 +294,8 @@ int pol_match_compile(const struct pol_ctx *c, const cJSON *m, bool is_exclude,
     out->filters = cm_calloc((size_t)cJSON_GetArraySize(list), sizeof(*out->filters));
     if (out->filters == NULL)
         return cm_err_set(c->err, CM_ENOMEM, "%s: out of memory", c->file);
-    cJSON_ArrayForEach(it, list) {
+    cJSON_ArrayForEach(it, list)
+    {
         rc = compile_element(c, it, is_exclude, &out->filters[out->n]);
         out->n++;
         if (rc != 0) {

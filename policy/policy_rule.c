@@ -72,17 +72,17 @@ static int compile_pattern(const struct pol_ctx *c, const cJSON *pat, struct pol
     if (rc == CM_ENOMEM)
         return cm_err_set(c->err, CM_ENOMEM, "%s: out of memory", c->file);
     if (rc != 0)
-        return pol_ctx_fail(c, rc == CM_ETOOBIG ? CM_ETOOBIG : CM_ECONFIG,
-                            bad != NULL ? bad : pat, "pattern: %s", e.msg);
+        return pol_ctx_fail(c, rc == CM_ETOOBIG ? CM_ETOOBIG : CM_ECONFIG, bad != NULL ? bad : pat,
+                            "pattern: %s", e.msg);
     return 0;
 }
 
 static int compile_validate(const struct pol_ctx *c, const cJSON *val, struct pol_rule *r)
 {
-    static const char *const keys[] = {"message", "pattern", "anyPattern", "failureAction",
-                                       "allowExistingViolations", NULL};
-    static const char *const unsupported[] = {"deny", "foreach", "podSecurity", "cel",
-                                              "manifests", "failureActionOverrides", NULL};
+    static const char *const keys[] = {
+        "message", "pattern", "anyPattern", "failureAction", "allowExistingViolations", NULL};
+    static const char *const unsupported[] = {
+        "deny", "foreach", "podSecurity", "cel", "manifests", "failureActionOverrides", NULL};
     const cJSON *pat;
     const cJSON *anyp;
     const cJSON *fa;
@@ -110,8 +110,8 @@ static int compile_validate(const struct pol_ctx *c, const cJSON *val, struct po
         r->message = cm_strdup(msg);
         if (r->message == NULL)
             return cm_err_set(c->err, CM_ENOMEM, "%s: out of memory", c->file);
-        rc = pol_template_compile(c, cJSON_GetObjectItem(val, "message"), r->message,
-                                  &r->msg_vars, &r->nmsg_vars);
+        rc = pol_template_compile(c, cJSON_GetObjectItem(val, "message"), r->message, &r->msg_vars,
+                                  &r->nmsg_vars);
         if (rc != 0)
             return rc;
     }
@@ -138,7 +138,8 @@ static int compile_validate(const struct pol_ctx *c, const cJSON *val, struct po
     r->any = cm_calloc((size_t)cJSON_GetArraySize(anyp), sizeof(*r->any));
     if (r->any == NULL)
         return cm_err_set(c->err, CM_ENOMEM, "%s: out of memory", c->file);
-    cJSON_ArrayForEach(it, anyp) {
+    cJSON_ArrayForEach(it, anyp)
+    {
         rc = compile_pattern(c, it, &r->any[r->nany]);
         if (rc != 0)
             return rc;
@@ -147,13 +148,13 @@ static int compile_validate(const struct pol_ctx *c, const cJSON *val, struct po
     return 0;
 }
 
-static int compile_rule(struct pol_ctx *c, const char *pname, const cJSON *node,
-                        struct pol_rule *r)
+static int compile_rule(struct pol_ctx *c, const char *pname, const cJSON *node, struct pol_rule *r)
 {
     static const char *const unsupported[] = {"mutate", "generate", "verifyImages", NULL};
-    static const char *const keys[] = {"name",    "match", "exclude", "preconditions",
-                                       "validate", "context", "celPreconditions",
-                                       "skipBackgroundRequests", NULL};
+    static const char *const keys[] = {
+        "name",     "match",   "exclude",          "preconditions",
+        "validate", "context", "celPreconditions", "skipBackgroundRequests",
+        NULL};
     const cJSON *val;
     const char *name;
     size_t i;
@@ -182,8 +183,7 @@ static int compile_rule(struct pol_ctx *c, const char *pname, const cJSON *node,
         return rc;
     if (cJSON_GetObjectItemCaseSensitive(node, "context") != NULL ||
         cJSON_GetObjectItemCaseSensitive(node, "celPreconditions") != NULL)
-        return pol_ctx_fail(c, CM_ECONFIG, node,
-                            "context and celPreconditions are not supported");
+        return pol_ctx_fail(c, CM_ECONFIG, node, "context and celPreconditions are not supported");
     r->name = cm_strdup(name);
     if (r->name == NULL)
         return cm_err_set(c->err, CM_ENOMEM, "%s: out of memory", c->file);
@@ -192,8 +192,7 @@ static int compile_rule(struct pol_ctx *c, const char *pname, const cJSON *node,
         rc = pol_match_compile(c, cJSON_GetObjectItemCaseSensitive(node, "exclude"), true,
                                &r->exclude);
     if (rc == 0)
-        rc = pol_conds_compile(c, cJSON_GetObjectItemCaseSensitive(node, "preconditions"),
-                               &r->pre);
+        rc = pol_conds_compile(c, cJSON_GetObjectItemCaseSensitive(node, "preconditions"), &r->pre);
     if (rc != 0)
         return rc;
     val = cJSON_GetObjectItemCaseSensitive(node, "validate");
@@ -215,7 +214,8 @@ static int compile_overrides(const struct pol_ctx *c, const cJSON *ovs, struct p
     p->ov = cm_calloc((size_t)cJSON_GetArraySize(ovs), sizeof(*p->ov));
     if (p->ov == NULL)
         return cm_err_set(c->err, CM_ENOMEM, "%s: out of memory", c->file);
-    cJSON_ArrayForEach(it, ovs) {
+    cJSON_ArrayForEach(it, ovs)
+    {
         struct pol_override *o = &p->ov[p->nov++];
         const cJSON *sel;
 
@@ -223,8 +223,8 @@ static int compile_overrides(const struct pol_ctx *c, const cJSON *ovs, struct p
             return pol_ctx_fail(c, CM_ECONFIG, it, "override entries must be mappings");
         rc = pol_check_keys(c, it, keys);
         if (rc == 0)
-            rc = parse_action(c, cJSON_GetObjectItemCaseSensitive(it, "action"),
-                              "override action", &o->action);
+            rc = parse_action(c, cJSON_GetObjectItemCaseSensitive(it, "action"), "override action",
+                              &o->action);
         if (rc == 0)
             rc = pol_wlist_compile(c, cJSON_GetObjectItemCaseSensitive(it, "namespaces"),
                                    "override namespaces", &o->namespaces);
@@ -240,8 +240,7 @@ static int compile_overrides(const struct pol_ctx *c, const cJSON *ovs, struct p
     return 0;
 }
 
-int pol_policy_compile(struct pol_ctx *c, const cJSON *doc, bool namespaced,
-                       struct pol_policy *out)
+int pol_policy_compile(struct pol_ctx *c, const cJSON *doc, bool namespaced, struct pol_policy *out)
 {
     struct pol_policy p;
     const cJSON *meta;
@@ -309,7 +308,8 @@ int pol_policy_compile(struct pol_ctx *c, const cJSON *doc, bool namespaced,
         rc = cm_err_set(c->err, CM_ENOMEM, "%s: out of memory", c->file);
         goto fail;
     }
-    cJSON_ArrayForEach(it, rules) {
+    cJSON_ArrayForEach(it, rules)
+    {
         rc = compile_rule(c, full, it, &p.rules[p.nrules]);
         p.nrules++;
         if (rc != 0)

@@ -54,8 +54,7 @@ int pol_get_string(const struct pol_ctx *c, const cJSON *obj, const char *key, b
     if (!cJSON_IsString(v))
         return pol_ctx_fail(c, CM_ECONFIG, v, "%s must be a string, not %s", key, type_name(v));
     if (strlen(v->valuestring) > POLICY_MAX_STRING)
-        return pol_ctx_fail(c, CM_ETOOBIG, v, "%s is longer than %d bytes", key,
-                            POLICY_MAX_STRING);
+        return pol_ctx_fail(c, CM_ETOOBIG, v, "%s is longer than %d bytes", key, POLICY_MAX_STRING);
     *out = v->valuestring;
     return 0;
 }
@@ -98,7 +97,8 @@ int pol_check_keys(const struct pol_ctx *c, const cJSON *obj, const char *const 
 {
     const cJSON *it;
 
-    cJSON_ArrayForEach(it, obj) {
+    cJSON_ArrayForEach(it, obj)
+    {
         size_t i;
         bool ok = false;
 
@@ -157,15 +157,15 @@ int pol_wlist_compile(const struct pol_ctx *c, const cJSON *arr, const char *wha
     if (arr == NULL || cJSON_IsNull(arr))
         return 0;
     if (!cJSON_IsArray(arr))
-        return pol_ctx_fail(c, CM_ECONFIG, arr, "%s must be a list, not %s", what,
-                            type_name(arr));
+        return pol_ctx_fail(c, CM_ECONFIG, arr, "%s must be a list, not %s", what, type_name(arr));
     n = (size_t)cJSON_GetArraySize(arr);
     if (n == 0)
         return 0;
     out->v = cm_calloc(n, sizeof(*out->v));
     if (out->v == NULL)
         return cm_err_set(c->err, CM_ENOMEM, "%s: out of memory", c->file);
-    cJSON_ArrayForEach(it, arr) {
+    cJSON_ArrayForEach(it, arr)
+    {
         rc = compile_wildcard(c, it, what, &out->v[out->n]);
         if (rc != 0) {
             pol_wlist_free(out);
@@ -248,7 +248,8 @@ static int compile_label_map(const struct pol_ctx *c, const cJSON *m, const char
     v = cm_calloc((size_t)cJSON_GetArraySize(m), sizeof(*v));
     if (v == NULL)
         return cm_err_set(c->err, CM_ENOMEM, "%s: out of memory", c->file);
-    cJSON_ArrayForEach(it, m) {
+    cJSON_ArrayForEach(it, m)
+    {
         struct cm_err e;
 
         if (!cJSON_IsString(it)) {
@@ -331,7 +332,8 @@ static int compile_expr(const struct pol_ctx *c, const cJSON *e, struct pol_sel_
     out->values = cm_calloc((size_t)cJSON_GetArraySize(values), sizeof(char *));
     if (out->values == NULL)
         return cm_err_set(c->err, CM_ENOMEM, "%s: out of memory", c->file);
-    cJSON_ArrayForEach(it, values) {
+    cJSON_ArrayForEach(it, values)
+    {
         if (!cJSON_IsString(it))
             return pol_ctx_fail(c, CM_ECONFIG, it, "matchExpressions values must be strings");
         out->values[out->nvalues] = cm_strdup(it->valuestring);
@@ -375,7 +377,8 @@ int pol_selector_compile(const struct pol_ctx *c, const cJSON *sel, struct pol_s
             rc = cm_err_set(c->err, CM_ENOMEM, "%s: out of memory", c->file);
             goto fail;
         }
-        cJSON_ArrayForEach(it, me) {
+        cJSON_ArrayForEach(it, me)
+        {
             rc = compile_expr(c, it, &s->exprs[s->nexprs++]);
             if (rc != 0)
                 goto fail;
@@ -407,7 +410,8 @@ bool pol_labels_match(const struct pol_sel_label *v, size_t n, const cJSON *labe
             found = cJSON_IsString(it) &&
                     pol_wildcard_match(v[i].value, it->valuestring, strlen(it->valuestring));
         } else if (labels != NULL) {
-            cJSON_ArrayForEach(it, labels) {
+            cJSON_ArrayForEach(it, labels)
+            {
                 if (cJSON_IsString(it) &&
                     pol_wildcard_match(v[i].key, it->string, strlen(it->string)) &&
                     pol_wildcard_match(v[i].value, it->valuestring, strlen(it->valuestring))) {

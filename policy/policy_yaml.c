@@ -235,8 +235,7 @@ static int anchor_reindex(struct anchor_tab *t, size_t icap)
 }
 
 /* Records (or redefines, as YAML allows) an anchor. */
-static int anchor_put(struct anchor_tab *t, const char *name, cJSON *node, size_t nodes,
-                      int height)
+static int anchor_put(struct anchor_tab *t, const char *name, cJSON *node, size_t nodes, int height)
 {
     struct anchor *a = anchor_find(t, name);
     char *copy;
@@ -272,14 +271,14 @@ static int anchor_put(struct anchor_tab *t, const char *name, cJSON *node, size_
 /* ---- the builder ---- */
 
 struct frame {
-    cJSON *node;      /* object or array under construction */
-    char *key;        /* pending mapping key (owned), NULL when expecting a key */
-    char *anchor;     /* this collection's anchor (owned) */
-    size_t start;     /* node counter when the collection started */
-    int height;       /* deepest level seen below, relative */
-    size_t key_line;  /* position of the pending key */
+    cJSON *node;     /* object or array under construction */
+    char *key;       /* pending mapping key (owned), NULL when expecting a key */
+    char *anchor;    /* this collection's anchor (owned) */
+    size_t start;    /* node counter when the collection started */
+    int height;      /* deepest level seen below, relative */
+    size_t key_line; /* position of the pending key */
     size_t key_col;
-    size_t count;     /* entries so far */
+    size_t count; /* entries so far */
 };
 
 struct builder {
@@ -610,8 +609,8 @@ static int on_alias(struct builder *b, const yaml_event_t *ev)
 
 static int on_start(struct builder *b, const yaml_event_t *ev, bool is_map)
 {
-    const yaml_char_t *anchor = is_map ? ev->data.mapping_start.anchor
-                                       : ev->data.sequence_start.anchor;
+    const yaml_char_t *anchor =
+        is_map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
     struct frame *f;
     cJSON *node;
     int rc;
@@ -766,8 +765,8 @@ int policy_docs_parse(const char *name, const char *buf, size_t len, struct poli
     if (buf == NULL && len > 0)
         return cm_err_set(err, CM_EINVAL, "%s: no buffer", b.name);
     if (len > POLICY_MAX_FILE_BYTES)
-        return cm_err_set(err, CM_ETOOBIG, "%s: %zu bytes is over the %u-byte limit", b.name,
-                          len, (unsigned)POLICY_MAX_FILE_BYTES);
+        return cm_err_set(err, CM_ETOOBIG, "%s: %zu bytes is over the %u-byte limit", b.name, len,
+                          (unsigned)POLICY_MAX_FILE_BYTES);
     b.docs = cm_calloc(1, sizeof(*b.docs));
     if (b.docs == NULL)
         return cm_err_set(err, CM_ENOMEM, "%s: out of memory", b.name);

@@ -11,26 +11,27 @@
 
 #include <cmocka.h>
 
-static const char gold[] = "apiVersion: lockwarden.io/v1alpha1\n"
-                           "kind: BackupPolicy\n"
-                           "metadata:\n"
-                           "  name: goldpolicy\n"
-                           "spec:\n"
-                           "  schedule: \"@hourly\"\n"
-                           "  retention: {hourly: 24, daily: 7, weekly: 4, monthly: 12, yearly: 1}\n"
-                           "  objectLock: {mode: COMPLIANCE, days: 30}\n"
-                           "  location:\n"
-                           "    endpoint: https://s3.example.com\n"
-                           "    region: eu-west-1\n"
-                           "    bucket: lockwarden-backups\n"
-                           "    prefix: /gold/\n"
-                           "    pathStyle: true\n"
-                           "    credentialsSecret: lockwarden-s3\n"
-                           "  volumeSnapshotClass: csi-snap\n"
-                           "  encryption: {keySecret: backup-key}\n"
-                           "  selector:\n"
-                           "    namespaces: [prod-*]\n"
-                           "    matchLabels: {tier: db}\n";
+static const char gold[] =
+    "apiVersion: lockwarden.io/v1alpha1\n"
+    "kind: BackupPolicy\n"
+    "metadata:\n"
+    "  name: goldpolicy\n"
+    "spec:\n"
+    "  schedule: \"@hourly\"\n"
+    "  retention: {hourly: 24, daily: 7, weekly: 4, monthly: 12, yearly: 1}\n"
+    "  objectLock: {mode: COMPLIANCE, days: 30}\n"
+    "  location:\n"
+    "    endpoint: https://s3.example.com\n"
+    "    region: eu-west-1\n"
+    "    bucket: lockwarden-backups\n"
+    "    prefix: /gold/\n"
+    "    pathStyle: true\n"
+    "    credentialsSecret: lockwarden-s3\n"
+    "  volumeSnapshotClass: csi-snap\n"
+    "  encryption: {keySecret: backup-key}\n"
+    "  selector:\n"
+    "    namespaces: [prod-*]\n"
+    "    matchLabels: {tier: db}\n";
 
 static int setup(void **state)
 {
@@ -147,8 +148,8 @@ static void expect_error(const char *from, const char *to, int code, const char 
     (void)snprintf(y, sizeof(y), "%.*s%s%s", (int)(p - gold), gold, to, p + strlen(from));
     rc = load(y, &s, &err);
     if (rc != code || strstr(err.msg, want) == NULL)
-        fail_msg("replacing \"%s\" with \"%s\": rc %d, message \"%s\", wanted \"%s\"", from, to,
-                 rc, err.msg, want);
+        fail_msg("replacing \"%s\" with \"%s\": rc %d, message \"%s\", wanted \"%s\"", from, to, rc,
+                 err.msg, want);
     assert_null(s);
 }
 
@@ -224,11 +225,12 @@ static void test_cross_checks(void **state)
 static void test_all_or_nothing(void **state)
 {
     /* The second document is bad: the loader keeps nothing from this buffer. */
-    const char *bad = "apiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\n"
-                      "metadata: {name: ok}\nspec: {schedule: '@daily', location: {bucket: bkt}}\n"
-                      "---\n"
-                      "apiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\n"
-                      "metadata: {name: bad}\nspec: {schedule: '@never', location: {bucket: bkt}}\n";
+    const char *bad =
+        "apiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\n"
+        "metadata: {name: ok}\nspec: {schedule: '@daily', location: {bucket: bkt}}\n"
+        "---\n"
+        "apiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\n"
+        "metadata: {name: bad}\nspec: {schedule: '@never', location: {bucket: bkt}}\n";
     struct policy_loader *l = NULL;
     struct policy_set *s = NULL;
     struct cm_err err;
@@ -246,11 +248,12 @@ static void test_all_or_nothing(void **state)
 
 static void test_list_expansion(void **state)
 {
-    const char *y = "apiVersion: v1\nkind: List\nitems:\n"
-                    "- apiVersion: lockwarden.io/v1alpha1\n  kind: BackupPolicy\n"
-                    "  metadata: {name: one}\n  spec: {schedule: '@daily', location: {bucket: bkt}}\n"
-                    "- apiVersion: lockwarden.io/v1alpha1\n  kind: BackupPolicy\n"
-                    "  metadata: {name: two}\n  spec: {schedule: '@weekly', location: {bucket: bkt}}\n";
+    const char *y =
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "- apiVersion: lockwarden.io/v1alpha1\n  kind: BackupPolicy\n"
+        "  metadata: {name: one}\n  spec: {schedule: '@daily', location: {bucket: bkt}}\n"
+        "- apiVersion: lockwarden.io/v1alpha1\n  kind: BackupPolicy\n"
+        "  metadata: {name: two}\n  spec: {schedule: '@weekly', location: {bucket: bkt}}\n";
     struct policy_set *s = load_ok(y);
 
     (void)state;
@@ -292,10 +295,10 @@ static void test_oom_loop(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_full_document),    cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_find),             cmocka_unit_test(test_validation_errors),
-        cmocka_unit_test(test_cross_checks),     cmocka_unit_test(test_all_or_nothing),
-        cmocka_unit_test(test_list_expansion),   cmocka_unit_test(test_oom_loop),
+        cmocka_unit_test(test_full_document),  cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_find),           cmocka_unit_test(test_validation_errors),
+        cmocka_unit_test(test_cross_checks),   cmocka_unit_test(test_all_or_nothing),
+        cmocka_unit_test(test_list_expansion), cmocka_unit_test(test_oom_loop),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -69,24 +69,27 @@ static void test_label_forms(void **state)
     struct fixture *f = *state;
     struct policy_binding b;
 
-    bind(f->set, "kind: Deployment\nmetadata: {name: w, namespace: p, labels: "
-                 "{dataprotection: k10-goldpolicy}}\n",
+    bind(f->set,
+         "kind: Deployment\nmetadata: {name: w, namespace: p, labels: "
+         "{dataprotection: k10-goldpolicy}}\n",
          &b);
     assert_int_equal(b.status, POLICY_BIND_OK);
     assert_string_equal(b.backup->name, "goldpolicy");
     assert_true(b.by_label);
     assert_false(b.annotation_ok);
     assert_string_equal(b.message, "");
-    bind(f->set, "kind: StatefulSet\nmetadata: {name: w, namespace: p, labels: "
-                 "{dataprotection: goldpolicy}, annotations: {lockwarden.io/backup-policy: "
-                 "goldpolicy}}\n",
+    bind(f->set,
+         "kind: StatefulSet\nmetadata: {name: w, namespace: p, labels: "
+         "{dataprotection: goldpolicy}, annotations: {lockwarden.io/backup-policy: "
+         "goldpolicy}}\n",
          &b);
     assert_int_equal(b.status, POLICY_BIND_OK);
     assert_true(b.annotation_ok);
     /* a stale annotation is not ok */
-    bind(f->set, "kind: StatefulSet\nmetadata: {name: w, namespace: p, labels: "
-                 "{dataprotection: goldpolicy}, annotations: {lockwarden.io/backup-policy: "
-                 "bronzepolicy}}\n",
+    bind(f->set,
+         "kind: StatefulSet\nmetadata: {name: w, namespace: p, labels: "
+         "{dataprotection: goldpolicy}, annotations: {lockwarden.io/backup-policy: "
+         "bronzepolicy}}\n",
          &b);
     assert_false(b.annotation_ok);
 }
@@ -96,8 +99,9 @@ static void test_label_beats_selector(void **state)
     struct fixture *f = *state;
     struct policy_binding b;
 
-    bind(f->set, "kind: Deployment\nmetadata: {name: w, namespace: dev-1, labels: "
-                 "{dataprotection: k10-goldpolicy, tier: db}}\n",
+    bind(f->set,
+         "kind: Deployment\nmetadata: {name: w, namespace: dev-1, labels: "
+         "{dataprotection: k10-goldpolicy, tier: db}}\n",
          &b);
     assert_int_equal(b.status, POLICY_BIND_OK);
     assert_string_equal(b.backup->name, "goldpolicy");
@@ -130,8 +134,9 @@ static void test_not_a_workload(void **state)
     struct fixture *f = *state;
     struct policy_binding b;
 
-    bind(f->set, "kind: Pod\nmetadata: {name: w, namespace: dev-1, labels: "
-                 "{dataprotection: k10-nope}}\n",
+    bind(f->set,
+         "kind: Pod\nmetadata: {name: w, namespace: dev-1, labels: "
+         "{dataprotection: k10-nope}}\n",
          &b);
     assert_int_equal(b.status, POLICY_BIND_NONE);
     bind(NULL, "kind: Deployment\nmetadata: {name: w}\n", &b);
@@ -143,8 +148,9 @@ static void test_unknown_and_no_lock(void **state)
     struct fixture *f = *state;
     struct policy_binding b;
 
-    bind(f->set, "kind: Deployment\nmetadata: {name: w, namespace: p, labels: "
-                 "{dataprotection: k10-platinum}}\n",
+    bind(f->set,
+         "kind: Deployment\nmetadata: {name: w, namespace: p, labels: "
+         "{dataprotection: k10-platinum}}\n",
          &b);
     assert_int_equal(b.status, POLICY_BIND_UNKNOWN);
     assert_null(b.backup);
@@ -152,20 +158,23 @@ static void test_unknown_and_no_lock(void **state)
                         "label dataprotection: \"k10-platinum\" names no BackupPolicy (known: "
                         "bronzepolicy, dbpolicy, goldpolicy); set it to k10-<name> of an existing "
                         "BackupPolicy, or create BackupPolicy \"platinum\".");
-    bind(f->set, "kind: Deployment\nmetadata: {name: w, namespace: p, labels: "
-                 "{dataprotection: k10-bronzepolicy, immutable: enabled}}\n",
+    bind(f->set,
+         "kind: Deployment\nmetadata: {name: w, namespace: p, labels: "
+         "{dataprotection: k10-bronzepolicy, immutable: enabled}}\n",
          &b);
     assert_int_equal(b.status, POLICY_BIND_NO_LOCK);
     assert_string_equal(b.backup->name, "bronzepolicy");
     assert_non_null(strstr(b.message, "BackupPolicy \"bronzepolicy\" has no objectLock"));
     /* selector-chosen without lock, immutable: enabled */
-    bind(f->set, "kind: Deployment\nmetadata: {name: w, namespace: dev-3, labels: "
-                 "{immutable: enabled}}\n",
+    bind(f->set,
+         "kind: Deployment\nmetadata: {name: w, namespace: dev-3, labels: "
+         "{immutable: enabled}}\n",
          &b);
     assert_int_equal(b.status, POLICY_BIND_NO_LOCK);
     /* immutable: disabled is fine */
-    bind(f->set, "kind: Deployment\nmetadata: {name: w, namespace: p, labels: "
-                 "{dataprotection: k10-bronzepolicy, immutable: disabled}}\n",
+    bind(f->set,
+         "kind: Deployment\nmetadata: {name: w, namespace: p, labels: "
+         "{dataprotection: k10-bronzepolicy, immutable: disabled}}\n",
          &b);
     assert_int_equal(b.status, POLICY_BIND_OK);
 }
@@ -214,8 +223,9 @@ static void test_builtin_rules(void **state)
     int e;
     int l;
 
-    eval(f->set, "kind: Deployment\nmetadata: {name: w, labels: {dataprotection: k10-goldpolicy,"
-                 " immutable: enabled}}\n",
+    eval(f->set,
+         "kind: Deployment\nmetadata: {name: w, labels: {dataprotection: k10-goldpolicy,"
+         " immutable: enabled}}\n",
          POLICY_OP_CREATE, &e, &l, msg, sizeof(msg));
     assert_int_equal(e, POLICY_PASS);
     assert_int_equal(l, POLICY_PASS);
@@ -228,8 +238,9 @@ static void test_builtin_rules(void **state)
                              "k10-<name> of an existing BackupPolicy, or create BackupPolicy "
                              "\"x\". rule backup-policy-exists failed at path "
                              "/metadata/labels/dataprotection/");
-    eval(f->set, "kind: StatefulSet\nmetadata: {name: w, labels: {dataprotection: bronzepolicy,"
-                 " immutable: enabled}}\n",
+    eval(f->set,
+         "kind: StatefulSet\nmetadata: {name: w, labels: {dataprotection: bronzepolicy,"
+         " immutable: enabled}}\n",
          POLICY_OP_UPDATE, &e, &l, msg, sizeof(msg));
     assert_int_equal(e, POLICY_PASS);
     assert_int_equal(l, POLICY_FAIL);
@@ -272,9 +283,9 @@ static void test_no_backups_no_builtin(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_label_forms),       cmocka_unit_test(test_label_beats_selector),
-        cmocka_unit_test(test_selector_defaults), cmocka_unit_test(test_not_a_workload),
-        cmocka_unit_test(test_unknown_and_no_lock), cmocka_unit_test(test_builtin_rules),
+        cmocka_unit_test(test_label_forms),           cmocka_unit_test(test_label_beats_selector),
+        cmocka_unit_test(test_selector_defaults),     cmocka_unit_test(test_not_a_workload),
+        cmocka_unit_test(test_unknown_and_no_lock),   cmocka_unit_test(test_builtin_rules),
         cmocka_unit_test(test_no_backups_no_builtin),
     };
 

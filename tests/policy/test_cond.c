@@ -98,8 +98,7 @@ static void test_equals(void **state)
     check("'{{request.object.spec.replicas}}'", "Equals", "4", 0);
     check("'{{ request.object.spec.tags }}'", "Equals", "[blue, green]", 1);
     check("'{{ request.object.spec.tags }}'", "Equals", "[green, blue]", 0);
-    check("'{{ request.object.metadata.labels.\"app.kubernetes.io/name\" }}'", "Equals", "shop",
-          1);
+    check("'{{ request.object.metadata.labels.\"app.kubernetes.io/name\" }}'", "Equals", "shop", 1);
     check("'{{ request.object.spec.template.spec.containers[0].image }}'", "Equals", "'nginx:*'",
           1);
     check("'{{ request.object.metadata.labels.missing }}'", "Equals", "''", 1);
@@ -193,9 +192,8 @@ static void test_operation_and_lists(void **state)
                      1);
     /* the old form: a plain list means all */
     assert_int_equal(pre("    - {key: a, operator: NotEquals, value: b}\n", POLICY_OP_CREATE), 1);
-    assert_int_equal(pre("    - {key: a, operator: Equals, value: b, message: why}\n",
-                         POLICY_OP_CREATE),
-                     0);
+    assert_int_equal(
+        pre("    - {key: a, operator: Equals, value: b, message: why}\n", POLICY_OP_CREATE), 0);
 }
 
 static void test_template_too_long_is_error(void **state)

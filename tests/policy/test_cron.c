@@ -68,10 +68,28 @@ static void test_macros(void **state)
 static void test_parse_errors(void **state)
 {
     static const char *const bad[] = {
-        "", "* * * *", "* * * * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * 32 * *",
-        "* * * 13 *", "* * * * 8", "*/0 * * * *", "5-1 * * * *", "a * * * *", "1,,2 * * * *",
-        "* * * foo *", "@every", "-1 * * * *", "+1 * * * *", "*/61 * * * *", "1- * * * *",
-        "@hourly ", "* * * * mon-", "1/ * * * *",
+        "",
+        "* * * *",
+        "* * * * * *",
+        "60 * * * *",
+        "* 24 * * *",
+        "* * 0 * *",
+        "* * 32 * *",
+        "* * * 13 *",
+        "* * * * 8",
+        "*/0 * * * *",
+        "5-1 * * * *",
+        "a * * * *",
+        "1,,2 * * * *",
+        "* * * foo *",
+        "@every",
+        "-1 * * * *",
+        "+1 * * * *",
+        "*/61 * * * *",
+        "1- * * * *",
+        "@hourly ",
+        "* * * * mon-",
+        "1/ * * * *",
     };
     struct policy_cron c;
     struct cm_err err;
@@ -200,10 +218,10 @@ static void test_next_prev_agree(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_fields),   cmocka_unit_test(test_macros),
-        cmocka_unit_test(test_parse_errors),   cmocka_unit_test(test_next_basic),
+        cmocka_unit_test(test_parse_fields),        cmocka_unit_test(test_macros),
+        cmocka_unit_test(test_parse_errors),        cmocka_unit_test(test_next_basic),
         cmocka_unit_test(test_month_ends_and_leap), cmocka_unit_test(test_never),
-        cmocka_unit_test(test_dom_dow_or_rule), cmocka_unit_test(test_prev),
+        cmocka_unit_test(test_dom_dow_or_rule),     cmocka_unit_test(test_prev),
         cmocka_unit_test(test_next_prev_agree),
     };
 

@@ -184,12 +184,14 @@ static void test_selector(void **state)
     struct policy_set *s;
 
     (void)state;
-    s = rule_set("", "    match: {resources: {kinds: ['*'], selector: {matchLabels: {team: b}}}}\n");
+    s = rule_set("",
+                 "    match: {resources: {kinds: ['*'], selector: {matchLabels: {team: b}}}}\n");
     assert_int_equal(verdict(s, deploy_bad, POLICY_OP_CREATE, NULL), POLICY_FAIL);
     assert_int_equal(verdict(s, deploy_ok, POLICY_OP_CREATE, NULL), NOT_SELECTED);
     policy_set_destroy(s);
     /* wildcards in matchLabels keys and values */
-    s = rule_set("", "    match: {resources: {kinds: ['*'], selector: {matchLabels: {'te*': '?'}}}}\n");
+    s = rule_set("",
+                 "    match: {resources: {kinds: ['*'], selector: {matchLabels: {'te*': '?'}}}}\n");
     assert_int_equal(verdict(s, deploy_bad, POLICY_OP_CREATE, NULL), POLICY_FAIL);
     assert_int_equal(verdict(s, "kind: Pod\nmetadata: {name: x}\n", POLICY_OP_CREATE, NULL),
                      NOT_SELECTED);
@@ -280,9 +282,9 @@ static void test_any_all_exclude(void **state)
                      "    exclude:\n      all:\n      - resources: {namespaces: [dev]}\n"
                      "      - resources: {kinds: [Pod], selector: {matchLabels: {team: b}}}\n");
     assert_int_equal(verdict(s, pod_bad, POLICY_OP_CREATE, NULL), NOT_SELECTED);
-    assert_int_equal(verdict(s, "kind: Pod\nmetadata: {name: x, namespace: dev}\n",
-                             POLICY_OP_CREATE, NULL),
-                     POLICY_FAIL);
+    assert_int_equal(
+        verdict(s, "kind: Pod\nmetadata: {name: x, namespace: dev}\n", POLICY_OP_CREATE, NULL),
+        POLICY_FAIL);
     policy_set_destroy(s);
     /* exclude with the resources shorthand */
     s = rule_set("", "    match: {resources: {kinds: ['*']}}\n"
@@ -423,17 +425,16 @@ static void test_messages(void **state)
 
 static void test_format_audit_and_quotes(void **state)
 {
-    const char *y =
-        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: zeta}\n"
-        "spec:\n  rules:\n"
-        "  - name: r\n    match: {resources: {kinds: ['*']}}\n"
-        "    validate:\n      message: \"it's wrong\"\n"
-        "      pattern: {metadata: {labels: {team: a}}}\n"
-        "---\n"
-        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: alpha}\n"
-        "spec:\n  validationFailureAction: Enforce\n  rules:\n"
-        "  - name: r\n    match: {resources: {kinds: ['*']}}\n"
-        "    validate:\n      pattern: {metadata: {labels: {team: a}}}\n";
+    const char *y = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: zeta}\n"
+                    "spec:\n  rules:\n"
+                    "  - name: r\n    match: {resources: {kinds: ['*']}}\n"
+                    "    validate:\n      message: \"it's wrong\"\n"
+                    "      pattern: {metadata: {labels: {team: a}}}\n"
+                    "---\n"
+                    "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: alpha}\n"
+                    "spec:\n  validationFailureAction: Enforce\n  rules:\n"
+                    "  - name: r\n    match: {resources: {kinds: ['*']}}\n"
+                    "    validate:\n      pattern: {metadata: {labels: {team: a}}}\n";
     struct policy_set *s = load_ok(y);
     struct run run;
     struct cm_buf b;
@@ -645,9 +646,10 @@ static void test_rule_limit(void **state)
     int i;
 
     (void)state;
-    off += (size_t)snprintf(y + off, cap - off,
-                            "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: big}\n"
-                            "spec:\n  rules:\n");
+    off +=
+        (size_t)snprintf(y + off, cap - off,
+                         "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: big}\n"
+                         "spec:\n  rules:\n");
     for (i = 0; i < POLICY_MAX_RULES; i++)
         off += (size_t)snprintf(y + off, cap - off,
                                 "  - {name: r%d, match: {resources: {kinds: [Pod]}}, "
