@@ -167,7 +167,7 @@ def unknown_fields(value, shape, path):
     return out
 
 
-def check_documents(label, docs, namespace=NS):
+def check_documents(label, docs, namespace=NS, read_all=False):
     bad = [d for d in docs if not (isinstance(d, dict) and d.get("apiVersion") and d.get("kind")
                                    and isinstance(d.get("metadata"), dict)
                                    and d["metadata"].get("name"))]
@@ -199,19 +199,23 @@ def check_documents(label, docs, namespace=NS):
     not_str = ["%s %s.%s" % (n, field, k) for n, m in metas for field in ("labels", "annotations")
                for k, v in (m.get(field) or {}).items() if not isinstance(v, str)]
     check(label + ": every label and annotation value is a string", not not_str, not_str[:5])
-    check_rbac(label, docs)
+    check_rbac(label, docs, read_all)
     check_pods(label, docs)
 
 
-def check_rbac(label, docs):
+def check_rbac(label, docs, read_all=False):
     problems = []
+    wildcard_rules = []
     for d in by_kind(docs, "Role") + by_kind(docs, "ClusterRole"):
         for rule in d.get("rules", []):
             groups = rule.get("apiGroups", [])
             resources = rule.get("resources", [])
             verbs = rule.get("verbs", [])
             if "*" in groups or "*" in resources or "*" in verbs:
-                problems.append("%s: wildcard in %s" % (d["metadata"]["name"], rule))
+                wildcard_rules.append((d["metadata"]["name"], rule))
+                if not read_all or "*" in verbs or sorted(verbs) != ["get", "list"] or \
+                        not d["metadata"]["name"].endswith("executor-capture"):
+                    problems.append("%s: wildcard in %s" % (d["metadata"]["name"], rule))
             if "watch" in verbs:
                 problems.append("%s: watch is not needed: %s" % (d["metadata"]["name"], rule))
             if rule.get("nonResourceURLs"):
@@ -231,8 +235,11 @@ def check_rbac(label, docs):
                         elif need_names and not rule.get("resourceNames"):
                             problems.append("%s: %s %s/%s without resourceNames"
                                             % (d["metadata"]["name"], v, g, r))
-    check(label + ": RBAC has no wildcards, no watch, only the documented writes", not problems,
-          problems[:3])
+    if read_all:
+        check(label + ": exactly one wildcard rule, get/list in the capture role",
+              len(wildcard_rules) == 1, wildcard_rules)
+    check(label + ": RBAC has no wildcards%s, no watch, only the documented writes"
+          % (" but readAllTypes' get/list" if read_all else ""), not problems, problems[:3])
     roles = {(d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"])
              for d in by_kind(docs, "Role") + by_kind(docs, "ClusterRole")}
     dangling = []
@@ -464,7 +471,8 @@ def check_pdb(label, docs, expect=True, min_available=1):
 # ---- the executor -------------------------------------------------------------------------------
 
 def rules_grant(rules, group, resource, verb):
-    return any(group in r.get("apiGroups", []) and resource in r.get("resources", [])
+    return any((group in r.get("apiGroups", []) or "*" in r.get("apiGroups", []))
+               and (resource in r.get("resources", []) or "*" in r.get("resources", []))
                and verb in r.get("verbs", []) for r in rules)
 
 
@@ -524,7 +532,11 @@ def check_executor(label, docs, scope="cluster", namespaces=(), secrets=True, s3
         return
     rules = capture[0]["rules"]
     for g, r in (("", "pods"), ("", "configmaps"), ("", "persistentvolumeclaims"),
-                 ("apps", "deployments"), ("apps", "statefulsets")):
+                 ("", "services"), ("", "serviceaccounts"), ("", "podtemplates"),
+                 ("", "replicationcontrollers"), ("apps", "deployments"),
+                 ("apps", "statefulsets"), ("apps", "controllerrevisions"), ("batch", "jobs"),
+                 ("networking.k8s.io", "ingresses"), ("storage.k8s.io", "csistoragecapacities"),
+                 ("rbac.authorization.k8s.io", "roles")):
         check(t + " may get+list %s" % r,
               rules_grant(rules, g, r, "get") and rules_grant(rules, g, r, "list"))
     check(t + " may create VolumeSnapshots",
@@ -833,6 +845,9 @@ def test_namespaced_rbac():
     check(label + ": extra rule for a custom resource",
           rules_grant(capture["rules"], "postgres-operator.crunchydata.com", "postgresclusters",
                       "list"))
+    docs, _ = render_docs(sets=["executor.rbac.readAllTypes=true"])
+    check_documents("readAllTypes", docs, read_all=True)
+    check_executor("readAllTypes", docs)
     docs, _ = render_docs(["namespaced-rbac.yaml"], ["policies.fromChartFiles=false"])
     role = one(docs, "Role", "executor")
     names = [r.get("resourceNames") for r in role["rules"] if r.get("resources") == ["secrets"]]
@@ -955,6 +970,7 @@ def test_invalid_values():
         "manual-no-cabundle.yaml": "webhook.caBundle is required",
         "anti-affinity.yaml": "podAntiAffinity must be soft or hard",
         "threads.yaml": "webhook.threads must be between 1 and 64",
+        "read-all-no-secrets.yaml": "readAllTypes reads Secrets too",
         "grace.yaml": "terminationGracePeriodSeconds must exceed webhook.preStopSeconds",
     }
     for f, msg in sorted(cases.items()):

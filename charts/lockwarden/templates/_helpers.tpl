@@ -176,12 +176,25 @@ The namespaced read rules of the executor's capture role (get/list only), plus t
 write it needs there: VolumeSnapshots.
 */}}
 {{- define "lockwarden.executor.captureRules" -}}
+{{- if and .Values.executor.rbac.readAllTypes (not .Values.executor.rbac.captureSecrets) }}
+{{- fail "executor.rbac.readAllTypes reads Secrets too: it cannot go with captureSecrets=false" }}
+{{- end }}
+{{- if .Values.executor.rbac.readAllTypes }}
+# executor.rbac.readAllTypes: every type, custom resources included (get/list only).
+- apiGroups: ["*"]
+  resources: ["*"]
+  verbs: [get, list]
+{{- else }}
+# Every namespaced built-in type a restore point holds (Events, Endpoints, EndpointSlices
+# and Leases are never captured).
 - apiGroups: [""]
   resources:
     - configmaps
     - limitranges
     - persistentvolumeclaims
     - pods
+    - podtemplates
+    - replicationcontrollers
     - resourcequotas
     {{- if .Values.executor.rbac.captureSecrets }}
     - secrets
@@ -190,7 +203,7 @@ write it needs there: VolumeSnapshots.
     - services
   verbs: [get, list]
 - apiGroups: [apps]
-  resources: [daemonsets, deployments, replicasets, statefulsets]
+  resources: [controllerrevisions, daemonsets, deployments, replicasets, statefulsets]
   verbs: [get, list]
 - apiGroups: [batch]
   resources: [cronjobs, jobs]
@@ -207,11 +220,16 @@ write it needs there: VolumeSnapshots.
 - apiGroups: [rbac.authorization.k8s.io]
   resources: [rolebindings, roles]
   verbs: [get, list]
+- apiGroups: [storage.k8s.io]
+  resources: [csistoragecapacities]
+  verbs: [get, list]
+{{- end }}
 - apiGroups: [snapshot.storage.k8s.io]
   resources: [volumesnapshots]
   verbs: [get, list, create, delete]
 {{- range .Values.executor.rbac.extraRules }}
-{{- if or (has "*" (default list .verbs)) (has "*" (default list .resources)) (has "*" (default list .apiGroups)) }}
+{{- $verbs := default list .verbs }}
+{{- if or (has "*" $verbs) (has "*" (default list .resources)) (has "*" (default list .apiGroups)) }}
 {{- fail "executor.rbac.extraRules: \"*\" is not allowed; list the API groups, resources and verbs" }}
 {{- end }}
 - {{ toYaml . | nindent 2 | trim }}
