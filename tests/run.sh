@@ -40,9 +40,9 @@ run_one() { # run_one NAME CMD...
     f=$2
     if [ "$p" = 0 ] && [ "$f" = 0 ]; then
         # Not cmocka: a script that prints "N passed, N failed" last, or one check.
-        line=$(grep -E '^([A-Za-z_-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+        line=$(grep -E '^([A-Za-z0-9_ -]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
         if [ -n "$line" ]; then
-            p=$(echo "$line" | sed -E 's/^([A-Za-z_-]+: )?([0-9]+) passed.*/\2/')
+            p=$(echo "$line" | sed -E 's/^([A-Za-z0-9_ -]+: )?([0-9]+) passed.*/\2/')
             f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
         elif [ $rc = 0 ]; then
             p=1
