@@ -419,8 +419,13 @@ static void test_restore_after_loss(void **state)
         assert_non_null(ds);
         assert_string_equal(str_at(ds, "kind"), "VolumeSnapshot");
         assert_string_equal(str_at(ds, "apiGroup"), "snapshot.storage.k8s.io");
-        assert_non_null(fake_kube_get_object(e->fk, "snapshot.storage.k8s.io/v1",
-                                             "VolumeSnapshot", NS, str_at(ds, "name")));
+        {
+            cJSON *vs = fake_kube_get_object(e->fk, "snapshot.storage.k8s.io/v1",
+                                             "VolumeSnapshot", NS, str_at(ds, "name"));
+
+            assert_non_null(vs);
+            cJSON_Delete(vs);
+        }
         assert_null(obj_at(obj_at(pvc, "spec"), "volumeName"));
         cJSON_Delete(pvc);
     }
@@ -587,7 +592,9 @@ static void test_partial_failure_reported_per_object(void **state)
     /* Everything else went in. */
     assert_string_equal(str_at(report_item(rep, "Deployment", "shop-fail", "web"), "status"),
                         "created");
-    assert_non_null(fake_kube_get_object(e->fk, "apps/v1", "Deployment", "shop-fail", "web"));
+    it = fake_kube_get_object(e->fk, "apps/v1", "Deployment", "shop-fail", "web");
+    assert_non_null(it);
+    cJSON_Delete(it);
     assert_null(fake_kube_get_object(e->fk, "v1", "ConfigMap", "shop-fail", "web-config"));
     cJSON_Delete(rep);
 }
