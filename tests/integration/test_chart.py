@@ -1292,6 +1292,10 @@ def test_binary_with_chart_config():
     hostname = "%s.%s.svc" % (svc, NS)
     job = [d for d in by_kind(docs, "Job") if d["metadata"]["name"].endswith("certs-init")][0]
     cert_args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+    chart_meta = yaml.safe_load(open(os.path.join(CHART, "Chart.yaml"), encoding="utf-8"))
+    v = subprocess.run([binary, "version"], capture_output=True, text=True).stdout.split()
+    check("Chart appVersion (the default image tag) is the binary's version",
+          v[1:] == [str(chart_meta["appVersion"])], (v, chart_meta["appVersion"]))
     tmp = tempfile.mkdtemp(prefix="lw-chart-")
     proc = None
     try:
