@@ -16,6 +16,9 @@
 /* TLS 1.2 and 1.3 only. libmicrohttpd sets ALPN to http/1.1 itself. */
 #define WH_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
+/* A too-large body is read and dropped up to this size before the 413. */
+#define WH_DISCARD_MAX (4u * WH_MAX_BODY)
+
 enum route { R_VALIDATE = 0, R_MUTATE, R_HEALTHZ, R_READYZ, R_METRICS, R_NOTFOUND };
 
 struct wh_server {
@@ -46,6 +49,7 @@ struct wh_req {
     bool too_large;
     bool heap_body; /* body came without a length: heap, not arena */
     bool is_admission; /* POST /validate or /mutate; else the body is only counted */
+    bool answer_now;   /* declared length past WH_DISCARD_MAX: 413 without reading */
     uint64_t start_ns;
     char *body;
     size_t len;
@@ -302,6 +306,7 @@ static enum MHD_Result first_call(struct wh_server *s, struct MHD_Connection *c,
     rq->route = route;
     rq->too_large = false;
     rq->heap_body = false;
+    rq->answer_now = false;
     rq->is_admission = (route == R_VALIDATE || route == R_MUTATE) && strcmp(method, "POST") == 0;
     rq->start_ns = cm_time_mono_ns();
     rq->body = NULL;
@@ -313,6 +318,10 @@ static enum MHD_Result first_call(struct wh_server *s, struct MHD_Connection *c,
 
         if (cm_parse_u64(cl, strlen(cl), &n) == 0 && n > WH_MAX_BODY) {
             rq->too_large = true;
+            /* Up to WH_DISCARD_MAX the body is read and dropped, then 413 goes out:
+             * closing a socket with unread data resets it, and the client could lose
+             * the answer. Past that, answer now and close. */
+            rq->answer_now = n > WH_DISCARD_MAX;
         } else if (rq->is_admission && cm_parse_u64(cl, strlen(cl), &n) == 0 && n > 0) {
             /* The API server always sends Content-Length: one exact allocation. */
             rq->body = wh_arena_alloc(&rq->arena, (size_t)n);
@@ -321,7 +330,7 @@ static enum MHD_Result first_call(struct wh_server *s, struct MHD_Connection *c,
     }
     atomic_fetch_add_explicit(&s->metrics.inflight, 1, memory_order_relaxed);
     *con_cls = rq;
-    if (rq->too_large) {
+    if (rq->answer_now) {
         /* Answer before reading the body; libmicrohttpd then closes the connection. */
         atomic_fetch_add_explicit(&s->metrics.too_large, 1, memory_order_relaxed);
         return reply_text(s, c, MHD_HTTP_CONTENT_TOO_LARGE,
@@ -389,10 +398,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                    CM_LI("received", (long long)rq->len));
             return MHD_NO;
         }
-        if (!rq->is_admission) {
-            /* Counted, not kept: the answer will be 404 or 405. */
+        if (!rq->is_admission || rq->too_large) {
+            /* Counted, not kept: the answer will be 404, 405 or 413. */
             rq->len += *upload_data_size;
             rq->too_large = rq->too_large || rq->len > WH_MAX_BODY;
+            if (rq->len > WH_DISCARD_MAX)
+                return MHD_NO;
         } else if (!rq->too_large && !body_add(rq, upload_data, *upload_data_size)) {
             return MHD_NO;
         }
