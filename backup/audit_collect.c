@@ -26,10 +26,10 @@ void backup_audit_bind(const struct policy_set *ps, const cJSON *obj, const cJSO
                        struct backup_audit_binding *out)
 {
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-    const char *ann = str_at(cJSON_GetObjectItemCaseSensitive(meta, "annotations"),
-                             POLICY_BINDING_ANNOTATION);
-    const char *immutable = str_at(cJSON_GetObjectItemCaseSensitive(meta, "labels"),
-                                   POLICY_IMMUTABLE_LABEL);
+    const char *ann =
+        str_at(cJSON_GetObjectItemCaseSensitive(meta, "annotations"), POLICY_BINDING_ANNOTATION);
+    const char *immutable =
+        str_at(cJSON_GetObjectItemCaseSensitive(meta, "labels"), POLICY_IMMUTABLE_LABEL);
     struct policy_binding b;
     struct policy_request req;
 
@@ -58,9 +58,9 @@ void backup_audit_bind(const struct policy_set *ps, const cJSON *obj, const cJSO
         out->lacks_lock = b.status == POLICY_BIND_NO_LOCK;
         break;
     case POLICY_BIND_UNKNOWN:
-        copy_name(out->name, sizeof(out->name),
-                  str_at(cJSON_GetObjectItemCaseSensitive(meta, "labels"),
-                         POLICY_DATAPROTECTION_LABEL));
+        copy_name(
+            out->name, sizeof(out->name),
+            str_at(cJSON_GetObjectItemCaseSensitive(meta, "labels"), POLICY_DATAPROTECTION_LABEL));
         if (out->name[0] == '\0')
             copy_name(out->name, sizeof(out->name), "?");
         out->missing = true;
@@ -72,8 +72,7 @@ void backup_audit_bind(const struct policy_set *ps, const cJSON *obj, const cJSO
 
 /* Fills *gr and detail from the guardrail rules that select obj. */
 static int guardrail(const struct policy_set *ps, const cJSON *obj, const cJSON *ns_labels,
-                     enum backup_audit_guardrail *gr, char *detail, size_t dlen,
-                     struct cm_err *err)
+                     enum backup_audit_guardrail *gr, char *detail, size_t dlen, struct cm_err *err)
 {
     struct policy_report *rep = NULL;
     struct policy_request req;
@@ -132,8 +131,9 @@ int backup_audit_add_workload(struct backup_audit_report *r, const struct policy
     f.ns = str_at(meta, "namespace");
     f.name = str_at(meta, "name");
     if (f.kind == NULL || f.ns == NULL || f.name == NULL || f.ns[0] == '\0')
-        return cm_err_set(err, CM_EINVAL, "audit: a workload needs kind, metadata.name and "
-                                          "metadata.namespace");
+        return cm_err_set(err, CM_EINVAL,
+                          "audit: a workload needs kind, metadata.name and "
+                          "metadata.namespace");
     rc = guardrail(ps, obj, ns_labels, &f.guardrail, detail, sizeof(detail), err);
     if (rc != 0)
         return rc;

@@ -19,8 +19,8 @@ static const char *const class_colour[BACKUP_AUDIT_CLASS_COUNT_] = {
     "#f9a825", /* stale: amber */
 };
 
-static const char *const class_title[BACKUP_AUDIT_CLASS_COUNT_] = {
-    "Protected", "Unprotected", "Not immutable", "Stale"};
+static const char *const class_title[BACKUP_AUDIT_CLASS_COUNT_] = {"Protected", "Unprotected",
+                                                                   "Not immutable", "Stale"};
 
 /* Legend order: worst first, protected last. */
 static const enum backup_audit_class legend_order[BACKUP_AUDIT_CLASS_COUNT_] = {
@@ -182,8 +182,8 @@ static const char defs[] =
 
 static int td(struct cm_buf *out, const char *cls, const char *s)
 {
-    int rc = cm_buf_addf(out, "<td%s%s%s>", cls ? " class=\"" : "", cls ? cls : "",
-                         cls ? "\"" : "");
+    int rc =
+        cm_buf_addf(out, "<td%s%s%s>", cls ? " class=\"" : "", cls ? cls : "", cls ? "\"" : "");
 
     if (rc == 0)
         rc = backup_audit_html_escape(out, s[0] ? s : "\xe2\x80\x94");
@@ -209,8 +209,7 @@ static int render_row(const struct backup_audit_app *a, struct cm_buf *out, stru
     char age[32];
     int rc;
 
-    rc = cm_buf_addf(out, "<tr class=\"app cls-%s\" data-class=\"%s\" data-app=\"", cname,
-                     cname);
+    rc = cm_buf_addf(out, "<tr class=\"app cls-%s\" data-class=\"%s\" data-app=\"", cname, cname);
     if (rc == 0)
         rc = backup_audit_html_escape(out, a->ns);
     if (rc == 0)
@@ -222,8 +221,9 @@ static int render_row(const struct backup_audit_app *a, struct cm_buf *out, stru
     if (rc == 0)
         rc = backup_audit_html_escape(out, a->name);
     if (rc == 0)
-        rc = cm_buf_addf(out, "\"><td><span class=\"pill c-%s\" style=\"background:%s\">%s"
-                              "</span></td>",
+        rc = cm_buf_addf(out,
+                         "\"><td><span class=\"pill c-%s\" style=\"background:%s\">%s"
+                         "</span></td>",
                          cname, class_colour[a->v.cls], class_title[a->v.cls]);
     if (rc == 0)
         rc = td(out, NULL, a->ns);
@@ -249,23 +249,21 @@ static int render_row(const struct backup_audit_app *a, struct cm_buf *out, stru
                 a->point[0] && a->point_time > 0 ? short_time(a->point_time, t, sizeof(t)) : "");
     if (rc == 0)
         rc = td(out, NULL,
-                a->point[0] && a->v.age_s >= 0 ? backup_audit_age_format(a->v.age_s, age, sizeof(age))
-                                               : "");
+                a->point[0] && a->v.age_s >= 0
+                    ? backup_audit_age_format(a->v.age_s, age, sizeof(age))
+                    : "");
     if (rc == 0) {
         if (!a->point[0])
             rc = td(out, NULL, "");
         else if (a->lock_mode == POLICY_LOCK_NONE)
             rc = td(out, "mono", "none");
         else
-            rc = cm_buf_addf(out,
-                             "<td class=\"mono\">%s%s<br><small>until %s</small></td>",
-                             backup_audit_lock_name(a->lock_mode),
-                             a->legal_hold ? " + hold" : "",
+            rc = cm_buf_addf(out, "<td class=\"mono\">%s%s<br><small>until %s</small></td>",
+                             backup_audit_lock_name(a->lock_mode), a->legal_hold ? " + hold" : "",
                              short_time(a->retain_until, t, sizeof(t)));
     }
     if (rc == 0)
-        rc = td(out, NULL,
-                !a->point[0] ? "" : a->verify == BACKUP_AUDIT_VERIFY_OK ? "yes" : "no");
+        rc = td(out, NULL, !a->point[0] ? "" : a->verify == BACKUP_AUDIT_VERIFY_OK ? "yes" : "no");
     if (rc == 0) {
         unsigned b;
 

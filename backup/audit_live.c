@@ -173,15 +173,14 @@ static int find_point(struct live *l, const struct policy_backup *bp, const char
         const char *id = ids[i - 1];
 
         tried++;
-        rc = backup_restore_point_read(b->s3, bp->location.prefix, ns, id,
-                                       have_key ? &key : NULL, false, &p, &err);
+        rc = backup_restore_point_read(b->s3, bp->location.prefix, ns, id, have_key ? &key : NULL,
+                                       false, &p, &err);
         if (rc == CM_EINVAL && !have_key && bp->encryption_key_secret[0] != '\0') {
-            rc = backup_key_from_secret(l->kc, ns, bp->encryption_key_secret, &key,
-                                                &err);
+            rc = backup_key_from_secret(l->kc, ns, bp->encryption_key_secret, &key, &err);
             if (rc == 0) {
                 have_key = true;
-                rc = backup_restore_point_read(b->s3, bp->location.prefix, ns, id, &key, false,
-                                               &p, &err);
+                rc = backup_restore_point_read(b->s3, bp->location.prefix, ns, id, &key, false, &p,
+                                               &err);
             }
         }
         if (rc == CM_ENOENT) { /* partial: no manifest */
@@ -266,9 +265,9 @@ static int audit_all(struct live *l, struct backup_audit_report *r, struct cm_er
     return 0;
 }
 
-int backup_audit_live(const char *kubeconfig, const char *context,
-                      const char *endpoint_override, const struct policy_set *ps, time_t now,
-                      struct backup_audit_report **out, struct cm_err *err)
+int backup_audit_live(const char *kubeconfig, const char *context, const char *endpoint_override,
+                      const struct policy_set *ps, time_t now, struct backup_audit_report **out,
+                      struct cm_err *err)
 {
     struct kube_config *cfg = NULL;
     struct backup_audit_report *r = NULL;

@@ -33,9 +33,17 @@ const char *backup_audit_class_name(enum backup_audit_class c)
 const char *backup_audit_issue_name(unsigned bit)
 {
     static const char *const names[BACKUP_AUDIT_ISSUE_COUNT_] = {
-        "unbound",        "unknown-policy", "guardrail-failed", "no-restore-point",
-        "incomplete",     "verify-failed",  "stale",            "not-locked",
-        "lock-expired",   "lock-weaker-than-policy", "policy-has-no-lock",
+        "unbound",
+        "unknown-policy",
+        "guardrail-failed",
+        "no-restore-point",
+        "incomplete",
+        "verify-failed",
+        "stale",
+        "not-locked",
+        "lock-expired",
+        "lock-weaker-than-policy",
+        "policy-has-no-lock",
         "schedule-never-fires",
     };
     unsigned i;
@@ -214,8 +222,7 @@ int backup_audit_report_add(struct backup_audit_report *r, const struct backup_a
         f->name[0] == '\0')
         return cm_err_set(err, CM_EINVAL, "audit: an app needs a kind, namespace and name");
     if (r->n >= BACKUP_AUDIT_MAX_APPS)
-        return cm_err_set(err, CM_ETOOBIG, "audit: more than %d apps",
-                          (int)BACKUP_AUDIT_MAX_APPS);
+        return cm_err_set(err, CM_ETOOBIG, "audit: more than %d apps", (int)BACKUP_AUDIT_MAX_APPS);
     if (r->n == r->cap) {
         size_t ncap = r->cap ? r->cap * 2 : 16;
         struct backup_audit_app *na;

@@ -126,9 +126,9 @@ static void text_row_fill(const struct backup_audit_app *a, struct text_row *row
 
 static int render_text(const struct backup_audit_report *r, struct cm_buf *out)
 {
-    static const char *const heads[TEXT_COLS] = {
-        "CLASS", "NAMESPACE", "KIND", "NAME", "POLICY", "GUARDRAIL", "LAST POINT", "AGE",
-        "LOCK",  "RETAIN UNTIL", "VERIFIED", "ISSUES"};
+    static const char *const heads[TEXT_COLS] = {"CLASS",  "NAMESPACE",    "KIND",       "NAME",
+                                                 "POLICY", "GUARDRAIL",    "LAST POINT", "AGE",
+                                                 "LOCK",   "RETAIN UNTIL", "VERIFIED",   "ISSUES"};
     size_t width[TEXT_COLS];
     size_t i;
     size_t c;
@@ -174,8 +174,8 @@ static int render_text(const struct backup_audit_report *r, struct cm_buf *out)
 
         text_row_fill(a, row, &tmp);
         for (c = 0; c < TEXT_COLS && rc == 0; c++)
-            rc = cm_buf_addf(out, "%-*s%s", c + 1 < TEXT_COLS ? (int)width[c] : 0,
-                             row->col[c], c + 1 < TEXT_COLS ? "  " : "\n");
+            rc = cm_buf_addf(out, "%-*s%s", c + 1 < TEXT_COLS ? (int)width[c] : 0, row->col[c],
+                             c + 1 < TEXT_COLS ? "  " : "\n");
     }
 cleanup:
     cm_free(row);
@@ -231,8 +231,8 @@ static int json_app(struct cm_buf *out, const struct backup_audit_app *a, struct
     if (rc == 0)
         rc = json_kv_str(out, "guardrail", guardrail_name(a->guardrail), true);
     if (rc == 0)
-        rc = json_kv_str(out, "guardrailDetail", a->guardrail_detail[0] ? a->guardrail_detail
-                                                                         : NULL, true);
+        rc = json_kv_str(out, "guardrailDetail",
+                         a->guardrail_detail[0] ? a->guardrail_detail : NULL, true);
     if (rc == 0)
         rc = json_kv_str(out, "backupPolicy", a->policy[0] ? a->policy : NULL, true);
     if (rc == 0)
@@ -240,9 +240,9 @@ static int json_app(struct cm_buf *out, const struct backup_audit_app *a, struct
     if (rc == 0)
         rc = json_kv_time(out, "rpoBoundary", a->v.rpo_boundary);
     if (rc == 0)
-        rc = json_kv_str(out, "lockRequired",
-                         a->v.lock_required ? backup_audit_lock_name(a->lock_required) : NULL,
-                         true);
+        rc =
+            json_kv_str(out, "lockRequired",
+                        a->v.lock_required ? backup_audit_lock_name(a->lock_required) : NULL, true);
     if (rc == 0 && a->point[0] == '\0')
         rc = cm_buf_adds(out, ",\"latestRestorePoint\":null");
     else if (rc == 0) {
@@ -333,11 +333,26 @@ static int csv_field(struct cm_buf *out, const char *s, bool text, bool last)
 
 static int render_csv(const struct backup_audit_report *r, struct cm_buf *out)
 {
-    static const char *const heads[] = {
-        "namespace",   "kind",         "name",        "class",        "issues",
-        "guardrail",   "guardrail_detail", "backup_policy", "schedule", "rpo_boundary",
-        "lock_required", "restore_point", "point_time", "age_seconds", "complete",
-        "verified",    "verify_detail", "lock_mode",  "retain_until", "legal_hold"};
+    static const char *const heads[] = {"namespace",
+                                        "kind",
+                                        "name",
+                                        "class",
+                                        "issues",
+                                        "guardrail",
+                                        "guardrail_detail",
+                                        "backup_policy",
+                                        "schedule",
+                                        "rpo_boundary",
+                                        "lock_required",
+                                        "restore_point",
+                                        "point_time",
+                                        "age_seconds",
+                                        "complete",
+                                        "verified",
+                                        "verify_detail",
+                                        "lock_mode",
+                                        "retain_until",
+                                        "legal_hold"};
     struct cm_buf issues;
     size_t i;
     size_t c;
@@ -376,42 +391,36 @@ static int render_csv(const struct backup_audit_report *r, struct cm_buf *out)
             rc = csv_field(out, a->schedule, false, false);
         if (rc == 0)
             rc = csv_field(out,
-                           a->v.rpo_boundary > 0 ? cm_time_format(a->v.rpo_boundary, t1, 32)
-                                                 : "",
+                           a->v.rpo_boundary > 0 ? cm_time_format(a->v.rpo_boundary, t1, 32) : "",
                            false, false);
         if (rc == 0)
-            rc = csv_field(out, a->v.lock_required ? backup_audit_lock_name(a->lock_required)
-                                                   : "",
+            rc = csv_field(out, a->v.lock_required ? backup_audit_lock_name(a->lock_required) : "",
                            false, false);
         if (rc == 0)
             rc = csv_field(out, a->point, true, false);
         if (rc == 0)
-            rc = csv_field(out,
-                           a->point[0] && a->point_time > 0 ? cm_time_format(a->point_time, t2, 32)
-                                                            : "",
-                           false, false);
+            rc = csv_field(
+                out, a->point[0] && a->point_time > 0 ? cm_time_format(a->point_time, t2, 32) : "",
+                false, false);
         if (rc == 0)
             rc = csv_field(out, a->point[0] && a->v.age_s >= 0 ? age : "", false, false);
         if (rc == 0)
-            rc = csv_field(out, a->point[0] ? (a->point_complete ? "true" : "false") : "",
-                           false, false);
+            rc = csv_field(out, a->point[0] ? (a->point_complete ? "true" : "false") : "", false,
+                           false);
         if (rc == 0)
-            rc = csv_field(out,
-                           a->point[0] ? (a->verify == BACKUP_AUDIT_VERIFY_OK ? "true" : "false")
-                                       : "",
-                           false, false);
+            rc = csv_field(
+                out, a->point[0] ? (a->verify == BACKUP_AUDIT_VERIFY_OK ? "true" : "false") : "",
+                false, false);
         if (rc == 0)
             rc = csv_field(out, a->verify_detail, true, false);
         if (rc == 0)
             rc = csv_field(out, a->point[0] ? backup_audit_lock_name(a->lock_mode) : "", false,
                            false);
         if (rc == 0)
-            rc = csv_field(out, a->retain_until > 0 ? cm_time_format(a->retain_until, t3, 32)
-                                                    : "",
+            rc = csv_field(out, a->retain_until > 0 ? cm_time_format(a->retain_until, t3, 32) : "",
                            false, false);
         if (rc == 0)
-            rc = csv_field(out, a->point[0] ? (a->legal_hold ? "true" : "false") : "", false,
-                           true);
+            rc = csv_field(out, a->point[0] ? (a->legal_hold ? "true" : "false") : "", false, true);
     }
     cm_buf_free(&issues);
     return rc;

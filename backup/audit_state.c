@@ -45,12 +45,10 @@ static int ns_cmp(const void *pa, const void *pb)
     return strcmp(((const struct ns_ix *)pa)->name, ((const struct ns_ix *)pb)->name);
 }
 
-static int parse_time(const cJSON *v, const char *what, size_t i, time_t *out,
-                      struct cm_err *err)
+static int parse_time(const cJSON *v, const char *what, size_t i, time_t *out, struct cm_err *err)
 {
     if (!cJSON_IsString(v) || cm_time_parse(v->valuestring, strlen(v->valuestring), out) != 0)
-        return cm_err_set(err, CM_EPARSE, "restorePoints[%zu].%s: want an RFC 3339 time", i,
-                          what);
+        return cm_err_set(err, CM_EPARSE, "restorePoints[%zu].%s: want an RFC 3339 time", i, what);
     return 0;
 }
 
@@ -64,8 +62,10 @@ static int parse_lock(const cJSON *lock, size_t i, struct backup_audit_point *pt
     if (lock == NULL || cJSON_IsNull(lock))
         return 0;
     if (!cJSON_IsObject(lock) || !cJSON_IsString(mode))
-        return cm_err_set(err, CM_EPARSE, "restorePoints[%zu].objectLock: want {mode, "
-                                          "retainUntil}", i);
+        return cm_err_set(err, CM_EPARSE,
+                          "restorePoints[%zu].objectLock: want {mode, "
+                          "retainUntil}",
+                          i);
     if (strcmp(mode->valuestring, "NONE") == 0)
         pt->lock_mode = POLICY_LOCK_NONE;
     else if (strcmp(mode->valuestring, "GOVERNANCE") == 0)
@@ -75,16 +75,19 @@ static int parse_lock(const cJSON *lock, size_t i, struct backup_audit_point *pt
     else
         return cm_err_set(err, CM_EPARSE,
                           "restorePoints[%zu].objectLock.mode: want NONE, GOVERNANCE or "
-                          "COMPLIANCE", i);
+                          "COMPLIANCE",
+                          i);
     if (pt->lock_mode != POLICY_LOCK_NONE) {
-        rc = parse_time(member(lock, "retainUntil"), "objectLock.retainUntil", i,
-                        &pt->retain_until, err);
+        rc = parse_time(member(lock, "retainUntil"), "objectLock.retainUntil", i, &pt->retain_until,
+                        err);
         if (rc != 0)
             return rc;
     }
     if (hold != NULL && !cJSON_IsBool(hold))
-        return cm_err_set(err, CM_EPARSE, "restorePoints[%zu].objectLock.legalHold: want a "
-                                          "boolean", i);
+        return cm_err_set(err, CM_EPARSE,
+                          "restorePoints[%zu].objectLock.legalHold: want a "
+                          "boolean",
+                          i);
     pt->legal_hold = cJSON_IsTrue(hold);
     return 0;
 }
@@ -237,13 +240,13 @@ int backup_audit_state_load(const char *name, const char *buf, size_t len,
         goto cleanup;
     root = policy_docs_count(docs) == 1 ? policy_docs_get(docs, 0) : NULL;
     if (!cJSON_IsObject(root)) {
-        rc = cm_err_set(err, CM_EPARSE, "%s: want one document, an object with workloads",
-                        name);
+        rc = cm_err_set(err, CM_EPARSE, "%s: want one document, an object with workloads", name);
         goto cleanup;
     }
     if (now <= 0) {
         v = member(root, "now");
-        if (!cJSON_IsString(v) || cm_time_parse(v->valuestring, strlen(v->valuestring), &now) != 0) {
+        if (!cJSON_IsString(v) ||
+            cm_time_parse(v->valuestring, strlen(v->valuestring), &now) != 0) {
             rc = cm_err_set(err, CM_EINVAL, "%s: no \"now\" (RFC 3339) and no --now", name);
             goto cleanup;
         }
@@ -254,8 +257,7 @@ int backup_audit_state_load(const char *name, const char *buf, size_t len,
         goto cleanup;
     }
     if ((size_t)cJSON_GetArraySize(workloads) > BACKUP_AUDIT_MAX_APPS) {
-        rc = cm_err_set(err, CM_ETOOBIG, "%s: more than %d workloads", name,
-                        BACKUP_AUDIT_MAX_APPS);
+        rc = cm_err_set(err, CM_ETOOBIG, "%s: more than %d workloads", name, BACKUP_AUDIT_MAX_APPS);
         goto cleanup;
     }
     nss = member(root, "namespaces") != NULL ? items_of(member(root, "namespaces")) : NULL;
@@ -291,8 +293,7 @@ int backup_audit_state_load(const char *name, const char *buf, size_t len,
             const cJSON *nm = member(meta, "name");
 
             if (!cJSON_IsString(nm)) {
-                rc = cm_err_set(err, CM_EPARSE, "%s: namespaces[%zu]: no metadata.name", name,
-                                nns);
+                rc = cm_err_set(err, CM_EPARSE, "%s: namespaces[%zu]: no metadata.name", name, nns);
                 goto cleanup;
             }
             nsx[nns].name = nm->valuestring;

@@ -15,7 +15,7 @@ struct apply {
     struct backup_restore_result *res;
     const char *src_ns;
     const char *dst_ns;
-    bool crd_created;   /* discovery must be refreshed before custom resources */
+    bool crd_created; /* discovery must be refreshed before custom resources */
     /* Per manifest snapshot: the dataSource name its PVC gets, or why it has none. */
     char (*snap_name)[BACKUP_RESTORE_NAME_MAX + 1];
     char (*snap_fail)[448];
@@ -42,13 +42,12 @@ static int report(struct apply *a, const cJSON *obj, enum backup_restore_status 
                   const char *detail)
 {
     const char *ns = meta_str(obj, "namespace");
-    int rc = backup_restore_result_add(a->res, jstr(obj, "apiVersion"), jstr(obj, "kind"),
-                                       ns, meta_str(obj, "name"), st, detail);
+    int rc = backup_restore_result_add(a->res, jstr(obj, "apiVersion"), jstr(obj, "kind"), ns,
+                                       meta_str(obj, "name"), st, detail);
 
-    cm_log(st == BACKUP_RESTORE_FAILED ? CM_LOG_WARN : CM_LOG_DEBUG, "restore",
-           "restore item", CM_LS("kind", jstr(obj, "kind")), CM_LS("ns", ns),
-           CM_LS("name", meta_str(obj, "name")), CM_LS("op", backup_restore_status_name(st)),
-           CM_LS("err", detail));
+    cm_log(st == BACKUP_RESTORE_FAILED ? CM_LOG_WARN : CM_LOG_DEBUG, "restore", "restore item",
+           CM_LS("kind", jstr(obj, "kind")), CM_LS("ns", ns), CM_LS("name", meta_str(obj, "name")),
+           CM_LS("op", backup_restore_status_name(st)), CM_LS("err", detail));
     return rc;
 }
 
@@ -76,8 +75,8 @@ static const struct kube_resource *resource_of(struct apply *a, const cJSON *obj
 }
 
 /* Creates (or updates, or plans) one object. Returns 0 with *st set, or CM_ENOMEM. */
-static int apply_one(struct apply *a, cJSON *obj, enum backup_restore_status *st,
-                     char *detail, size_t dlen)
+static int apply_one(struct apply *a, cJSON *obj, enum backup_restore_status *st, char *detail,
+                     size_t dlen)
 {
     const struct kube_resource *r;
     struct kube_ref ref;
@@ -102,8 +101,8 @@ static int apply_one(struct apply *a, cJSON *obj, enum backup_restore_status *st
         cJSON_Delete(cur);
         if (rc == 0) {
             *st = a->o->update_existing ? BACKUP_RESTORE_PLANNED : BACKUP_RESTORE_SKIPPED;
-            snprintf(detail, dlen, "%s", a->o->update_existing ? "exists: would update"
-                                                               : "already exists");
+            snprintf(detail, dlen, "%s",
+                     a->o->update_existing ? "exists: would update" : "already exists");
         } else if (rc == CM_ENOENT) {
             *st = BACKUP_RESTORE_PLANNED;
             snprintf(detail, dlen, "would create");
@@ -193,9 +192,8 @@ static int ensure_namespace(struct apply *a, cJSON **objs, size_t n)
             return 0; /* restored in order with the rest */
     }
     ns = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{}}");
-    if (ns == NULL ||
-        cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(ns, "metadata"), "name",
-                                a->dst_ns) == NULL) {
+    if (ns == NULL || cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(ns, "metadata"),
+                                              "name", a->dst_ns) == NULL) {
         cJSON_Delete(ns);
         return CM_ENOMEM;
     }
@@ -229,8 +227,7 @@ static int import_snapshot(struct apply *a, size_t i)
     if (rc != 0) {
         snprintf(a->snap_fail[i], sizeof(a->snap_fail[i]),
                  "snapshot content %.80s of VolumeSnapshot %.63s/%.80s: %.150s",
-                 s->volume_snapshot_content,
-                 a->src_ns, s->volume_snapshot, err.msg);
+                 s->volume_snapshot_content, a->src_ns, s->volume_snapshot, err.msg);
         return rc == CM_ENOMEM ? rc : 0;
     }
     memset(&ref, 0, sizeof(ref));
@@ -239,8 +236,8 @@ static int import_snapshot(struct apply *a, size_t i)
     ref.snapshot = s->volume_snapshot;
     ref.content = s->volume_snapshot_content;
     ref.driver = jstr(cJSON_GetObjectItemCaseSensitive(content, "spec"), "driver");
-    ref.snapshot_handle = jstr(cJSON_GetObjectItemCaseSensitive(content, "status"),
-                               "snapshotHandle");
+    ref.snapshot_handle =
+        jstr(cJSON_GetObjectItemCaseSensitive(content, "status"), "snapshotHandle");
     ref.snapshot_class = s->volume_snapshot_class;
     ref.restore_size = s->restore_size;
     rc = backup_restore_snapshot_objects(&ref, a->dst_ns, name, cname, &vsc, &vs, &err);
@@ -308,8 +305,8 @@ static ptrdiff_t snapshot_of(const struct apply *a, const char *pvc)
  * claim gets a new volume. */
 static bool pv_replaced(const struct apply *a, const cJSON *pv)
 {
-    const cJSON *claim = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(pv, "spec"), "claimRef");
+    const cJSON *claim =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pv, "spec"), "claimRef");
 
     return strcmp(nz(jstr(pv, "kind")), "PersistentVolume") == 0 &&
            strcmp(nz(jstr(claim, "namespace")), a->src_ns) == 0 &&
@@ -352,8 +349,9 @@ static int restore_object(struct apply *a, cJSON *obj)
     if (rc != 0)
         return rc;
     if (st == BACKUP_RESTORE_CREATED && strcmp(kind, "PersistentVolumeClaim") == 0 && si < 0)
-        snprintf(detail, sizeof(detail), "created empty: the restore point has no snapshot "
-                                         "of it");
+        snprintf(detail, sizeof(detail),
+                 "created empty: the restore point has no snapshot "
+                 "of it");
     return report(a, obj, st, detail);
 }
 
@@ -417,8 +415,8 @@ int backup_restore_apply(struct kube_client *kc, const struct backup_restore_poi
     if (rc != 0)
         goto oom;
     for (i = 0; i < n; i++) {
-        enum backup_restore_rank rank = backup_restore_rank_of(jstr(objs[i], "apiVersion"),
-                                                               jstr(objs[i], "kind"));
+        enum backup_restore_rank rank =
+            backup_restore_rank_of(jstr(objs[i], "apiVersion"), jstr(objs[i], "kind"));
 
         if (!snaps_done && rank >= BACKUP_RANK_SNAPSHOT) {
             snaps_done = true;

@@ -84,8 +84,8 @@ enum backup_restore_rank backup_restore_rank_of(const char *api_version, const c
 const char *backup_restore_rank_name(enum backup_restore_rank r)
 {
     static const char *const names[BACKUP_RANK_COUNT_] = {
-        "crd",     "namespace", "serviceaccount", "rbac",    "secret", "configmap",
-        "snapshot", "pvc",      "service",        "other",   "workload", "custom"};
+        "crd",      "namespace", "serviceaccount", "rbac",  "secret",   "configmap",
+        "snapshot", "pvc",       "service",        "other", "workload", "custom"};
 
     return (unsigned)r < BACKUP_RANK_COUNT_ ? names[r] : "?";
 }
@@ -114,8 +114,7 @@ static bool dns_label(const char *s, size_t n)
     return true;
 }
 
-int backup_restore_nsmap_add(struct backup_restore_nsmap *m, const char *spec,
-                             struct cm_err *err)
+int backup_restore_nsmap_add(struct backup_restore_nsmap *m, const char *spec, struct cm_err *err)
 {
     const char *eq = spec != NULL ? strchr(spec, '=') : NULL;
     size_t i;
@@ -215,8 +214,8 @@ static int pvc_from_snapshot(cJSON *obj, cJSON *spec, const char *snapshot_name)
         "pv.kubernetes.io/bind-completed", "pv.kubernetes.io/bound-by-controller",
         "volume.kubernetes.io/selected-node", "volume.beta.kubernetes.io/storage-provisioner",
         "volume.kubernetes.io/storage-provisioner"};
-    cJSON *ann = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "annotations");
+    cJSON *ann = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
+                                                  "annotations");
     cJSON *ds = NULL;
     size_t i;
 
@@ -260,10 +259,15 @@ static int rewrite_subjects(cJSON *obj, const struct backup_restore_nsmap *m)
 int backup_restore_sanitize(cJSON *obj, const struct backup_restore_nsmap *m,
                             const char *snapshot_name, struct cm_err *err)
 {
-    static const char *const meta_drop[] = {
-        "uid",        "resourceVersion",   "generation",        "creationTimestamp",
-        "managedFields", "selfLink",       "deletionTimestamp", "deletionGracePeriodSeconds",
-        "ownerReferences"};
+    static const char *const meta_drop[] = {"uid",
+                                            "resourceVersion",
+                                            "generation",
+                                            "creationTimestamp",
+                                            "managedFields",
+                                            "selfLink",
+                                            "deletionTimestamp",
+                                            "deletionGracePeriodSeconds",
+                                            "ownerReferences"};
     cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
     const char *kind = str_of(obj, "kind");
     const char *api = str_of(obj, "apiVersion");
@@ -347,8 +351,8 @@ bool backup_restore_is_derived(const cJSON *obj, const char **why)
     return false;
 }
 
-void backup_restore_snapshot_name(const char *point_id, const char *ns, const char *pvc,
-                                  char *buf, size_t len)
+void backup_restore_snapshot_name(const char *point_id, const char *ns, const char *pvc, char *buf,
+                                  size_t len)
 {
     char id[BACKUP_RESTORE_NAME_MAX + 1];
     size_t i;
@@ -384,8 +388,7 @@ int backup_restore_snapshot_objects(const struct backup_restore_snapref *ref, co
 
     if (ref->snapshot_handle == NULL || ref->snapshot_handle[0] == '\0' || ref->driver == NULL ||
         ref->driver[0] == '\0')
-        return cm_err_set(err, CM_EINVAL,
-                          "PVC %s: its snapshot's CSI handle or driver is unknown",
+        return cm_err_set(err, CM_EINVAL, "PVC %s: its snapshot's CSI handle or driver is unknown",
                           ref->pvc != NULL ? ref->pvc : "?");
     c = cJSON_CreateObject();
     s = cJSON_CreateObject();
@@ -403,8 +406,7 @@ int backup_restore_snapshot_objects(const struct backup_restore_snapref *ref, co
     labels = cJSON_AddObjectToObject(meta, "labels");
     if (labels == NULL || set_str(labels, "lockwarden.io/restored-pvc", ref->pvc) != 0)
         goto cleanup;
-    if (set_str(spec, "deletionPolicy", "Retain") != 0 ||
-        set_str(spec, "driver", ref->driver) != 0)
+    if (set_str(spec, "deletionPolicy", "Retain") != 0 || set_str(spec, "driver", ref->driver) != 0)
         goto cleanup;
     if (ref->snapshot_class != NULL && ref->snapshot_class[0] != '\0' &&
         set_str(spec, "volumeSnapshotClassName", ref->snapshot_class) != 0)

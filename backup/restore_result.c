@@ -14,8 +14,8 @@ struct backup_restore_result {
 
 const char *backup_restore_status_name(enum backup_restore_status s)
 {
-    static const char *const names[BACKUP_RESTORE_STATUS_COUNT_] = {
-        "created", "updated", "skipped", "failed", "planned"};
+    static const char *const names[BACKUP_RESTORE_STATUS_COUNT_] = {"created", "updated", "skipped",
+                                                                    "failed", "planned"};
 
     return (unsigned)s < BACKUP_RESTORE_STATUS_COUNT_ ? names[s] : "?";
 }
@@ -118,8 +118,8 @@ static int add_clean(struct cm_buf *out, const char *s)
     return rc;
 }
 
-static int format_text(const struct backup_restore_result *r, const char *point_id,
-                       bool dry_run, struct cm_buf *out)
+static int format_text(const struct backup_restore_result *r, const char *point_id, bool dry_run,
+                       struct cm_buf *out)
 {
     size_t i;
     int rc = 0;
@@ -173,8 +173,8 @@ static int json_str(struct cm_buf *out, const char *k, const char *v, bool comma
     return rc;
 }
 
-static int format_json(const struct backup_restore_result *r, const char *point_id,
-                       bool dry_run, struct cm_buf *out)
+static int format_json(const struct backup_restore_result *r, const char *point_id, bool dry_run,
+                       struct cm_buf *out)
 {
     size_t i;
     int rc = cm_buf_adds(out, "{");

@@ -131,9 +131,9 @@ static int path_cmp(const void *a, const void *b)
 
 struct read_ctx {
     const struct backup_manifest *mf;
-    struct path_ix *ix;  /* manifest paths, sorted */
+    struct path_ix *ix; /* manifest paths, sorted */
     bool *seen;
-    cJSON **objects;     /* NULL unless keep_objects */
+    cJSON **objects; /* NULL unless keep_objects */
     struct backup_archive_reader *reader;
     struct cm_err feed_err; /* why the reader refused the bytes */
 };
@@ -148,8 +148,7 @@ static int entry_cb(void *ctx, const char *path, const void *data, size_t n, str
 
     hit = bsearch(&key, c->ix, c->mf->n_resources, sizeof(*c->ix), path_cmp);
     if (hit == NULL)
-        return cm_err_set(err, CM_EINTEGRITY, "archive entry %.200s is not in the manifest",
-                          path);
+        return cm_err_set(err, CM_EINTEGRITY, "archive entry %.200s is not in the manifest", path);
     if (c->seen[hit->i])
         return cm_err_set(err, CM_EINTEGRITY, "archive entry %.200s appears twice", path);
     c->seen[hit->i] = true;
@@ -160,8 +159,7 @@ static int entry_cb(void *ctx, const char *path, const void *data, size_t n, str
                           "%s %s%s%s: checksum mismatch (archive entry %.120s: %zu bytes sha256 "
                           "%.16s..., manifest: %llu bytes %.16s...)",
                           res->kind, res->namespace_, res->namespace_[0] ? "/" : "", res->name,
-                          path, n, hex,
-                          (unsigned long long)res->size, res->sha256);
+                          path, n, hex, (unsigned long long)res->size, res->sha256);
     if (c->objects != NULL) {
         int rc = kube_json_parse(data, n, &c->objects[hit->i], err);
 
@@ -255,8 +253,7 @@ static int verify_archive(struct s3_client *s3, const char *akey, struct read_ct
         if (!c->seen[i])
             return cm_err_set(err, CM_EINTEGRITY, "%s %s%s%s: missing from the archive",
                               mf->resources[i].kind, mf->resources[i].namespace_,
-                              mf->resources[i].namespace_[0] ? "/" : "",
-                              mf->resources[i].name);
+                              mf->resources[i].namespace_[0] ? "/" : "", mf->resources[i].name);
     }
     return 0;
 }
@@ -309,8 +306,8 @@ int backup_restore_point_read(struct s3_client *s3, const char *prefix, const ch
         goto cleanup;
     }
     if (p->mf->key_id[0] != '\0' && strcmp(p->mf->key_id, key->id) != 0) {
-        rc = cm_err_set(err, CM_EINVAL, "restore point %s/%s is encrypted with key %s, not %s",
-                        ns, id, p->mf->key_id, key->id);
+        rc = cm_err_set(err, CM_EINVAL, "restore point %s/%s is encrypted with key %s, not %s", ns,
+                        id, p->mf->key_id, key->id);
         goto cleanup;
     }
     rc = backup_rp_key(prefix, ns, id, p->mf->archive_key, akey, sizeof(akey), err);

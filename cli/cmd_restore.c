@@ -16,33 +16,33 @@
 
 static void restore_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: lockwarden restore [POLICY/]NAMESPACE/ID [--namespace-map OLD=NEW]...\n"
-            "                          [--dry-run] [--existing skip|update] [-p POLICIES]...\n"
-            "                          [--kubeconfig FILE] [--context NAME] [--key-file FILE]\n"
-            "                          [--s3-endpoint URL] [-o text|json]\n\n"
-            "Verifies every checksum of the restore point first (a corrupt or tampered point is\n"
-            "refused and nothing is created), then recreates its objects in dependency order:\n"
-            "CRDs, Namespaces, ServiceAccounts, RBAC, Secrets, ConfigMaps, PVCs (from their\n"
-            "VolumeSnapshots as dataSource), Services, workloads, custom resources. Fields the\n"
-            "cluster assigns (Service clusterIPs and nodePorts, nodeName, PVC volumeName, uids)\n"
-            "are dropped. Restoring into another namespace is a clone.\n\n"
-            "  POLICY/NAMESPACE/ID      the restore point (POLICY: the BackupPolicy whose bucket\n"
-            "                           holds it; without it every loaded policy is tried)\n"
-            "  --namespace-map OLD=NEW  restore namespace OLD as NEW (repeatable)\n"
-            "  --dry-run                change nothing; report what would happen\n"
-            "  --existing skip|update   objects that already exist: leave them (default) or\n"
-            "                           replace them with the restore point's version\n"
-            "  -p, --policies PATH      policy file or directory with the BackupPolicies\n"
-            "  --kubeconfig, --context  the cluster (default: in-cluster or ~/.kube/config)\n"
-            "  --key-file FILE          the archive key of an encrypted restore point (default:\n"
-            "                           the policy's encryptionKeySecret)\n"
-            "  --s3-endpoint URL        use this S3 endpoint instead of the policies' (path-style)\n"
-            "  -o, --output text|json   the per-object report format\n\n"
-            "S3 credentials: the BackupPolicy's credentialsSecret, else AWS_ACCESS_KEY_ID and\n"
-            "AWS_SECRET_ACCESS_KEY (or the shared credentials file).\n"
-            "exit status: 0 every object created, updated or skipped; 1 the point was refused or\n"
-            "an object failed; 2 usage or input errors.\n");
+    fprintf(
+        f, "usage: lockwarden restore [POLICY/]NAMESPACE/ID [--namespace-map OLD=NEW]...\n"
+           "                          [--dry-run] [--existing skip|update] [-p POLICIES]...\n"
+           "                          [--kubeconfig FILE] [--context NAME] [--key-file FILE]\n"
+           "                          [--s3-endpoint URL] [-o text|json]\n\n"
+           "Verifies every checksum of the restore point first (a corrupt or tampered point is\n"
+           "refused and nothing is created), then recreates its objects in dependency order:\n"
+           "CRDs, Namespaces, ServiceAccounts, RBAC, Secrets, ConfigMaps, PVCs (from their\n"
+           "VolumeSnapshots as dataSource), Services, workloads, custom resources. Fields the\n"
+           "cluster assigns (Service clusterIPs and nodePorts, nodeName, PVC volumeName, uids)\n"
+           "are dropped. Restoring into another namespace is a clone.\n\n"
+           "  POLICY/NAMESPACE/ID      the restore point (POLICY: the BackupPolicy whose bucket\n"
+           "                           holds it; without it every loaded policy is tried)\n"
+           "  --namespace-map OLD=NEW  restore namespace OLD as NEW (repeatable)\n"
+           "  --dry-run                change nothing; report what would happen\n"
+           "  --existing skip|update   objects that already exist: leave them (default) or\n"
+           "                           replace them with the restore point's version\n"
+           "  -p, --policies PATH      policy file or directory with the BackupPolicies\n"
+           "  --kubeconfig, --context  the cluster (default: in-cluster or ~/.kube/config)\n"
+           "  --key-file FILE          the archive key of an encrypted restore point (default:\n"
+           "                           the policy's encryptionKeySecret)\n"
+           "  --s3-endpoint URL        use this S3 endpoint instead of the policies' (path-style)\n"
+           "  -o, --output text|json   the per-object report format\n\n"
+           "S3 credentials: the BackupPolicy's credentialsSecret, else AWS_ACCESS_KEY_ID and\n"
+           "AWS_SECRET_ACCESS_KEY (or the shared credentials file).\n"
+           "exit status: 0 every object created, updated or skipped; 1 the point was refused or\n"
+           "an object failed; 2 usage or input errors.\n");
 }
 
 struct restore_args {
@@ -98,8 +98,10 @@ static int split_point(struct restore_args *a)
         return 2;
     }
     if (backup_rp_id_parse(id, strlen(id), &t) != 0) {
-        fprintf(stderr, "lockwarden restore: %s: \"%.40s\" is not a restore point id "
-                        "(YYYYMMDDTHHMMSSZ-xxxxxxxx)\n", s, id);
+        fprintf(stderr,
+                "lockwarden restore: %s: \"%.40s\" is not a restore point id "
+                "(YYYYMMDDTHHMMSSZ-xxxxxxxx)\n",
+                s, id);
         return 2;
     }
     memcpy(a->ns, ns, nl);
@@ -130,8 +132,8 @@ static int parse_args(int argc, char **argv, struct restore_args *a)
         }
         if (o[0] != '-') {
             if (a->point != NULL) {
-                fprintf(stderr, "lockwarden restore: one restore point only (%s, %s)\n",
-                        a->point, o);
+                fprintf(stderr, "lockwarden restore: one restore point only (%s, %s)\n", a->point,
+                        o);
                 return 2;
             }
             a->point = o;
@@ -195,9 +197,9 @@ static bool same_location(const struct policy_backup *x, const struct policy_bac
 
 /* Finds the BackupPolicy whose bucket holds the point and opens its client. Returns
  * 0, 1 (not found / unreachable, printed) or 2 (usage, printed). */
-static int locate(const struct restore_args *a, const struct policy_set *ps,
-                  struct kube_client *kc, const char *secret_ns,
-                  const struct policy_backup **bp_out, struct s3_client **s3_out)
+static int locate(const struct restore_args *a, const struct policy_set *ps, struct kube_client *kc,
+                  const char *secret_ns, const struct policy_backup **bp_out,
+                  struct s3_client **s3_out)
 {
     const struct policy_backup *found = NULL;
     struct s3_client *found_s3 = NULL;
@@ -232,8 +234,8 @@ static int locate(const struct restore_args *a, const struct policy_set *ps,
         if (found != NULL && same_location(found, bp))
             continue;
         if (backup_restore_s3_open(bp, kc, secret_ns, a->s3_endpoint, &s3, &err) != 0 ||
-            backup_rp_key(bp->location.prefix, a->ns, a->id, BACKUP_MANIFEST_NAME, key,
-                          sizeof(key), &err) != 0 ||
+            backup_rp_key(bp->location.prefix, a->ns, a->id, BACKUP_MANIFEST_NAME, key, sizeof(key),
+                          &err) != 0 ||
             s3_client_head_object(s3, key, NULL, &info, &err) != 0) {
             if (err.code != CM_ENOENT)
                 cm_log(CM_LOG_WARN, "restore", "policy bucket not searched",
@@ -242,8 +244,9 @@ static int locate(const struct restore_args *a, const struct policy_set *ps,
             continue;
         }
         if (found != NULL) {
-            fprintf(stderr, "lockwarden restore: %s is in the buckets of BackupPolicies %s and "
-                            "%s: name one as POLICY/%s\n",
+            fprintf(stderr,
+                    "lockwarden restore: %s is in the buckets of BackupPolicies %s and "
+                    "%s: name one as POLICY/%s\n",
                     a->point, found->name, bp->name, a->point);
             s3_client_destroy(s3);
             s3_client_destroy(found_s3);
@@ -253,8 +256,9 @@ static int locate(const struct restore_args *a, const struct policy_set *ps,
         found_s3 = s3;
     }
     if (found == NULL) {
-        fprintf(stderr, "lockwarden restore: restore point %s/%s not found in the bucket of any "
-                        "loaded BackupPolicy (complete points have a %s)\n",
+        fprintf(stderr,
+                "lockwarden restore: restore point %s/%s not found in the bucket of any "
+                "loaded BackupPolicy (complete points have a %s)\n",
                 a->ns, a->id, BACKUP_MANIFEST_NAME);
         return 1;
     }
@@ -287,8 +291,8 @@ static int read_point(const struct restore_args *a, const struct policy_backup *
         rc = backup_key_from_secret(kc, a->ns, bp->encryption_key_secret, &key, &err);
         if (rc == 0) {
             have_key = true;
-            rc = backup_restore_point_read(s3, bp->location.prefix, a->ns, a->id, &key, true,
-                                           out, &err);
+            rc = backup_restore_point_read(s3, bp->location.prefix, a->ns, a->id, &key, true, out,
+                                           &err);
         }
     }
     if (have_key)

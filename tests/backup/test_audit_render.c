@@ -126,7 +126,8 @@ static void test_text_clean_controls(void **state)
     memset(&f, 0, sizeof(f));
     f.kind = "Deployment";
     f.ns = "x";
-    f.name = "a\x1b]0;pwn\x07\xc2\x9b" "b";
+    f.name = "a\x1b]0;pwn\x07\xc2\x9b"
+             "b";
     assert_int_equal(backup_audit_report_create(NOW, &r), 0);
     assert_int_equal(backup_audit_report_add(r, &f, NULL), 0);
     cm_buf_init(&b, 1 << 16);
@@ -183,9 +184,8 @@ static void test_json(void **state)
     assert_string_equal(jstr(a, "class"), "stale");
     assert_string_equal(jstr(a, "kind"), "StatefulSet");
     assert_string_equal(jstr(a, "rpoBoundary"), "2026-11-22T09:00:00Z");
-    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(a, "issues"), 0)
-                            ->valuestring,
-                        "stale");
+    assert_string_equal(
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(a, "issues"), 0)->valuestring, "stale");
     p = cJSON_GetObjectItemCaseSensitive(a, "latestRestorePoint");
     assert_int_equal(cJSON_GetObjectItemCaseSensitive(p, "ageSeconds")->valueint, 26 * H);
     assert_string_equal(jstr(p, "lockMode"), "COMPLIANCE");
@@ -344,8 +344,8 @@ static void test_html(void **state)
     assert_non_null(strstr(s, "data-class=\"stale\" data-app=\"shop/StatefulSet/db\""));
     assert_non_null(strstr(s, "data-class=\"protected\" data-app=\"shop/Deployment/web\""));
     assert_non_null(strstr(s, "data-class=\"not-immutable\" data-app=\"batch/Deployment/cache\""));
-    assert_non_null(
-        strstr(s, "data-class=\"unprotected\" data-app=\"legacy/Deployment/evil,&quot;name&quot;\""));
+    assert_non_null(strstr(
+        s, "data-class=\"unprotected\" data-app=\"legacy/Deployment/evil,&quot;name&quot;\""));
     assert_non_null(strstr(s, "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;, &#39;q&#39;"));
     assert_non_null(strstr(s, "NOT COMPLIANT"));
     /* Nothing executable and nothing fetched. */
@@ -397,8 +397,7 @@ static void test_cap_and_bad_format(void **state)
         struct cm_buf b;
 
         cm_buf_init(&b, 64);
-        assert_int_equal(backup_audit_render(fx->r, (enum backup_audit_format)42, &b),
-                         CM_EINVAL);
+        assert_int_equal(backup_audit_render(fx->r, (enum backup_audit_format)42, &b), CM_EINVAL);
     }
 }
 

@@ -73,8 +73,7 @@ static void test_fixture_classes(void **state)
     size_t rows = 0;
     const struct backup_audit_app *a;
 
-    assert_int_equal(backup_audit_state_load(FIXTURE, fx->state, fx->len, fx->ps, 0, &r, &err),
-                     0);
+    assert_int_equal(backup_audit_state_load(FIXTURE, fx->state, fx->len, fx->ps, 0, &r, &err), 0);
     assert_int_equal(backup_audit_report_now(r), cm_time_from_utc(2026, 11, 22, 10, 30, 0));
     assert_int_equal(backup_audit_report_count(r), 9); /* the ConfigMap is not an app */
     f = fopen("tests/fixtures/audit/expected-classes.txt", "r");
@@ -115,7 +114,8 @@ static void test_fixture_classes(void **state)
     a = find(r, "legacy", "old-app");
     assert_string_equal(a->policy, "");
     assert_int_equal(a->guardrail, BACKUP_AUDIT_GR_FAIL);
-    assert_non_null(strstr(a->guardrail_detail, "prod-backup-enforce-policy/cd-prod-backup-policy"));
+    assert_non_null(
+        strstr(a->guardrail_detail, "prod-backup-enforce-policy/cd-prod-backup-policy"));
     assert_true(a->v.issues & BACKUP_AUDIT_ISSUE_UNBOUND);
     a = find(r, "inventory", "db");
     assert_int_equal(a->v.issues, BACKUP_AUDIT_ISSUE_STALE);

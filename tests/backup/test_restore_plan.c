@@ -55,8 +55,7 @@ static void test_rank(void **state)
     assert_int_equal(backup_restore_rank_of("apps/v1", "Deployment"), BACKUP_RANK_WORKLOAD);
     assert_int_equal(backup_restore_rank_of("batch/v1", "CronJob"), BACKUP_RANK_WORKLOAD);
     assert_int_equal(backup_restore_rank_of("networking.k8s.io/v1", "Ingress"), BACKUP_RANK_OTHER);
-    assert_int_equal(backup_restore_rank_of("policy/v1", "PodDisruptionBudget"),
-                     BACKUP_RANK_OTHER);
+    assert_int_equal(backup_restore_rank_of("policy/v1", "PodDisruptionBudget"), BACKUP_RANK_OTHER);
     /* A custom group, even with a built-in kind name, is a custom resource. */
     assert_int_equal(backup_restore_rank_of("example.com/v1", "Deployment"), BACKUP_RANK_CUSTOM);
     assert_int_equal(backup_restore_rank_of("lockwarden.io/v1alpha1", "BackupPolicy"),
@@ -159,14 +158,15 @@ static void test_nsmap(void **state)
 static void test_sanitize_service(void **state)
 {
     struct backup_restore_nsmap m;
-    cJSON *svc = parse("{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web\","
-                       "\"namespace\":\"prod\",\"uid\":\"u\",\"resourceVersion\":\"9\","
-                       "\"creationTimestamp\":\"2026-01-01T00:00:00Z\",\"managedFields\":[],"
-                       "\"ownerReferences\":[{\"uid\":\"x\"}],\"labels\":{\"app\":\"web\"}},"
-                       "\"spec\":{\"type\":\"NodePort\",\"clusterIP\":\"10.0.0.7\","
-                       "\"clusterIPs\":[\"10.0.0.7\"],\"healthCheckNodePort\":31000,"
-                       "\"ports\":[{\"port\":80,\"nodePort\":30080}],\"selector\":{\"app\":\"web\"}},"
-                       "\"status\":{\"loadBalancer\":{}}}");
+    cJSON *svc =
+        parse("{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web\","
+              "\"namespace\":\"prod\",\"uid\":\"u\",\"resourceVersion\":\"9\","
+              "\"creationTimestamp\":\"2026-01-01T00:00:00Z\",\"managedFields\":[],"
+              "\"ownerReferences\":[{\"uid\":\"x\"}],\"labels\":{\"app\":\"web\"}},"
+              "\"spec\":{\"type\":\"NodePort\",\"clusterIP\":\"10.0.0.7\","
+              "\"clusterIPs\":[\"10.0.0.7\"],\"healthCheckNodePort\":31000,"
+              "\"ports\":[{\"port\":80,\"nodePort\":30080}],\"selector\":{\"app\":\"web\"}},"
+              "\"status\":{\"loadBalancer\":{}}}");
     cJSON *headless = parse("{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":"
                             "\"db\",\"namespace\":\"other\"},\"spec\":{\"clusterIP\":\"None\","
                             "\"clusterIPs\":[\"None\"]}}");
@@ -186,16 +186,18 @@ static void test_sanitize_service(void **state)
     assert_null(at(svc, "spec.clusterIP"));
     assert_null(at(svc, "spec.clusterIPs"));
     assert_null(at(svc, "spec.healthCheckNodePort"));
-    assert_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(at(svc, "spec.ports"), 0),
-                                                 "nodePort"));
-    assert_int_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(at(svc, "spec.ports"), 0),
-                                                      "port")->valueint, 80);
+    assert_null(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(at(svc, "spec.ports"), 0), "nodePort"));
+    assert_int_equal(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(at(svc, "spec.ports"), 0), "port")
+            ->valueint,
+        80);
     assert_string_equal(sat(svc, "spec.selector.app"), "web");
     assert_string_equal(sat(svc, "metadata.labels.app"), "web");
     assert_string_equal(sat(svc, "spec.type"), "NodePort");
 
     assert_int_equal(backup_restore_sanitize(headless, &m, NULL, &err), 0);
-    assert_string_equal(sat(headless, "spec.clusterIP"), "None"); /* headless stays headless */
+    assert_string_equal(sat(headless, "spec.clusterIP"), "None");      /* headless stays headless */
     assert_string_equal(sat(headless, "metadata.namespace"), "other"); /* unmapped */
     cJSON_Delete(svc);
     cJSON_Delete(headless);
@@ -203,12 +205,13 @@ static void test_sanitize_service(void **state)
 
 static void test_sanitize_pvc_from_snapshot(void **state)
 {
-    cJSON *pvc = parse("{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolumeClaim\",\"metadata\":{"
-                       "\"name\":\"data\",\"namespace\":\"prod\",\"annotations\":{"
-                       "\"pv.kubernetes.io/bind-completed\":\"yes\",\"keep\":\"me\","
-                       "\"volume.kubernetes.io/selected-node\":\"n1\"}},\"spec\":{\"volumeName\":"
-                       "\"pvc-123\",\"accessModes\":[\"ReadWriteOnce\"],\"resources\":{\"requests\":"
-                       "{\"storage\":\"1Gi\"}},\"dataSourceRef\":{\"kind\":\"X\",\"name\":\"y\"}}}");
+    cJSON *pvc =
+        parse("{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolumeClaim\",\"metadata\":{"
+              "\"name\":\"data\",\"namespace\":\"prod\",\"annotations\":{"
+              "\"pv.kubernetes.io/bind-completed\":\"yes\",\"keep\":\"me\","
+              "\"volume.kubernetes.io/selected-node\":\"n1\"}},\"spec\":{\"volumeName\":"
+              "\"pvc-123\",\"accessModes\":[\"ReadWriteOnce\"],\"resources\":{\"requests\":"
+              "{\"storage\":\"1Gi\"}},\"dataSourceRef\":{\"kind\":\"X\",\"name\":\"y\"}}}");
     cJSON *plain = parse("{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolumeClaim\",\"metadata\":{"
                          "\"name\":\"scratch\"},\"spec\":{\"volumeName\":\"pvc-9\"}}");
     struct cm_err err;
@@ -239,28 +242,30 @@ static void test_sanitize_namespace_pod_binding(void **state)
 {
     struct backup_restore_nsmap m;
     struct cm_err err;
-    cJSON *ns = parse("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"prod\","
-                      "\"labels\":{\"kubernetes.io/metadata.name\":\"prod\",\"team\":\"a\"}},"
-                      "\"spec\":{\"finalizers\":[\"kubernetes\"]},\"status\":{\"phase\":\"Active\"}}");
+    cJSON *ns =
+        parse("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"prod\","
+              "\"labels\":{\"kubernetes.io/metadata.name\":\"prod\",\"team\":\"a\"}},"
+              "\"spec\":{\"finalizers\":[\"kubernetes\"]},\"status\":{\"phase\":\"Active\"}}");
     cJSON *pod = parse("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\","
                        "\"namespace\":\"prod\"},\"spec\":{\"nodeName\":\"n1\",\"containers\":[]}}");
     cJSON *dep = parse("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":"
                        "\"d\",\"namespace\":\"prod\",\"generation\":4},\"spec\":{\"template\":{"
                        "\"spec\":{\"nodeName\":\"pinned\"}}}}");
-    cJSON *rb = parse("{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"RoleBinding\","
-                      "\"metadata\":{\"name\":\"rb\",\"namespace\":\"prod\"},\"subjects\":[{\"kind\":"
-                      "\"ServiceAccount\",\"name\":\"app\",\"namespace\":\"prod\"},{\"kind\":"
-                      "\"ServiceAccount\",\"name\":\"mon\",\"namespace\":\"monitoring\"}]}");
+    cJSON *rb =
+        parse("{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"RoleBinding\","
+              "\"metadata\":{\"name\":\"rb\",\"namespace\":\"prod\"},\"subjects\":[{\"kind\":"
+              "\"ServiceAccount\",\"name\":\"app\",\"namespace\":\"prod\"},{\"kind\":"
+              "\"ServiceAccount\",\"name\":\"mon\",\"namespace\":\"monitoring\"}]}");
 
     (void)state;
     backup_restore_nsmap_init(&m);
     assert_int_equal(backup_restore_nsmap_add(&m, "prod=staging", &err), 0);
     assert_int_equal(backup_restore_sanitize(ns, &m, NULL, &err), 0);
     assert_string_equal(sat(ns, "metadata.name"), "staging");
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(at(ns, "metadata.labels"),
-                                                         "kubernetes.io/metadata.name")
-                            ->valuestring,
-                        "staging");
+    assert_string_equal(
+        cJSON_GetObjectItemCaseSensitive(at(ns, "metadata.labels"), "kubernetes.io/metadata.name")
+            ->valuestring,
+        "staging");
     assert_string_equal(sat(ns, "metadata.labels.team"), "a");
     assert_null(at(ns, "spec"));
     assert_null(at(ns, "status"));
@@ -285,7 +290,8 @@ static void test_sanitize_namespace_pod_binding(void **state)
 
 static void test_sanitize_rejects_bad_objects(void **state)
 {
-    const char *bad[] = {"[]", "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"x\"}}",
+    const char *bad[] = {"[]",
+                         "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"x\"}}",
                          "{\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"x\"}}",
                          "{\"apiVersion\":\"v1\",\"kind\":\"Pod\"}",
                          "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"\"}}",
@@ -350,8 +356,7 @@ static void test_snapshot_name(void **state)
     char pvc[300];
 
     (void)state;
-    backup_restore_snapshot_name("20261122T093000Z-1a2b3c4d", NULL, "data-db-0", buf,
-                                 sizeof(buf));
+    backup_restore_snapshot_name("20261122T093000Z-1a2b3c4d", NULL, "data-db-0", buf, sizeof(buf));
     assert_string_equal(buf, "lw-r-20261122t093000z-1a2b3c4d-data-db-0");
     backup_restore_snapshot_name("20261122T093000Z-1a2b3c4d", "test", "data-db-0", buf,
                                  sizeof(buf));
@@ -379,8 +384,8 @@ static void test_snapshot_objects(void **state)
     long n;
 
     (void)state;
-    assert_int_equal(backup_restore_snapshot_objects(&ref, "test", "lw-r-x-data", "lw-r-test-x-data",
-                                                     &c, &s, &err),
+    assert_int_equal(backup_restore_snapshot_objects(&ref, "test", "lw-r-x-data",
+                                                     "lw-r-test-x-data", &c, &s, &err),
                      0);
     assert_string_equal(sat(c, "kind"), "VolumeSnapshotContent");
     assert_string_equal(sat(c, "spec.source.snapshotHandle"), "csi-handle-1");
@@ -427,20 +432,23 @@ static void test_result_report(void **state)
 
     (void)state;
     assert_int_equal(backup_restore_result_create(&r), 0);
-    assert_int_equal(backup_restore_result_add(r, "v1", "Namespace", "", "test",
-                                               BACKUP_RESTORE_CREATED, NULL), 0);
+    assert_int_equal(
+        backup_restore_result_add(r, "v1", "Namespace", "", "test", BACKUP_RESTORE_CREATED, NULL),
+        0);
     assert_int_equal(backup_restore_result_add(r, "v1", "ConfigMap", "test", "cfg",
-                                               BACKUP_RESTORE_SKIPPED, "already exists"), 0);
+                                               BACKUP_RESTORE_SKIPPED, "already exists"),
+                     0);
     assert_int_equal(backup_restore_result_add(r, "apps/v1", "Deployment", "test", "web\x1b",
                                                BACKUP_RESTORE_FAILED,
-                                               "422 Invalid: \"spec\" bad\n"), 0);
+                                               "422 Invalid: \"spec\" bad\n"),
+                     0);
     assert_int_equal(backup_restore_result_count(r), 3);
     assert_int_equal(backup_restore_result_tally(r, BACKUP_RESTORE_FAILED), 1);
     assert_string_equal(backup_restore_result_get(r, 1)->detail, "already exists");
     assert_null(backup_restore_result_get(r, 3));
     cm_buf_init(&b, 1 << 16);
-    assert_int_equal(backup_restore_result_format(r, "20261122T093000Z-1a2b3c4d", false, false,
-                                                  &b), 0);
+    assert_int_equal(backup_restore_result_format(r, "20261122T093000Z-1a2b3c4d", false, false, &b),
+                     0);
     assert_non_null(strstr(b.ptr, "created  Namespace test\n"));
     assert_non_null(strstr(b.ptr, "skipped  ConfigMap test/cfg: already exists\n"));
     assert_non_null(strstr(b.ptr, "failed   Deployment test/web?: 422 Invalid: \"spec\" bad?\n"));

@@ -96,8 +96,8 @@ static void no_sleep(uint64_t ms, void *ctx)
     (void)ctx;
 }
 
-static const char *app_json(const char *ns, const char *kind, const char *name,
-                            const char *labels, const char *annotations, char *buf, size_t len)
+static const char *app_json(const char *ns, const char *kind, const char *name, const char *labels,
+                            const char *annotations, char *buf, size_t len)
 {
     snprintf(buf, len,
              "[{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}},"
@@ -115,8 +115,7 @@ static const char *app_json(const char *ns, const char *kind, const char *name,
 #define GOLD "\"dataprotection\":\"k10-goldpolicy\",\"immutable\":\"enabled\""
 #define BIND(p) "\"lockwarden.io/backup-policy\":\"" p "\""
 
-static int capture(struct env *e, const char *policy, const char *ns, time_t now,
-                   char *id_out)
+static int capture(struct env *e, const char *policy, const char *ns, time_t now, char *id_out)
 {
     struct kube_config *cfg = NULL;
     struct kube_client *kc = NULL;
@@ -168,8 +167,9 @@ static int setup(void **state)
 
     memset(&e, 0, sizeof(e));
     if (endpoint == NULL || endpoint[0] == '\0') {
-        fprintf(stderr, "test_audit_live: S3_ENDPOINT is not set (tests/run.sh starts "
-                        "radosgw; by hand: eval \"$(RGW_PORT=17580 tests/support/rgw.sh start)\")\n");
+        fprintf(stderr,
+                "test_audit_live: S3_ENDPOINT is not set (tests/run.sh starts "
+                "radosgw; by hand: eval \"$(RGW_PORT=17580 tests/support/rgw.sh start)\")\n");
         return -1;
     }
     snprintf(e.dir, sizeof(e.dir), "%s/lw-audit-XXXXXX",
@@ -190,8 +190,8 @@ static int setup(void **state)
         fake_kube_add_object_json(e.fk, app_json("inventory", "StatefulSet", "db", GOLD,
                                                  BIND("goldpolicy"), buf, sizeof(buf))) < 0 ||
         fake_kube_add_object_json(e.fk, app_json("payments", "Deployment", "ledger",
-                                                 "\"immutable\":\"enabled\"",
-                                                 BIND("nolockpolicy"), buf, sizeof(buf))) < 0 ||
+                                                 "\"immutable\":\"enabled\"", BIND("nolockpolicy"),
+                                                 buf, sizeof(buf))) < 0 ||
         fake_kube_add_object_json(e.fk, app_json("legacy", "Deployment", "old-app",
                                                  "\"app\":\"old\"", "", buf, sizeof(buf))) < 0 ||
         fake_kube_add_object_json(e.fk, app_json("tampered", "Deployment", "app", GOLD,
@@ -211,8 +211,7 @@ static int setup(void **state)
     sc.bucket = e.bucket;
     sc.path_style = true;
     sc.creds = &creds;
-    if (s3_client_create(&sc, &e.s3, &err) != 0 ||
-        s3_client_create_bucket(e.s3, true, &err) != 0) {
+    if (s3_client_create(&sc, &e.s3, &err) != 0 || s3_client_create_bucket(e.s3, true, &err) != 0) {
         fprintf(stderr, "bucket: %s\n", err.msg);
         s3_credentials_cleanup(&creds);
         return -1;
@@ -311,8 +310,8 @@ static bool has_issue(const cJSON *rep, const char *ns, const char *issue)
 static void test_json_classes(void **state)
 {
     struct env *e = *state;
-    const char *args[] = {"audit", "-p", e->policy_file, "--kubeconfig", e->kubeconfig, "-o",
-                          "json", NULL};
+    const char *args[] = {"audit",       "-p", e->policy_file, "--kubeconfig",
+                          e->kubeconfig, "-o", "json",         NULL};
     cJSON *rep;
     const cJSON *pt;
 
@@ -339,8 +338,8 @@ static void test_json_classes(void **state)
     assert_true(has_issue(rep, "lost", "verify-failed"));
     assert_false(has_issue(rep, "lost", "stale")); /* no time known: no RPO verdict */
     pt = cJSON_GetObjectItemCaseSensitive(app(rep, "lost"), "latestRestorePoint");
-    assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(pt, "verifyDetail")->valuestring,
-                           "NoSuchBucket"));
+    assert_non_null(
+        strstr(cJSON_GetObjectItemCaseSensitive(pt, "verifyDetail")->valuestring, "NoSuchBucket"));
     /* A tampered point: what differs is named, and its lock is still read back. */
     pt = cJSON_GetObjectItemCaseSensitive(app(rep, "tampered"), "latestRestorePoint");
     assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(pt, "verifyDetail")->valuestring,
@@ -349,11 +348,10 @@ static void test_json_classes(void **state)
                         "GOVERNANCE");
     assert_string_equal(cls(rep, "empty"), "unprotected");
     assert_true(has_issue(rep, "empty", "no-restore-point"));
-    assert_int_equal(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rep, "summary"),
-                                         "unprotected")
-            ->valueint,
-        4);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(
+                         cJSON_GetObjectItemCaseSensitive(rep, "summary"), "unprotected")
+                         ->valueint,
+                     4);
     cJSON_Delete(rep);
 }
 
@@ -362,10 +360,10 @@ static void test_text_csv_html(void **state)
     struct env *e = *state;
     char html[320];
     const char *text[] = {"audit", "-p", e->policy_file, "--kubeconfig", e->kubeconfig, NULL};
-    const char *csv[] = {"audit", "-p", e->policy_file, "--kubeconfig", e->kubeconfig, "-o",
-                         "csv", NULL};
-    const char *htm[] = {"audit", "-p", e->policy_file, "--kubeconfig", e->kubeconfig, "-o",
-                         "html", "--out", html, NULL};
+    const char *csv[] = {"audit",       "-p", e->policy_file, "--kubeconfig",
+                         e->kubeconfig, "-o", "csv",          NULL};
+    const char *htm[] = {"audit", "-p",   e->policy_file, "--kubeconfig", e->kubeconfig,
+                         "-o",    "html", "--out",        html,           NULL};
     char *doc = NULL;
     size_t len = 0;
 
@@ -383,7 +381,8 @@ static void test_text_csv_html(void **state)
     assert_string_equal(e->out, ""); /* the report went to the file */
     assert_int_equal(cm_fs_read_file(html, 1 << 20, &doc, &len, NULL), 0);
     assert_non_null(strstr(doc, "<svg id=\"summary-chart\""));
-    assert_non_null(strstr(doc, "data-class=\"not-immutable\" data-app=\"payments/Deployment/ledger\""));
+    assert_non_null(
+        strstr(doc, "data-class=\"not-immutable\" data-app=\"payments/Deployment/ledger\""));
     cm_free(doc);
 }
 

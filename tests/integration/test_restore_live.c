@@ -39,7 +39,7 @@ struct env {
     char policy_file[300];
     char bucket[64];
     char id[BACKUP_ID_LEN + 1];
-    cJSON *seed;     /* the seeded objects as the API server returned them */
+    cJSON *seed; /* the seeded objects as the API server returned them */
     char out[1 << 16];
     char errout[1 << 14];
 };
@@ -201,10 +201,14 @@ static size_t compare_app(struct env *e, const char *ns)
 
 static size_t count_ns(struct env *e, const char *ns)
 {
-    static const char *const types[][2] = {
-        {"v1", "configmaps"},     {"v1", "secrets"},          {"v1", "services"},
-        {"v1", "serviceaccounts"}, {"v1", "persistentvolumeclaims"},
-        {"apps/v1", "deployments"}, {"apps/v1", "statefulsets"}, {"example.com/v1", "widgets"}};
+    static const char *const types[][2] = {{"v1", "configmaps"},
+                                           {"v1", "secrets"},
+                                           {"v1", "services"},
+                                           {"v1", "serviceaccounts"},
+                                           {"v1", "persistentvolumeclaims"},
+                                           {"apps/v1", "deployments"},
+                                           {"apps/v1", "statefulsets"},
+                                           {"example.com/v1", "widgets"}};
     size_t i;
     size_t n = 0;
 
@@ -267,12 +271,13 @@ static int setup(void **state)
 
     memset(&e, 0, sizeof(e));
     if (endpoint == NULL || endpoint[0] == '\0') {
-        fprintf(stderr, "test_restore_live: S3_ENDPOINT is not set (tests/run.sh starts "
-                        "radosgw; by hand: eval \"$(RGW_PORT=17580 tests/support/rgw.sh start)\")\n");
+        fprintf(stderr,
+                "test_restore_live: S3_ENDPOINT is not set (tests/run.sh starts "
+                "radosgw; by hand: eval \"$(RGW_PORT=17580 tests/support/rgw.sh start)\")\n");
         return -1;
     }
-    snprintf(e.dir, sizeof(e.dir), "%s/lw-restore-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR")
-                                                                              : "/tmp");
+    snprintf(e.dir, sizeof(e.dir), "%s/lw-restore-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (mkdtemp(e.dir) == NULL)
         return -1;
     memset(&fo, 0, sizeof(fo));
@@ -313,8 +318,7 @@ static int setup(void **state)
     sc.bucket = e.bucket;
     sc.path_style = true;
     sc.creds = &creds;
-    if (s3_client_create(&sc, &e.s3, &err) != 0 ||
-        s3_client_create_bucket(e.s3, true, &err) != 0) {
+    if (s3_client_create(&sc, &e.s3, &err) != 0 || s3_client_create_bucket(e.s3, true, &err) != 0) {
         fprintf(stderr, "bucket: %s\n", err.msg);
         s3_credentials_cleanup(&creds);
         return -1;
@@ -400,8 +404,8 @@ static void test_restore_after_loss(void **state)
     struct env *e = *state;
     char pt[128];
     cJSON *rep;
-    const char *args[] = {"restore", pt, "-p", e->policy_file, "--kubeconfig", e->kubeconfig,
-                          "-o", "json", NULL};
+    const char *args[] = {"restore", pt,     "-p", e->policy_file, "--kubeconfig", e->kubeconfig,
+                          "-o",      "json", NULL};
 
     point_arg(e, pt, sizeof(pt), true);
     delete_app(e, NS);
@@ -420,8 +424,8 @@ static void test_restore_after_loss(void **state)
         assert_string_equal(str_at(ds, "kind"), "VolumeSnapshot");
         assert_string_equal(str_at(ds, "apiGroup"), "snapshot.storage.k8s.io");
         {
-            cJSON *vs = fake_kube_get_object(e->fk, "snapshot.storage.k8s.io/v1",
-                                             "VolumeSnapshot", NS, str_at(ds, "name"));
+            cJSON *vs = fake_kube_get_object(e->fk, "snapshot.storage.k8s.io/v1", "VolumeSnapshot",
+                                             NS, str_at(ds, "name"));
 
             assert_non_null(vs);
             cJSON_Delete(vs);
@@ -444,10 +448,11 @@ static void test_restore_again_skips_then_updates(void **state)
     struct env *e = *state;
     char pt[128];
     cJSON *rep;
-    const char *skip[] = {"restore", pt, "-p", e->policy_file, "--kubeconfig", e->kubeconfig,
-                          "-o", "json", NULL};
-    const char *upd[] = {"restore", pt, "-p", e->policy_file, "--kubeconfig", e->kubeconfig,
-                         "--existing", "update", "-o", "json", NULL};
+    const char *skip[] = {"restore", pt,     "-p", e->policy_file, "--kubeconfig", e->kubeconfig,
+                          "-o",      "json", NULL};
+    const char *upd[] = {"restore",     pt,           "-p",     e->policy_file, "--kubeconfig",
+                         e->kubeconfig, "--existing", "update", "-o",           "json",
+                         NULL};
     cJSON *cm;
 
     point_arg(e, pt, sizeof(pt), true);
@@ -487,8 +492,17 @@ static void test_clone_into_new_namespace(void **state)
     cJSON *vs;
     cJSON *vsc;
     const char *ds;
-    const char *args[] = {"restore", pt, "--namespace-map", "shop=shop-test", "-p",
-                          e->policy_file, "--kubeconfig", e->kubeconfig, "-o", "json", NULL};
+    const char *args[] = {"restore",
+                          pt,
+                          "--namespace-map",
+                          "shop=shop-test",
+                          "-p",
+                          e->policy_file,
+                          "--kubeconfig",
+                          e->kubeconfig,
+                          "-o",
+                          "json",
+                          NULL};
 
     point_arg(e, pt, sizeof(pt), false); /* found by searching the loaded policies */
     assert_int_equal(run(e, args), 0);
@@ -540,8 +554,9 @@ static void test_dry_run_changes_nothing(void **state)
 {
     struct env *e = *state;
     char pt[128];
-    const char *args[] = {"restore", pt, "--namespace-map", "shop=shop-dry", "--dry-run", "-p",
-                          e->policy_file, "--kubeconfig", e->kubeconfig, NULL};
+    const char *args[] = {"restore",     pt,   "--namespace-map", "shop=shop-dry",
+                          "--dry-run",   "-p", e->policy_file,    "--kubeconfig",
+                          e->kubeconfig, NULL};
     size_t creates;
 
     point_arg(e, pt, sizeof(pt), true);
@@ -564,8 +579,17 @@ static void test_partial_failure_reported_per_object(void **state)
     cJSON *it;
     struct fake_kube_rule rule;
     size_t failed = 0;
-    const char *args[] = {"restore", pt, "--namespace-map", "shop=shop-fail", "-p",
-                          e->policy_file, "--kubeconfig", e->kubeconfig, "-o", "json", NULL};
+    const char *args[] = {"restore",
+                          pt,
+                          "--namespace-map",
+                          "shop=shop-fail",
+                          "-p",
+                          e->policy_file,
+                          "--kubeconfig",
+                          e->kubeconfig,
+                          "-o",
+                          "json",
+                          NULL};
 
     point_arg(e, pt, sizeof(pt), true);
     memset(&rule, 0, sizeof(rule));
@@ -607,8 +631,15 @@ static void test_tampered_archive_refused(void **state)
     char *arch = NULL;
     size_t len = 0;
     struct cm_err err;
-    const char *args[] = {"restore", pt, "--namespace-map", "shop=shop-tamper", "-p",
-                          e->policy_file, "--kubeconfig", e->kubeconfig, NULL};
+    const char *args[] = {"restore",
+                          pt,
+                          "--namespace-map",
+                          "shop=shop-tamper",
+                          "-p",
+                          e->policy_file,
+                          "--kubeconfig",
+                          e->kubeconfig,
+                          NULL};
 
     point_arg(e, pt, sizeof(pt), true);
     /* A new version of the archive with one byte flipped: Object Lock keeps the old
@@ -636,8 +667,13 @@ static void test_bad_arguments(void **state)
     const char *a3[] = {"restore", "shop/20261122T093000Z-1a2b3c4d", "--existing", "merge", NULL};
     const char *a4[] = {"restore", "shop/20261122T093000Z-1a2b3c4d", "--namespace-map", "a=B",
                         NULL};
-    const char *a5[] = {"restore", "shop/20261122T093000Z-1a2b3c4d", "-p", e->policy_file,
-                        "--kubeconfig", e->kubeconfig, NULL};
+    const char *a5[] = {"restore",
+                        "shop/20261122T093000Z-1a2b3c4d",
+                        "-p",
+                        e->policy_file,
+                        "--kubeconfig",
+                        e->kubeconfig,
+                        NULL};
 
     assert_int_equal(run(e, a1), 2);
     assert_int_equal(run(e, a2), 2);
