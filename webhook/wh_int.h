@@ -175,8 +175,6 @@ void wh_arena_cleanup(struct wh_arena *a);
 
 /* ---- watcher ---- */
 
-struct wh_server_int;
-
 struct wh_watcher;
 
 /* Starts the watcher thread over the policy paths and the certificate/key files;
@@ -196,5 +194,42 @@ CM_NODISCARD int wh_watcher_start(char (*paths)[WH_PATH_MAX], size_t n, const ch
 void wh_watcher_kick(struct wh_watcher *w);
 /* Stops and joins the thread; frees w. NULL-safe. */
 void wh_watcher_stop(struct wh_watcher *w);
+
+/* ---- the server (wh_server.c, wh_server_reload.c, wh_listen.c) ---- */
+
+/* The running server. Fields other than the watcher-only digests are set before the
+ * daemons start and read-only after, except the atomics and the holders. */
+struct wh_server {
+    struct wh_config cfg;
+    struct wh_holder policies;
+    struct wh_tls tls;
+    struct wh_metrics metrics;
+    struct wh_watcher *watcher;
+    struct MHD_Daemon *daemons[WH_MAX_THREADS];
+    int listen_fds[WH_MAX_THREADS];
+    size_t n_daemons;
+    uint16_t port;
+    pthread_key_t report_key;
+    bool has_report_key;
+    atomic_bool draining;
+    pthread_mutex_t drain_mu;
+    pthread_cond_t drain_cv;
+    /* Watcher thread only: digests that failed to load, so a broken file is logged
+     * once, not at every periodic check. */
+    uint64_t failed_policy_digest;
+    uint64_t failed_cert_digest;
+    uint64_t suspect_cert_digest;
+};
+
+/* The watcher's callback: re-reads the certificate and the policies when they
+ * changed. Call only from the watcher thread. Returns true to be called again soon. */
+bool wh_server_on_check(bool forced, void *ctx);
+
+/* Binds and listens on c->listen_host:port (SO_REUSEPORT when asked). Returns 0,
+ * CM_EINVAL (bad address) or CM_EIO with err naming the address. */
+CM_NODISCARD int wh_listen_open(const struct wh_config *c, uint16_t port, bool reuseport, int *out,
+                                struct cm_err *err);
+/* The port a socket is bound to (0 when unknown). */
+uint16_t wh_listen_port(int fd);
 
 #endif /* WEBHOOK_WH_INT_H */

@@ -21,27 +21,6 @@
 
 enum route { R_VALIDATE = 0, R_MUTATE, R_HEALTHZ, R_READYZ, R_METRICS, R_NOTFOUND };
 
-struct wh_server {
-    struct wh_config cfg;
-    struct wh_holder policies;
-    struct wh_tls tls;
-    struct wh_metrics metrics;
-    struct wh_watcher *watcher;
-    struct MHD_Daemon *daemons[WH_MAX_THREADS];
-    int listen_fds[WH_MAX_THREADS];
-    size_t n_daemons;
-    uint16_t port;
-    pthread_key_t report_key;
-    bool has_report_key;
-    atomic_bool draining;
-    pthread_mutex_t drain_mu;
-    pthread_cond_t drain_cv;
-    /* Watcher thread only: digests that failed to load, so a broken file is logged
-     * once, not at every periodic check. */
-    uint64_t failed_policy_digest;
-    uint64_t failed_cert_digest;
-    uint64_t suspect_cert_digest;
-};
 
 /* One admission request, from its first handler call to request-completed. */
 struct wh_req {
@@ -476,166 +455,7 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
     cm_log(CM_LOG_DEBUG, "webhook", "libmicrohttpd", CM_LS("detail", msg));
 }
 
-/* ---- reload ---- */
-
-static void check_policies(struct wh_server *s, bool forced)
-{
-    struct cm_err err;
-    struct wh_snapshot *cur = wh_snapshot_acquire(&s->policies);
-    uint64_t cur_digest = cur != NULL ? cur->digest : 0;
-    struct policy_set *set = NULL;
-    uint64_t digest = 0;
-    int rc;
-
-    wh_snapshot_release(cur);
-    rc = wh_policies_digest(s->cfg.policies, s->cfg.n_policies, &digest, &err);
-    if (rc == 0 && !forced && (digest == cur_digest || digest == s->failed_policy_digest))
-        return;
-    if (rc == 0)
-        rc = wh_policies_load(s->cfg.policies, s->cfg.n_policies, &set, &digest, &err);
-    if (rc == 0)
-        rc = wh_holder_swap(&s->policies, set, digest);
-    if (rc != 0) {
-        if (!forced && digest != 0 && digest == s->failed_policy_digest)
-            return;
-        s->failed_policy_digest = digest;
-        atomic_fetch_add_explicit(&s->metrics.reload_failures, 1, memory_order_relaxed);
-        cm_log(CM_LOG_ERROR, "webhook", "policy reload failed; the last good set keeps serving",
-               CM_LS("err", err.msg), CM_LB("forced", forced));
-        return;
-    }
-    s->failed_policy_digest = 0;
-    cur = wh_snapshot_acquire(&s->policies);
-    atomic_fetch_add_explicit(&s->metrics.reloads, 1, memory_order_relaxed);
-    atomic_store(&s->metrics.policy_generation, cur != NULL ? cur->generation : 0);
-    cm_log(CM_LOG_INFO, "webhook", "policies reloaded",
-           CM_LI("generation", cur != NULL ? (long long)cur->generation : 0),
-           CM_LI("policies", cur != NULL ? (long long)policy_set_policy_count(cur->set) : 0),
-           CM_LI("rules", cur != NULL ? (long long)policy_set_rule_count(cur->set) : 0),
-           CM_LI("backup_policies",
-                 cur != NULL ? (long long)policy_set_backup_count(cur->set) : 0),
-           CM_LB("forced", forced));
-    wh_snapshot_release(cur);
-}
-
-/* Returns true when a failed load should be retried shortly: the certificate and the
- * key are two files, and a writer replaces them one after the other, so a mismatch is
- * reported only when the same files fail twice. */
-static bool check_cert(struct wh_server *s, bool forced)
-{
-    struct cm_err err;
-    struct wh_cred *cur = wh_tls_acquire(&s->tls);
-    uint64_t cur_digest = cur != NULL ? cur->digest : 0;
-    struct wh_cred *c = NULL;
-    uint64_t digest = 0;
-    int rc;
-
-    wh_cred_release(cur);
-    rc = wh_cred_digest(s->cfg.tls_cert, s->cfg.tls_key, &digest, &err);
-    if (rc == 0 && (digest == cur_digest || (!forced && digest == s->failed_cert_digest)))
-        return false;
-    if (rc == 0)
-        rc = wh_cred_load(s->cfg.tls_cert, s->cfg.tls_key, &c, &err);
-    if (rc != 0) {
-        if (!forced && digest != 0 && digest == s->failed_cert_digest)
-            return false;
-        if (digest != s->suspect_cert_digest) {
-            s->suspect_cert_digest = digest;
-            return true; /* maybe half-written: look again before complaining */
-        }
-        s->failed_cert_digest = digest;
-        atomic_fetch_add_explicit(&s->metrics.cert_reload_failures, 1, memory_order_relaxed);
-        cm_log(CM_LOG_WARN, "webhook",
-               "certificate change not loaded; the previous certificate keeps serving",
-               CM_LS("err", err.msg));
-        return false;
-    }
-    s->failed_cert_digest = 0;
-    s->suspect_cert_digest = 0;
-    atomic_store(&s->metrics.cert_not_after, (long long)c->not_after);
-    atomic_fetch_add_explicit(&s->metrics.cert_reloads, 1, memory_order_relaxed);
-    {
-        char na[32];
-
-        cm_log(CM_LOG_INFO, "webhook", "serving certificate rotated",
-               CM_LS("not_after", cm_time_format(c->not_after, na, sizeof(na))));
-    }
-    wh_tls_swap(&s->tls, c);
-    return false;
-}
-
-static bool on_check(bool forced, void *ctx)
-{
-    struct wh_server *s = ctx;
-    bool again = check_cert(s, forced);
-
-    check_policies(s, forced);
-    return again;
-}
-
 /* ---- lifecycle ---- */
-
-static int open_listener(const struct wh_config *c, uint16_t port, bool reuseport, int *out,
-                         struct cm_err *err)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl;
-    int one = 1;
-    int fd;
-    char eb[128];
-
-    memset(&ss, 0, sizeof(ss));
-    if (strchr(c->listen_host, ':') != NULL) {
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons(port);
-        if (inet_pton(AF_INET6, c->listen_host, &a6->sin6_addr) != 1)
-            return cm_err_set(err, CM_EINVAL, "--listen: '%s' is not an IPv6 address",
-                              c->listen_host);
-        sl = sizeof(*a6);
-    } else {
-        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons(port);
-        if (strcmp(c->listen_host, "localhost") == 0)
-            a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        else if (inet_pton(AF_INET, c->listen_host, &a4->sin_addr) != 1)
-            return cm_err_set(err, CM_EINVAL, "--listen: '%s' is not an IP address",
-                              c->listen_host);
-        sl = sizeof(*a4);
-    }
-    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return cm_err_set(err, CM_EIO, "socket: %s", cm_errno_str(errno, eb, sizeof(eb)));
-    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
-        close(fd);
-        return cm_err_set(err, CM_EIO, "SO_REUSEPORT: %s", cm_errno_str(errno, eb, sizeof(eb)));
-    }
-    if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 1024) != 0) {
-        int e = errno;
-
-        close(fd);
-        return cm_err_set(err, CM_EIO, "cannot listen on %s:%u: %s", c->listen_host, port,
-                          cm_errno_str(e, eb, sizeof(eb)));
-    }
-    *out = fd;
-    return 0;
-}
-
-static uint16_t bound_port(int fd)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
-        return 0;
-    if (ss.ss_family == AF_INET6)
-        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-}
 
 static struct MHD_Daemon *start_daemon(struct wh_server *s, int fd, unsigned pool,
                                        unsigned conn_limit, unsigned per_ip)
@@ -718,12 +538,12 @@ int wh_server_create(const struct wh_config *c, struct wh_server **out, struct c
         unsigned limit = c->max_connections / (unsigned)want;
         unsigned per_ip = c->max_per_ip / (unsigned)want;
 
-        rc = open_listener(c, i == 0 ? c->listen_port : s->port,
+        rc = wh_listen_open(c, i == 0 ? c->listen_port : s->port,
                            c->accept_mode == WH_ACCEPT_REUSEPORT, &s->listen_fds[i], err);
         if (rc != 0)
             goto fail;
         if (i == 0)
-            s->port = bound_port(s->listen_fds[0]);
+            s->port = wh_listen_port(s->listen_fds[0]);
         s->daemons[i] = start_daemon(s, s->listen_fds[i], pool, limit > 0 ? limit : 1,
                                      per_ip > 0 ? per_ip : 1);
         if (s->daemons[i] == NULL) {
@@ -733,7 +553,7 @@ int wh_server_create(const struct wh_config *c, struct wh_server **out, struct c
         }
         s->n_daemons++;
     }
-    cb.on_check = on_check;
+    cb.on_check = wh_server_on_check;
     cb.ctx = s;
     rc = wh_watcher_start(s->cfg.policies, s->cfg.n_policies, s->cfg.tls_cert, s->cfg.tls_key,
                           s->cfg.reload_interval_ms, &cb, &s->watcher, err);
