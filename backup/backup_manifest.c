@@ -102,15 +102,21 @@ static bool str_ok(const char *s)
     return s != NULL && strlen(s) <= BACKUP_MAX_STRING;
 }
 
-static bool hex64_ok(const char *s)
+/* n lowercase hex digits followed by the end of the string. */
+static bool hex_n_ok(const char *s, size_t n)
 {
     size_t i;
 
-    for (i = 0; i < 64; i++) {
+    for (i = 0; i < n; i++) {
         if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
             return false;
     }
-    return s[64] == '\0';
+    return s[n] == '\0';
+}
+
+static bool hex64_ok(const char *s)
+{
+    return hex_n_ok(s, 64);
 }
 
 /* An archive path is relative, has no empty/"."/".." segment and only printable ASCII. */
@@ -807,7 +813,7 @@ static int parse_header(const cJSON *root, struct backup_manifest *m, struct cm_
     rc = get_str(enc, "keyId", false, "archive.encryption", &s, err);
     if (rc != 0)
         return rc;
-    if (strlen(s) != 23 || strncmp(s, "sha256:", 7) != 0)
+    if (strlen(s) != 23 || strncmp(s, "sha256:", 7) != 0 || !hex_n_ok(s + 7, 16))
         return cm_err_set(err, CM_EPARSE, "manifest: keyId must be sha256:<16 hex>");
     memcpy(m->key_id, s, 24);
     if (strcmp(m->archive_key, BACKUP_ARCHIVE_NAME_ENC) != 0)

@@ -173,6 +173,9 @@ static void test_rejects(void **state)
     expect_bad("\"sha256\":\"ba78", "\"sha256\":\"BA78", CM_EPARSE, "sha256");
     expect_bad("\"encryption\":null", "\"encryption\":{\"algorithm\":\"AES-256-GCM\","
                "\"keyId\":\"sha256:0123456789abcdef\"}", CM_EPARSE, "plain archive");
+    /* fuzz regression: a keyId with non-hex (here non-ASCII) bytes no longer round-trips */
+    expect_bad("\"key\":\"resources.tar.gz\"", "\"key\":\"resources.tar.gz.enc\"", CM_EPARSE,
+               "encrypted archive without encryption");
     expect_bad("\"encryption\":null", "\"encryption\":{\"algorithm\":\"ROT13\"}",
                CM_EUNSUPPORTED, "ROT13");
     expect_bad("\"path\":\"resources/apps", "\"path\":\"/resources/apps", CM_EPARSE, "unsafe");
@@ -186,6 +189,34 @@ static void test_rejects(void **state)
     expect_bad("\"snapshots\":[{", "\"snapshots\":[7,{", CM_EPARSE, "snapshots[0]");
     expect_bad("\"pvc\":\"data-db-0\"", "\"pvc\":\"\"", CM_EPARSE, "empty pvc");
     expect_bad("{\"format\"", "[{\"format\"", CM_EPARSE, "JSON");
+}
+
+static void test_key_id_must_be_hex(void **state)
+{
+    struct backup_manifest *m = NULL;
+    struct backup_manifest *p = NULL;
+    struct cm_buf b;
+    struct cm_err err;
+    char *at;
+
+    (void)state;
+    cm_buf_init(&b, 1 << 20);
+    assert_int_equal(build(&m), 0);
+    memcpy(m->key_id, "sha256:0123456789abcdef", 24);
+    assert_int_equal(backup_manifest_set_str(&m->archive_key, BACKUP_ARCHIVE_NAME_ENC), 0);
+    assert_int_equal(backup_manifest_format(m, &b), 0);
+    assert_int_equal(backup_manifest_parse(b.ptr, b.len, &p, &err), 0);
+    backup_manifest_destroy(p);
+    p = NULL;
+    /* the fuzzer's case: four non-hex characters inside the id (\u00cf as UTF-8) */
+    at = strstr(b.ptr, "sha256:0123");
+    assert_non_null(at);
+    memcpy(at + 8, "\xc3\x8f", 2);
+    assert_int_equal(backup_manifest_parse(b.ptr, b.len, &p, &err), CM_EPARSE);
+    assert_non_null(strstr(err.msg, "keyId"));
+    assert_null(p);
+    backup_manifest_destroy(m);
+    cm_buf_free(&b);
 }
 
 static void test_limits(void **state)
@@ -313,6 +344,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),    cmocka_unit_test(test_encrypted_roundtrip),
         cmocka_unit_test(test_rejects),      cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_key_id_must_be_hex),
         cmocka_unit_test(test_format_incomplete), cmocka_unit_test(test_oom),
         cmocka_unit_test(test_fixtures),
     };
