@@ -176,7 +176,9 @@ static int find_point(struct live *l, const struct policy_backup *bp, const char
         rc = backup_restore_point_read(b->s3, bp->location.prefix, ns, id, have_key ? &key : NULL,
                                        false, &p, &err);
         if (rc == CM_EINVAL && !have_key && bp->encryption_key_secret[0] != '\0') {
-            rc = backup_key_from_secret(l->kc, ns, bp->encryption_key_secret, &key, &err);
+            rc = backup_key_from_secret(l->kc, l->secret_ns, bp->encryption_key_secret, &key, &err);
+            if (rc == CM_ENOENT && strcmp(l->secret_ns, ns) != 0)
+                rc = backup_key_from_secret(l->kc, ns, bp->encryption_key_secret, &key, &err);
             if (rc == 0) {
                 have_key = true;
                 rc = backup_restore_point_read(b->s3, bp->location.prefix, ns, id, &key, false, &p,
@@ -265,8 +267,7 @@ static int audit_all(struct live *l, struct backup_audit_report *r, struct cm_er
     return 0;
 }
 
-int backup_audit_live(const char *kubeconfig, const char *context, const char *endpoint_override,
-                      const struct policy_set *ps, time_t now, struct backup_audit_report **out,
+int backup_audit_live(const struct backup_audit_live_opts *o, struct backup_audit_report **out,
                       struct cm_err *err)
 {
     struct kube_config *cfg = NULL;
@@ -276,19 +277,20 @@ int backup_audit_live(const char *kubeconfig, const char *context, const char *e
     int rc;
 
     memset(&l, 0, sizeof(l));
-    rc = kube_config_load(kubeconfig, context, &cfg, err);
+    rc = kube_config_load(o->kubeconfig, o->context, &cfg, err);
     if (rc != 0)
         goto cleanup;
     rc = kube_client_create(cfg, &l.kc, err);
     if (rc != 0)
         goto cleanup;
-    l.ps = ps;
-    l.endpoint_override = endpoint_override;
-    l.secret_ns = kube_config_namespace(kube_client_config(l.kc));
+    l.ps = o->ps;
+    l.endpoint_override = o->endpoint_override;
+    l.secret_ns =
+        o->secret_ns != NULL ? o->secret_ns : kube_config_namespace(kube_client_config(l.kc));
     l.namespaces = cJSON_CreateArray();
     l.workloads = cJSON_CreateArray();
-    if (ps != NULL && policy_set_backup_count(ps) > 0) {
-        l.n_buckets = policy_set_backup_count(ps);
+    if (o->ps != NULL && policy_set_backup_count(o->ps) > 0) {
+        l.n_buckets = policy_set_backup_count(o->ps);
         l.buckets = cm_calloc(l.n_buckets, sizeof(*l.buckets));
     }
     if (l.namespaces == NULL || l.workloads == NULL || (l.n_buckets > 0 && l.buckets == NULL)) {
@@ -296,7 +298,7 @@ int backup_audit_live(const char *kubeconfig, const char *context, const char *e
         goto cleanup;
     }
     for (i = 0; i < l.n_buckets; i++)
-        l.buckets[i].bp = policy_set_backup_get(ps, i);
+        l.buckets[i].bp = policy_set_backup_get(o->ps, i);
     rc = list_into(l.kc, "v1", "namespaces", l.namespaces, err);
     if (rc == 0)
         rc = list_into(l.kc, "apps/v1", "deployments", l.workloads, err);
@@ -304,7 +306,7 @@ int backup_audit_live(const char *kubeconfig, const char *context, const char *e
         rc = list_into(l.kc, "apps/v1", "statefulsets", l.workloads, err);
     if (rc != 0)
         goto cleanup;
-    rc = backup_audit_report_create(now, &r);
+    rc = backup_audit_report_create(o->now, &r);
     if (rc != 0) {
         cm_err_set(err, rc, "audit: out of memory");
         goto cleanup;

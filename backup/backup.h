@@ -1060,20 +1060,26 @@ CM_NODISCARD int backup_audit_state_load(const char *name, const char *buf, size
                                          const struct policy_set *ps, time_t now,
                                          struct backup_audit_report **out, struct cm_err *err);
 
+/* Where and how the live audit looks. Strings borrowed; NULL = the default. */
+struct backup_audit_live_opts {
+    const char *kubeconfig;        /* as kube_config_load (NULL: in-cluster or ~/.kube) */
+    const char *context;
+    const char *endpoint_override; /* as backup_restore_s3_open */
+    const char *secret_ns;         /* credentials/key Secrets (NULL: context's namespace) */
+    const struct policy_set *ps;   /* guardrails and BackupPolicies (may be NULL) */
+    time_t now;                    /* the classification clock */
+};
+
 /* The live audit: lists every namespace, Deployment and StatefulSet through the
- * cluster (kubeconfig/context as kube_config_load; NULL = defaults), binds and
- * evaluates each app against ps, and for each bound app reads the newest complete
- * restore point of its namespace from its BackupPolicy's bucket (S3 credentials as
- * backup_restore_s3_open with the Secret in the kubeconfig's namespace; encrypted
- * points get their key from the policy's encryptionKeySecret in the app's namespace;
- * endpoint_override as backup_restore_s3_open),
- * verifying it end to end and reading its lock back. Partial points are skipped when
- * a complete one exists. A bucket that cannot be read makes the app's point
- * "does not verify" (named in verify_detail), never a pass. Returns 0 with *out, or the
- * kube/s3 codes when the cluster itself cannot be listed. */
-CM_NODISCARD int backup_audit_live(const char *kubeconfig, const char *context,
-                                   const char *endpoint_override, const struct policy_set *ps,
-                                   time_t now,
+ * cluster, binds and evaluates each app against o->ps, and for each bound app reads
+ * the newest complete restore point of its namespace from its BackupPolicy's bucket
+ * (credentials as backup_restore_s3_open, Secrets in o->secret_ns; an encrypted point
+ * gets its key from the policy's encryptionKeySecret in o->secret_ns, else in the
+ * app's namespace), verifying it end to end and reading its lock back. Partial points
+ * are skipped when a complete one exists. A bucket that cannot be read makes the app's
+ * point "does not verify" (named in verify_detail), never a pass. Returns 0 with *out,
+ * or the kube codes when the cluster itself cannot be listed. */
+CM_NODISCARD int backup_audit_live(const struct backup_audit_live_opts *o,
                                    struct backup_audit_report **out, struct cm_err *err);
 
 /* Internal to audit_render.c and audit_html.c (and their tests); not for other modules. */

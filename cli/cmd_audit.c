@@ -30,6 +30,8 @@ static void audit_usage(FILE *f)
             "                        ~/.kube/config)\n"
             "      --now TIME        judge ages at TIME (RFC 3339) instead of the clock\n"
             "      --s3-endpoint URL use this S3 endpoint instead of the policies' (path-style)\n"
+            "      --secret-namespace NS  where the credentials and key Secrets live\n"
+            "                        (default: the context's namespace)\n"
             "      --input STATE     audit a recorded state file (JSON/YAML) instead of the\n"
             "                        live cluster; see docs/readme/restore-audit.md\n\n"
             "exit status: 0 every app protected, 1 anything out of compliance (or the audit\n"
@@ -45,6 +47,7 @@ struct audit_args {
     const char *context;
     const char *input;
     const char *s3_endpoint;
+    const char *secret_ns;
     time_t now;
 };
 
@@ -88,6 +91,8 @@ static int parse_args(int argc, char **argv, struct audit_args *a)
             a->input = v;
         } else if (strcmp(o, "--s3-endpoint") == 0) {
             a->s3_endpoint = v;
+        } else if (strcmp(o, "--secret-namespace") == 0) {
+            a->secret_ns = v;
         } else if (strcmp(o, "--now") == 0) {
             if (cm_time_parse(v, strlen(v), &a->now) != 0 || a->now <= 0) {
                 fprintf(stderr, "lockwarden audit: --now %s: want an RFC 3339 time\n", v);
@@ -151,8 +156,16 @@ int cmd_audit(int argc, char **argv)
             goto cleanup;
         }
     } else {
-        rc = backup_audit_live(a.kubeconfig, a.context, a.s3_endpoint, ps,
-                               a.now > 0 ? a.now : (time_t)(cm_time_now_ms() / 1000), &r, &err);
+        struct backup_audit_live_opts lo;
+
+        memset(&lo, 0, sizeof(lo));
+        lo.kubeconfig = a.kubeconfig;
+        lo.context = a.context;
+        lo.endpoint_override = a.s3_endpoint;
+        lo.secret_ns = a.secret_ns;
+        lo.ps = ps;
+        lo.now = a.now > 0 ? a.now : (time_t)(cm_time_now_ms() / 1000);
+        rc = backup_audit_live(&lo, &r, &err);
         if (rc != 0) {
             fprintf(stderr, "lockwarden audit: %s\n", err.msg);
             code = 1;

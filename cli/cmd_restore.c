@@ -19,7 +19,8 @@ static void restore_usage(FILE *f)
     fprintf(
         f, "usage: lockwarden restore [POLICY/]NAMESPACE/ID [--namespace-map OLD=NEW]...\n"
            "                          [--dry-run] [--existing skip|update] [-p POLICIES]...\n"
-           "                          [--kubeconfig FILE] [--context NAME] [--key-file FILE]\n"
+           "                          [--kubeconfig FILE] [--context NAME]\n"
+           "                          [--encryption-key FILE] [--secret-namespace NS]\n"
            "                          [--s3-endpoint URL] [-o text|json]\n\n"
            "Verifies every checksum of the restore point first (a corrupt or tampered point is\n"
            "refused and nothing is created), then recreates its objects in dependency order:\n"
@@ -35,8 +36,11 @@ static void restore_usage(FILE *f)
            "                           replace them with the restore point's version\n"
            "  -p, --policies PATH      policy file or directory with the BackupPolicies\n"
            "  --kubeconfig, --context  the cluster (default: in-cluster or ~/.kube/config)\n"
-           "  --key-file FILE          the archive key of an encrypted restore point (default:\n"
+           "  --encryption-key FILE    the archive key of an encrypted restore point (default:\n"
            "                           the policy's encryptionKeySecret)\n"
+           "  --secret-namespace NS    where the credentials and key Secrets live (default: the\n"
+           "                           context's namespace; the key is also looked up in the\n"
+           "                           restore point's namespace)\n"
            "  --s3-endpoint URL        use this S3 endpoint instead of the policies' (path-style)\n"
            "  -o, --output text|json   the per-object report format\n\n"
            "S3 credentials: the BackupPolicy's credentialsSecret, else AWS_ACCESS_KEY_ID and\n"
@@ -54,6 +58,7 @@ struct restore_args {
     const char *context;
     const char *key_file;
     const char *s3_endpoint;
+    const char *secret_ns;
     bool dry_run;
     bool update;
     bool json;
@@ -171,8 +176,10 @@ static int parse_args(int argc, char **argv, struct restore_args *a)
             a->kubeconfig = v;
         } else if (strcmp(o, "--context") == 0) {
             a->context = v;
-        } else if (strcmp(o, "--key-file") == 0) {
+        } else if (strcmp(o, "--encryption-key") == 0 || strcmp(o, "--key-file") == 0) {
             a->key_file = v;
+        } else if (strcmp(o, "--secret-namespace") == 0) {
+            a->secret_ns = v;
         } else if (strcmp(o, "--s3-endpoint") == 0) {
             a->s3_endpoint = v;
         } else {
@@ -268,7 +275,7 @@ static int locate(const struct restore_args *a, const struct policy_set *ps, str
 }
 
 static int read_point(const struct restore_args *a, const struct policy_backup *bp,
-                      struct s3_client *s3, struct kube_client *kc,
+                      struct s3_client *s3, struct kube_client *kc, const char *secret_ns,
                       struct backup_restore_point **out)
 {
     struct backup_key key;
@@ -288,11 +295,23 @@ static int read_point(const struct restore_args *a, const struct policy_backup *
     rc = backup_restore_point_read(s3, bp->location.prefix, a->ns, a->id, have_key ? &key : NULL,
                                    true, out, &err);
     if (rc == CM_EINVAL && !have_key && bp->encryption_key_secret[0] != '\0') {
-        rc = backup_key_from_secret(kc, a->ns, bp->encryption_key_secret, &key, &err);
+        struct cm_err kerr;
+        char first[CM_ERR_MSG_MAX];
+
+        /* Where `backup` reads it (the Secret namespace), else the app's namespace. */
+        snprintf(first, sizeof(first), "%s", err.msg);
+        cm_err_clear(&kerr);
+        rc = backup_key_from_secret(kc, secret_ns, bp->encryption_key_secret, &key, &kerr);
+        if (rc == CM_ENOENT && strcmp(secret_ns, a->ns) != 0)
+            rc = backup_key_from_secret(kc, a->ns, bp->encryption_key_secret, &key, &kerr);
         if (rc == 0) {
             have_key = true;
             rc = backup_restore_point_read(s3, bp->location.prefix, a->ns, a->id, &key, true, out,
                                            &err);
+        } else {
+            cm_err_set(&err, rc,
+                       "%.120s; the policy's key Secret %s (looked up in %s and %s): %.80s", first,
+                       bp->encryption_key_secret, secret_ns, a->ns, kerr.msg);
         }
     }
     if (have_key)
@@ -321,6 +340,7 @@ int cmd_restore(int argc, char **argv)
     struct cm_buf out;
     struct cm_err err;
     char label[BACKUP_RESTORE_NAME_MAX + 80];
+    const char *secret_ns;
     int code = 2;
     int rc;
 
@@ -346,10 +366,11 @@ int cmd_restore(int argc, char **argv)
         fprintf(stderr, "lockwarden restore: %s\n", err.msg);
         goto cleanup;
     }
-    code = locate(a, ps, kc, kube_config_namespace(cfg), &bp, &s3);
+    secret_ns = a->secret_ns != NULL ? a->secret_ns : kube_config_namespace(cfg);
+    code = locate(a, ps, kc, secret_ns, &bp, &s3);
     if (code != 0)
         goto cleanup;
-    code = read_point(a, bp, s3, kc, &rp);
+    code = read_point(a, bp, s3, kc, secret_ns, &rp);
     if (code != 0)
         goto cleanup;
     code = 1;

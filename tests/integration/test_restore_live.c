@@ -29,6 +29,7 @@
 extern char **environ;
 
 #define NS "shop"
+#define TEST_KEY_HEX "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 struct env {
     struct fake_kube *fk;
@@ -39,6 +40,8 @@ struct env {
     char policy_file[300];
     char bucket[64];
     char id[BACKUP_ID_LEN + 1];
+    char vault_id[BACKUP_ID_LEN + 1];
+    char key_file[300];
     cJSON *seed; /* the seeded objects as the API server returned them */
     char out[1 << 16];
     char errout[1 << 14];
@@ -331,6 +334,17 @@ static int setup(void **state)
              "    endpoint: %s\n    region: %s\n    bucket: %s\n    prefix: gold\n"
              "    pathStyle: true\n",
              endpoint, region != NULL ? region : "us-east-1", e.bucket);
+    {
+        size_t used = strlen(policy);
+
+        snprintf(policy + used, sizeof(policy) - used,
+                 "---\napiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\nmetadata:\n"
+                 "  name: vaultpolicy\nspec:\n  schedule: \"@daily\"\n  retention:\n"
+                 "    daily: 7\n  encryption:\n    keySecret: lw-key\n  location:\n"
+                 "    endpoint: %s\n    region: %s\n    bucket: %s\n    prefix: vault\n"
+                 "    pathStyle: true\n",
+                 endpoint, region != NULL ? region : "us-east-1", e.bucket);
+    }
     snprintf(e.policy_file, sizeof(e.policy_file), "%s/policy.yaml", e.dir);
     if (write_file(e.policy_file, policy) != 0)
         return -1;
@@ -358,6 +372,41 @@ static int setup(void **state)
         return -1;
     }
     snprintf(e.id, sizeof(e.id), "%s", cr.id);
+    {
+        struct backup_key key;
+        char b64[200];
+        char secret[512];
+        char *enc = cm_base64_encode(TEST_KEY_HEX, strlen(TEST_KEY_HEX), NULL);
+
+        if (enc == NULL || backup_key_parse(TEST_KEY_HEX, strlen(TEST_KEY_HEX), &key, &err) != 0)
+            return -1;
+        snprintf(b64, sizeof(b64), "%s", enc);
+        cm_free(enc);
+        /* The key Secret where `backup` and `restore` look: the context's namespace. */
+        snprintf(secret, sizeof(secret),
+                 "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"lw-key\","
+                 "\"namespace\":\"default\"},\"data\":{\"key\":\"%s\"}}",
+                 b64);
+        if (fake_kube_add_object_json(e.fk, secret) != 1 ||
+            fake_kube_add_object_json(
+                e.fk, "[{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":"
+                      "\"vault\"}},{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{"
+                      "\"name\":\"sealed\",\"namespace\":\"vault\"},\"data\":{\"x\":\"1\"}}]") != 2)
+            return -1;
+        co.policy = policy_set_backup_find(e.ps, "vaultpolicy", 11);
+        co.namespace_ = "vault";
+        co.prefix = co.policy->location.prefix;
+        co.key = &key;
+        if (backup_capture_run(&co, &cr, &err) != 0) {
+            fprintf(stderr, "capture vault: %s\n", err.msg);
+            return -1;
+        }
+        backup_key_wipe(&key);
+        snprintf(e.vault_id, sizeof(e.vault_id), "%s", cr.id);
+        snprintf(e.key_file, sizeof(e.key_file), "%s/key.hex", e.dir);
+        if (write_file(e.key_file, TEST_KEY_HEX) != 0)
+            return -1;
+    }
     kube_client_destroy(kc);
     kube_config_destroy(cfg);
     *state = &e;
@@ -659,6 +708,62 @@ static void test_tampered_archive_refused(void **state)
     assert_int_equal(count_ns(e, "shop-tamper"), 0);
 }
 
+static void test_encrypted_point(void **state)
+{
+    struct env *e = *state;
+    char pt[128];
+    const char *by_secret[] = {"restore",
+                               pt,
+                               "--namespace-map",
+                               "vault=vault-a",
+                               "-p",
+                               e->policy_file,
+                               "--kubeconfig",
+                               e->kubeconfig,
+                               NULL};
+    const char *no_key[] = {"restore",
+                            pt,
+                            "--namespace-map",
+                            "vault=vault-b",
+                            "-p",
+                            e->policy_file,
+                            "--kubeconfig",
+                            e->kubeconfig,
+                            NULL};
+    const char *by_file[] = {"restore",
+                             pt,
+                             "--namespace-map",
+                             "vault=vault-c",
+                             "-p",
+                             e->policy_file,
+                             "--kubeconfig",
+                             e->kubeconfig,
+                             "--encryption-key",
+                             e->key_file,
+                             NULL};
+    cJSON *cm;
+
+    snprintf(pt, sizeof(pt), "vaultpolicy/vault/%s", e->vault_id);
+    /* The key comes from the policy's encryption.keySecret. */
+    assert_int_equal(run(e, by_secret), 0);
+    cm = fake_kube_get_object(e->fk, "v1", "ConfigMap", "vault-a", "sealed");
+    assert_non_null(cm);
+    assert_string_equal(str_at(obj_at(cm, "data"), "x"), "1");
+    cJSON_Delete(cm);
+    /* Without the Secret there is no key: refused, nothing created. */
+    assert_int_equal(fake_kube_delete_object(e->fk, "v1", "secrets", "default", "lw-key"), 0);
+    assert_int_equal(run(e, no_key), 1);
+    assert_non_null(strstr(e->errout, "refusing restore point vault/"));
+    assert_non_null(strstr(e->errout, "is encrypted"));
+    assert_non_null(strstr(e->errout, "key Secret lw-key"));
+    assert_int_equal(count_ns(e, "vault-b"), 0);
+    /* A key file works without the Secret. */
+    assert_int_equal(run(e, by_file), 0);
+    cm = fake_kube_get_object(e->fk, "v1", "ConfigMap", "vault-c", "sealed");
+    assert_non_null(cm);
+    cJSON_Delete(cm);
+}
+
 static void test_bad_arguments(void **state)
 {
     struct env *e = *state;
@@ -693,6 +798,7 @@ int main(void)
         cmocka_unit_test(test_dry_run_changes_nothing),
         cmocka_unit_test(test_partial_failure_reported_per_object),
         cmocka_unit_test(test_tampered_archive_refused),
+        cmocka_unit_test(test_encrypted_point),
         cmocka_unit_test(test_bad_arguments),
     };
 
