@@ -31,11 +31,12 @@ static void find_labels(const cJSON *labels, const cJSON **dp, const cJSON **imm
     }
 }
 
-void pol_bind(const struct policy_set *s, const struct pol_res *r, struct policy_binding *out)
+void pol_bind(const struct policy_set *s, const struct pol_res *r, struct policy_binding *out,
+              const cJSON **label_out, const cJSON **imm_out)
 {
     const struct policy_backup *b = NULL;
-    const cJSON *label;
-    const cJSON *imm;
+    const cJSON *label = NULL;
+    const cJSON *imm = NULL;
     const cJSON *ann;
     size_t i;
 
@@ -44,9 +45,17 @@ void pol_bind(const struct policy_set *s, const struct pol_res *r, struct policy
     out->by_label = false;
     out->annotation_ok = false;
     out->message[0] = '\0';
+    if (label_out != NULL)
+        *label_out = NULL;
+    if (imm_out != NULL)
+        *imm_out = NULL;
     if (s == NULL || s->nbackups == 0 || !workload(r))
         return;
     find_labels(r->labels, &label, &imm);
+    if (label_out != NULL)
+        *label_out = label;
+    if (imm_out != NULL)
+        *imm_out = imm;
     if (label != NULL) {
         const char *v = cJSON_IsString(label) ? label->valuestring : "";
 
@@ -95,5 +104,5 @@ void policy_set_bind(const struct policy_set *s, const struct policy_request *re
         memset(out, 0, sizeof(*out));
         return;
     }
-    pol_bind(s, &r, out);
+    pol_bind(s, &r, out, NULL, NULL);
 }

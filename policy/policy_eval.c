@@ -368,15 +368,16 @@ static int eval_binding(const struct policy_set *s, const struct pol_res *r,
     struct policy_binding b;
     struct policy_rule_result *res;
     struct slot *sl;
+    const cJSON *label;
     const cJSON *imm;
     bool wants_lock;
     int rc = 0;
 
-    pol_bind(s, r, &b);
+    pol_bind(s, r, &b, &label, &imm);
     res = report_push(rep, binding_policy, rule_exists, POLICY_ENFORCE);
     if (res == NULL)
         return CM_ENOMEM;
-    if (cJSON_GetObjectItemCaseSensitive(r->labels, POLICY_DATAPROTECTION_LABEL) == NULL) {
+    if (label == NULL) {
         res->result = POLICY_SKIP;
     } else if (b.status == POLICY_BIND_UNKNOWN) {
         sl = &rep->slots[res - rep->v];
@@ -390,7 +391,6 @@ static int eval_binding(const struct policy_set *s, const struct pol_res *r,
     res = report_push(rep, binding_policy, rule_lock, POLICY_ENFORCE);
     if (res == NULL)
         return CM_ENOMEM;
-    imm = cJSON_GetObjectItemCaseSensitive(r->labels, POLICY_IMMUTABLE_LABEL);
     wants_lock = cJSON_IsString(imm) && strcmp(imm->valuestring, "enabled") == 0;
     if (!wants_lock || (b.status != POLICY_BIND_OK && b.status != POLICY_BIND_NO_LOCK)) {
         res->result = POLICY_SKIP;

@@ -282,8 +282,10 @@ struct policy_set {
     char *backup_names; /* "bronzepolicy, goldpolicy, ..." for messages */
 };
 
-/* policy_set_bind() on an already-initialised resource (eval uses it too). */
-void pol_bind(const struct policy_set *s, const struct pol_res *r, struct policy_binding *out);
+/* policy_set_bind() on an already-initialised resource (eval uses it too); also returns
+ * the dataprotection and immutable label nodes it found (NULL when absent) when asked. */
+void pol_bind(const struct policy_set *s, const struct pol_res *r, struct policy_binding *out,
+              const cJSON **label, const cJSON **imm);
 /* Fills r from req. Returns false when the object is not a Kubernetes object. */
 bool pol_res_init(struct pol_res *r, const struct policy_request *req);
 /* Looks up a dotted path (no variables) in obj; NULL when absent. */

@@ -13,12 +13,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #define FIXTURE "tests/fixtures/manifests/bench-deployment.json"
 
 static double now_s(void)
 {
     return (double)cm_time_mono_ns() / 1e9;
+}
+
+/* CPU time of this thread: on a shared machine the rate per CPU-second is what "one core"
+ * means; wall-clock rates are printed beside it. */
+static double cpu_s(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return now_s();
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int load_set(const char *path, struct policy_set **out)
@@ -42,13 +54,15 @@ static int load_set(const char *path, struct policy_set **out)
 }
 
 /* Runs fn until `seconds` have passed, checking the clock every `batch` calls. */
-static int bench_eval(const struct policy_set *s, const cJSON *obj, double seconds, double *rate)
+static int bench_eval(const struct policy_set *s, const cJSON *obj, double seconds, double *rate,
+                      double *wall_rate)
 {
     struct policy_report *rep = NULL;
     struct policy_request req;
     struct cm_err err;
     double t0;
     double t;
+    double c0;
     long n = 0;
     int i;
 
@@ -58,6 +72,7 @@ static int bench_eval(const struct policy_set *s, const cJSON *obj, double secon
     req.object = obj;
     req.operation = POLICY_OP_CREATE;
     t0 = now_s();
+    c0 = cpu_s();
     do {
         for (i = 0; i < 10000; i++) {
             if (policy_set_eval(s, &req, rep, &err) != 0 || policy_report_blocked(rep)) {
@@ -69,19 +84,21 @@ static int bench_eval(const struct policy_set *s, const cJSON *obj, double secon
         n += 10000;
         t = now_s();
     } while (t - t0 < seconds);
-    *rate = (double)n / (t - t0);
+    *rate = (double)n / (cpu_s() - c0);
+    *wall_rate = (double)n / (t - t0);
     policy_report_destroy(rep);
     return 0;
 }
 
 static int bench_parse_eval(const struct policy_set *s, const char *json, size_t len,
-                            double seconds, double *rate)
+                            double seconds, double *rate, double *wall_rate)
 {
     struct policy_report *rep = NULL;
     struct policy_request req;
     struct cm_err err;
     double t0;
     double t;
+    double c0;
     long n = 0;
     int i;
 
@@ -90,6 +107,7 @@ static int bench_parse_eval(const struct policy_set *s, const char *json, size_t
     memset(&req, 0, sizeof(req));
     req.operation = POLICY_OP_CREATE;
     t0 = now_s();
+    c0 = cpu_s();
     do {
         for (i = 0; i < 1000; i++) {
             cJSON *obj = cJSON_ParseWithLength(json, len);
@@ -106,7 +124,8 @@ static int bench_parse_eval(const struct policy_set *s, const char *json, size_t
         n += 1000;
         t = now_s();
     } while (t - t0 < seconds);
-    *rate = (double)n / (t - t0);
+    *rate = (double)n / (cpu_s() - c0);
+    *wall_rate = (double)n / (t - t0);
     policy_report_destroy(rep);
     return 0;
 }
@@ -167,6 +186,7 @@ int main(void)
     size_t len = 0;
     cJSON *obj = NULL;
     double rate = 0;
+    double wall = 0;
     double ms = 0;
     size_t rules = 0;
     int rc = 1;
@@ -186,12 +206,16 @@ int main(void)
     printf("policy set: policies/ (%zu policies, %zu rules, %zu BackupPolicies); object: %zu "
            "bytes of JSON\n",
            policy_set_policy_count(s), policy_set_rule_count(s), policy_set_backup_count(s), len);
-    if (bench_eval(s, obj, seconds, &rate) != 0)
+    if (bench_eval(s, obj, seconds, &rate, &wall) != 0)
         goto cleanup;
-    printf("eval (parsed object):        %12.0f evaluations/s (target >= 1000000)\n", rate);
-    if (bench_parse_eval(s, json, len, seconds, &rate) != 0)
+    printf("eval (parsed object):        %12.0f evaluations/s per CPU-second (target >= "
+           "1000000); %.0f/s wall\n",
+           rate, wall);
+    if (bench_parse_eval(s, json, len, seconds, &rate, &wall) != 0)
         goto cleanup;
-    printf("parse + eval (cJSON):        %12.0f evaluations/s (target >= 30000)\n", rate);
+    printf("parse + eval (cJSON):        %12.0f evaluations/s per CPU-second (target >= 30000); "
+           "%.0f/s wall\n",
+           rate, wall);
     if (bench_load_1000(&ms, &rules) != 0)
         goto cleanup;
     printf("load a %zu-rule set:        %12.1f ms\n", rules, ms);
