@@ -17,10 +17,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define FK_MAX_BODY (16u << 20)
-
-static const char *const verb_names[8] = {"get", "list", "create", "update",
-                                          "patch", "delete", "deletecollection", "discovery"};
 
 /* Per-request state, freed in the completed callback. */
 struct fk_req {
@@ -29,20 +25,6 @@ struct fk_req {
     size_t cap;
     bool too_big;
 };
-
-static char *xstrdup(const char *s)
-{
-    char *d;
-    size_t n;
-
-    if (s == NULL)
-        return NULL;
-    n = strlen(s);
-    d = malloc(n + 1);
-    if (d != NULL)
-        memcpy(d, s, n + 1);
-    return d;
-}
 
 /* ---- query reconstruction (MHD hands out decoded arguments) ---- */
 
@@ -131,23 +113,12 @@ static bool client_cert_ok(struct MHD_Connection *conn)
 
 /* ---- logging and faults (mutex held) ---- */
 
-static int verb_index(const char *verb)
-{
-    size_t i;
-
-    for (i = 0; i < CM_ARRAY_LEN(verb_names); i++) {
-        if (strcmp(verb_names[i], verb) == 0)
-            return (int)i;
-    }
-    return -1;
-}
-
 static void log_req(struct fake_kube *s, const char *method, const char *path,
                     const char *query, const char *ua, const char *verb, int status,
                     bool had_token, bool had_cert)
 {
     struct fake_kube_request *e;
-    int vi = verb_index(verb);
+    int vi = fk_verb_index(verb);
 
     if (vi >= 0)
         s->verb_counts[vi]++;
@@ -606,22 +577,10 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- public API ---- */
 
-static void free_rules(struct fake_kube *s)
-{
-    size_t i;
-
-    for (i = 0; i < s->nrules; i++) {
-        free(s->rules[i].method);
-        free(s->rules[i].path);
-        free(s->rules[i].query);
-    }
-    s->nrules = 0;
-}
-
 static void fk_free(struct fake_kube *s)
 {
     fk_store_free(s);
-    free_rules(s);
+    fk_free_rules(s);
     free(s->log);
     free(s->fails);
     free(s->cert_pem);
@@ -637,110 +596,6 @@ static void fk_free(struct fake_kube *s)
     free(s->token);
     pthread_mutex_destroy(&s->mu);
     free(s);
-}
-
-static int add_json_locked(struct fake_kube *s, const cJSON *j)
-{
-    const cJSON *items = NULL;
-    const cJSON *it;
-    int n = 0;
-
-    if (cJSON_IsArray(j))
-        items = j;
-    else if (cJSON_IsObject(j) && cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "items")))
-        items = cJSON_GetObjectItemCaseSensitive(j, "items");
-    if (items == NULL)
-        return fk_store_add(s, j) == 0 ? 1 : -1;
-    /* CRDs first, so that custom resources in the same batch find their type. */
-    cJSON_ArrayForEach(it, items)
-    {
-        const cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "kind");
-
-        if (cJSON_IsString(k) && strcmp(k->valuestring, "CustomResourceDefinition") == 0) {
-            if (fk_store_add(s, it) != 0)
-                return -1;
-            n++;
-        }
-    }
-    cJSON_ArrayForEach(it, items)
-    {
-        const cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "kind");
-
-        if (cJSON_IsString(k) && strcmp(k->valuestring, "CustomResourceDefinition") == 0)
-            continue;
-        if (fk_store_add(s, it) != 0)
-            return -1;
-        n++;
-    }
-    return n;
-}
-
-int fake_kube_add_object(struct fake_kube *srv, const cJSON *obj)
-{
-    int n;
-
-    pthread_mutex_lock(&srv->mu);
-    n = add_json_locked(srv, obj);
-    pthread_mutex_unlock(&srv->mu);
-    return n;
-}
-
-int fake_kube_add_object_json(struct fake_kube *srv, const char *json)
-{
-    cJSON *j = cJSON_Parse(json);
-    int n;
-
-    if (j == NULL) {
-        fprintf(stderr, "fake_kube: seed is not valid JSON\n");
-        return -1;
-    }
-    n = fake_kube_add_object(srv, j);
-    cJSON_Delete(j);
-    return n;
-}
-
-int fake_kube_load_file(struct fake_kube *srv, const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t len = 0;
-    size_t cap = 0;
-    int n;
-
-    if (f == NULL) {
-        fprintf(stderr, "fake_kube: cannot open %s\n", path);
-        return -1;
-    }
-    for (;;) {
-        size_t got;
-
-        if (cap - len < 4096) {
-            char *nb;
-
-            cap = cap ? cap * 2 : 65536;
-            if (cap > FK_MAX_BODY * 4u) {
-                free(buf);
-                fclose(f);
-                return -1;
-            }
-            nb = realloc(buf, cap);
-            if (nb == NULL) {
-                free(buf);
-                fclose(f);
-                return -1;
-            }
-            buf = nb;
-        }
-        got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    fclose(f);
-    buf[len] = '\0';
-    n = fake_kube_add_object_json(srv, buf);
-    free(buf);
-    return n;
 }
 
 int fake_kube_start(const struct fake_kube_opts *opts, struct fake_kube **out)
@@ -762,28 +617,28 @@ int fake_kube_start(const struct fake_kube_opts *opts, struct fake_kube **out)
     pthread_mutex_init(&s->mu, NULL);
     s->tls = opts->tls;
     s->require_client_cert = opts->require_client_cert && opts->tls;
-    s->token = xstrdup(opts->token);
+    s->token = fk_xstrdup(opts->token);
     s->snap_ready_after = opts->snapshot_ready_after_gets;
     s->rv = 1000;
     if (opts->tls) {
         if (opts->cert_pem != NULL && opts->key_pem != NULL) {
-            s->cert_pem = xstrdup(opts->cert_pem);
-            s->key_pem = xstrdup(opts->key_pem);
-            s->ca_pem = xstrdup(opts->ca_pem);
+            s->cert_pem = fk_xstrdup(opts->cert_pem);
+            s->key_pem = fk_xstrdup(opts->key_pem);
+            s->ca_pem = fk_xstrdup(opts->ca_pem);
         } else {
             if (kube_testca_create("test", "system:masters", &ca) != 0) {
                 fprintf(stderr, "fake_kube: cannot generate the test CA\n");
                 fk_free(s);
                 return -1;
             }
-            s->cert_pem = xstrdup(ca->server_cert_pem);
-            s->key_pem = xstrdup(ca->server_key_pem);
-            s->ca_pem = xstrdup(ca->ca_cert_pem);
-            s->client_cert_pem = xstrdup(ca->client_cert_pem);
-            s->client_key_pem = xstrdup(ca->client_key_pem);
+            s->cert_pem = fk_xstrdup(ca->server_cert_pem);
+            s->key_pem = fk_xstrdup(ca->server_key_pem);
+            s->ca_pem = fk_xstrdup(ca->ca_cert_pem);
+            s->client_cert_pem = fk_xstrdup(ca->client_cert_pem);
+            s->client_key_pem = fk_xstrdup(ca->client_key_pem);
             kube_testca_destroy(ca);
         }
-        s->client_ca_pem = xstrdup(opts->client_ca_pem ? opts->client_ca_pem : s->ca_pem);
+        s->client_ca_pem = fk_xstrdup(opts->client_ca_pem ? opts->client_ca_pem : s->ca_pem);
         if (s->cert_pem == NULL || s->key_pem == NULL) {
             fk_free(s);
             return -1;
@@ -934,215 +789,3 @@ int fake_kube_write_kubeconfig(const struct fake_kube *srv, const char *path, co
     return rc;
 }
 
-static bool split_av(const char *api_version, char *group, size_t len)
-{
-    const char *slash;
-
-    if (api_version == NULL)
-        return false;
-    slash = strchr(api_version, '/');
-    (void)snprintf(group, len, "%.*s", slash ? (int)(slash - api_version) : 0, api_version);
-    return true;
-}
-
-cJSON *fake_kube_get_object(struct fake_kube *srv, const char *api_version,
-                            const char *kind_or_plural, const char *ns, const char *name)
-{
-    char group[FK_NAME];
-    struct fk_type t;
-    struct fk_obj *o;
-    cJSON *c = NULL;
-
-    if (!split_av(api_version, group, sizeof(group)) || name == NULL)
-        return NULL;
-    pthread_mutex_lock(&srv->mu);
-    if (fk_type_find_kind(srv, group, kind_or_plural, &t)) {
-        o = fk_store_find(srv, t.group, t.plural, t.namespaced ? (ns ? ns : "") : "", name);
-        if (o != NULL)
-            c = cJSON_Duplicate(o->obj, 1);
-    }
-    pthread_mutex_unlock(&srv->mu);
-    return c;
-}
-
-size_t fake_kube_count_objects(struct fake_kube *srv, const char *api_version,
-                               const char *kind_or_plural, const char *ns)
-{
-    char group[FK_NAME];
-    struct fk_type t;
-    size_t n = 0;
-    size_t i;
-
-    if (!split_av(api_version, group, sizeof(group)))
-        return 0;
-    pthread_mutex_lock(&srv->mu);
-    if (fk_type_find_kind(srv, group, kind_or_plural, &t)) {
-        for (i = 0; i < srv->nobjs; i++) {
-            const struct fk_obj *o = &srv->objs[i];
-
-            if (strcmp(o->group, t.group) == 0 && strcmp(o->plural, t.plural) == 0 &&
-                (ns == NULL || strcmp(o->ns, ns) == 0))
-                n++;
-        }
-    }
-    pthread_mutex_unlock(&srv->mu);
-    return n;
-}
-
-int fake_kube_delete_object(struct fake_kube *srv, const char *api_version,
-                            const char *kind_or_plural, const char *ns, const char *name)
-{
-    char group[FK_NAME];
-    struct fk_type t;
-    struct fk_obj *o;
-    int rc = -1;
-
-    if (!split_av(api_version, group, sizeof(group)) || name == NULL)
-        return -1;
-    pthread_mutex_lock(&srv->mu);
-    if (fk_type_find_kind(srv, group, kind_or_plural, &t)) {
-        o = fk_store_find(srv, t.group, t.plural, t.namespaced ? (ns ? ns : "") : "", name);
-        if (o != NULL) {
-            fk_store_remove(srv, o);
-            srv->rv++;
-            rc = 0;
-        }
-    }
-    pthread_mutex_unlock(&srv->mu);
-    return rc;
-}
-
-void fake_kube_expire_continue_tokens(struct fake_kube *srv)
-{
-    pthread_mutex_lock(&srv->mu);
-    srv->compacted_rv = srv->rv;
-    srv->rv++;
-    pthread_mutex_unlock(&srv->mu);
-}
-
-int fake_kube_snapshot_fail(struct fake_kube *srv, const char *name_or_pvc, const char *message)
-{
-    struct fk_fail *n;
-    int rc = -1;
-
-    if (name_or_pvc == NULL || message == NULL)
-        return -1;
-    pthread_mutex_lock(&srv->mu);
-    n = realloc(srv->fails, (srv->nfails + 1) * sizeof(*n));
-    if (n != NULL) {
-        srv->fails = n;
-        (void)snprintf(n[srv->nfails].key, sizeof(n->key), "%s", name_or_pvc);
-        (void)snprintf(n[srv->nfails].message, sizeof(n->message), "%s", message);
-        srv->nfails++;
-        rc = 0;
-    }
-    pthread_mutex_unlock(&srv->mu);
-    return rc;
-}
-
-void fake_kube_snapshot_ready_after(struct fake_kube *srv, unsigned gets)
-{
-    pthread_mutex_lock(&srv->mu);
-    srv->snap_ready_after = gets;
-    pthread_mutex_unlock(&srv->mu);
-}
-
-int fake_kube_inject(struct fake_kube *srv, const struct fake_kube_rule *rule)
-{
-    struct fk_rule *r;
-    int rc = -1;
-
-    pthread_mutex_lock(&srv->mu);
-    if (srv->nrules < FK_MAX_RULES) {
-        r = &srv->rules[srv->nrules];
-        memset(r, 0, sizeof(*r));
-        r->method = xstrdup(rule->method);
-        r->path = xstrdup(rule->path);
-        r->query = xstrdup(rule->query);
-        r->fault = rule->fault;
-        r->count = rule->count;
-        r->unlimited = rule->count == 0;
-        r->retry_after_s = rule->retry_after_s;
-        if ((rule->method == NULL || r->method != NULL) && (rule->path == NULL || r->path) &&
-            (rule->query == NULL || r->query != NULL)) {
-            srv->nrules++;
-            rc = 0;
-        } else {
-            free(r->method);
-            free(r->path);
-            free(r->query);
-        }
-    }
-    pthread_mutex_unlock(&srv->mu);
-    return rc;
-}
-
-void fake_kube_clear_faults(struct fake_kube *srv)
-{
-    pthread_mutex_lock(&srv->mu);
-    free_rules(srv);
-    pthread_mutex_unlock(&srv->mu);
-}
-
-size_t fake_kube_request_count(struct fake_kube *srv)
-{
-    size_t n;
-
-    pthread_mutex_lock(&srv->mu);
-    n = srv->nlog;
-    pthread_mutex_unlock(&srv->mu);
-    return n;
-}
-
-int fake_kube_request_get(struct fake_kube *srv, size_t i, struct fake_kube_request *out)
-{
-    int rc = -1;
-
-    pthread_mutex_lock(&srv->mu);
-    if (i < srv->nlog) {
-        *out = srv->log[i];
-        rc = 0;
-    }
-    pthread_mutex_unlock(&srv->mu);
-    return rc;
-}
-
-size_t fake_kube_request_match(struct fake_kube *srv, const char *method, const char *path,
-                               const char *query)
-{
-    size_t n = 0;
-    size_t i;
-
-    pthread_mutex_lock(&srv->mu);
-    for (i = 0; i < srv->nlog; i++) {
-        const struct fake_kube_request *e = &srv->log[i];
-
-        if ((method == NULL || strcmp(e->method, method) == 0) &&
-            (path == NULL || strstr(e->path, path) != NULL) &&
-            (query == NULL || strstr(e->query, query) != NULL))
-            n++;
-    }
-    pthread_mutex_unlock(&srv->mu);
-    return n;
-}
-
-void fake_kube_requests_clear(struct fake_kube *srv)
-{
-    pthread_mutex_lock(&srv->mu);
-    srv->nlog = 0;
-    memset(srv->verb_counts, 0, sizeof(srv->verb_counts));
-    pthread_mutex_unlock(&srv->mu);
-}
-
-size_t fake_kube_verb_count(struct fake_kube *srv, const char *verb)
-{
-    int vi = verb_index(verb);
-    size_t n = 0;
-
-    if (vi < 0)
-        return 0;
-    pthread_mutex_lock(&srv->mu);
-    n = srv->verb_counts[vi];
-    pthread_mutex_unlock(&srv->mu);
-    return n;
-}

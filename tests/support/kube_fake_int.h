@@ -11,11 +11,14 @@
 
 #include "fake_kube.h"
 
+#include "common/cm.h"
+
 #include <pthread.h>
 #include <stdint.h>
 
 #define FK_NAME 256
 #define FK_MAX_RULES 64
+#define FK_MAX_BODY (16u << 20) /* request bodies and seed files */
 
 /* A resource type the fake serves. */
 struct fk_type {
@@ -89,6 +92,15 @@ struct fake_kube {
     size_t verb_counts[8];
 };
 
+/* ---- helpers (kube_fake_api.c) ---- */
+
+/* malloc'd copy, NULL for NULL or on OOM. */
+char *fk_xstrdup(const char *s);
+/* Index of a Kubernetes verb in fake_kube.verb_counts, or -1. */
+int fk_verb_index(const char *verb);
+/* Frees every fault rule (mutex held). */
+void fk_free_rules(struct fake_kube *s);
+
 /* ---- types (kube_fake_types.c) ---- */
 
 /* Finds a type by group and plural (version NULL = any served version, else it must
@@ -107,8 +119,13 @@ cJSON *fk_disc_version(void);
 
 /* ---- store (kube_fake_store.c) ---- */
 
+struct fk_result;
+
 /* A metav1.Status failure body. */
 cJSON *fk_status(int code, const char *reason, const char *message);
+/* Fills r with status code and a Status body (reason, formatted message). */
+void fk_set_error(struct fk_result *r, int code, const char *reason, const char *fmt, ...)
+    CM_PRINTF(4, 5);
 /* "deployments.apps" or "pods". */
 void fk_qualified(const struct fk_type *t, char *buf, size_t len);
 

@@ -40,10 +40,7 @@ void fk_qualified(const struct fk_type *t, char *buf, size_t len)
         (void)snprintf(buf, len, "%s", t->plural);
 }
 
-static void set_error(struct fk_result *r, int code, const char *reason, const char *fmt, ...)
-    CM_PRINTF(4, 5);
-
-static void set_error(struct fk_result *r, int code, const char *reason, const char *fmt, ...)
+void fk_set_error(struct fk_result *r, int code, const char *reason, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -60,7 +57,7 @@ static void not_found(struct fk_result *r, const struct fk_type *t, const char *
     char q[2 * FK_NAME];
 
     fk_qualified(t, q, sizeof(q));
-    set_error(r, 404, "NotFound", "%s \"%s\" not found", q, name);
+    fk_set_error(r, 404, "NotFound", "%s \"%s\" not found", q, name);
 }
 
 static void now_rfc3339(char *buf, size_t len)
@@ -307,266 +304,6 @@ static void snapshot_created(struct fake_kube *s, struct fk_obj *o)
     o->snap_gets_left = (long)s->snap_ready_after;
 }
 
-/* ---- lists ---- */
-
-struct key_ref {
-    const struct fk_obj *o;
-};
-
-static int cmp_obj(const void *a, const void *b)
-{
-    const struct fk_obj *x = ((const struct key_ref *)a)->o;
-    const struct fk_obj *y = ((const struct key_ref *)b)->o;
-    int c = strcmp(x->ns, y->ns);
-
-    return c != 0 ? c : strcmp(x->name, y->name);
-}
-
-static int cmp_key(const struct fk_obj *o, const char *ns, const char *name)
-{
-    int c = strcmp(o->ns, ns);
-
-    return c != 0 ? c : strcmp(o->name, name);
-}
-
-static void hex_encode(const char *in, char *out, size_t cap)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t n = 0;
-
-    for (; *in != '\0' && n + 3 <= cap; in++) {
-        out[n++] = hex[(unsigned char)*in >> 4];
-        out[n++] = hex[(unsigned char)*in & 15];
-    }
-    out[n] = '\0';
-}
-
-static bool hex_decode(const char *in, char *out, size_t cap)
-{
-    size_t n = strlen(in);
-    size_t i;
-
-    if (n % 2 != 0 || n / 2 >= cap)
-        return false;
-    for (i = 0; i < n; i += 2) {
-        int v = 0;
-        int k;
-
-        for (k = 0; k < 2; k++) {
-            char ch = in[i + (size_t)k];
-
-            v <<= 4;
-            if (ch >= '0' && ch <= '9')
-                v |= ch - '0';
-            else if (ch >= 'a' && ch <= 'f')
-                v |= ch - 'a' + 10;
-            else
-                return false;
-        }
-        if (v == 0)
-            return false;
-        out[i / 2] = (char)v;
-    }
-    out[n / 2] = '\0';
-    return true;
-}
-
-/* Field selector check: 1 match, 0 no, -1 error (msg). */
-static int field_match(const char *sel, const struct fk_obj *o, char *msg, size_t ml)
-{
-    char buf[1024];
-    char *p = buf;
-    int n = snprintf(buf, sizeof(buf), "%s", sel);
-
-    if (n < 0 || (size_t)n >= sizeof(buf)) {
-        (void)snprintf(msg, ml, "field selector too long");
-        return -1;
-    }
-    while (*p != '\0') {
-        char *c = strchr(p, ',');
-        char *op;
-        const char *val;
-        const char *have;
-        bool ne = false;
-
-        if (c != NULL)
-            *c = '\0';
-        op = strstr(p, "!=");
-        if (op != NULL) {
-            ne = true;
-            *op = '\0';
-            val = op + 2;
-        } else if ((op = strstr(p, "==")) != NULL) {
-            *op = '\0';
-            val = op + 2;
-        } else if ((op = strchr(p, '=')) != NULL) {
-            *op = '\0';
-            val = op + 1;
-        } else {
-            (void)snprintf(msg, ml, "invalid selector: '%.200s'; can't understand '%.200s'", sel,
-                           p);
-            return -1;
-        }
-        if (strcmp(p, "metadata.name") == 0) {
-            have = o->name;
-        } else if (strcmp(p, "metadata.namespace") == 0) {
-            have = o->ns;
-        } else {
-            (void)snprintf(msg, ml, "field label not supported: %.200s", p);
-            return -1;
-        }
-        if ((strcmp(have, val) == 0) == ne)
-            return 0;
-        if (c == NULL)
-            break;
-        p = c + 1;
-    }
-    return 1;
-}
-
-static cJSON *list_item(const struct fk_type *t, const struct fk_obj *o)
-{
-    cJSON *c = cJSON_Duplicate(o->obj, 1);
-
-    if (c != NULL && t->builtin) {
-        /* The real apiserver leaves these out of typed lists' items. */
-        cJSON_DeleteItemFromObjectCaseSensitive(c, "apiVersion");
-        cJSON_DeleteItemFromObjectCaseSensitive(c, "kind");
-    }
-    return c;
-}
-
-void fk_store_list(struct fake_kube *s, const struct fk_type *t, const char *ns,
-                   const struct fk_list_q *q, struct fk_result *r)
-{
-    struct key_ref *sel = NULL;
-    size_t nsel = 0;
-    size_t i;
-    size_t start = 0;
-    uint64_t limit = 0;
-    uint64_t list_rv = s->rv;
-    char msg[512];
-    char after_ns[FK_NAME] = "";
-    char after_name[FK_NAME] = "";
-    bool have_after = false;
-    cJSON *j = NULL;
-    cJSON *meta;
-    cJSON *items;
-    char av[FK_NAME + 80];
-    char kind[FK_NAME + 8];
-    char rvs[32];
-
-    if (q->limit != NULL && q->limit[0] != '\0' &&
-        (cm_parse_u64(q->limit, strlen(q->limit), &limit) != 0)) {
-        set_error(r, 400, "BadRequest", "invalid limit: %.100s", q->limit);
-        return;
-    }
-    if (q->cont != NULL && q->cont[0] != '\0') {
-        char dec[3 * FK_NAME];
-        char *c1;
-        char *c2;
-        uint64_t trv;
-
-        if (!hex_decode(q->cont, dec, sizeof(dec)) || (c1 = strchr(dec, '\x1f')) == NULL ||
-            (c2 = strchr(c1 + 1, '\x1f')) == NULL) {
-            set_error(r, 400, "BadRequest", "continue key is not valid: illegal base64 data");
-            return;
-        }
-        *c1 = '\0';
-        *c2 = '\0';
-        if (cm_parse_u64(dec, strlen(dec), &trv) != 0) {
-            set_error(r, 400, "BadRequest", "continue key is not valid: bad resource version");
-            return;
-        }
-        if (trv <= s->compacted_rv) {
-            set_error(r, 410, "Expired",
-                      "The provided continue parameter is too old to display a consistent "
-                      "list result. You can start a new list without the continue parameter, "
-                      "or use the continue token in this response to retrieve the remainder "
-                      "of the results. Continuing with the provided token results in an "
-                      "inconsistent list - objects that were created, modified, or deleted "
-                      "between the time the first chunk was returned and now may show up in "
-                      "the list.");
-            return;
-        }
-        list_rv = trv;
-        (void)snprintf(after_ns, sizeof(after_ns), "%s", c1 + 1);
-        (void)snprintf(after_name, sizeof(after_name), "%s", c2 + 1);
-        have_after = true;
-    }
-    sel = malloc((s->nobjs + 1) * sizeof(*sel));
-    if (sel == NULL) {
-        set_error(r, 500, "InternalError", "out of memory");
-        return;
-    }
-    for (i = 0; i < s->nobjs; i++) {
-        const struct fk_obj *o = &s->objs[i];
-        int m;
-
-        if (strcmp(o->plural, t->plural) != 0 || strcmp(o->group, t->group) != 0)
-            continue;
-        if (ns != NULL && ns[0] != '\0' && strcmp(o->ns, ns) != 0)
-            continue;
-        if (q->label_selector != NULL && q->label_selector[0] != '\0') {
-            const cJSON *labels = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(o->obj, "metadata"), "labels");
-
-            m = fk_label_match(q->label_selector, labels, msg, sizeof(msg));
-            if (m < 0) {
-                free(sel);
-                set_error(r, 400, "BadRequest", "%s", msg);
-                return;
-            }
-            if (m == 0)
-                continue;
-        }
-        if (q->field_selector != NULL && q->field_selector[0] != '\0') {
-            m = field_match(q->field_selector, o, msg, sizeof(msg));
-            if (m < 0) {
-                free(sel);
-                set_error(r, 400, "BadRequest", "%s", msg);
-                return;
-            }
-            if (m == 0)
-                continue;
-        }
-        sel[nsel++].o = o;
-    }
-    qsort(sel, nsel, sizeof(*sel), cmp_obj);
-    if (have_after) {
-        while (start < nsel && cmp_key(sel[start].o, after_ns, after_name) <= 0)
-            start++;
-    }
-    j = cJSON_CreateObject();
-    if (t->group[0] != '\0')
-        (void)snprintf(av, sizeof(av), "%s/%s", t->group, t->version);
-    else
-        (void)snprintf(av, sizeof(av), "%s", t->version);
-    (void)snprintf(kind, sizeof(kind), "%sList", t->kind);
-    cJSON_AddStringToObject(j, "kind", kind);
-    cJSON_AddStringToObject(j, "apiVersion", av);
-    meta = cJSON_AddObjectToObject(j, "metadata");
-    (void)snprintf(rvs, sizeof(rvs), "%llu", (unsigned long long)list_rv);
-    cJSON_AddStringToObject(meta, "resourceVersion", rvs);
-    items = cJSON_AddArrayToObject(j, "items");
-    for (i = start; i < nsel && (limit == 0 || i - start < limit); i++)
-        cJSON_AddItemToArray(items, list_item(t, sel[i].o));
-    if (i < nsel) {
-        char raw[3 * FK_NAME + 40];
-        char tok[6 * FK_NAME + 80];
-        const struct fk_obj *last = sel[i - 1].o;
-
-        (void)snprintf(raw, sizeof(raw), "%llu\x1f%s\x1f%s", (unsigned long long)list_rv,
-                       last->ns, last->name);
-        hex_encode(raw, tok, sizeof(tok));
-        cJSON_AddStringToObject(meta, "continue", tok);
-        cJSON_AddNumberToObject(meta, "remainingItemCount", (double)(nsel - i));
-    }
-    free(sel);
-    r->status = 200;
-    r->body = j;
-}
-
 /* ---- single objects ---- */
 
 void fk_store_get(struct fake_kube *s, const struct fk_type *t, const char *ns,
@@ -594,7 +331,7 @@ static cJSON *parse_body(const char *body, size_t len, struct fk_result *r)
 
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
-        set_error(r, 400, "BadRequest",
+        fk_set_error(r, 400, "BadRequest",
                   "the body of the request was in an unknown format - accepted media types "
                   "include: application/json, application/yaml");
         return NULL;
@@ -614,13 +351,13 @@ static bool check_kind(const struct fk_type *t, const cJSON *obj, struct fk_resu
     else
         want[0] = '\0';
     if (kind != NULL && strcmp(kind, t->kind) != 0) {
-        set_error(r, 400, "BadRequest", "the kind in the data (%s) does not match the expected "
+        fk_set_error(r, 400, "BadRequest", "the kind in the data (%s) does not match the expected "
                   "kind (%s)", kind, t->kind);
         return false;
     }
     if (av != NULL && ((want[0] != '\0' && strncmp(av, want, strlen(want)) != 0) ||
                        (want[0] == '\0' && strchr(av, '/') != NULL))) {
-        set_error(r, 400, "BadRequest", "the API version in the data (%s) does not match the "
+        fk_set_error(r, 400, "BadRequest", "the API version in the data (%s) does not match the "
                   "expected API version (%s%s)", av, want, t->version);
         return false;
     }
@@ -664,14 +401,14 @@ void fk_store_create(struct fake_kube *s, const struct fk_type *t, const char *n
     }
     fk_qualified(t, q, sizeof(q));
     if (name == NULL || !name_ok(name)) {
-        set_error(r, 422, "Invalid", "%s \"%s\" is invalid: metadata.name: Required value: "
+        fk_set_error(r, 422, "Invalid", "%s \"%s\" is invalid: metadata.name: Required value: "
                   "name or generateName is required", q, name ? name : "");
         goto fail;
     }
     bns = jstr(meta, "namespace");
     if (t->namespaced) {
         if (bns != NULL && bns[0] != '\0' && strcmp(bns, ns) != 0) {
-            set_error(r, 400, "BadRequest", "the namespace of the provided object does not "
+            fk_set_error(r, 400, "BadRequest", "the namespace of the provided object does not "
                       "match the namespace sent on the request");
             goto fail;
         }
@@ -681,7 +418,7 @@ void fk_store_create(struct fake_kube *s, const struct fk_type *t, const char *n
         ns = "";
     }
     if (fk_store_find(s, t->group, t->plural, ns, name) != NULL) {
-        set_error(r, 409, "AlreadyExists", "%s \"%s\" already exists", q, name);
+        fk_set_error(r, 409, "AlreadyExists", "%s \"%s\" already exists", q, name);
         goto fail;
     }
     if (t->group[0] != '\0')
@@ -698,7 +435,7 @@ void fk_store_create(struct fake_kube *s, const struct fk_type *t, const char *n
     set_rv(s, meta);
     o = store_put(s, t, ns, jstr(meta, "name"), obj);
     if (o == NULL) {
-        set_error(r, 500, "InternalError", "out of memory");
+        fk_set_error(r, 500, "InternalError", "out of memory");
         return;
     }
     if (is_snapshot(o)) {
@@ -733,14 +470,14 @@ static void replace_obj(struct fake_kube *s, const struct fk_type *t, struct fk_
     }
     nmeta = ensure_obj(next, "metadata");
     if (jstr(nmeta, "name") != NULL && strcmp(jstr(nmeta, "name"), o->name) != 0) {
-        set_error(r, 400, "BadRequest", "the name of the object (%s) does not match the name "
+        fk_set_error(r, 400, "BadRequest", "the name of the object (%s) does not match the name "
                   "on the URL (%s)", jstr(nmeta, "name"), o->name);
         cJSON_Delete(next);
         return;
     }
     nrv = jstr(nmeta, "resourceVersion");
     if (nrv != NULL && nrv[0] != '\0' && orv != NULL && strcmp(nrv, orv) != 0) {
-        set_error(r, 409, "Conflict", "Operation cannot be fulfilled on %s \"%s\": the object "
+        fk_set_error(r, 409, "Conflict", "Operation cannot be fulfilled on %s \"%s\": the object "
                   "has been modified; please apply your changes to the latest version and try "
                   "again", q, o->name);
         cJSON_Delete(next);
@@ -755,7 +492,7 @@ static void replace_obj(struct fake_kube *s, const struct fk_type *t, struct fk_
         next = copy;
         if (next == NULL) {
             cJSON_Delete(st);
-            set_error(r, 500, "InternalError", "out of memory");
+            fk_set_error(r, 500, "InternalError", "out of memory");
             return;
         }
         cJSON_DeleteItemFromObjectCaseSensitive(next, "status");
@@ -846,7 +583,7 @@ void fk_store_patch(struct fake_kube *s, const struct fk_type *t, const char *ns
 
     if (ctype == NULL || (strncmp(ctype, "application/merge-patch+json", 28) != 0 &&
                           strncmp(ctype, "application/strategic-merge-patch+json", 38) != 0)) {
-        set_error(r, 415, "UnsupportedMediaType", "the body of the request was in an unknown "
+        fk_set_error(r, 415, "UnsupportedMediaType", "the body of the request was in an unknown "
                   "format - accepted media types include: application/merge-patch+json, "
                   "application/strategic-merge-patch+json (fake apiserver)");
         return;
@@ -861,7 +598,7 @@ void fk_store_patch(struct fake_kube *s, const struct fk_type *t, const char *ns
     next = merge_patch(cJSON_Duplicate(o->obj, 1), patch);
     cJSON_Delete(patch);
     if (next == NULL) {
-        set_error(r, 500, "InternalError", "out of memory");
+        fk_set_error(r, 500, "InternalError", "out of memory");
         return;
     }
     replace_obj(s, t, o, next, status_only, r);
