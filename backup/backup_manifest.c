@@ -572,6 +572,47 @@ static bool js_valid(const char *s, size_t n)
     }
 }
 
+/* Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). The
+ * writer escapes malformed bytes, which would not read back as the same string. */
+static bool utf8_ok(const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+
+    while (*s != 0) {
+        unsigned c = *s;
+        size_t n;
+        unsigned cp;
+        size_t i;
+
+        if (c < 0x80) {
+            s++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        for (i = 1; i <= n; i++) {
+            if ((s[i] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        s += n + 1;
+    }
+    return true;
+}
+
 static int get_str(const cJSON *o, const char *k, bool optional, const char *where,
                    const char **out, struct cm_err *err)
 {
@@ -589,6 +630,8 @@ static int get_str(const cJSON *o, const char *k, bool optional, const char *whe
     if (strlen(v->valuestring) > BACKUP_MAX_STRING)
         return cm_err_set(err, CM_ETOOBIG, "manifest: %s: \"%s\" is longer than %d bytes", where,
                           k, BACKUP_MAX_STRING);
+    if (!utf8_ok(v->valuestring))
+        return cm_err_set(err, CM_EPARSE, "manifest: %s: \"%s\" is not valid UTF-8", where, k);
     *out = v->valuestring;
     return 0;
 }
@@ -616,9 +659,10 @@ static int get_time(const cJSON *o, const char *k, const char *where, time_t *ou
 
     if (rc != 0)
         return rc;
-    if (cm_time_parse(s, strlen(s), out) != 0)
-        return cm_err_set(err, CM_EPARSE, "manifest: %s: \"%s\" is not an RFC 3339 time", where,
-                          k);
+    /* 1970..9999: what the writer can format again (fuzz regression: year 0226). */
+    if (cm_time_parse(s, strlen(s), out) != 0 || *out < 0 || *out > (time_t)253402300799)
+        return cm_err_set(err, CM_EPARSE,
+                          "manifest: %s: \"%s\" is not an RFC 3339 time in 1970..9999", where, k);
     return 0;
 }
 
@@ -683,7 +727,8 @@ static int parse_resource(const cJSON *it, size_t idx, struct backup_manifest *m
         return cm_err_set(err, CM_EPARSE, "manifest: %s: \"stripped\" must be an array", where);
     cJSON_ArrayForEach(e, st)
     {
-        if (!cJSON_IsString(e) || strlen(e->valuestring) > BACKUP_MAX_STRING)
+        if (!cJSON_IsString(e) || strlen(e->valuestring) > BACKUP_MAX_STRING ||
+            !utf8_ok(e->valuestring))
             return cm_err_set(err, CM_EPARSE, "manifest: %s: \"stripped\" holds a non-string",
                               where);
         if (n >= CM_ARRAY_LEN(strs) || n >= MF_MAX_STRIPPED)

@@ -163,6 +163,8 @@ static void test_rejects(void **state)
                CM_EPARSE, "namespace");
     expect_bad("\"policy\":\"goldpolicy\"", "\"policy\":7", CM_EPARSE, "policy");
     expect_bad("\"createdAt\":\"2026", "\"createdAt\":\"x2026", CM_EPARSE, "createdAt");
+    /* fuzz regression: a year before 1970 parsed but could not be written back */
+    expect_bad("\"completedAt\":\"2026", "\"completedAt\":\"0226", CM_EPARSE, "completedAt");
     expect_bad("\"mode\":\"COMPLIANCE\"", "\"mode\":\"STRICT\"", CM_EPARSE, "objectLock.mode");
     expect_bad("\"retainUntil\"", "\"retainX\"", CM_EPARSE, "retainUntil");
     expect_bad("\"key\":\"resources.tar.gz\"", "\"key\":\"../../etc\"", CM_EPARSE, "archive.key");
@@ -185,6 +187,13 @@ static void test_rejects(void **state)
     expect_bad("\"namespace\":\"\",", "\"namespace\":\"other\",", CM_EPARSE, "not the app");
     expect_bad("\"size\":42", "\"size\":8388609", CM_ETOOBIG, "size over");
     expect_bad("\"stripped\":[\"metadata.uid\"", "\"stripped\":[7", CM_EPARSE, "stripped");
+    /* fuzz regressions: malformed UTF-8 is escaped by the writer and grew past the limit */
+    expect_bad("\"stripped\":[\"metadata.uid\"", "\"stripped\":[\"metadata.\xff\"", CM_EPARSE,
+               "stripped");
+    expect_bad("\"policy\":\"goldpolicy\"", "\"policy\":\"gold\xc0\xafpolicy\"", CM_EPARSE,
+               "UTF-8");
+    expect_bad("\"policy\":\"goldpolicy\"", "\"policy\":\"gold\xed\xa0\x80\"", CM_EPARSE,
+               "UTF-8");
     expect_bad("\"resources\":[", "\"resources\":7,\"x\":[", CM_EPARSE, "resources");
     expect_bad("\"snapshots\":[{", "\"snapshots\":[7,{", CM_EPARSE, "snapshots[0]");
     expect_bad("\"pvc\":\"data-db-0\"", "\"pvc\":\"\"", CM_EPARSE, "empty pvc");
