@@ -111,24 +111,43 @@ static enum MHD_Result serve_metrics(struct wh_server *s, struct MHD_Connection 
 
 /* ---- admission ---- */
 
-static struct policy_report *thread_report(struct wh_server *s)
-{
-    struct policy_report *r = pthread_getspecific(s->report_key);
+/* What one worker thread keeps between requests, so that the common path allocates
+ * little: its policy report, a response buffer and one spare request context (16 KiB
+ * with its inline arena; allocating that per request made glibc consolidate its free
+ * lists every time). Freed when the thread exits. */
+struct wh_worker {
+    struct policy_report *report;
+    struct cm_buf resp;
+    struct wh_req *spare;
+};
 
-    if (r != NULL)
-        return r;
-    if (policy_report_create(&r) != 0)
-        return NULL;
-    if (pthread_setspecific(s->report_key, r) != 0) {
-        policy_report_destroy(r);
-        return NULL;
-    }
-    return r;
+static void worker_destroy(void *p)
+{
+    struct wh_worker *w = p;
+
+    policy_report_destroy(w->report);
+    cm_buf_free(&w->resp);
+    cm_free(w->spare);
+    cm_free(w);
 }
 
-static void report_destroy(void *p)
+/* The calling thread's worker state, created on first use; NULL on CM_ENOMEM. Only
+ * libmicrohttpd's worker threads call this (they exit before the key is deleted). */
+static struct wh_worker *thread_worker(struct wh_server *s)
 {
-    policy_report_destroy(p);
+    struct wh_worker *w = pthread_getspecific(s->report_key);
+
+    if (w != NULL)
+        return w;
+    w = cm_calloc(1, sizeof(*w));
+    if (w == NULL)
+        return NULL;
+    cm_buf_init(&w->resp, WH_MAX_RESPONSE);
+    if (policy_report_create(&w->report) != 0 || pthread_setspecific(s->report_key, w) != 0) {
+        worker_destroy(w);
+        return NULL;
+    }
+    return w;
 }
 
 static void log_decision(enum wh_endpoint ep, const struct wh_verdict *v, uint64_t lat_ns)
@@ -148,22 +167,23 @@ static void log_decision(enum wh_endpoint ep, const struct wh_verdict *v, uint64
 static enum MHD_Result judge(struct wh_server *s, struct MHD_Connection *c, struct wh_req *rq)
 {
     enum wh_endpoint ep = rq->route == R_MUTATE ? WH_EP_MUTATE : WH_EP_VALIDATE;
-    struct policy_report *report = thread_report(s);
+    struct wh_worker *w = thread_worker(s);
     struct wh_snapshot *snap;
     struct wh_verdict v;
-    struct cm_buf resp;
+    struct cm_buf *resp;
     enum MHD_Result ret;
     uint64_t lat;
     int rc;
 
     wh_verdict_init(&v);
-    cm_buf_init(&resp, WH_MAX_RESPONSE);
     snap = wh_snapshot_acquire(&s->policies);
-    if (report == NULL) {
+    if (w == NULL) {
         rc = CM_ENOMEM;
     } else {
-        rc = wh_admission_handle(snap != NULL ? snap->set : NULL, ep, rq->body, rq->len, report,
-                                 &resp, &v);
+        resp = &w->resp;
+        cm_buf_reset(resp);
+        rc = wh_admission_handle(snap != NULL ? snap->set : NULL, ep, rq->body, rq->len,
+                                 w->report, resp, &v);
     }
     if (rc != 0) {
         v.http_status = 500;
@@ -172,17 +192,16 @@ static enum MHD_Result judge(struct wh_server *s, struct MHD_Connection *c, stru
                        cm_strerror(rc));
         ret = reply_text(s, c, 500, "internal error: cannot build the response\n");
     } else if (v.http_status == 200) {
-        ret = reply(s, c, 200, "application/json", resp.ptr, resp.len);
+        ret = reply(s, c, 200, "application/json", resp->ptr, resp->len);
     } else {
-        ret = reply(s, c, (unsigned)v.http_status, "text/plain; charset=utf-8", resp.ptr,
-                    resp.len);
+        ret = reply(s, c, (unsigned)v.http_status, "text/plain; charset=utf-8", resp->ptr,
+                    resp->len);
     }
     lat = cm_time_mono_ns() - rq->start_ns;
     /* The verdict borrows policy and rule names from the snapshot: count first. */
     wh_metrics_observe(&s->metrics, ep, &v, lat);
     log_decision(ep, &v, lat);
     wh_snapshot_release(snap);
-    cm_buf_free(&resp);
     wh_verdict_cleanup(&v);
     return ret;
 }
@@ -279,7 +298,15 @@ static enum MHD_Result first_call(struct wh_server *s, struct MHD_Connection *c,
     }
 
     cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    rq = cm_malloc(sizeof(*rq));
+    {
+        struct wh_worker *w = thread_worker(s);
+
+        rq = w != NULL ? w->spare : NULL;
+        if (rq != NULL)
+            w->spare = NULL;
+        else
+            rq = cm_malloc(sizeof(*rq));
+    }
     if (rq == NULL)
         return MHD_NO;
     rq->route = route;
@@ -414,7 +441,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (rq->heap_body)
         cm_free(rq->body);
     wh_arena_cleanup(&rq->arena);
-    cm_free(rq);
+    {
+        /* Keep it for this thread's next request (never create state here: during
+         * shutdown this runs on the thread that stops the daemon). */
+        struct wh_worker *w = pthread_getspecific(s->report_key);
+
+        if (w != NULL && w->spare == NULL)
+            w->spare = rq;
+        else
+            cm_free(rq);
+    }
     *con_cls = NULL;
     if (atomic_fetch_sub_explicit(&s->metrics.inflight, 1, memory_order_acq_rel) == 1 &&
         atomic_load(&s->draining)) {
@@ -505,7 +541,7 @@ int wh_server_create(const struct wh_config *c, struct wh_server **out, struct c
     if (rc == 0 && (pthread_mutex_init(&s->drain_mu, NULL) != 0 ||
                     pthread_cond_init(&s->drain_cv, NULL) != 0))
         rc = CM_ENOMEM;
-    if (rc == 0 && pthread_key_create(&s->report_key, report_destroy) != 0)
+    if (rc == 0 && pthread_key_create(&s->report_key, worker_destroy) != 0)
         rc = CM_ENOMEM;
     if (rc != 0) {
         cm_free(s);
