@@ -16,9 +16,13 @@
  *     customresourcedefinitions; rbac.authorization.k8s.io/v1 roles rolebindings
  *     clusterroles clusterrolebindings; networking.k8s.io/v1 ingresses networkpolicies;
  *     admissionregistration.k8s.io/v1 validatingwebhookconfigurations
- *     mutatingwebhookconfigurations. Subresources pods/log, pods/exec,
- *     deployments/scale, deployments/status and statefulsets/status are listed in
- *     discovery (clients must skip names with '/') but not served.
+ *     mutatingwebhookconfigurations. Some subresources (pods/log, pods/exec,
+ *     pods/status, deployments/scale, deployments/status, statefulsets/scale,
+ *     statefulsets/status, namespaces/finalize, namespaces/status,
+ *     volumesnapshots/status) are listed in discovery, as the real server lists them
+ *     (clients must skip names with '/'). Served: only <object>/status for every type
+ *     (GET returns the object; PUT and merge-PATCH change nothing but .status);
+ *     other subresources answer 404.
  *     PLUS every custom resource defined by an apiextensions.k8s.io/v1
  *     CustomResourceDefinition in the store (spec.group, spec.names.plural/kind,
  *     spec.scope, served versions; the storage version is the preferred one), so
@@ -204,7 +208,8 @@ void fake_kube_clear_faults(struct fake_kube *srv);
 struct fake_kube_request {
     char method[16];
     char path[1024];       /* URL path without the query */
-    char query[2048];      /* raw query string without '?', "" when none */
+    char query[2048];      /* the query rebuilt from the decoded arguments in order:
+                              "limit=2&labelSelector=app=web"; "" when none */
     char user_agent[256];
     char verb[24];         /* Kubernetes verb: get list create update patch delete
                               discovery (version/api/apis), or "" */
