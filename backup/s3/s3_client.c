@@ -258,6 +258,11 @@ const char *s3_client_region_(const struct s3_client *c)
     return c->region;
 }
 
+unsigned s3_client_attempts_(const struct s3_client *c)
+{
+    return c->max_attempts;
+}
+
 int s3_req_query(struct s3_req *r, const char *name, const char *value)
 {
     if (CM_NEVER(r->n_query >= S3_REQ_MAX_QUERY))
@@ -359,6 +364,10 @@ static int on_body(const void *p, size_t n, void *ctx)
             return 0;
         return 0;
     }
+    if (a->req->expect_status != 0 && a->status != a->req->expect_status) {
+        a->sink_rc = CM_EPROTO;
+        return CM_EPROTO;
+    }
     if (a->req->sink != NULL) {
         rc = a->req->sink(p, n, a->req->sink_ctx);
         if (rc != 0) {
@@ -405,6 +414,11 @@ static uint64_t backoff_ms(struct s3_client *c, unsigned retry, bool has_ra, uin
             d = r;
     }
     return d;
+}
+
+void s3_client_backoff_(struct s3_client *c, unsigned retry)
+{
+    c->sleep(backoff_ms(c, retry, false, 0), c->sleep_ctx);
 }
 
 static bool retryable_status(long s)
@@ -606,9 +620,12 @@ int s3_request(struct s3_client *c, const struct s3_req *r, struct s3_resp *resp
 
             rc = a.sink_rc;
             describe(c, r, what, sizeof(what));
-            if (rc == CM_ETOOBIG)
+            if (rc == CM_ETOOBIG && r->sink == NULL)
                 cm_err_set(err, rc, "%.120s: response body larger than %u bytes", what,
                            S3_MAX_XML_BYTES);
+            else if (rc == CM_EPROTO && r->expect_status != 0 && a.status != r->expect_status)
+                cm_err_set(err, rc, "%.120s: expected HTTP %ld, got %ld", what, r->expect_status,
+                           a.status);
             else
                 cm_err_set(err, rc, "%.120s: stopped by the receiver: %s", what, cm_strerror(rc));
             cm_buf_free(&a.errbody);
@@ -624,6 +641,7 @@ int s3_request(struct s3_client *c, const struct s3_req *r, struct s3_resp *resp
                        CM_LS("bucket", c->bucket), CM_LS("key", r->key), CM_LS("err", terr.msg),
                        CM_LI("attempt", attempt));
             } else {
+                resp->resumable = retryable_rc(rc) && resp->delivered > 0;
                 cm_err_set(err, rc, "%.120s: %s%s", what, terr.msg,
                            resp->delivered > 0 ? " (after part of the body was delivered)" : "");
             }
@@ -643,6 +661,12 @@ int s3_request(struct s3_client *c, const struct s3_req *r, struct s3_resp *resp
                 (void)snprintf(resp->s3_code, sizeof(resp->s3_code), "%s", ei.code);
                 rc = map_error(c, r, a.status, &ei, retryable_status(a.status), err);
             }
+        } else if (r->expect_status != 0 && a.status != r->expect_status) {
+            char what[200];
+
+            describe(c, r, what, sizeof(what));
+            rc = cm_err_set(err, CM_EPROTO, "%.120s: expected HTTP %ld, got %ld", what,
+                            r->expect_status, a.status);
         } else {
             resp->status = a.status;
         }

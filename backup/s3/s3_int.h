@@ -139,6 +139,9 @@ struct s3_req {
     /* 2xx body goes to sink when set, else into resp->body (capped S3_MAX_XML_BYTES). */
     s3_write_fn sink;
     void *sink_ctx;
+    /* When set, a 2xx response with another status is refused before any body byte
+     * reaches the sink (a resumed GET must get 206, never the whole object again). */
+    long expect_status;
     /* Optional: every response header of the final attempt. */
     int (*on_header)(const char *name, size_t nl, const char *value, size_t vl, void *ctx);
     void *header_ctx;
@@ -153,6 +156,8 @@ struct s3_resp {
     uint64_t content_length;
     uint64_t delivered; /* body bytes handed to the sink */
     char s3_code[64];   /* on failure: the S3 error code ("NoSuchKey"), if any */
+    bool resumable;     /* on failure: a retryable transport failure after body bytes
+                         * reached the sink (a GET may resume with Range) */
 };
 
 /* Adds a query parameter / header to r. Returns 0 or CM_ETOOBIG. The capacities are
@@ -178,6 +183,10 @@ CM_NODISCARD int s3_key_check(const char *key, struct cm_err *err);
 CM_NODISCARD int s3_put_opts_check(const struct s3_put_opts *opts, struct cm_err *err);
 
 size_t s3_client_part_size_(const struct s3_client *c);
+/* cfg.max_attempts of the client. */
+unsigned s3_client_attempts_(const struct s3_client *c);
+/* Sleeps the backoff before retry number `retry` (1 = first), through cfg.sleep. */
+void s3_client_backoff_(struct s3_client *c, unsigned retry);
 const char *s3_client_region_(const struct s3_client *c);
 
 /* ---- libcurl transport (s3_curl.c) ---- */

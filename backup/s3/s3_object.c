@@ -169,21 +169,31 @@ static void hcopy(char *dst, size_t cap, const char *v, size_t vl)
     dst[vl] = '\0';
 }
 
+/* Header parsing state: the object's size comes from Content-Range when there is one
+ * (a range or resumed GET), whatever the order of the headers. */
+struct info_ctx {
+    struct s3_object_info *info;
+    bool size_from_range;
+};
+
 static int info_header(const char *n, size_t nl, const char *v, size_t vl, void *ctx)
 {
-    struct s3_object_info *info = ctx;
+    struct info_ctx *ic = ctx;
+    struct s3_object_info *info = ic->info;
     uint64_t u;
     time_t t;
 
     if (hname(n, nl, "content-length")) {
-        if (cm_parse_u64(v, vl, &u) == 0)
+        if (!ic->size_from_range && cm_parse_u64(v, vl, &u) == 0)
             info->size = u;
     } else if (hname(n, nl, "content-range")) {
         /* "bytes 0-9/443": the object's full size is after '/'. */
         const char *slash = memchr(v, '/', vl);
 
-        if (slash != NULL && cm_parse_u64(slash + 1, vl - (size_t)(slash + 1 - v), &u) == 0)
+        if (slash != NULL && cm_parse_u64(slash + 1, vl - (size_t)(slash + 1 - v), &u) == 0) {
             info->size = u;
+            ic->size_from_range = true;
+        }
     } else if (hname(n, nl, "etag")) {
         hcopy(info->etag, sizeof(info->etag), v, vl);
     } else if (hname(n, nl, "x-amz-version-id")) {
@@ -239,14 +249,63 @@ static int add_version(struct s3_req *r, const char *version_id, struct cm_err *
     return 0;
 }
 
+/* One GET segment from absolute offset `first` (to `last`, or to the end when !bounded). */
+static int get_segment(struct s3_client *c, const char *key, const char *version_id, bool ranged,
+                       uint64_t first, bool bounded, uint64_t last, const char *if_match,
+                       s3_write_fn write, void *ctx, struct info_ctx *ic, struct s3_resp *resp,
+                       struct cm_err *err)
+{
+    struct s3_req r;
+    char range_hdr[64];
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    r.method = "GET";
+    r.key = key;
+    rc = add_version(&r, version_id, err);
+    if (rc != 0)
+        return rc;
+    if (ranged) {
+        if (bounded)
+            (void)snprintf(range_hdr, sizeof(range_hdr), "bytes=%llu-%llu",
+                           (unsigned long long)first, (unsigned long long)last);
+        else
+            (void)snprintf(range_hdr, sizeof(range_hdr), "bytes=%llu-", (unsigned long long)first);
+        (void)s3_req_header(&r, "Range", range_hdr);
+    }
+    if (if_match != NULL) {
+        /* A resumed download must continue the same bytes: if the object changed in
+         * between, the server answers 412 instead of mixing two objects. */
+        (void)s3_req_header(&r, "If-Match", if_match);
+        r.expect_status = 206;
+    }
+    r.sink = write;
+    r.sink_ctx = ctx;
+    r.on_header = info_header;
+    r.header_ctx = ic;
+    rc = s3_request(c, &r, resp, err);
+    if (rc != 0)
+        return rc;
+    cm_buf_free(&resp->body);
+    if (resp->has_content_length && resp->delivered != resp->content_length) {
+        /* The server closed cleanly but early: as resumable as a reset. */
+        resp->resumable = resp->delivered > 0 && resp->delivered < resp->content_length;
+        return cm_err_set(err, CM_EPROTO, "GET %s/%s: body of %llu bytes, Content-Length %llu",
+                          s3_client_bucket(c), key, (unsigned long long)resp->delivered,
+                          (unsigned long long)resp->content_length);
+    }
+    return 0;
+}
+
 int s3_client_get_object(struct s3_client *c, const char *key, const char *version_id,
                          const struct s3_range *range, s3_write_fn write, void *ctx,
                          struct s3_object_info *info, struct cm_err *err)
 {
-    struct s3_req r;
-    struct s3_resp resp;
-    struct s3_object_info tmp;
-    char range_hdr[64];
+    struct s3_object_info *tmp = NULL;
+    struct info_ctx ic;
+    char if_match[S3_MAX_ETAG + 1] = "";
+    uint64_t done = 0;
+    unsigned resumes = 0;
     int rc;
 
     rc = s3_key_check(key, err);
@@ -256,33 +315,42 @@ int s3_client_get_object(struct s3_client *c, const char *key, const char *versi
         return cm_err_set(err, CM_EINVAL, "s3: no write callback");
     if (range != NULL && range->first > range->last)
         return cm_err_set(err, CM_EINVAL, "s3: empty byte range");
-    memset(&r, 0, sizeof(r));
-    memset(&tmp, 0, sizeof(tmp));
-    r.method = "GET";
-    r.key = key;
-    rc = add_version(&r, version_id, err);
-    if (rc != 0)
-        return rc;
-    if (range != NULL) {
-        (void)snprintf(range_hdr, sizeof(range_hdr), "bytes=%llu-%llu",
-                       (unsigned long long)range->first, (unsigned long long)range->last);
-        (void)s3_req_header(&r, "Range", range_hdr);
+    tmp = cm_calloc(1, sizeof(*tmp));
+    if (tmp == NULL)
+        return cm_err_set(err, CM_ENOMEM, "s3: out of memory");
+    ic.info = tmp;
+    ic.size_from_range = false;
+    for (;;) {
+        struct s3_resp resp;
+        uint64_t first = (range != NULL ? range->first : 0) + done;
+
+        memset(&resp, 0, sizeof(resp));
+        rc = get_segment(c, key, version_id, range != NULL || done > 0, first, range != NULL,
+                         range != NULL ? range->last : 0, done > 0 ? if_match : NULL, write, ctx,
+                         &ic, &resp, err);
+        if (rc == 0)
+            break;
+        /* A reset after part of the body reached the caller: continue from the next
+         * byte with Range (+ If-Match on the first ETag), within the attempt budget. */
+        if (!resp.resumable || resumes + 1 >= s3_client_attempts_(c))
+            break;
+        if (done == 0) {
+            if (tmp->etag[0] == '\0')
+                break; /* nothing to pin the object with: do not risk mixing versions */
+            memcpy(if_match, tmp->etag, sizeof(if_match));
+        }
+        done += resp.delivered;
+        resumes++;
+        cm_log(CM_LOG_WARN, "s3", "download interrupted, resuming", CM_LS("op", "GET"),
+               CM_LS("bucket", s3_client_bucket(c)), CM_LS("key", key),
+               CM_LI("offset", (long long)((range != NULL ? range->first : 0) + done)),
+               CM_LI("attempt", resumes + 1));
+        s3_client_backoff_(c, resumes);
     }
-    r.sink = write;
-    r.sink_ctx = ctx;
-    r.on_header = info_header;
-    r.header_ctx = &tmp;
-    rc = s3_request(c, &r, &resp, err);
-    if (rc != 0)
-        return rc;
-    cm_buf_free(&resp.body);
-    if (resp.has_content_length && resp.delivered != resp.content_length)
-        return cm_err_set(err, CM_EPROTO, "GET %s/%s: body of %llu bytes, Content-Length %llu",
-                          s3_client_bucket(c), key, (unsigned long long)resp.delivered,
-                          (unsigned long long)resp.content_length);
-    if (info != NULL)
-        *info = tmp;
-    return 0;
+    if (rc == 0 && info != NULL)
+        *info = *tmp;
+    cm_free(tmp);
+    return rc;
 }
 
 struct mem_sink {
@@ -328,6 +396,7 @@ int s3_client_head_object(struct s3_client *c, const char *key, const char *vers
     struct s3_req r;
     struct s3_resp resp;
     struct s3_object_info tmp;
+    struct info_ctx ic;
     int rc;
 
     rc = s3_key_check(key, err);
@@ -340,8 +409,10 @@ int s3_client_head_object(struct s3_client *c, const char *key, const char *vers
     rc = add_version(&r, version_id, err);
     if (rc != 0)
         return rc;
+    ic.info = &tmp;
+    ic.size_from_range = false;
     r.on_header = info_header;
-    r.header_ctx = &tmp;
+    r.header_ctx = &ic;
     rc = s3_request(c, &r, &resp, err);
     if (rc != 0)
         return rc;

@@ -452,6 +452,69 @@ static void test_get_object(void **state)
                      CM_EINVAL);
 }
 
+static void test_get_resume(void **state)
+{
+    struct fx *x = *state;
+    struct sink s;
+    struct s3_object_info info;
+    struct s3_range range = {2, 9};
+    const struct s3_fault_rec *r;
+    struct cm_err err;
+    int i;
+
+    /* Reset after 4 bytes: resumed from byte 4, pinned to the first ETag. */
+    memset(&s, 0, sizeof(s));
+    push(x->f, 0, 200, "Content-Length: 10\nETag: \"e\"\n", "0123456789", 4);
+    push(x->f, 0, 206, "Content-Range: bytes 4-9/10\nContent-Length: 6\nETag: \"e\"\n", "456789",
+         0);
+    assert_int_equal(s3_client_get_object(x->c, "k", NULL, NULL, sink_write, &s, &info, &err), 0);
+    assert_int_equal(s.n, 10);
+    assert_memory_equal(s.buf, "0123456789", 10);
+    assert_int_equal(info.size, 10);
+    r = s3_fault_get(x->f, 1);
+    assert_string_equal(s3_fault_header(r, "Range"), "bytes=4-");
+    assert_string_equal(s3_fault_header(r, "If-Match"), "\"e\"");
+    assert_null(s3_fault_header(s3_fault_get(x->f, 0), "If-Match"));
+    assert_int_equal(s3_fault_sleeps(x->f), 1);
+
+    /* Within a caller's range: continues to the same last byte. */
+    memset(&s, 0, sizeof(s));
+    push(x->f, 0, 206, "Content-Range: bytes 2-9/10\nContent-Length: 8\nETag: \"e\"\n", "23456789",
+         3);
+    push(x->f, 0, 206, "Content-Range: bytes 5-9/10\nContent-Length: 5\nETag: \"e\"\n", "56789", 0);
+    assert_int_equal(s3_client_get_object(x->c, "k", "v1", &range, sink_write, &s, NULL, &err), 0);
+    assert_int_equal(s.n, 8);
+    assert_memory_equal(s.buf, "23456789", 8);
+    assert_string_equal(s3_fault_header(s3_fault_get(x->f, 3), "Range"), "bytes=5-9");
+
+    /* A server that ignores Range on the resume would restart the body: refused before
+     * a single byte reaches the caller. */
+    memset(&s, 0, sizeof(s));
+    push(x->f, 0, 200, "Content-Length: 10\nETag: \"e\"\n", "0123456789", 4);
+    push(x->f, 0, 200, "Content-Length: 10\nETag: \"e\"\n", "0123456789", 0);
+    assert_int_equal(s3_client_get_object(x->c, "k", NULL, NULL, sink_write, &s, NULL, &err),
+                     CM_EPROTO);
+    assert_non_null(strstr(err.msg, "expected HTTP 206, got 200"));
+    assert_int_equal(s.n, 4);
+
+    /* The object changed in between: 412 from If-Match. */
+    memset(&s, 0, sizeof(s));
+    push(x->f, 0, 200, "Content-Length: 10\nETag: \"e\"\n", "0123456789", 4);
+    push(x->f, 0, 412, NULL, "<Error><Code>PreconditionFailed</Code></Error>", 0);
+    assert_int_equal(s3_client_get_object(x->c, "k", NULL, NULL, sink_write, &s, NULL, &err),
+                     CM_EHTTP);
+    assert_non_null(strstr(err.msg, "412 PreconditionFailed"));
+
+    /* Every segment cut short: bounded by max_attempts (4). */
+    memset(&s, 0, sizeof(s));
+    push(x->f, 0, 200, "Content-Length: 10\nETag: \"e\"\n", "0123456789", 1);
+    for (i = 1; i < 4; i++)
+        push(x->f, 0, 206, "Content-Length: 9\nETag: \"e\"\n", "123456789", 1);
+    assert_int_equal(s3_client_get_object(x->c, "k", NULL, NULL, sink_write, &s, NULL, &err),
+                     CM_EPROTO);
+    assert_int_equal(s.n, 4);
+}
+
 static void test_get_object_mem_limit(void **state)
 {
     struct fx *x = *state;
@@ -782,6 +845,7 @@ int main(void)
         T(test_connection_failures),
         T(test_truncated_xml_is_an_error),
         T(test_get_object),
+        T(test_get_resume),
         T(test_get_object_mem_limit),
         T(test_error_mapping),
         T(test_retention_requests),
