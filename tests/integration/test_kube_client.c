@@ -556,6 +556,74 @@ static void test_truncated_body(void **state)
     assert_non_null(strstr(err.msg, "not valid JSON"));
 }
 
+/* tls-server-name: SNI and the certificate check use the given name while the
+ * connection goes to the server's address (the certificate has DNS:localhost). */
+static void test_tls_server_name(void **state)
+{
+    struct fx *f = *state;
+    struct kube_client *c = NULL;
+    struct cm_err err;
+    char text[8192];
+    char *ca64 = cm_base64_encode(fake_kube_ca_pem(f->srv), strlen(fake_kube_ca_pem(f->srv)),
+                                  NULL);
+    const char *names[] = {"localhost", "wrong.example"};
+    size_t i;
+
+    assert_non_null(ca64);
+    for (i = 0; i < 2; i++) {
+        cJSON *out = NULL;
+        int rc;
+
+        (void)snprintf(text, sizeof(text),
+                       "current-context: a\nclusters:\n- name: c\n  cluster:\n    server: %s\n"
+                       "    certificate-authority-data: %s\n    tls-server-name: %s\n"
+                       "users:\n- name: u\n  user: {token: good-token}\n"
+                       "contexts:\n- name: a\n  context: {cluster: c, user: u}\n",
+                       fake_kube_url(f->srv), ca64, names[i]);
+        kube_config_destroy(f->cfg);
+        f->cfg = NULL;
+        assert_int_equal(kube_config_parse_kubeconfig("k", text, strlen(text), NULL, NULL,
+                                                      &f->cfg, &err),
+                         0);
+        kube_config_set_sleep(f->cfg, kube_test_sleep_record, &f->sleeps);
+        assert_int_equal(kube_client_create(f->cfg, &c, &err), 0);
+        rc = kube_request(c, "GET", "/version", NULL, 0, NULL, NULL, &out, &err);
+        if (i == 0) {
+            assert_int_equal(rc, 0);
+            cJSON_Delete(out);
+        } else {
+            assert_int_equal(rc, CM_ETLS);
+            assert_non_null(strstr(err.msg, "TLS error"));
+        }
+        kube_client_destroy(c);
+        c = NULL;
+    }
+    assert_int_equal(f->sleeps.n, 0);
+    cm_free(ca64);
+}
+
+/* Nothing listening: refused connections are retried, then CM_ECONN. */
+static void test_connection_refused(void **state)
+{
+    struct fx *f = *state;
+    struct fake_kube *gone = NULL;
+    char url[64];
+    struct cm_err err;
+
+    assert_int_equal(fake_kube_start(NULL, &gone), 0);
+    (void)snprintf(url, sizeof(url), "%s", fake_kube_url(gone));
+    fake_kube_stop(gone);
+    assert_int_equal(kube_config_create(url, &f->cfg, &err), 0);
+    kube_config_set_sleep(f->cfg, kube_test_sleep_record, &f->sleeps);
+    kube_config_set_retry(f->cfg, 3, 50, 1000, 0);
+    assert_int_equal(kube_client_create(f->cfg, &f->c, &err), 0);
+    assert_int_equal(kube_request(f->c, "GET", "/version", NULL, 0, NULL, NULL, NULL, &err),
+                     CM_ECONN);
+    assert_non_null(strstr(err.msg, "gave up after 3 attempts"));
+    assert_non_null(strstr(err.msg, url));
+    assert_int_equal(f->sleeps.n, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -572,6 +640,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_object_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_server_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connection_refused, setup, teardown),
     };
 
     policy_json_hooks_install();
