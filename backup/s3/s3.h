@@ -14,11 +14,12 @@
  *   fault-injecting transport (tests/support/s3_fault.h).
  * - Retries: HTTP 500/502/503/504 (incl. SlowDown), 429, connection failures and
  *   timeouts are retried up to cfg.max_attempts times with capped exponential backoff
- *   and jitter, honouring Retry-After (capped at cfg.retry_max_ms). The sleep is a
- *   config callback so that tests assert the delays without sleeping. Request bodies
- *   are always in memory (a single PUT's buffer or one multipart part), so a retry
- *   re-sends them from the start. A GET is retried only while no body byte has been
- *   handed to the caller's write callback.
+ *   and jitter, honouring Retry-After (seconds or HTTP-date, capped at
+ *   cfg.retry_max_ms). The sleep is a config callback so that tests assert the delays
+ *   without sleeping. Request bodies are always in memory (a single PUT's buffer or one
+ *   multipart part), so a retry re-sends them from the start. A GET interrupted after
+ *   body bytes reached the caller resumes from the next byte with Range and If-Match
+ *   on the first ETag (never re-delivering a byte), within the same attempt budget.
  * - Memory: every buffer is capped. XML responses: S3_MAX_XML_BYTES; error bodies:
  *   S3_MAX_ERROR_BODY; an upload holds at most one part (cfg.part_size) in memory,
  *   whatever the object's size.
@@ -355,9 +356,12 @@ struct s3_range {
 };
 
 /* GET key (version_id NULL: the latest) streaming the body to write. range may be NULL.
- * info (may be NULL) gets the headers. Returns 0, CM_ENOENT (NoSuchKey/NoSuchVersion),
- * CM_EPROTO (body shorter than Content-Length), a code from write, or the codes above.
- * Memory stays bounded: the body is never buffered. */
+ * info (may be NULL) gets the headers (size is the object's full size). An interrupted
+ * transfer resumes (see the design note): write sees every byte exactly once, in order.
+ * Returns 0, CM_ENOENT (NoSuchKey/NoSuchVersion), CM_EPROTO (body shorter than
+ * Content-Length after all attempts, or a resume the server did not honour), CM_EHTTP
+ * 412 (the object changed during a resumed download), a code from write, or the codes
+ * above. Memory stays bounded: the body is never buffered. */
 CM_NODISCARD int s3_client_get_object(struct s3_client *c, const char *key, const char *version_id,
                                       const struct s3_range *range, s3_write_fn write, void *ctx,
                                       struct s3_object_info *info, struct cm_err *err);

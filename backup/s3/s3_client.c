@@ -339,10 +339,19 @@ static int on_header(const char *n, size_t nl, const char *v, size_t vl, void *c
     else if (hdr_is(n, nl, "content-length") && cm_parse_u64(v, vl, &u) == 0) {
         a->resp->has_content_length = true;
         a->resp->content_length = u;
-    } else if (hdr_is(n, nl, "retry-after") && cm_parse_u64(v, vl, &u) == 0) {
-        /* Seconds only; an HTTP-date Retry-After falls back to plain backoff. */
-        a->has_retry_after = true;
-        a->retry_after_ms = u > 86400 ? 86400000u : u * 1000u;
+    } else if (hdr_is(n, nl, "retry-after")) {
+        time_t t;
+
+        /* Delay-seconds or an HTTP-date; the caller caps it at retry_max_ms. */
+        if (cm_parse_u64(v, vl, &u) == 0) {
+            a->has_retry_after = true;
+            a->retry_after_ms = u > 86400 ? 86400000u : u * 1000u;
+        } else if (s3_time_parse(v, vl, &t) == 0) {
+            int64_t d = (int64_t)t * 1000 - cm_time_now_ms();
+
+            a->has_retry_after = true;
+            a->retry_after_ms = d <= 0 ? 0 : (d > 86400000 ? 86400000u : (uint64_t)d);
+        }
     }
     if (is_2xx(a->status) && a->req->on_header != NULL)
         return a->req->on_header(n, nl, v, vl, a->req->header_ctx);

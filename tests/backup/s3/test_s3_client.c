@@ -308,6 +308,15 @@ static void test_retry_after_and_cap(void **state)
     assert_int_equal(s3_fault_sleeps(x->f), 2);
     assert_in_range(s3_fault_sleep_ms(x->f, 0), 50, 100); /* backoff beats Retry-After: 0 */
     assert_int_equal(s3_fault_sleep_ms(x->f, 1), 1000);   /* honoured, capped at max */
+    /* HTTP-date form: far future is capped, the past means "now" (plain backoff). */
+    push(x->f, 0, 503, "Retry-After: Fri, 31 Dec 2100 23:59:59 GMT\n", NULL, 0);
+    push(x->f, 0, 503, "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\n", NULL, 0);
+    push(x->f, 0, 503, "Retry-After: soon\n", NULL, 0);
+    assert_int_equal(s3_client_head_bucket(x->c, &err), 0);
+    assert_int_equal(s3_fault_sleeps(x->f), 5);
+    assert_int_equal(s3_fault_sleep_ms(x->f, 2), 1000);
+    assert_in_range(s3_fault_sleep_ms(x->f, 3), 100, 200);
+    assert_in_range(s3_fault_sleep_ms(x->f, 4), 200, 400);
 }
 
 static void test_retry_exhausted(void **state)
