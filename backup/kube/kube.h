@@ -188,7 +188,9 @@ struct kube_http_resp {
 struct kube_transport_ops {
     const char *name;
     /* Builds the transport state for one client from its config (TLS material etc.).
-     * Returns 0, CM_ETLS (bad PEM), CM_ENOMEM. */
+     * cfg is the client's own copy and stays valid until close(), so the transport may
+     * point into it instead of copying secrets. Returns 0, CM_ETLS (bad PEM),
+     * CM_ENOMEM. */
     int (*open)(const struct kube_config *cfg, void **tctx, struct cm_err *err);
     /* Performs one exchange. Returns 0 with resp filled for any HTTP status, or
      * CM_ECONN (refused, reset, empty reply: retried), CM_ETIMEDOUT (retried), CM_ETLS

@@ -182,10 +182,13 @@ static int tx_open(const struct kube_config *cfg, void **tctx, struct cm_err *er
         (void)curl_easy_setopt(t->h, CURLOPT_SSL_VERIFYPEER, 0L);
         (void)curl_easy_setopt(t->h, CURLOPT_SSL_VERIFYHOST, 0L);
     }
+    /* NOCOPY: the blobs point into the client's own config copy, which outlives this
+     * handle (kube_client_destroy closes the transport first), so the private key
+     * exists only where kube_config_destroy wipes it. */
     if (cfg->ca_pem != NULL) {
         blob.data = cfg->ca_pem;
         blob.len = cfg->ca_len;
-        blob.flags = CURL_BLOB_COPY;
+        blob.flags = CURL_BLOB_NOCOPY;
         if (curl_easy_setopt(t->h, CURLOPT_CAINFO_BLOB, &blob) != CURLE_OK) {
             rc = cm_err_set(err, CM_ETLS, "kube: cannot use the CA certificate");
             goto fail;
@@ -194,7 +197,7 @@ static int tx_open(const struct kube_config *cfg, void **tctx, struct cm_err *er
     if (cfg->cert_pem != NULL && cfg->key_pem != NULL) {
         blob.data = cfg->cert_pem;
         blob.len = cfg->cert_len;
-        blob.flags = CURL_BLOB_COPY;
+        blob.flags = CURL_BLOB_NOCOPY;
         if (curl_easy_setopt(t->h, CURLOPT_SSLCERT_BLOB, &blob) != CURLE_OK ||
             curl_easy_setopt(t->h, CURLOPT_SSLCERTTYPE, "PEM") != CURLE_OK) {
             rc = cm_err_set(err, CM_ETLS, "kube: cannot use the client certificate");
