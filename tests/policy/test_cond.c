@@ -24,6 +24,7 @@ static const char obj[] =
     "metadata:\n  name: web\n  namespace: prod\n"
     "  labels: {team: a, app.kubernetes.io/name: shop, tier: db}\n"
     "spec:\n  replicas: 3\n  memory: 1Gi\n  timeout: 90s\n  ports: [80, 443]\n"
+    "  ratio: 0.25\n  flag: true\n  off: false\n  none: null\n"
     "  tags: [blue, green]\n  template: {spec: {containers: [{name: c0, image: nginx:1.25}]}}\n";
 
 static const char old_obj[] = "apiVersion: apps/v1\nkind: Deployment\n"
@@ -239,6 +240,78 @@ static void test_template_too_long_is_error(void **state)
     policy_set_destroy(s);
 }
 
+static void test_more_values(void **state)
+{
+    (void)state;
+    /* backtick JSON defaults */
+    check("'{{ request.object.spec.nothing || `5` }}'", "Equals", "5", 1);
+    check("'{{ request.object.spec.nothing || `[1, 2]` }}'", "AnyIn", "[2]", 1);
+    /* numbers against numeric strings, floats, booleans, null */
+    check("'{{ request.object.spec.replicas }}'", "Equals", "'3.0'", 1);
+    check("'n={{ request.object.spec.ratio }}'", "Equals", "'n=0.25'", 1);
+    check("'{{ request.object.spec.flag }}-{{ request.object.spec.off }}'", "Equals",
+          "'true-false'", 1);
+    check("'x{{ request.object.spec.none }}x'", "Equals", "xx", 1);
+    check("'{{ request.object.spec.none }}'", "Equals", "null", 1);
+    check("'{{ request.object.spec.none }}'", "GreaterThan", "1", 0);
+    /* collections in a template are printed as compact JSON */
+    check("'labels: {{ request.object.metadata.labels }}'", "Equals",
+          "'labels: {\"team\":\"a\",\"app.kubernetes.io/name\":\"shop\",\"tier\":\"db\"}'", 1);
+    check("'{{ request.object.spec.tags }}'", "Equals", "blue", 0);
+    check("[a, b]", "AllIn", "[a, b, c]", 1);
+    check("[]", "AnyIn", "[a]", 0);
+    check("[]", "AllIn", "[a]", 1);
+}
+
+static void expect_error(const char *preconditions, const char *want)
+{
+    char y[4096];
+    struct policy_loader *l = NULL;
+    struct cm_err err;
+    int rc;
+
+    (void)snprintf(y, sizeof(y),
+                   "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\n"
+                   "spec:\n  rules:\n  - name: r\n"
+                   "    match: {resources: {kinds: [Deployment]}}\n"
+                   "    preconditions:%s\n"
+                   "    validate: {pattern: {metadata: {name: '?*'}}}\n",
+                   preconditions);
+    assert_int_equal(policy_loader_create(&l, &err), 0);
+    rc = policy_loader_add(l, "p.yaml", y, strlen(y), &err);
+    policy_loader_destroy(l);
+    if (rc != CM_ECONFIG || strstr(err.msg, want) == NULL)
+        fail_msg("%s: rc %d \"%s\", wanted \"%s\"", preconditions, rc, err.msg, want);
+}
+
+static void test_compile_errors(void **state)
+{
+    static const char *const bad_vars[] = {
+        "request.foo",          "request.object..x",     "request.object.x[",
+        "request.object.x[a]",  "request.object.x!",     "request.object.\"\"",
+        "request.objectx",      "request.object.x || 5", "request.object.x || `[1,`",
+        "request.oldObjectx.y", "images.containers",     "request.object.1x",
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < CM_ARRAY_LEN(bad_vars); i++) {
+        char p[256];
+
+        (void)snprintf(p, sizeof(p), " {all: [{key: '{{ %s }}', operator: Equals, value: x}]}",
+                       bad_vars[i]);
+        expect_error(p, "unsupported variable");
+    }
+    expect_error(" {all: [x]}", "preconditions entries must be mappings");
+    expect_error(" {all: [{operator: Equals, value: x}]}", "key is required");
+    expect_error(" {all: [{key: a, value: x}]}", "operator is required");
+    expect_error(" {all: x}", "preconditions any/all must be lists");
+    expect_error(" 3", "preconditions must be a mapping with all/any");
+    expect_error(" {none: []}", "unknown field \"none\"");
+    expect_error(" {all: [{key: a, operator: Equals, value: x, note: y}]}",
+                 "unknown field \"note\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +321,8 @@ int main(void)
         cmocka_unit_test(test_ordering),
         cmocka_unit_test(test_operation_and_lists),
         cmocka_unit_test(test_template_too_long_is_error),
+        cmocka_unit_test(test_more_values),
+        cmocka_unit_test(test_compile_errors),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);

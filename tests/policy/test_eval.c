@@ -634,6 +634,104 @@ static void test_load_errors(void **state)
     expect_load_error("- a\n- b\n", CM_ECONFIG, "a document must be a mapping");
 }
 
+static void test_skips_and_request_namespace(void **state)
+{
+    /* A conditional anchor that does not hold makes the rule skip; so does an anyPattern
+     * whose alternatives all skip. */
+    const char *y = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\n"
+                    "spec:\n  rules:\n"
+                    "  - name: cond\n    match: {resources: {kinds: ['*']}}\n"
+                    "    validate: {pattern: {metadata: {(name): only-this, labels: {team: a}}}}\n"
+                    "  - name: anyskip\n    match: {resources: {kinds: ['*']}}\n"
+                    "    validate:\n      anyPattern:\n"
+                    "      - {metadata: {(name): x, labels: {team: a}}}\n"
+                    "      - {metadata: {(name): y, labels: {team: a}}}\n"
+                    "  - name: ns\n    match: {resources: {kinds: ['*'], namespaces: [override]}}\n"
+                    "    validate: {pattern: {metadata: {labels: {team: a}}}}\n";
+    struct policy_set *s = load_ok(y);
+    struct policy_docs *d = NULL;
+    struct policy_report *rep = NULL;
+    struct policy_request req;
+    struct cm_err err;
+
+    (void)state;
+    assert_int_equal(policy_docs_parse("o", pod_bad, strlen(pod_bad), &d, &err), 0);
+    memset(&req, 0, sizeof(req));
+    req.object = policy_docs_get(d, 0);
+    req.namespace_ = "override"; /* the request's namespace wins over the object's */
+    assert_int_equal(policy_report_create(&rep), 0);
+    assert_int_equal(policy_set_eval(s, &req, rep, &err), 0);
+    assert_int_equal(policy_report_count(rep), 3);
+    assert_int_equal(policy_report_get(rep, 0)->result, POLICY_SKIP);
+    assert_int_equal(policy_report_get(rep, 1)->result, POLICY_SKIP);
+    assert_int_equal(policy_report_get(rep, 2)->result, POLICY_FAIL);
+    assert_string_equal(policy_report_get(rep, 0)->message, "");
+    policy_report_destroy(rep);
+    policy_docs_destroy(d);
+    policy_set_destroy(s);
+}
+
+static void test_more_load_errors(void **state)
+{
+    static const char head[] = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\n";
+    static const struct {
+        const char *body;
+        const char *want;
+    } cases[] = {
+        {"metadata: {name: p}\nspec:\n  rules: [x]\n", "rules entries must be mappings"},
+        {"metadata: {name: p}\nspec:\n  rules: [{name: '', match: {resources: {kinds: [Pod]}}, "
+         "validate: {pattern: {a: b}}}]\n",
+         "rule names are 1 to 63 characters"},
+        {"metadata: {name: p}\nspec:\n  rules: [{name: r, context: [], match: {resources: "
+         "{kinds: [Pod]}}, validate: {pattern: {a: b}}}]\n",
+         "context and celPreconditions are not supported"},
+        {"metadata: {name: p}\nspec:\n  rules: [{name: r, match: {resources: {kinds: [Pod]}}, "
+         "validate: x}]\n",
+         "validate must be a mapping"},
+        {"metadata: {name: p}\nspec:\n  rules: [{name: r, match: {resources: {kinds: [Pod]}}, "
+         "validate: {pattern: {a: b}, failureAction: 1}}]\n",
+         "validate.failureAction must be Enforce or Audit"},
+        {"metadata: {name: p}\nspec:\n  validationFailureActionOverrides: x\n  rules: [{name: r, "
+         "match: {resources: {kinds: [Pod]}}, validate: {pattern: {a: b}}}]\n",
+         "validationFailureActionOverrides must be a list"},
+        {"metadata: {name: p}\nspec:\n  validationFailureActionOverrides: [x]\n  rules: [{name: "
+         "r, match: {resources: {kinds: [Pod]}}, validate: {pattern: {a: b}}}]\n",
+         "override entries must be mappings"},
+        {"metadata: {name: p}\nspec:\n  validationFailureActionOverrides: [{action: Audit}]\n"
+         "  rules: [{name: r, match: {resources: {kinds: [Pod]}}, validate: {pattern: {a: b}}}]\n",
+         "override needs namespaces or namespaceSelector"},
+        {"metadata: {name: p}\nspec:\n  applyRules: One\n  rules: [{name: r, match: "
+         "{resources: {kinds: [Pod]}}, validate: {pattern: {a: b}}}]\n",
+         "applyRules: only All is supported"},
+        {"metadata: {name: Bad_Name}\nspec:\n  rules: [{name: r, match: {resources: {kinds: "
+         "[Pod]}}, validate: {pattern: {a: b}}}]\n",
+         "metadata.name \"Bad_Name\" is not a valid name"},
+        {"metadata: {name: p}\nspec:\n  rules: [{name: r, match: {resources: {kinds: [Pod]}}, "
+         "validate: {pattern: {metadata: {labels: {^(x): y}}}}}]\n",
+         "p.yaml:"},
+        {"metadata: {name: p}\n", "spec is required"},
+        {"metadata: {name: p}\nspec: {}\n", "rules is required"},
+        {"metadata: {name: p}\nspec:\n  rules: [{name: r, match: {resources: {kinds: [Pod]}}, "
+         "exclude: {resources: {kinds: [Pod]}, all: []}, validate: {pattern: {a: b}}}]\n",
+         "exclude takes one of resources, any or all"},
+        {"metadata: {name: p}\nspec:\n  rules: [{name: r, match: {foo: 1}, validate: {pattern: "
+         "{a: b}}}]\n",
+         "filter needs resources"},
+        {"metadata: {name: p}\nspec:\n  rules: [{name: r, match: {resources: {kinds: [Pod], "
+         "name: a, names: [b]}}, validate: {pattern: {a: b}}}]\n",
+         "use either name or names"},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < CM_ARRAY_LEN(cases); i++) {
+        char y[2048];
+
+        (void)snprintf(y, sizeof(y), "%s%s", head, cases[i].body);
+        expect_load_error(y, CM_ECONFIG, cases[i].want);
+    }
+}
+
 static void test_rule_limit(void **state)
 {
     /* POLICY_MAX_RULES rules pass, one more fails (spread over two buffers). */
@@ -759,6 +857,8 @@ int main(void)
         cmocka_unit_test(test_not_an_object),
         cmocka_unit_test(test_report_reuse_many_rules),
         cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_skips_and_request_namespace),
+        cmocka_unit_test(test_more_load_errors),
         cmocka_unit_test(test_rule_limit),
         cmocka_unit_test(test_oom_loop_policy),
         cmocka_unit_test(test_eval_oom),
