@@ -9,6 +9,8 @@
 #include "tests/support/kube_testca.h"
 #include "tests/support/kube_testutil.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 struct fx {
     struct fake_kube *srv;
@@ -624,6 +628,38 @@ static void test_connection_refused(void **state)
     assert_int_equal(f->sleeps.n, 2);
 }
 
+/* A peer that accepts but never answers: the transfer timeout ends each attempt
+ * (CM_ETIMEDOUT), which is retried like any transient failure. The listener never
+ * calls accept(); the kernel completes the handshakes from its backlog. */
+static void test_slow_peer_timeout(void **state)
+{
+    struct fx *f = *state;
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof(sa);
+    char url[64];
+    struct cm_err err;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    (void)snprintf(url, sizeof(url), "http://127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+    assert_int_equal(kube_config_create(url, &f->cfg, &err), 0);
+    kube_config_set_sleep(f->cfg, kube_test_sleep_record, &f->sleeps);
+    kube_config_set_retry(f->cfg, 2, 10, 100, 0);
+    kube_config_set_timeouts(f->cfg, 1000, 300);
+    assert_int_equal(kube_client_create(f->cfg, &f->c, &err), 0);
+    assert_int_equal(kube_request(f->c, "GET", "/version", NULL, 0, NULL, NULL, NULL, &err),
+                     CM_ETIMEDOUT);
+    assert_non_null(strstr(err.msg, "gave up after 2 attempts"));
+    assert_int_equal(f->sleeps.n, 1);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -642,6 +678,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_truncated_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_server_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_peer_timeout, setup, teardown),
     };
 
     policy_json_hooks_install();
