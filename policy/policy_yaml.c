@@ -265,7 +265,16 @@ static int anchor_put(struct anchor_tab *t, const char *name, cJSON *node, size_
     t->v[t->n].nodes = nodes;
     t->v[t->n].height = height;
     t->n++;
-    return anchor_reindex(t, t->icap);
+    /* Insert into the index (room was made above): rebuilding it per anchor would make a
+     * stream of many anchors quadratic. */
+    {
+        size_t j = str_hash(copy) & (t->icap - 1);
+
+        while (t->idx[j] != 0)
+            j = (j + 1) & (t->icap - 1);
+        t->idx[j] = t->n;
+    }
+    return 0;
 }
 
 /* ---- the builder ---- */
@@ -533,7 +542,8 @@ static void note_height(struct builder *b, int h)
 static int charge_nodes(struct builder *b, size_t n, const yaml_mark_t *m)
 {
     if (n > POLICY_MAX_NODES || b->nodes > POLICY_MAX_NODES - n)
-        return b_fail(b, CM_ETOOBIG, m, "more than POLICY_MAX_NODES nodes (alias bomb?)");
+        return b_fail(b, CM_ETOOBIG, m,
+                      "more than POLICY_MAX_NODES (1000000) nodes, counting alias expansions");
     b->nodes += n;
     return 0;
 }
