@@ -320,6 +320,41 @@ static void test_too_big(void **state)
     assert_int_equal(policy_docs_parse("t.yaml", NULL, 3, &d, &err), CM_EINVAL);
 }
 
+static void test_many_anchors(void **state)
+{
+    /* 200,000 anchors, every 1,000th aliased, plus a redefinition: each alias must resolve
+     * to its own (latest) anchor. A stream of many anchors must also stay linear. */
+    size_t n = 200000;
+    size_t cap = n * 24 + 64;
+    char *y = cm_malloc(cap);
+    size_t off = 0;
+    size_t i;
+    struct policy_docs *d = NULL;
+    struct cm_err err;
+    const cJSON *root;
+
+    (void)state;
+    for (i = 0; i < n; i++)
+        off += (size_t)snprintf(y + off, cap - off, "- &a%zu v%zu\n", i, i);
+    off += (size_t)snprintf(y + off, cap - off, "- &a5 again\n- *a5\n");
+    for (i = 0; i < n; i += 1000)
+        off += (size_t)snprintf(y + off, cap - off, "- *a%zu\n", i);
+    assert_int_equal(policy_docs_parse("t.yaml", y, off, &d, &err), 0);
+    root = policy_docs_get(d, 0);
+    assert_int_equal(cJSON_GetArraySize(root), (int)(n + 2 + n / 1000));
+    assert_string_equal(cJSON_GetArrayItem(root, (int)n + 1)->valuestring, "again");
+    for (i = 0; i < n / 1000; i++) {
+        char want[32];
+
+        (void)snprintf(want, sizeof(want), "v%zu", i * 1000);
+        if (i * 1000 == 5)
+            continue;
+        assert_string_equal(cJSON_GetArrayItem(root, (int)(n + 2 + i))->valuestring, want);
+    }
+    policy_docs_destroy(d);
+    cm_free(y);
+}
+
 static void test_oom_loop(void **state)
 {
     const char *y = "a: &x {b: [1, 2, {c: d}], e: f}\ng: *x\n---\nh: [i, j]\n";
@@ -365,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_syntax_error_position),
         cmocka_unit_test(test_too_many_docs),
         cmocka_unit_test(test_too_big),
+        cmocka_unit_test(test_many_anchors),
         cmocka_unit_test(test_oom_loop),
     };
 
