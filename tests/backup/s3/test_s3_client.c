@@ -686,6 +686,32 @@ static void test_preflight(void **state)
     assert_int_equal(s3_client_preflight_lock(x->c, &err), CM_EAUTH);
 }
 
+static void test_argument_checks(void **state)
+{
+    struct fx *x = *state;
+    struct s3_object_info info;
+    struct s3_lock_config lc = {true, (enum s3_lock_mode)7, 1, 0};
+    struct s3_put_opts po;
+    struct cm_err err;
+
+    assert_int_equal(s3_client_head_object(x->c, "k", "", &info, &err), CM_EINVAL);
+    assert_int_equal(s3_client_head_object(x->c, "k", "v\n1", &info, &err), CM_EINVAL);
+    assert_int_equal(s3_client_list_objects(x->c, NULL, NULL, NULL, NULL, &err), CM_EINVAL);
+    assert_int_equal(s3_client_put_lock_config(x->c, NULL, &err), CM_EINVAL);
+    assert_int_equal(s3_client_put_lock_config(x->c, &lc, &err), CM_EINVAL);
+    memset(&po, 0, sizeof(po));
+    po.lock_mode = (enum s3_lock_mode)9;
+    assert_int_equal(s3_client_put_object(x->c, "k", "1", 1, &po, NULL, &err), CM_EINVAL);
+    po.lock_mode = S3_LOCK_NONE;
+    po.content_type = "text/plain\r\nx-evil: 1";
+    assert_int_equal(s3_client_put_object(x->c, "k", "1", 1, &po, NULL, &err), CM_EINVAL);
+    assert_int_equal(s3_fault_count(x->f), 0);
+    assert_int_equal(s3_client_delete_bucket(x->c, &err), 0);
+    assert_string_equal(s3_fault_get(x->f, 0)->method, "DELETE");
+    assert_string_equal(s3_fault_get(x->f, 0)->url, "http://127.0.0.1:9/b-test");
+    assert_string_equal(s3_client_bucket(x->c), "b-test");
+}
+
 static void test_lock_config_requests(void **state)
 {
     struct fx *x = *state;
@@ -859,6 +885,7 @@ int main(void)
         T(test_error_mapping),
         T(test_retention_requests),
         T(test_preflight),
+        T(test_argument_checks),
         T(test_lock_config_requests),
         T(test_list_paging),
         T(test_oom_loops),

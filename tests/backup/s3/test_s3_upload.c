@@ -375,6 +375,33 @@ static void test_put_stream(void **state)
     assert_int_equal(s3_client_put_stream(x->c, "s", NULL, &rd, NULL, &res, &err), CM_EINVAL);
 }
 
+static int greedy_read(void *buf, size_t cap, size_t *got, void *ctx)
+{
+    (void)buf;
+    (void)ctx;
+    *got = cap + 1; /* a broken source claiming more than the buffer holds */
+    return 0;
+}
+
+static void test_part_without_etag(void **state)
+{
+    struct fx *x = *state;
+    struct s3_upload *u = NULL;
+    struct s3_put_result res;
+    struct cm_err err;
+
+    push_auto(x->f, 1);             /* create */
+    push(x->f, 0, 200, NULL, NULL); /* part 1 answered without an ETag */
+    assert_int_equal(s3_upload_open(x->c, "k", NULL, &u, &err), 0);
+    assert_int_equal(s3_upload_write(u, x->data, PART, &err), CM_EPROTO);
+    assert_non_null(strstr(err.msg, "no ETag"));
+    s3_upload_abort(u);
+    assert_string_equal(s3_fault_get(x->f, 2)->method, "DELETE");
+    assert_int_equal(s3_client_put_stream(x->c, "k", greedy_read, NULL, NULL, &res, &err),
+                     CM_EINVAL);
+    assert_int_equal(s3_upload_close(NULL, &res, &err), CM_EINVAL);
+}
+
 static void test_open_validation_and_oom(void **state)
 {
     struct fx *x = *state;
@@ -427,6 +454,7 @@ int main(void)
         T(test_abort_frees_and_aborts),
         T(test_complete_errors),
         T(test_put_stream),
+        T(test_part_without_etag),
         T(test_open_validation_and_oom),
     };
 #undef T
