@@ -1,0 +1,540 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_restore_source.c - reading a restore point back: a complete point verifies and
+ * yields its objects and the weakest lock; every kind of damage is refused with
+ * CM_EINTEGRITY naming what differs (an entry's digest, an extra, missing or repeated
+ * entry, the archive's digest, a truncated or missing archive, a manifest for another
+ * point); a partial point is CM_ENOENT; encrypted points need the right key; listing
+ * ids ignores what is not an id. An in-memory S3 transport serves the bucket. */
+#include "backup/backup.h"
+#include "backup/s3/s3.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ID "20261122T093000Z-1a2b3c4d"
+#define T0 ((time_t)1795339800) /* the id's time */
+
+/* ---- an in-memory bucket behind the s3 transport vtable ---- */
+
+#define MEM_MAX 8
+
+struct mem_obj {
+    char key[256];
+    unsigned char *data;
+    size_t len;
+    char headers[256]; /* "Name: value\n" lines */
+};
+
+struct mem_bucket {
+    struct mem_obj o[MEM_MAX];
+    size_t n;
+    size_t truncate; /* > 0: GET bodies stop after this many bytes (reset) */
+};
+
+static void mem_put(struct mem_bucket *b, const char *key, const void *p, size_t n,
+                    const char *headers)
+{
+    struct mem_obj *o = &b->o[b->n++];
+
+    assert_true(b->n <= MEM_MAX);
+    snprintf(o->key, sizeof(o->key), "%s", key);
+    o->data = malloc(n + 1);
+    assert_non_null(o->data);
+    memcpy(o->data, p, n);
+    o->len = n;
+    snprintf(o->headers, sizeof(o->headers), "%s", headers != NULL ? headers : "");
+}
+
+static void mem_clear(struct mem_bucket *b)
+{
+    size_t i;
+
+    for (i = 0; i < b->n; i++)
+        free(b->o[i].data);
+    memset(b, 0, sizeof(*b));
+}
+
+static struct mem_obj *mem_get(struct mem_bucket *b, const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < b->n; i++) {
+        if (strcmp(b->o[i].key, key) == 0)
+            return &b->o[i];
+    }
+    return NULL;
+}
+
+static int send_headers(const struct s3_http_response *resp, const char *h)
+{
+    while (*h != '\0') {
+        const char *nl = strchr(h, '\n');
+        const char *colon = strchr(h, ':');
+        int rc;
+
+        if (nl == NULL || colon == NULL || colon > nl)
+            return 0;
+        rc =
+            resp->on_header(h, (size_t)(colon - h), colon + 2, (size_t)(nl - colon - 2), resp->ctx);
+        if (rc != 0)
+            return rc;
+        h = nl + 1;
+    }
+    return 0;
+}
+
+/* Decodes %XX in place. */
+static void unescape(char *s)
+{
+    char *w = s;
+
+    for (; *s != '\0'; s++) {
+        if (s[0] == '%' && s[1] != '\0' && s[2] != '\0') {
+            char hex[3] = {s[1], s[2], '\0'};
+
+            *w++ = (char)strtol(hex, NULL, 16);
+            s += 2;
+        } else {
+            *w++ = *s;
+        }
+    }
+    *w = '\0';
+}
+
+static int reply(const struct s3_http_response *resp, long status, const char *headers,
+                 const void *body, size_t n)
+{
+    char h[512];
+    int rc;
+
+    snprintf(h, sizeof(h), "Content-Length: %zu\n%s", n, headers);
+    rc = resp->on_status(status, resp->ctx);
+    if (rc == 0)
+        rc = send_headers(resp, h);
+    if (rc == 0 && n > 0)
+        rc = resp->on_body(body, n, resp->ctx);
+    return rc;
+}
+
+static int mem_list(struct mem_bucket *b, const char *query, const struct s3_http_response *resp)
+{
+    char prefix[256] = "";
+    char xml[4096];
+    const char *p = strstr(query, "prefix=");
+    size_t used;
+    size_t i;
+
+    if (p != NULL) {
+        snprintf(prefix, sizeof(prefix), "%.*s", (int)strcspn(p + 7, "&"), p + 7);
+        unescape(prefix);
+    }
+    used = (size_t)snprintf(xml, sizeof(xml),
+                            "<?xml version=\"1.0\"?><ListBucketResult><Name>b-test</Name>"
+                            "<Prefix>%s</Prefix><KeyCount>0</KeyCount><IsTruncated>false"
+                            "</IsTruncated>",
+                            prefix);
+    for (i = 0; i < b->n; i++) {
+        const char *k = b->o[i].key;
+        const char *slash;
+        size_t j;
+        bool dup = false;
+
+        if (strncmp(k, prefix, strlen(prefix)) != 0)
+            continue;
+        slash = strchr(k + strlen(prefix), '/');
+        if (slash == NULL)
+            continue;
+        for (j = 0; j < i; j++) /* one CommonPrefix per directory */
+            dup = dup || (strncmp(b->o[j].key, k, (size_t)(slash - k + 1)) == 0);
+        if (!dup)
+            used += (size_t)snprintf(xml + used, sizeof(xml) - used,
+                                     "<CommonPrefixes><Prefix>%.*s</Prefix></CommonPrefixes>",
+                                     (int)(slash - k + 1), k);
+    }
+    snprintf(xml + used, sizeof(xml) - used, "</ListBucketResult>");
+    return reply(resp, 200, "Content-Type: application/xml\n", xml, strlen(xml));
+}
+
+static int mem_perform(void *ctx, const struct s3_http_request *req,
+                       const struct s3_http_response *resp, struct cm_err *err)
+{
+    static const char nokey[] = "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code>"
+                                "<Message>missing</Message></Error>";
+    struct mem_bucket *b = ctx;
+    const char *path = strstr(req->url, "/b-test");
+    char key[512];
+    char *q;
+    struct mem_obj *o;
+
+    assert_non_null(path);
+    path += strlen("/b-test");
+    snprintf(key, sizeof(key), "%s", *path == '/' ? path + 1 : path);
+    q = strchr(key, '?');
+    if (q != NULL)
+        *q++ = '\0';
+    unescape(key);
+    if (strcmp(req->method, "GET") == 0 && key[0] == '\0')
+        return mem_list(b, q != NULL ? q : "", resp);
+    o = mem_get(b, key);
+    if (o == NULL)
+        return reply(resp, 404, "Content-Type: application/xml\n", nokey, strlen(nokey));
+    if (strcmp(req->method, "HEAD") == 0)
+        return reply(resp, 200, o->headers, NULL, 0);
+    if (b->truncate > 0 && b->truncate < o->len) {
+        char h[512];
+        int rc;
+
+        snprintf(h, sizeof(h), "Content-Length: %zu\n%s", o->len, o->headers);
+        rc = resp->on_status(200, resp->ctx);
+        if (rc == 0)
+            rc = send_headers(resp, h);
+        if (rc == 0)
+            rc = resp->on_body(o->data, b->truncate, resp->ctx);
+        return rc != 0 ? rc : cm_err_set(err, CM_EPROTO, "mem: connection reset");
+    }
+    return reply(resp, 200, o->headers, o->data, o->len);
+}
+
+static void mem_destroy(void *ctx)
+{
+    (void)ctx;
+}
+
+static const struct s3_transport mem_transport = {.perform = mem_perform, .destroy = mem_destroy};
+
+static void no_sleep(uint64_t ms, void *ctx)
+{
+    (void)ms;
+    (void)ctx;
+}
+
+/* ---- building restore points ---- */
+
+#define F_ENTRY_DIGEST (1u << 0) /* the manifest's digest of one entry is wrong */
+#define F_EXTRA_ENTRY (1u << 1)  /* the archive has an entry the manifest lacks */
+#define F_MISSING (1u << 2)      /* the manifest lists an entry the archive lacks */
+#define F_ARCHIVE_SHA (1u << 3)  /* the manifest's archive digest is wrong */
+#define F_OTHER_ID (1u << 4)     /* the manifest names another point */
+#define F_NO_ARCHIVE (1u << 5)   /* the archive object is missing */
+#define F_DUP_ENTRY (1u << 6)    /* the archive holds one entry twice */
+
+static const char *const entries[][4] = {
+    {"resources/core/v1/configmaps/cfg.json", "v1", "ConfigMap",
+     "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"cfg\","
+     "\"namespace\":\"shop\"},\"data\":{\"a\":\"b\"}}"},
+    {"resources/apps/v1/deployments/web.json", "apps/v1", "Deployment",
+     "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\","
+     "\"namespace\":\"shop\"},\"spec\":{\"replicas\":2}}"},
+};
+
+static int mem_sink(void *ctx, const void *p, size_t n, struct cm_err *err)
+{
+    (void)err;
+    return cm_buf_add(ctx, p, n);
+}
+
+struct fx {
+    struct mem_bucket bucket;
+    struct s3_client *s3;
+    struct backup_key key;
+};
+
+static void put_point(struct fx *fx, unsigned flags, const struct backup_key *key)
+{
+    struct backup_archive_writer *w = NULL;
+    struct backup_manifest *m = NULL;
+    struct cm_buf arch;
+    struct cm_buf mf;
+    struct cm_err err;
+    char akey[BACKUP_KEY_MAX];
+    char mkey[BACKUP_KEY_MAX];
+    size_t i;
+
+    cm_buf_init(&arch, 1 << 20);
+    cm_buf_init(&mf, 1 << 20);
+    assert_int_equal(backup_archive_writer_create(mem_sink, &arch, key, T0, &w, &err), 0);
+    assert_int_equal(backup_manifest_create((flags & F_OTHER_ID) ? "20261122T093000Z-ffffffff" : ID,
+                                            "shop", "goldpolicy", &m),
+                     0);
+    for (i = 0; i < CM_ARRAY_LEN(entries); i++) {
+        const char *json = entries[i][3];
+        struct backup_mf_resource r;
+        char name[64];
+
+        memset(&r, 0, sizeof(r));
+        snprintf(name, sizeof(name), "%s", i == 0 ? "cfg" : "web");
+        r.api_version = (char *)entries[i][1];
+        r.kind = (char *)entries[i][2];
+        r.resource = (char *)(i == 0 ? "configmaps" : "deployments");
+        r.namespace_ = (char *)"shop";
+        r.name = name;
+        r.path = (char *)entries[i][0];
+        r.size = strlen(json);
+        backup_sha256_hex(json, strlen(json), r.sha256);
+        if (i == 1 && (flags & F_ENTRY_DIGEST))
+            r.sha256[0] = r.sha256[0] == '0' ? '1' : '0';
+        assert_int_equal(backup_manifest_add_resource(m, &r), 0);
+        assert_int_equal(backup_archive_writer_add(w, entries[i][0], json, strlen(json), &err), 0);
+        if (i == 1 && (flags & F_DUP_ENTRY))
+            assert_int_equal(backup_archive_writer_add(w, entries[i][0], json, strlen(json), &err),
+                             0);
+    }
+    if (flags & F_EXTRA_ENTRY)
+        assert_int_equal(
+            backup_archive_writer_add(w, "resources/core/v1/secrets/x.json", "{}", 2, &err), 0);
+    if (flags & F_MISSING) {
+        struct backup_mf_resource r;
+
+        memset(&r, 0, sizeof(r));
+        r.api_version = (char *)"v1";
+        r.kind = (char *)"Secret";
+        r.resource = (char *)"secrets";
+        r.namespace_ = (char *)"shop";
+        r.name = (char *)"gone";
+        r.path = (char *)"resources/core/v1/secrets/gone.json";
+        r.size = 2;
+        backup_sha256_hex("{}", 2, r.sha256);
+        assert_int_equal(backup_manifest_add_resource(m, &r), 0);
+    }
+    assert_int_equal(backup_archive_writer_finish(w, &err), 0);
+    m->completed_at = m->created_at + 5;
+    memcpy(m->lock_mode, "COMPLIANCE", 11);
+    m->retain_until = T0 + 30 * 86400;
+    m->archive_size = backup_archive_writer_bytes(w);
+    memcpy(m->archive_sha256, backup_archive_writer_sha256(w), 65);
+    if (flags & F_ARCHIVE_SHA)
+        m->archive_sha256[5] = m->archive_sha256[5] == 'a' ? 'b' : 'a';
+    if (key != NULL) {
+        memcpy(m->key_id, key->id, sizeof(m->key_id));
+        assert_int_equal(backup_manifest_set_str(&m->archive_key, BACKUP_ARCHIVE_NAME_ENC), 0);
+    }
+    assert_int_equal(backup_manifest_format(m, &mf), 0);
+    assert_int_equal(
+        backup_rp_key("gold", "shop", ID, BACKUP_MANIFEST_NAME, mkey, sizeof(mkey), &err), 0);
+    assert_int_equal(backup_rp_key("gold", "shop", ID, m->archive_key, akey, sizeof(akey), &err),
+                     0);
+    mem_put(&fx->bucket, mkey, mf.ptr, mf.len,
+            "x-amz-object-lock-mode: COMPLIANCE\n"
+            "x-amz-object-lock-retain-until-date: 2026-12-22T09:30:00Z\n"
+            "x-amz-object-lock-legal-hold: ON\n");
+    if (!(flags & F_NO_ARCHIVE))
+        mem_put(&fx->bucket, akey, arch.ptr, arch.len,
+                "x-amz-object-lock-mode: GOVERNANCE\n"
+                "x-amz-object-lock-retain-until-date: 2026-12-20T09:30:00Z\n");
+    backup_archive_writer_destroy(w);
+    backup_manifest_destroy(m);
+    cm_buf_free(&arch);
+    cm_buf_free(&mf);
+}
+
+static int setup(void **state)
+{
+    static struct fx fx;
+    static struct s3_credentials creds;
+    struct s3_config cfg;
+    static const char hexkey[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    memset(&fx, 0, sizeof(fx));
+    memset(&cfg, 0, sizeof(cfg));
+    creds.access_key = (char *)"AKIDEXAMPLE";
+    creds.secret_key = (char *)"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    cfg.endpoint = "http://127.0.0.1:9";
+    cfg.bucket = "b-test";
+    cfg.path_style = true;
+    cfg.creds = &creds;
+    cfg.max_attempts = 1;
+    cfg.sleep = no_sleep;
+    cfg.jitter_seed = 1;
+    cfg.transport = &mem_transport;
+    cfg.transport_ctx = &fx.bucket;
+    if (s3_client_create(&cfg, &fx.s3, NULL) != 0)
+        return -1;
+    if (backup_key_parse(hexkey, strlen(hexkey), &fx.key, NULL) != 0)
+        return -1;
+    *state = &fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *fx = *state;
+
+    s3_client_destroy(fx->s3);
+    mem_clear(&fx->bucket);
+    return 0;
+}
+
+static int read_point(struct fx *fx, const struct backup_key *key, bool keep,
+                      struct backup_restore_point **p, struct cm_err *err)
+{
+    cm_err_clear(err);
+    return backup_restore_point_read(fx->s3, "gold", "shop", ID, key, keep, p, err);
+}
+
+static void test_complete_point(void **state)
+{
+    struct fx *fx = *state;
+    struct backup_restore_point *p = NULL;
+    struct cm_err err;
+
+    put_point(fx, 0, NULL);
+    assert_int_equal(read_point(fx, NULL, true, &p, &err), 0);
+    assert_int_equal(p->n_objects, 2);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(p->objects[1], "kind")->valuestring,
+                        "Deployment");
+    assert_string_equal(p->mf->id, ID);
+    /* The weaker lock of the two objects, the earlier date; hold only if both. */
+    assert_int_equal(p->lock_mode, POLICY_LOCK_GOVERNANCE);
+    assert_int_equal(p->retain_until, cm_time_from_utc(2026, 12, 20, 9, 30, 0));
+    assert_false(p->legal_hold);
+    backup_restore_point_destroy(p);
+    p = NULL;
+    /* Verify only: no objects kept. */
+    assert_int_equal(read_point(fx, NULL, false, &p, &err), 0);
+    assert_int_equal(p->n_objects, 0);
+    assert_null(p->objects);
+    backup_restore_point_destroy(p);
+    backup_restore_point_destroy(NULL);
+}
+
+static void expect_refused(struct fx *fx, unsigned flags, int want, const char *what)
+{
+    struct backup_restore_point *p = NULL;
+    struct cm_err err;
+    int rc;
+
+    mem_clear(&fx->bucket);
+    put_point(fx, flags, NULL);
+    rc = read_point(fx, NULL, true, &p, &err);
+    if (rc != want || strstr(err.msg, what) == NULL)
+        fail_msg("flags %#x: rc %d \"%s\", want %d with \"%s\"", flags, rc, err.msg, want, what);
+    assert_null(p);
+}
+
+static void test_damage_refused(void **state)
+{
+    struct fx *fx = *state;
+
+    expect_refused(fx, F_ENTRY_DIGEST, CM_EINTEGRITY, "Deployment shop/web: checksum mismatch");
+    expect_refused(fx, F_EXTRA_ENTRY, CM_EINTEGRITY,
+                   "resources/core/v1/secrets/x.json is not in the manifest");
+    expect_refused(fx, F_DUP_ENTRY, CM_EINTEGRITY, "appears twice");
+    expect_refused(fx, F_MISSING, CM_EINTEGRITY, "Secret shop/gone: missing from the archive");
+    expect_refused(fx, F_ARCHIVE_SHA, CM_EINTEGRITY, "the manifest says");
+    expect_refused(fx, F_OTHER_ID, CM_EINTEGRITY, "names restore point shop/");
+    expect_refused(fx, F_NO_ARCHIVE, CM_EINTEGRITY, "is missing");
+}
+
+static void test_truncated_archive(void **state)
+{
+    struct fx *fx = *state;
+    struct backup_restore_point *p = NULL;
+    struct cm_err err;
+    int rc;
+
+    put_point(fx, 0, NULL);
+    fx->bucket.truncate = 40;
+    rc = read_point(fx, NULL, true, &p, &err);
+    fx->bucket.truncate = 0;
+    /* The manifest GET is cut too: whichever fails first, nothing is trusted. */
+    assert_true(rc != 0);
+    assert_null(p);
+}
+
+static void test_partial_point(void **state)
+{
+    struct fx *fx = *state;
+    struct backup_restore_point *p = NULL;
+    struct cm_err err;
+
+    assert_int_equal(read_point(fx, NULL, true, &p, &err), CM_ENOENT);
+    assert_non_null(strstr(err.msg, "incomplete"));
+}
+
+static void test_encrypted_point(void **state)
+{
+    struct fx *fx = *state;
+    struct backup_restore_point *p = NULL;
+    struct backup_key other;
+    struct cm_err err;
+    static const char otherhex[] =
+        "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+
+    put_point(fx, 0, &fx->key);
+    assert_int_equal(read_point(fx, NULL, true, &p, &err), CM_EINVAL);
+    assert_non_null(strstr(err.msg, "is encrypted"));
+    assert_int_equal(backup_key_parse(otherhex, strlen(otherhex), &other, NULL), 0);
+    assert_int_equal(read_point(fx, &other, true, &p, &err), CM_EINVAL);
+    assert_non_null(strstr(err.msg, "encrypted with key"));
+    assert_int_equal(read_point(fx, &fx->key, true, &p, &err), 0);
+    assert_int_equal(p->n_objects, 2);
+    backup_restore_point_destroy(p);
+}
+
+static void test_list_ids(void **state)
+{
+    struct fx *fx = *state;
+    char(*ids)[BACKUP_ID_LEN + 1] = NULL;
+    size_t n = 0;
+    struct cm_err err;
+
+    mem_put(&fx->bucket, "gold/shop/20261122T100000Z-00000002/manifest.json", "{}", 2, NULL);
+    mem_put(&fx->bucket, "gold/shop/20261121T100000Z-00000001/manifest.json", "{}", 2, NULL);
+    mem_put(&fx->bucket, "gold/shop/not-an-id/x", "{}", 2, NULL);
+    mem_put(&fx->bucket, "gold/other/20261123T100000Z-00000003/manifest.json", "{}", 2, NULL);
+    assert_int_equal(backup_restore_list_ids(fx->s3, "gold", "shop", &ids, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(ids[0], "20261121T100000Z-00000001");
+    assert_string_equal(ids[1], "20261122T100000Z-00000002");
+    cm_free(ids);
+    ids = NULL;
+    assert_int_equal(backup_restore_list_ids(fx->s3, "gold", "empty", &ids, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_null(ids);
+    assert_int_equal(backup_restore_list_ids(fx->s3, "gold", "Bad_NS", &ids, &n, &err), CM_EINVAL);
+}
+
+static void test_read_oom(void **state)
+{
+    struct fx *fx = *state;
+    long i;
+
+    put_point(fx, 0, NULL);
+    for (i = 1;; i++) {
+        struct backup_restore_point *p = NULL;
+        struct cm_err err;
+        int rc;
+
+        cm_alloc_fault_set(i);
+        rc = read_point(fx, NULL, true, &p, &err);
+        cm_alloc_fault_set(0);
+        backup_restore_point_destroy(p);
+        if (rc == 0)
+            break;
+        /* Every allocation failure, also inside the archive reader, is CM_ENOMEM. */
+        if (rc != CM_ENOMEM)
+            fail_msg("allocation %ld: rc %d (%s)", i, rc, err.msg);
+    }
+    assert_true(i > 5);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_complete_point, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damage_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_archive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial_point, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_encrypted_point, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_oom, setup, teardown),
+    };
+
+    policy_json_hooks_install();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
