@@ -54,7 +54,9 @@ struct policy_docs;
  * documents are dropped. Scalars keep YAML's types: plain `true`/`false`, integers,
  * floats and `null` become JSON values; quoted scalars stay strings. Anchors and
  * aliases are expanded within POLICY_MAX_NODES. Rejects invalid UTF-8, depth over
- * POLICY_MAX_DEPTH, more than POLICY_MAX_DOCS documents and non-string mapping keys.
+ * POLICY_MAX_DEPTH, more than POLICY_MAX_DOCS documents, non-scalar mapping keys (a
+ * scalar key is taken as its text: `80: http` has the key "80"), duplicate keys, merge
+ * keys (<<) and NUL characters.
  * Returns 0, CM_EPARSE, CM_ETOOBIG or CM_ENOMEM; *out untouched on failure. */
 CM_NODISCARD int policy_docs_parse(const char *name, const char *buf, size_t len,
                                    struct policy_docs **out, struct cm_err *err);

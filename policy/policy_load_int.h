@@ -17,6 +17,8 @@
 #include "policy.h"
 #include "policy_int.h"
 
+/* Where the key of mapping entry node starts (1-based); false when unknown. */
+bool pol_docs_key_pos(const struct policy_docs *d, const cJSON *node, int *line, int *col);
 /* Replaces the view that policy_docs_get() serves (List items expanded); takes items. */
 int pol_docs_set_items(struct policy_docs *d, const cJSON **items, size_t n);
 
@@ -31,6 +33,10 @@ struct pol_ctx {
 
 /* Sets err to "file:line:col: where: reason" at node (or its document). Returns code. */
 int pol_ctx_fail(const struct pol_ctx *c, int code, const cJSON *node, const char *fmt, ...)
+    CM_PRINTF(4, 5);
+
+/* The same, placed at node's key ("unknown field", "not supported"). */
+int pol_ctx_fail_key(const struct pol_ctx *c, int code, const cJSON *node, const char *fmt, ...)
     CM_PRINTF(4, 5);
 
 /* Small typed getters that fail with a position: NULL/absent is allowed when !required. */

@@ -214,8 +214,8 @@ static int compile_element(const struct pol_ctx *c, const cJSON *el, bool is_exc
         const cJSON *u = cJSON_GetObjectItemCaseSensitive(el, unsupported[i]);
 
         if (u != NULL)
-            return pol_ctx_fail(c, CM_ECONFIG, u, "%s filters are not supported (only resources)",
-                                unsupported[i]);
+            return pol_ctx_fail_key(
+                c, CM_ECONFIG, u, "%s filters are not supported (only resources)", unsupported[i]);
     }
     res = cJSON_GetObjectItemCaseSensitive(el, "resources");
     if (res == NULL)

@@ -97,9 +97,9 @@ static int compile_validate(const struct pol_ctx *c, const cJSON *val, struct po
         const cJSON *u = cJSON_GetObjectItemCaseSensitive(val, unsupported[i]);
 
         if (u != NULL)
-            return pol_ctx_fail(c, CM_ECONFIG, u,
-                                "validate.%s is not supported (use pattern or anyPattern)",
-                                unsupported[i]);
+            return pol_ctx_fail_key(c, CM_ECONFIG, u,
+                                    "validate.%s is not supported (use pattern or anyPattern)",
+                                    unsupported[i]);
     }
     rc = pol_check_keys(c, val, keys);
     if (rc == 0)
@@ -175,8 +175,8 @@ static int compile_rule(struct pol_ctx *c, const char *pname, const cJSON *node,
         const cJSON *u = cJSON_GetObjectItemCaseSensitive(node, unsupported[i]);
 
         if (u != NULL)
-            return pol_ctx_fail(c, CM_ECONFIG, u, "%s rules are not supported (only validate)",
-                                unsupported[i]);
+            return pol_ctx_fail_key(c, CM_ECONFIG, u, "%s rules are not supported (only validate)",
+                                    unsupported[i]);
     }
     rc = pol_check_keys(c, node, keys);
     if (rc != 0)

@@ -3,26 +3,50 @@
  * typed getters, wildcard lists and Kubernetes label selectors. */
 #include "policy_load_int.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-int pol_ctx_fail(const struct pol_ctx *c, int code, const cJSON *node, const char *fmt, ...)
+static int ctx_fail_v(const struct pol_ctx *c, int code, const cJSON *node, bool at_key,
+                      const char *fmt, va_list ap) CM_PRINTF(5, 0);
+static int ctx_fail_v(const struct pol_ctx *c, int code, const cJSON *node, bool at_key,
+                      const char *fmt, va_list ap)
 {
     char reason[CM_ERR_MSG_MAX];
-    va_list ap;
     int line = 0;
     int col = 0;
 
-    va_start(ap, fmt);
     (void)vsnprintf(reason, sizeof(reason), fmt, ap);
-    va_end(ap);
-    if (!policy_docs_pos(c->docs, node, &line, &col))
+    if (!(at_key && pol_docs_key_pos(c->docs, node, &line, &col)) &&
+        !policy_docs_pos(c->docs, node, &line, &col))
         (void)policy_docs_pos(c->docs, c->doc, &line, &col);
     if (line > 0)
         return cm_err_set(c->err, code, "%s:%d:%d: %s%s%s", c->file, line, col, c->where,
                           c->where[0] != '\0' ? ": " : "", reason);
     return cm_err_set(c->err, code, "%s: %s%s%s", c->file, c->where,
                       c->where[0] != '\0' ? ": " : "", reason);
+}
+
+int pol_ctx_fail(const struct pol_ctx *c, int code, const cJSON *node, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = ctx_fail_v(c, code, node, false, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int pol_ctx_fail_key(const struct pol_ctx *c, int code, const cJSON *node, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = ctx_fail_v(c, code, node, true, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 static const char *type_name(const cJSON *v)
@@ -105,7 +129,7 @@ int pol_check_keys(const struct pol_ctx *c, const cJSON *obj, const char *const 
         for (i = 0; allowed[i] != NULL && !ok; i++)
             ok = strcmp(allowed[i], it->string) == 0;
         if (!ok)
-            return pol_ctx_fail(c, CM_ECONFIG, it, "unknown field \"%.80s\"", it->string);
+            return pol_ctx_fail_key(c, CM_ECONFIG, it, "unknown field \"%.80s\"", it->string);
     }
     return 0;
 }

@@ -98,6 +98,7 @@ struct policy_docs {
     const cJSON **items; /* the view policy_docs_get() serves; NULL = roots */
     size_t nitems;
     struct pos_map pos;
+    struct pos_map keypos; /* mapping entries: where their key starts */
 };
 
 void policy_json_hooks_install(void)
@@ -148,7 +149,22 @@ void policy_docs_destroy(struct policy_docs *d)
     cm_free(d->roots);
     cm_free(d->items);
     cm_free(d->pos.slots);
+    cm_free(d->keypos.slots);
     cm_free(d);
+}
+
+bool pol_docs_key_pos(const struct policy_docs *d, const cJSON *node, int *line, int *col)
+{
+    const struct pos_slot *s;
+
+    if (d == NULL)
+        return false;
+    s = pos_map_get(&d->keypos, node);
+    if (s == NULL)
+        return false;
+    *line = (int)s->line;
+    *col = (int)s->col;
+    return true;
 }
 
 int pol_docs_set_items(struct policy_docs *d, const cJSON **items, size_t n)
@@ -504,6 +520,8 @@ static int attach(struct builder *b, cJSON *node, const yaml_mark_t *m)
         cJSON_Delete(node);
         return cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name);
     }
+    if (pos_map_put(&b->docs->keypos, node, f->key_line, f->key_col) != 0)
+        return cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name); /* tree owns node */
     f->count++;
     cm_free(f->key);
     f->key = NULL;

@@ -163,7 +163,8 @@ static void test_validation_errors(void **state)
     expect_error("hourly: 24", "hourly: -1", CM_ECONFIG, "hourly must be a whole number");
     expect_error("hourly: 24", "hourly: 1.5", CM_ECONFIG, "hourly must be a whole number");
     expect_error("hourly: 24", "hourly: \"24\"", CM_ECONFIG, "hourly must be a whole number");
-    expect_error("hourly: 24", "hourli: 24", CM_ECONFIG, "unknown field \"hourli\"");
+    expect_error("hourly: 24", "hourli: 24", CM_ECONFIG,
+                 "bp.yaml:7:15: backuppolicy goldpolicy: unknown field \"hourli\"");
     expect_error("mode: COMPLIANCE", "mode: compliance", CM_ECONFIG,
                  "spec.objectLock.mode must be COMPLIANCE or GOVERNANCE");
     expect_error("days: 30", "days: 0", CM_ECONFIG, "days must be a whole number from 1 to 36500");

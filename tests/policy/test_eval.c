@@ -544,7 +544,7 @@ static void test_load_errors(void **state)
         const char *want;
     } cases[] = {
         {"    match: {resources: {kinds: [Pod]}}\n    mutate: {}\n",
-         "p.yaml:8:13: policy p rule r: mutate rules are not supported"},
+         "p.yaml:8:5: policy p rule r: mutate rules are not supported"},
         {"    match: {resources: {kinds: [Pod]}}\n", "rule needs validate"},
         {"    validate: {pattern: {a: b}}\n", "match is required"},
         {"    match: {resources: {kinds: []}}\n    validate: {pattern: {a: b}}\n",
