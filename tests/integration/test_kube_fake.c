@@ -224,11 +224,66 @@ static void test_create_update_semantics(void **state)
             cJSON_GetObjectItemCaseSensitive(out, "metadata"), "labels"));
         cJSON_Delete(out);
         out = NULL;
-        assert_int_equal(kube_request(f->c, "PATCH", path, "[]", 2,
-                                      "application/json-patch+json", NULL, NULL, &e2),
+        assert_int_equal(kube_request(f->c, "PATCH", path, "{}", 2, "text/plain", NULL, NULL,
+                                      &e2),
                          CM_EHTTP);
         assert_non_null(strstr(e2.msg, "415"));
     }
+}
+
+/* RFC 6902 JSON patches: every operation, and failures as 422 Invalid. */
+static void test_json_patch(void **state)
+{
+    struct fx *f = *state;
+    struct kube_ref r = {"v1", "configmaps", "shop", "settings"};
+    struct cm_err err;
+    cJSON *out = NULL;
+    const cJSON *data;
+    static const char ops[] =
+        "[{\"op\":\"test\",\"path\":\"/data/mode\",\"value\":\"prod\"},"
+        "{\"op\":\"add\",\"path\":\"/metadata/labels\",\"value\":{\"a/b\":\"1\"}},"
+        "{\"op\":\"add\",\"path\":\"/metadata/labels/c~1d\",\"value\":\"2\"},"
+        "{\"op\":\"replace\",\"path\":\"/data/mode\",\"value\":\"dr\"},"
+        "{\"op\":\"copy\",\"from\":\"/data/mode\",\"path\":\"/data/copy\"},"
+        "{\"op\":\"move\",\"from\":\"/data/copy\",\"path\":\"/data/moved\"},"
+        "{\"op\":\"add\",\"path\":\"/list\",\"value\":[1,3]},"
+        "{\"op\":\"add\",\"path\":\"/list/1\",\"value\":2},"
+        "{\"op\":\"add\",\"path\":\"/list/-\",\"value\":4},"
+        "{\"op\":\"remove\",\"path\":\"/list/0\"}]";
+
+    if (kube_patch(f->c, &r, KUBE_PATCH_JSON, ops, strlen(ops), &out, &err) != 0)
+        fail_msg("json patch: %s", err.msg);
+    data = cJSON_GetObjectItemCaseSensitive(out, "data");
+    assert_string_equal(str_at(data, "mode", NULL), "dr");
+    assert_string_equal(str_at(data, "moved", NULL), "dr");
+    assert_null(cJSON_GetObjectItemCaseSensitive(data, "copy"));
+    assert_string_equal(str_at(cJSON_GetObjectItemCaseSensitive(out, "metadata"), "labels",
+                               "a/b"),
+                        "1");
+    assert_string_equal(str_at(cJSON_GetObjectItemCaseSensitive(out, "metadata"), "labels",
+                               "c/d"),
+                        "2");
+    {
+        char *l = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(out, "list"));
+
+        assert_string_equal(l, "[2,3,4]");
+        cJSON_free(l);
+    }
+    cJSON_Delete(out);
+    assert_int_equal(kube_patch(f->c, &r, KUBE_PATCH_JSON,
+                                "[{\"op\":\"test\",\"path\":\"/data/mode\",\"value\":\"x\"}]",
+                                47, NULL, &err),
+                     CM_EINVAL);
+    assert_non_null(strstr(err.msg, "testing value /data/mode failed"));
+    assert_int_equal(kube_patch(f->c, &r, KUBE_PATCH_JSON,
+                                "[{\"op\":\"remove\",\"path\":\"/nope/x\"}]", 34, NULL, &err),
+                     CM_EINVAL);
+    assert_non_null(strstr(err.msg, "does not apply"));
+    assert_int_equal(kube_patch(f->c, &r, KUBE_PATCH_JSON, "{}", 2, NULL, &err), CM_EINVAL);
+    /* A failed patch changes nothing. */
+    out = fake_kube_get_object(f->srv, "v1", "ConfigMap", "shop", "settings");
+    assert_string_equal(str_at(out, "data", "mode"), "dr");
+    cJSON_Delete(out);
 }
 
 static void test_namespace_delete_cascades(void **state)
@@ -432,6 +487,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wire_format, setup, teardown),
         cmocka_unit_test_setup_teardown(test_selectors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_update_semantics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_patch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_namespace_delete_cascades, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_log, setup, teardown),

@@ -39,8 +39,9 @@
  *            creationTimestamp, generation=1, namespace from the path; generateName is
  *            honoured; 409 AlreadyExists);  PUT update (409 Conflict when the body's
  *            metadata.resourceVersion is set and differs; bumps resourceVersion and, on
- *            a spec change, generation);  PATCH merge-patch (RFC 7386) — strategic
- *            merge patches are applied as merge patches, JSON patch is 415;
+ *            a spec change, generation);  PATCH: merge patch (RFC 7386), JSON patch
+ *            (RFC 6902: add remove replace move copy test; a failed op is 422 Invalid)
+ *            and strategic merge patch (applied as a merge patch: no list merge keys);
  *            DELETE (returns the object as it was; deleting a Namespace deletes the
  *            objects in it at once).
  *   Errors are metav1.Status bodies with the real reasons and messages, e.g.

@@ -164,6 +164,14 @@ struct fk_obj *fk_store_find(struct fake_kube *s, const char *group, const char 
 void fk_store_remove(struct fake_kube *s, struct fk_obj *o);
 void fk_store_free(struct fake_kube *s);
 
+/* ---- patches (kube_fake_patch.c) ---- */
+
+/* RFC 7386: merges patch into target (consumed); returns the result or NULL (OOM). */
+cJSON *fk_merge_patch(cJSON *target, const cJSON *patch);
+/* RFC 6902: applies ops to doc in place. Returns 0, or -1 with msg (doc then partly
+ * changed: apply to a copy). */
+int fk_json_patch(cJSON *doc, const cJSON *ops, char *msg, size_t len);
+
 /* Label selector matching (exposed for unit tests): returns 1 match, 0 no match, -1
  * parse error (msg filled). labels may be NULL. */
 int fk_label_match(const char *selector, const cJSON *labels, char *msg, size_t msglen);

@@ -543,59 +543,46 @@ void fk_store_update(struct fake_kube *s, const struct fk_type *t, const char *n
     replace_obj(s, t, o, next, status_only, r);
 }
 
-/* RFC 7386 merge patch of patch into target (in place); returns the result. */
-static cJSON *merge_patch(cJSON *target, const cJSON *patch)
-{
-    const cJSON *it;
-
-    if (!cJSON_IsObject(patch)) {
-        cJSON_Delete(target);
-        return cJSON_Duplicate(patch, 1);
-    }
-    if (!cJSON_IsObject(target)) {
-        cJSON_Delete(target);
-        target = cJSON_CreateObject();
-        if (target == NULL)
-            return NULL;
-    }
-    cJSON_ArrayForEach(it, patch)
-    {
-        if (cJSON_IsNull(it)) {
-            cJSON_DeleteItemFromObjectCaseSensitive(target, it->string);
-        } else {
-            cJSON *cur = cJSON_DetachItemFromObjectCaseSensitive(target, it->string);
-            cJSON *merged = merge_patch(cur, it);
-
-            if (merged != NULL)
-                cJSON_AddItemToObject(target, it->string, merged);
-        }
-    }
-    return target;
-}
-
 void fk_store_patch(struct fake_kube *s, const struct fk_type *t, const char *ns,
                     const char *name, const char *ctype, const char *body, size_t len,
                     bool status_only, struct fk_result *r)
 {
     struct fk_obj *o = fk_store_find(s, t->group, t->plural, ns, name);
+    bool json_patch = ctype != NULL && strncmp(ctype, "application/json-patch+json", 27) == 0;
     cJSON *patch;
     cJSON *next;
+    char msg[512];
 
-    if (ctype == NULL || (strncmp(ctype, "application/merge-patch+json", 28) != 0 &&
-                          strncmp(ctype, "application/strategic-merge-patch+json", 38) != 0)) {
-        fk_set_error(r, 415, "UnsupportedMediaType", "the body of the request was in an unknown "
-                  "format - accepted media types include: application/merge-patch+json, "
-                  "application/strategic-merge-patch+json (fake apiserver)");
+    if (!json_patch &&
+        (ctype == NULL || (strncmp(ctype, "application/merge-patch+json", 28) != 0 &&
+                           strncmp(ctype, "application/strategic-merge-patch+json", 38) != 0))) {
+        fk_set_error(r, 415, "UnsupportedMediaType",
+                     "the body of the request was in an unknown format - accepted media types "
+                     "include: application/json-patch+json, application/merge-patch+json, "
+                     "application/strategic-merge-patch+json");
         return;
     }
     if (o == NULL) {
         not_found(r, t, name);
         return;
     }
-    patch = parse_body(body, len, r);
-    if (patch == NULL)
+    patch = len > 0 ? cJSON_ParseWithLength(body, len) : NULL;
+    if (patch == NULL || (json_patch ? !cJSON_IsArray(patch) : !cJSON_IsObject(patch))) {
+        cJSON_Delete(patch);
+        fk_set_error(r, 400, "BadRequest", "the body of the request was in an unknown format");
         return;
-    next = merge_patch(cJSON_Duplicate(o->obj, 1), patch);
+    }
+    if (json_patch) {
+        next = cJSON_Duplicate(o->obj, 1);
+        if (next != NULL && fk_json_patch(next, patch, msg, sizeof(msg)) != 0) {
+            cJSON_Delete(next);
+            cJSON_Delete(patch);
+            fk_set_error(r, 422, "Invalid", "%s", msg);
+            return;
+        }
+    } else {
+        next = fk_merge_patch(cJSON_Duplicate(o->obj, 1), patch);
+    }
     cJSON_Delete(patch);
     if (next == NULL) {
         fk_set_error(r, 500, "InternalError", "out of memory");
