@@ -16,6 +16,8 @@ struct apply {
     const char *src_ns;
     const char *dst_ns;
     bool crd_created; /* discovery must be refreshed before custom resources */
+    cJSON **objs;     /* the plan (for a dry run's CRD lookups) */
+    size_t n_objs;
     /* Per manifest snapshot: the dataSource name its PVC gets, or why it has none. */
     char (*snap_name)[BACKUP_RESTORE_NAME_MAX + 1];
     char (*snap_fail)[448];
@@ -74,6 +76,28 @@ static const struct kube_resource *resource_of(struct apply *a, const cJSON *obj
     return r;
 }
 
+/* True when the plan holds the CustomResourceDefinition that defines obj's kind (a dry
+ * run does not create it, so discovery cannot know the kind yet). */
+static bool crd_planned(const struct apply *a, const cJSON *obj)
+{
+    const char *api = nz(jstr(obj, "apiVersion"));
+    const char *kind = nz(jstr(obj, "kind"));
+    const char *slash = strchr(api, '/');
+    size_t gl = slash != NULL ? (size_t)(slash - api) : 0;
+    size_t i;
+
+    for (i = 0; i < a->n_objs && gl > 0; i++) {
+        const cJSON *spec = cJSON_GetObjectItemCaseSensitive(a->objs[i], "spec");
+        const char *group = nz(jstr(spec, "group"));
+        const char *ckind = nz(jstr(cJSON_GetObjectItemCaseSensitive(spec, "names"), "kind"));
+
+        if (strcmp(nz(jstr(a->objs[i], "kind")), "CustomResourceDefinition") == 0 &&
+            strlen(group) == gl && strncmp(group, api, gl) == 0 && strcmp(ckind, kind) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Creates (or updates, or plans) one object. Returns 0 with *st set, or CM_ENOMEM. */
 static int apply_one(struct apply *a, cJSON *obj, enum backup_restore_status *st, char *detail,
                      size_t dlen)
@@ -90,6 +114,11 @@ static int apply_one(struct apply *a, cJSON *obj, enum backup_restore_status *st
     detail[0] = '\0';
     *st = BACKUP_RESTORE_FAILED;
     r = resource_of(a, obj, &err);
+    if (r == NULL && a->o->dry_run && crd_planned(a, obj)) {
+        *st = BACKUP_RESTORE_PLANNED;
+        snprintf(detail, dlen, "would create (after its CustomResourceDefinition)");
+        return 0;
+    }
     if (r == NULL) {
         snprintf(detail, dlen, "%s", err.msg);
         return 0;
@@ -411,6 +440,8 @@ int backup_restore_apply(struct kube_client *kc, const struct backup_restore_poi
     rc = backup_restore_sort(objs, n);
     if (rc != 0)
         goto oom;
+    a.objs = objs;
+    a.n_objs = n;
     rc = ensure_namespace(&a, objs, n);
     if (rc != 0)
         goto oom;
