@@ -4,6 +4,7 @@
  * lock preflight, COMPLIANCE/GOVERNANCE semantics, retention extension, multipart with
  * locking afterwards, listing with paging, virtual-host addressing. */
 #include "backup/s3/s3.h"
+#include "backup/s3/s3_int.h" /* the libcurl transport, to wrap it */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -592,6 +593,116 @@ static void test_transport_failures(void **state)
     s3_client_destroy(c);
 }
 
+/* A transport that answers 503 SlowDown for chosen calls (by number) and hands every
+ * other call to the real libcurl transport: retries proven against radosgw itself. */
+struct flaky {
+    void *curl;
+    unsigned calls;
+    unsigned fail_mask; /* bit n set: call n+1 gets a 503 */
+};
+
+static int flaky_perform(void *ctx, const struct s3_http_request *req,
+                         const struct s3_http_response *resp, struct cm_err *err)
+{
+    static const char body[] = "<Error><Code>SlowDown</Code><Message>injected</Message></Error>";
+    struct flaky *f = ctx;
+    unsigned n = f->calls++;
+    int rc;
+
+    if (n < 32 && (f->fail_mask & (1u << n)) != 0) {
+        rc = resp->on_status(503, resp->ctx);
+        if (rc == 0)
+            rc = resp->on_header("Retry-After", 11, "0", 1, resp->ctx);
+        if (rc == 0)
+            rc = resp->on_body(body, sizeof(body) - 1, resp->ctx);
+        return rc;
+    }
+    return s3_curl_transport.perform(f->curl, req, resp, err);
+}
+
+static void flaky_destroy(void *ctx)
+{
+    struct flaky *f = ctx;
+
+    s3_curl_transport.destroy(f->curl);
+    f->curl = NULL;
+}
+
+static const struct s3_transport flaky_transport = {flaky_perform, flaky_destroy};
+
+static void test_503_retried_against_rgw(void **state)
+{
+    struct env *e = *state;
+    struct s3_curl_opts co = {NULL, 5000, 30000};
+    struct flaky fl = {NULL, 0, 0};
+    struct sleeps sl = {0};
+    struct s3_config cfg;
+    struct s3_client *c = NULL;
+    struct s3_upload *u = NULL;
+    struct s3_put_opts po;
+    struct s3_put_result r;
+    enum s3_lock_mode mode;
+    time_t until;
+    char *buf = NULL;
+    size_t len = 0;
+    unsigned char *data = malloc(S3_MIN_PART_SIZE + 100);
+    struct cm_err err;
+
+    assert_non_null(data);
+    memset(data, 'r', S3_MIN_PART_SIZE + 100);
+    assert_int_equal(s3_curl_create(&co, &fl.curl, &err), 0);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.endpoint = e->endpoint;
+    cfg.bucket = e->bucket;
+    cfg.path_style = true;
+    cfg.creds = &e->creds;
+    cfg.part_size = S3_MIN_PART_SIZE;
+    cfg.sleep = count_sleep;
+    cfg.sleep_ctx = &sl;
+    cfg.transport = &flaky_transport;
+    cfg.transport_ctx = &fl;
+    assert_int_equal(s3_client_create(&cfg, &c, &err), 0);
+
+    /* Single PUT: the first attempt gets 503, the re-signed second one lands. */
+    fl.fail_mask = 1u << 0;
+    memset(&po, 0, sizeof(po));
+    po.lock_mode = S3_LOCK_COMPLIANCE;
+    po.retain_until = (time_t)(cm_time_now_ms() / 1000) + 300;
+    assert_int_equal(s3_client_put_object(c, "retry/one", "payload", 7, &po, &r, &err), 0);
+    assert_int_equal(sl.n, 1);
+    assert_int_equal(
+        s3_client_get_object_mem(c, "retry/one", r.version_id, 64, &buf, &len, NULL, &err), 0);
+    assert_int_equal(len, 7);
+    assert_memory_equal(buf, "payload", 7);
+    cm_free(buf);
+
+    /* Multipart: calls are create(1), part 1(2), part 2(3), ...; 503 on both parts'
+     * first attempts; each part is re-sent from its buffer. */
+    fl.calls = 0;
+    fl.fail_mask = (1u << 1) | (1u << 3);
+    sl.n = 0;
+    assert_int_equal(s3_upload_open(c, "retry/multi", &po, &u, &err), 0);
+    assert_int_equal(s3_upload_write(u, data, S3_MIN_PART_SIZE + 100, &err), 0);
+    assert_int_equal(s3_upload_close(u, &r, &err), 0);
+    assert_int_equal(sl.n, 2);
+    assert_int_equal(r.parts, 2);
+    assert_int_equal(r.size, S3_MIN_PART_SIZE + 100);
+    assert_int_equal(s3_client_get_retention(c, "retry/multi", r.version_id, &mode, &until, &err),
+                     0);
+    assert_int_equal(mode, S3_LOCK_COMPLIANCE);
+
+    /* Every attempt refused: CM_EAGAIN after the bounded attempts (default 5). */
+    fl.calls = 0;
+    fl.fail_mask = 0x1f;
+    sl.n = 0;
+    assert_int_equal(s3_client_head_bucket(c, &err), CM_EAGAIN);
+    assert_non_null(strstr(err.msg, "503 SlowDown: injected"));
+    assert_int_equal(fl.calls, 5);
+    assert_int_equal(sl.n, 4);
+    s3_client_destroy(c);
+    free(data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -604,6 +715,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_virtual_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_credentials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transport_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_503_retried_against_rgw, setup, teardown),
     };
     struct cm_err err;
 
