@@ -228,8 +228,10 @@ struct s3_lock_config {
 
 /* Creates the bucket, with Object Lock (x-amz-bucket-object-lock-enabled: true, which
  * also enables versioning) when object_lock. Sends a LocationConstraint only for
- * regions other than us-east-1. Returns 0, CM_EEXIST (already exists/owned), CM_EAUTH
- * or the transport/HTTP codes above. */
+ * regions other than us-east-1. Returns 0, CM_EEXIST (BucketAlreadyExists /
+ * BucketAlreadyOwnedByYou), CM_EAUTH or the transport/HTTP codes above. Beware: for a
+ * bucket the caller already owns, radosgw (and AWS in us-east-1) answer 200 without
+ * changing it, so 0 does not prove Object Lock: run s3_client_preflight_lock(). */
 CM_NODISCARD int s3_client_create_bucket(struct s3_client *c, bool object_lock, struct cm_err *err);
 /* HEAD bucket: 0 when it exists and is reachable; CM_ENOENT, CM_EAUTH, ... */
 CM_NODISCARD int s3_client_head_bucket(struct s3_client *c, struct cm_err *err);
