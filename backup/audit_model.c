@@ -271,6 +271,21 @@ static int app_cmp(const void *pa, const void *pb)
     return c;
 }
 
+void backup_audit_report_exclude(struct backup_audit_report *r, const char *ns)
+{
+    size_t i;
+    size_t w = 0;
+
+    for (i = 0; i < r->n; i++) {
+        if (strcmp(r->apps[i].ns, ns) == 0)
+            continue;
+        if (w != i)
+            r->apps[w] = r->apps[i];
+        w++;
+    }
+    r->n = w;
+}
+
 void backup_audit_report_sort(struct backup_audit_report *r)
 {
     if (r->n > 1)

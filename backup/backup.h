@@ -980,6 +980,8 @@ void backup_audit_report_destroy(struct backup_audit_report *r);
 CM_NODISCARD int backup_audit_report_add(struct backup_audit_report *r,
                                          const struct backup_audit_facts *f,
                                          struct cm_err *err);
+/* Removes the apps of namespace ns (kube-system and the like). Cannot fail. */
+void backup_audit_report_exclude(struct backup_audit_report *r, const char *ns);
 /* Sorts the apps by namespace, name, kind (deterministic output). Cannot fail. */
 void backup_audit_report_sort(struct backup_audit_report *r);
 size_t backup_audit_report_count(const struct backup_audit_report *r);

@@ -18,7 +18,8 @@ static void audit_usage(FILE *f)
     fprintf(f,
             "usage: lockwarden audit [-p POLICIES]... [-o text|json|csv|html] [--out FILE]\n"
             "                        [--kubeconfig FILE] [--context NAME] [--now TIME]\n"
-            "                        [--s3-endpoint URL] [--input STATE]\n\n"
+            "                        [--s3-endpoint URL] [--secret-namespace NS]\n"
+            "                        [--exclude-namespace NS]... [--input STATE]\n\n"
             "Audits every Deployment and StatefulSet: guardrail verdict, BackupPolicy binding,\n"
             "latest restore point and its age against the schedule (RPO), its Object Lock mode\n"
             "and retain-until date as read back from the bucket, and whether it verifies.\n\n"
@@ -32,6 +33,8 @@ static void audit_usage(FILE *f)
             "      --s3-endpoint URL use this S3 endpoint instead of the policies' (path-style)\n"
             "      --secret-namespace NS  where the credentials and key Secrets live\n"
             "                        (default: the context's namespace)\n"
+            "      --exclude-namespace NS  leave out the apps of NS (repeatable), e.g.\n"
+            "                        kube-system\n"
             "      --input STATE     audit a recorded state file (JSON/YAML) instead of the\n"
             "                        live cluster; see docs/readme/restore-audit.md\n\n"
             "exit status: 0 every app protected, 1 anything out of compliance (or the audit\n"
@@ -48,6 +51,8 @@ struct audit_args {
     const char *input;
     const char *s3_endpoint;
     const char *secret_ns;
+    const char *exclude[AUDIT_MAX_POLICY_PATHS];
+    size_t n_exclude;
     time_t now;
 };
 
@@ -93,6 +98,13 @@ static int parse_args(int argc, char **argv, struct audit_args *a)
             a->s3_endpoint = v;
         } else if (strcmp(o, "--secret-namespace") == 0) {
             a->secret_ns = v;
+        } else if (strcmp(o, "--exclude-namespace") == 0) {
+            if (a->n_exclude == AUDIT_MAX_POLICY_PATHS) {
+                fprintf(stderr, "lockwarden audit: more than %d --exclude-namespace\n",
+                        AUDIT_MAX_POLICY_PATHS);
+                return 2;
+            }
+            a->exclude[a->n_exclude++] = v;
         } else if (strcmp(o, "--now") == 0) {
             if (cm_time_parse(v, strlen(v), &a->now) != 0 || a->now <= 0) {
                 fprintf(stderr, "lockwarden audit: --now %s: want an RFC 3339 time\n", v);
@@ -172,6 +184,8 @@ int cmd_audit(int argc, char **argv)
             goto cleanup;
         }
     }
+    for (size_t i = 0; i < a.n_exclude; i++)
+        backup_audit_report_exclude(r, a.exclude[i]);
     rc = backup_audit_render(r, a.format, &out);
     if (rc != 0) {
         fprintf(stderr, "lockwarden audit: rendering the report: %s\n", cm_strerror(rc));

@@ -37,14 +37,14 @@ static void restore_usage(FILE *f)
            "  -p, --policies PATH      policy file or directory with the BackupPolicies\n"
            "  --kubeconfig, --context  the cluster (default: in-cluster or ~/.kube/config)\n"
            "  --encryption-key FILE    the archive key of an encrypted restore point (default:\n"
-           "                           the policy's encryptionKeySecret)\n"
+           "                           the policy's encryption.keySecret)\n"
            "  --secret-namespace NS    where the credentials and key Secrets live (default: the\n"
            "                           context's namespace; the key is also looked up in the\n"
            "                           restore point's namespace)\n"
            "  --s3-endpoint URL        use this S3 endpoint instead of the policies' (path-style)\n"
            "  -o, --output text|json   the per-object report format\n\n"
            "S3 credentials: the BackupPolicy's credentialsSecret, else AWS_ACCESS_KEY_ID and\n"
-           "AWS_SECRET_ACCESS_KEY (or the shared credentials file).\n"
+           "AWS_SECRET_ACCESS_KEY.\n"
            "exit status: 0 every object created, updated or skipped; 1 the point was refused or\n"
            "an object failed; 2 usage or input errors.\n");
 }

@@ -323,12 +323,24 @@ static void test_report_add_sort_tally(void **state)
     assert_null(backup_audit_report_get(r, 3));
     assert_int_equal(backup_audit_report_now(r), NOW);
 
+    /* Excluding a namespace drops its apps and nothing else. */
+    backup_audit_report_exclude(r, "nosuch");
+    assert_int_equal(backup_audit_report_count(r), 3);
+    backup_audit_report_exclude(r, "zeta");
+    assert_int_equal(backup_audit_report_count(r), 2);
+    assert_string_equal(backup_audit_report_get(r, 1)->name, "web");
+    assert_int_equal(backup_audit_report_tally(r, BACKUP_AUDIT_PROTECTED), 0);
+    assert_true(backup_audit_report_compliant(r) == false);
+    backup_audit_report_exclude(r, "shop");
+    assert_int_equal(backup_audit_report_count(r), 0);
+    assert_true(backup_audit_report_compliant(r));
+
     f = fx->f;
     f.name = NULL;
     assert_int_equal(backup_audit_report_add(r, &f, &err), CM_EINVAL);
     f.name = "";
     assert_int_equal(backup_audit_report_add(r, &f, &err), CM_EINVAL);
-    assert_int_equal(backup_audit_report_count(r), 3);
+    assert_int_equal(backup_audit_report_count(r), 0);
     backup_audit_report_destroy(r);
     backup_audit_report_destroy(NULL);
 }

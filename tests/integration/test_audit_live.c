@@ -396,6 +396,25 @@ static void test_compliant_cluster_exits_zero(void **state)
                                    "0 not-immutable: COMPLIANT"));
 }
 
+static void test_excluded_namespaces(void **state)
+{
+    struct env *e = *state;
+    const char *args[] = {"audit",        "-p",
+                          e->policy_file, "--kubeconfig",
+                          e->kubeconfig,  "--exclude-namespace",
+                          "inventory",    "--exclude-namespace",
+                          "payments",     "--exclude-namespace",
+                          "legacy",       "--exclude-namespace",
+                          "tampered",     "--exclude-namespace",
+                          "lost",         "--exclude-namespace",
+                          "empty",        NULL};
+
+    assert_int_equal(run(e, args), 0);
+    assert_non_null(strstr(e->out, "1 apps: 1 protected"));
+    args[16] = "shop"; /* keep "empty" (unprotected) in, leave shop out */
+    assert_int_equal(run(e, args), 1);
+}
+
 static void test_unreachable_cluster_fails(void **state)
 {
     struct env *e = *state;
@@ -425,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_json_classes),
         cmocka_unit_test(test_text_csv_html),
         cmocka_unit_test(test_compliant_cluster_exits_zero),
+        cmocka_unit_test(test_excluded_namespaces),
         cmocka_unit_test(test_unreachable_cluster_fails),
     };
 
