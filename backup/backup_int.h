@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* backup_int.h - declarations shared inside backup/ only (the executor's own files):
- * the AES-256-GCM frame layer used by the archive writer and reader. Never include
- * from outside backup/. */
+ * the AES-256-GCM frame layer used by the archive writer and reader, and the checks
+ * the manifest writer and reader share. Never include from outside backup/. */
 #ifndef BACKUP_BACKUP_INT_H
 #define BACKUP_BACKUP_INT_H
 
@@ -32,5 +32,22 @@ CM_NODISCARD int bk_dec_feed(struct bk_dec *d, const void *p, size_t n, struct c
 /* CM_EPARSE when the final frame has not been seen. */
 CM_NODISCARD int bk_dec_finish(struct bk_dec *d, struct cm_err *err);
 void bk_dec_destroy(struct bk_dec *d);
+
+/* ---- manifest helpers shared by the writer and the reader ---- */
+
+#define BK_MF_MAX_STRIPPED 64 /* stripped field names per resource */
+#define BK_JSON_MAX_DEPTH 32  /* nesting the manifest reader accepts */
+
+/* s[0..n) are lowercase hex digits and s[n] ends the string. */
+bool bk_hex_ok(const char *s, size_t n);
+/* An archive path: relative, 1..255 bytes, no empty/"."/".." segment, printable ASCII
+ * without backslashes. */
+bool bk_path_ok(const char *p);
+/* RFC 8259 syntax of s[0..n) with nesting at most BK_JSON_MAX_DEPTH; never allocates.
+ * cJSON returns NULL for bad syntax and for a failed allocation alike: checking first
+ * tells the two apart. */
+bool bk_json_valid(const char *s, size_t n);
+/* Well-formed UTF-8 (no overlongs, surrogates, or code points past U+10FFFF). */
+bool bk_utf8_ok(const char *s);
 
 #endif /* BACKUP_BACKUP_INT_H */
