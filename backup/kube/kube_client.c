@@ -443,8 +443,6 @@ int kube_request(struct kube_client *c, const char *method, const char *path, co
             default_sleep(delay);
         spent_ms += delay;
     }
-    if (status != NULL)
-        *status = last_status;
     if (rc != 0)
         goto cleanup;
     if (resp.status < 200 || resp.status > 299) {
@@ -463,6 +461,8 @@ int kube_request(struct kube_client *c, const char *method, const char *path, co
         }
     }
 cleanup:
+    if (status != NULL)
+        *status = last_status;
     if (auth != NULL)
         kube_secret_free(auth);
     cm_buf_free(&url);

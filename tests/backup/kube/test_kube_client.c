@@ -193,9 +193,14 @@ static void test_caps_and_deadline(void **state)
     client(f);
     kube_fault_push(f->fl, 429, 2, NULL);
     kube_fault_push(f->fl, 429, 2, NULL);
-    assert_int_equal(kube_request(f->c, "GET", "/api/v1/namespaces/x/configmaps/y", NULL, 0,
-                                  NULL, NULL, &out, &err),
-                     CM_ETIMEDOUT);
+    {
+        long st = 0;
+
+        assert_int_equal(kube_request(f->c, "GET", "/api/v1/namespaces/x/configmaps/y", NULL, 0,
+                                      NULL, &st, &out, &err),
+                         CM_ETIMEDOUT);
+        assert_int_equal(st, 429); /* the last status seen */
+    }
     assert_int_equal(f->sleeps.n, 1); /* 2 s taken, the next 2 s would pass 3 s */
     assert_non_null(strstr(err.msg, "deadline of 3000 ms"));
     assert_non_null(strstr(err.msg, "cannot get configmaps y in namespace x"));
