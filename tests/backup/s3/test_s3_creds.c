@@ -189,7 +189,7 @@ static void test_load_file(void **state)
     int fd;
 
     (void)state;
-    (void)snprintf(path, sizeof(path), "%s/lw-s3-creds-XXXXXX", tmp ? tmp : "/tmp");
+    (void)snprintf(path, sizeof(path), "%s/lw-s3-creds-XXXXXX", tmp != NULL && tmp[0] ? tmp : ".");
     fd = mkstemp(path);
     assert_true(fd >= 0);
     f = fdopen(fd, "w");
