@@ -232,8 +232,8 @@ void kube_client_stats_get(const struct kube_client *c, struct kube_client_stats
 /* Generic request. path starts with '/' and may carry a query ("/api/v1/pods?limit=1");
  * body may be NULL (len 0); content_type NULL means "application/json" when a body is
  * given. Retries as described above. On 2xx returns 0 and *out gets the parsed body
- * (NULL when the body is empty); *status (may be NULL) gets the final HTTP status,
- * also on failure (0 when no response was received). On other statuses returns the
+ * (NULL when the body is empty); *status (may be NULL) gets the last HTTP status
+ * received, also on failure (0 when no response was received at all). On other statuses returns the
  * mapped code with err naming verb + resource (derived from method and path) and the
  * Status message; *out is left NULL. Caller frees *out with cJSON_Delete. */
 CM_NODISCARD int kube_request(struct kube_client *c, const char *method, const char *path,
