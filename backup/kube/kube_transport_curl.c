@@ -176,6 +176,10 @@ static int tx_open(const struct kube_config *cfg, void **tctx, struct cm_err *er
         rc = cm_err_set(err, CM_ENOMEM, "kube: curl option setup failed");
         goto fail;
     }
+    /* gzip shrinks big lists several times; the body cap applies to the decoded bytes
+     * (the write callback sees them), so a compression bomb stops at the cap. */
+    (void)curl_easy_setopt(t->h, CURLOPT_ACCEPT_ENCODING, "");
+    (void)curl_easy_setopt(t->h, CURLOPT_TCP_KEEPALIVE, 1L);
     if (t->connect_to != NULL)
         (void)curl_easy_setopt(t->h, CURLOPT_CONNECT_TO, t->connect_to);
     if (cfg->insecure) {
