@@ -57,14 +57,14 @@
 
 /* ---- limits ---- */
 
-#define KUBE_MAX_BODY (64u << 20)      /* one response body (one list page): 64 MiB */
+#define KUBE_MAX_BODY (64u << 20)         /* one response body (one list page): 64 MiB */
 #define KUBE_MAX_REQUEST_BODY (16u << 20) /* one request body */
-#define KUBE_MAX_JSON_DEPTH 256        /* nesting of a response */
-#define KUBE_MAX_KUBECONFIG (4u << 20) /* a kubeconfig file */
-#define KUBE_MAX_PATH 4096             /* path + query of one request */
-#define KUBE_MAX_NAME 254              /* group, kind, plural, namespace, name (+NUL) */
-#define KUBE_MAX_RESOURCES 4096        /* resource types kept by discovery */
-#define KUBE_DEFAULT_LIMIT 500         /* list page size when opts.limit is 0 */
+#define KUBE_MAX_JSON_DEPTH 256           /* nesting of a response */
+#define KUBE_MAX_KUBECONFIG (4u << 20)    /* a kubeconfig file */
+#define KUBE_MAX_PATH 4096                /* path + query of one request */
+#define KUBE_MAX_NAME 254                 /* group, kind, plural, namespace, name (+NUL) */
+#define KUBE_MAX_RESOURCES 4096           /* resource types kept by discovery */
+#define KUBE_DEFAULT_LIMIT 500            /* list page size when opts.limit is 0 */
 
 /* Default in-cluster locations (Kubernetes conventions). */
 #define KUBE_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -137,8 +137,7 @@ void kube_config_destroy(struct kube_config *c);
 CM_NODISCARD int kube_config_set_token(struct kube_config *c, const char *token);
 CM_NODISCARD int kube_config_set_ca_pem(struct kube_config *c, const char *pem, size_t len);
 CM_NODISCARD int kube_config_set_client_cert(struct kube_config *c, const char *cert_pem,
-                                             size_t cert_len, const char *key_pem,
-                                             size_t key_len);
+                                             size_t cert_len, const char *key_pem, size_t key_len);
 CM_NODISCARD int kube_config_set_namespace(struct kube_config *c, const char *ns);
 CM_NODISCARD int kube_config_set_user_agent(struct kube_config *c, const char *ua);
 void kube_config_set_insecure(struct kube_config *c, bool insecure_skip_verify);
@@ -168,10 +167,10 @@ bool kube_config_is_in_cluster(const struct kube_config *c);
 
 /* One HTTP exchange as the client asks for it. All borrowed for the call. */
 struct kube_http_req {
-    const char *method;        /* "GET", "POST", "PUT", "PATCH", "DELETE" */
-    const char *url;           /* server + path + query */
-    const char *content_type;  /* NULL when no body */
-    const char *body;          /* may be NULL */
+    const char *method;       /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+    const char *url;          /* server + path + query */
+    const char *content_type; /* NULL when no body */
+    const char *body;         /* may be NULL */
     size_t body_len;
     const char *authorization; /* "Bearer ..." or "Basic ...", or NULL; never log */
     const char *user_agent;
@@ -180,8 +179,8 @@ struct kube_http_req {
 /* What a transport fills. body is initialised by the client with the body cap; the
  * transport appends to it (CM_ETOOBIG when over the cap). */
 struct kube_http_resp {
-    long status;               /* HTTP status */
-    long retry_after_s;        /* Retry-After in seconds, -1 when absent or not a number */
+    long status;        /* HTTP status */
+    long retry_after_s; /* Retry-After in seconds, -1 when absent or not a number */
     struct cm_buf body;
 };
 
@@ -223,7 +222,7 @@ const struct kube_config *kube_client_config(const struct kube_client *c);
 
 /* Counters since creation (for tests and logs). */
 struct kube_client_stats {
-    uint64_t requests;   /* HTTP exchanges attempted, retries included */
+    uint64_t requests; /* HTTP exchanges attempted, retries included */
     uint64_t retries;
     uint64_t bytes_in;
 };
@@ -254,13 +253,13 @@ CM_NODISCARD int kube_request(struct kube_client *c, const char *method, const c
 
 /* One resource type found by discovery. Value type, read-only for users. */
 struct kube_resource {
-    char group[KUBE_MAX_NAME];       /* "" for the core group */
-    char version[64];                /* the group's preferred version: "v1" */
+    char group[KUBE_MAX_NAME];            /* "" for the core group */
+    char version[64];                     /* the group's preferred version: "v1" */
     char api_version[KUBE_MAX_NAME + 64]; /* "v1" or "apps/v1" (as objects carry it) */
-    char kind[KUBE_MAX_NAME];        /* "Deployment" */
-    char plural[KUBE_MAX_NAME];      /* the resource name: "deployments" */
+    char kind[KUBE_MAX_NAME];             /* "Deployment" */
+    char plural[KUBE_MAX_NAME];           /* the resource name: "deployments" */
     bool namespaced;
-    uint32_t verbs;                  /* KUBE_VERB_* */
+    uint32_t verbs; /* KUBE_VERB_* */
 };
 
 /* Names one object or one collection. All strings borrowed.
@@ -302,12 +301,11 @@ const struct kube_resource *kube_discovery_get(const struct kube_discovery *d, s
 size_t kube_discovery_failed_groups(const struct kube_discovery *d);
 /* By group ("" core, "apps") and kind ("Deployment") or plural ("deployments"),
  * case-sensitive. NULL when absent. */
-const struct kube_resource *kube_discovery_find(const struct kube_discovery *d,
-                                                const char *group, const char *kind_or_plural);
+const struct kube_resource *kube_discovery_find(const struct kube_discovery *d, const char *group,
+                                                const char *kind_or_plural);
 /* By an object's apiVersion ("apps/v1"; the version part is ignored) and kind. */
 const struct kube_resource *kube_discovery_find_kind(const struct kube_discovery *d,
-                                                     const char *api_version,
-                                                     const char *kind);
+                                                     const char *api_version, const char *kind);
 /* A ref for r (borrows r's strings): ns and name as for struct kube_ref. */
 void kube_resource_ref(const struct kube_resource *r, const char *ns, const char *name,
                        struct kube_ref *out);
@@ -329,15 +327,15 @@ CM_NODISCARD int kube_update(struct kube_client *c, const struct kube_ref *ref, 
                              cJSON **out, struct cm_err *err);
 
 enum kube_patch_type {
-    KUBE_PATCH_MERGE = 0,   /* application/merge-patch+json (RFC 7386) */
-    KUBE_PATCH_STRATEGIC,   /* application/strategic-merge-patch+json (built-ins only) */
-    KUBE_PATCH_JSON,        /* application/json-patch+json (RFC 6902) */
+    KUBE_PATCH_MERGE = 0, /* application/merge-patch+json (RFC 7386) */
+    KUBE_PATCH_STRATEGIC, /* application/strategic-merge-patch+json (built-ins only) */
+    KUBE_PATCH_JSON,      /* application/json-patch+json (RFC 6902) */
 };
 
 /* PATCH ref with patch[0..len). *out may be NULL. */
 CM_NODISCARD int kube_patch(struct kube_client *c, const struct kube_ref *ref,
-                            enum kube_patch_type type, const char *patch, size_t len,
-                            cJSON **out, struct cm_err *err);
+                            enum kube_patch_type type, const char *patch, size_t len, cJSON **out,
+                            struct cm_err *err);
 
 /* DELETE ref. propagation: NULL, "Foreground", "Background" or "Orphan". CM_ENOENT
  * when absent (callers that do not care compare for it). */
@@ -357,18 +355,18 @@ typedef int (*kube_page_fn)(const cJSON *list, void *ctx);
 typedef void (*kube_restart_fn)(void *ctx);
 
 struct kube_list_opts {
-    const char *label_selector;  /* NULL or "app=web,tier in (a,b)"; passed as is */
-    const char *field_selector;  /* NULL or "metadata.name=x" */
-    unsigned limit;              /* page size; 0 = KUBE_DEFAULT_LIMIT */
-    kube_restart_fn on_restart;  /* may be NULL: callbacks then see items again */
+    const char *label_selector; /* NULL or "app=web,tier in (a,b)"; passed as is */
+    const char *field_selector; /* NULL or "metadata.name=x" */
+    unsigned limit;             /* page size; 0 = KUBE_DEFAULT_LIMIT */
+    kube_restart_fn on_restart; /* may be NULL: callbacks then see items again */
 };
 
 /* What a finished list saw. */
 struct kube_list_info {
-    char resource_version[64];   /* metadata.resourceVersion of the last page */
+    char resource_version[64]; /* metadata.resourceVersion of the last page */
     size_t items;
     unsigned pages;
-    unsigned restarts;           /* 0 or 1 */
+    unsigned restarts; /* 0 or 1 */
 };
 
 /* Lists ref's collection (ref->name NULL; namespace_ NULL = all namespaces or a
@@ -387,9 +385,9 @@ CM_NODISCARD int kube_list(struct kube_client *c, const struct kube_ref *ref,
 
 /* A parsed metav1.Status. Value type. */
 struct kube_status {
-    char reason[64];    /* "NotFound", "AlreadyExists", "Conflict", "Expired", ... or "" */
-    char message[512];  /* the server's message, truncated; "" when absent */
-    long code;          /* Status.code, 0 when absent */
+    char reason[64];   /* "NotFound", "AlreadyExists", "Conflict", "Expired", ... or "" */
+    char message[512]; /* the server's message, truncated; "" when absent */
+    long code;         /* Status.code, 0 when absent */
 };
 
 /* Fills st from a response body when it is a Status (kind: "Status"); returns true

@@ -61,8 +61,7 @@ static int check_pem_key(const char *pem, size_t len, struct cm_err *err)
     return rc;
 }
 
-int kube_client_create(const struct kube_config *cfg, struct kube_client **out,
-                       struct cm_err *err)
+int kube_client_create(const struct kube_config *cfg, struct kube_client **out, struct cm_err *err)
 {
     struct kube_client *c;
     const struct kube_transport_ops *ops;
@@ -138,23 +137,23 @@ static int refresh_file_token(struct kube_client *c, struct cm_err *err)
 
         if (c->file_token != NULL) {
             cm_log(CM_LOG_WARN, "kube", "token file unreadable; keeping the previous token",
-                   CM_LS("path", c->cfg->token_file), CM_LS("err", cm_errno_str(e, ebuf,
-                                                                                  sizeof(ebuf))));
+                   CM_LS("path", c->cfg->token_file),
+                   CM_LS("err", cm_errno_str(e, ebuf, sizeof(ebuf))));
             return 0;
         }
         return cm_err_set(err, CM_ECONFIG, "kube: token file %.200s: %s", c->cfg->token_file,
                           cm_errno_str(e, ebuf, sizeof(ebuf)));
     }
     if (c->file_token != NULL && st.st_size == c->file_size &&
-        st.st_mtim.tv_sec == c->file_mtime.tv_sec &&
-        st.st_mtim.tv_nsec == c->file_mtime.tv_nsec)
+        st.st_mtim.tv_sec == c->file_mtime.tv_sec && st.st_mtim.tv_nsec == c->file_mtime.tv_nsec)
         return 0;
     rc = cm_fs_read_file(c->cfg->token_file, KUBE_MAX_TOKEN_FILE, &buf, &len, err);
     if (rc != 0) {
         if (c->file_token != NULL && rc != CM_ENOMEM)
             return 0;
-        return rc == CM_ENOMEM ? rc : cm_err_set(err, CM_ECONFIG, "kube: token file: %s",
-                                                  err ? err->msg : "unreadable");
+        return rc == CM_ENOMEM ? rc
+                               : cm_err_set(err, CM_ECONFIG, "kube: token file: %s",
+                                            err ? err->msg : "unreadable");
     }
     while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
         buf[--len] = '\0';
@@ -162,8 +161,10 @@ static int refresh_file_token(struct kube_client *c, struct cm_err *err)
         cm_free_secure(buf, len);
         if (c->file_token != NULL)
             return 0;
-        return cm_err_set(err, CM_ECONFIG, "kube: token file %.200s is empty or has several "
-                          "lines", c->cfg->token_file);
+        return cm_err_set(err, CM_ECONFIG,
+                          "kube: token file %.200s is empty or has several "
+                          "lines",
+                          c->cfg->token_file);
     }
     kube_secret_free(c->file_token);
     c->file_token = buf;
@@ -198,8 +199,7 @@ static int build_auth(struct kube_client *c, char **out, struct cm_err *err)
         char *enc;
 
         cm_buf_init(&up, 8192);
-        rc = cm_buf_addf(&up, "%s:%s", c->cfg->username,
-                         c->cfg->password ? c->cfg->password : "");
+        rc = cm_buf_addf(&up, "%s:%s", c->cfg->username, c->cfg->password ? c->cfg->password : "");
         if (rc != 0)
             return cm_err_set(err, rc, "kube: basic credentials too long");
         enc = cm_base64_encode(up.ptr, up.len, NULL);
@@ -264,8 +264,8 @@ static void body_excerpt(const struct cm_buf *b, char *out, size_t cap)
     out[n] = '\0';
 }
 
-static int map_status(const char *method, const char *path, long status,
-                      const struct cm_buf *body, unsigned attempts, struct cm_err *err)
+static int map_status(const char *method, const char *path, long status, const struct cm_buf *body,
+                      unsigned attempts, struct cm_err *err)
 {
     struct kube_path_info pi;
     struct kube_status st;
@@ -325,8 +325,10 @@ static int map_status(const char *method, const char *path, long status,
         break;
     default:
         if (retriable_status(status)) {
-            return cm_err_set(err, CM_EAGAIN, "server error: %s: HTTP %ld after %u attempt%s: "
-                              "%s", what, status, attempts, attempts == 1 ? "" : "s", msg);
+            return cm_err_set(err, CM_EAGAIN,
+                              "server error: %s: HTTP %ld after %u attempt%s: "
+                              "%s",
+                              what, status, attempts, attempts == 1 ? "" : "s", msg);
         }
         return cm_err_set(err, CM_EHTTP, "unexpected HTTP %ld: %s: %s", status, what, msg);
     }
@@ -399,8 +401,7 @@ int kube_request(struct kube_client *c, const char *method, const char *path, co
             break;
         if (attempt >= cfg->max_attempts) {
             if (rc != 0)
-                cm_err_prefix(err, "gave up after %u attempt%s", attempt,
-                              attempt == 1 ? "" : "s");
+                cm_err_prefix(err, "gave up after %u attempt%s", attempt, attempt == 1 ? "" : "s");
             break;
         }
         if (resp.retry_after_s >= 0 && rc == 0) {

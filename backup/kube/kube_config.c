@@ -39,8 +39,7 @@ static int check_server(const char *server, struct cm_err *err)
     if (server == NULL || server[0] == '\0')
         return cm_err_set(err, CM_EINVAL, "kube: empty server URL");
     if (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0)
-        return cm_err_set(err, CM_EINVAL, "kube: server URL \"%.200s\" is not http(s)://",
-                          server);
+        return cm_err_set(err, CM_EINVAL, "kube: server URL \"%.200s\" is not http(s)://", server);
     n = strlen(server);
     if (n > 1024)
         return cm_err_set(err, CM_EINVAL, "kube: server URL longer than 1024 bytes");
@@ -276,8 +275,7 @@ static void trim_space(char *s, size_t *len)
 {
     size_t n = *len;
 
-    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' ||
-                     s[n - 1] == '\t'))
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
     s[n] = '\0';
     *len = n;
@@ -309,8 +307,10 @@ int kube_config_in_cluster_at(const char *sa_dir, const char *host, const char *
                           "in-cluster config: KUBERNETES_SERVICE_HOST and "
                           "KUBERNETES_SERVICE_PORT must both be set");
     if (strpbrk(host, "/?#@ []") != NULL || strspn(port, "0123456789") != strlen(port))
-        return cm_err_set(err, CM_ECONFIG, "in-cluster config: bad host \"%.100s\" or port "
-                          "\"%.20s\"", host, port);
+        return cm_err_set(err, CM_ECONFIG,
+                          "in-cluster config: bad host \"%.100s\" or port "
+                          "\"%.20s\"",
+                          host, port);
     if (strchr(host, ':') != NULL)
         n = snprintf(url, sizeof(url), "https://[%s]:%s", host, port);
     else
@@ -320,7 +320,8 @@ int kube_config_in_cluster_at(const char *sa_dir, const char *host, const char *
     rc = kube_config_create(url, &c, err);
     if (rc != 0)
         return rc == CM_EINVAL ? cm_err_set(err, CM_ECONFIG, "in-cluster config: %s",
-                                            err ? err->msg : "bad server") : rc;
+                                            err ? err->msg : "bad server")
+                               : rc;
     c->in_cluster = true;
 
     n = snprintf(path, sizeof(path), "%s/token", sa_dir);
@@ -358,8 +359,7 @@ int kube_config_in_cluster_at(const char *sa_dir, const char *host, const char *
     buf = NULL;
 
     n = snprintf(path, sizeof(path), "%s/namespace", sa_dir);
-    if (n > 0 && (size_t)n < sizeof(path) &&
-        cm_fs_read_file(path, 1024, &buf, &len, NULL) == 0) {
+    if (n > 0 && (size_t)n < sizeof(path) && cm_fs_read_file(path, 1024, &buf, &len, NULL) == 0) {
         trim_space(buf, &len);
         if (len > 0) {
             c->namespace_ = buf;
@@ -380,7 +380,7 @@ cleanup:
 int kube_config_in_cluster(struct kube_config **out, struct cm_err *err)
 {
     return kube_config_in_cluster_at(KUBE_SA_DIR, getenv("KUBERNETES_SERVICE_HOST"),
-                                      getenv("KUBERNETES_SERVICE_PORT"), out, err);
+                                     getenv("KUBERNETES_SERVICE_PORT"), out, err);
 }
 
 int kube_config_load(const char *kubeconfig, const char *context, struct kube_config **out,
@@ -390,8 +390,8 @@ int kube_config_load(const char *kubeconfig, const char *context, struct kube_co
     const char *env = getenv("KUBECONFIG");
 
     /* client-go's rule: in-cluster only when nothing names a kubeconfig. */
-    if (kubeconfig == NULL && (env == NULL || env[0] == '\0') && host != NULL &&
-        host[0] != '\0' && (context == NULL || context[0] == '\0'))
+    if (kubeconfig == NULL && (env == NULL || env[0] == '\0') && host != NULL && host[0] != '\0' &&
+        (context == NULL || context[0] == '\0'))
         return kube_config_in_cluster(out, err);
     return kube_config_from_kubeconfig(kubeconfig, context, out, err);
 }

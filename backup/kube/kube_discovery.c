@@ -10,8 +10,9 @@ static const struct {
     const char *name;
     uint32_t bit;
 } verb_names[] = {
-    {"get", KUBE_VERB_GET},       {"list", KUBE_VERB_LIST},     {"watch", KUBE_VERB_WATCH},
-    {"create", KUBE_VERB_CREATE}, {"update", KUBE_VERB_UPDATE}, {"patch", KUBE_VERB_PATCH},
+    {"get", KUBE_VERB_GET},       {"list", KUBE_VERB_LIST},
+    {"watch", KUBE_VERB_WATCH},   {"create", KUBE_VERB_CREATE},
+    {"update", KUBE_VERB_UPDATE}, {"patch", KUBE_VERB_PATCH},
     {"delete", KUBE_VERB_DELETE}, {"deletecollection", KUBE_VERB_DELETECOLLECTION},
 };
 
@@ -38,10 +39,11 @@ int kube_discovery_add_list(struct kube_discovery *d, const char *group, const c
     const cJSON *it;
 
     if (!cJSON_IsObject(body) || !cJSON_IsArray(arr))
-        return cm_err_set(err, CM_EPROTO, "kube: discovery of %s%s%s is not an "
-                          "APIResourceList", group, group[0] ? "/" : "", version);
-    if (!fits(version, sizeof(d->res[0].version)) ||
-        strlen(group) >= sizeof(d->res[0].group))
+        return cm_err_set(err, CM_EPROTO,
+                          "kube: discovery of %s%s%s is not an "
+                          "APIResourceList",
+                          group, group[0] ? "/" : "", version);
+    if (!fits(version, sizeof(d->res[0].version)) || strlen(group) >= sizeof(d->res[0].group))
         return cm_err_set(err, CM_EPROTO, "kube: discovery: group or version name too long");
     cJSON_ArrayForEach(it, arr)
     {
@@ -53,13 +55,17 @@ int kube_discovery_add_list(struct kube_discovery *d, const char *group, const c
         struct kube_resource *r;
 
         if (!cJSON_IsObject(it) || !cJSON_IsString(name) || !cJSON_IsString(kind))
-            return cm_err_set(err, CM_EPROTO, "kube: discovery of %s%s%s: a resource without "
-                              "name or kind", group, group[0] ? "/" : "", version);
+            return cm_err_set(err, CM_EPROTO,
+                              "kube: discovery of %s%s%s: a resource without "
+                              "name or kind",
+                              group, group[0] ? "/" : "", version);
         if (strchr(name->valuestring, '/') != NULL)
             continue; /* a subresource such as pods/log */
         if (!fits(name->valuestring, KUBE_MAX_NAME) || !fits(kind->valuestring, KUBE_MAX_NAME))
-            return cm_err_set(err, CM_EPROTO, "kube: discovery of %s%s%s: bad resource name "
-                              "or kind", group, group[0] ? "/" : "", version);
+            return cm_err_set(err, CM_EPROTO,
+                              "kube: discovery of %s%s%s: bad resource name "
+                              "or kind",
+                              group, group[0] ? "/" : "", version);
         if (has_kind(d, group, name->valuestring))
             continue;
         if (d->n == d->cap) {
@@ -67,8 +73,10 @@ int kube_discovery_add_list(struct kube_discovery *d, const char *group, const c
             struct kube_resource *nr;
 
             if (d->n >= KUBE_MAX_RESOURCES)
-                return cm_err_set(err, CM_ETOOBIG, "kube: discovery found more than %d "
-                                  "resource types", KUBE_MAX_RESOURCES);
+                return cm_err_set(err, CM_ETOOBIG,
+                                  "kube: discovery found more than %d "
+                                  "resource types",
+                                  KUBE_MAX_RESOURCES);
             if (ncap > KUBE_MAX_RESOURCES)
                 ncap = KUBE_MAX_RESOURCES;
             nr = cm_realloc(d->res, ncap * sizeof(*nr));
@@ -140,8 +148,7 @@ int kube_discovery_each_group(const cJSON *group_list, kube_group_fn fn, void *c
     return 0;
 }
 
-int kube_discovery_core_version(const cJSON *versions, char *buf, size_t len,
-                                struct cm_err *err)
+int kube_discovery_core_version(const cJSON *versions, char *buf, size_t len, struct cm_err *err)
 {
     const cJSON *vs = cJSON_GetObjectItemCaseSensitive(versions, "versions");
     const cJSON *v = cJSON_GetArrayItem(vs, 0);
@@ -254,8 +261,8 @@ size_t kube_discovery_failed_groups(const struct kube_discovery *d)
     return d->failed_groups;
 }
 
-const struct kube_resource *kube_discovery_find(const struct kube_discovery *d,
-                                                const char *group, const char *kind_or_plural)
+const struct kube_resource *kube_discovery_find(const struct kube_discovery *d, const char *group,
+                                                const char *kind_or_plural)
 {
     size_t i;
 

@@ -16,19 +16,19 @@
 #define KUBE_MAX_TOKEN_FILE (64u << 10)
 
 struct kube_config {
-    char *server;          /* scheme://host[:port][/prefix], no trailing '/' */
-    char *context;         /* "" when none */
-    char *namespace_;      /* NULL = "default" */
-    char *ca_pem;          /* NULL = system trust store */
+    char *server;     /* scheme://host[:port][/prefix], no trailing '/' */
+    char *context;    /* "" when none */
+    char *namespace_; /* NULL = "default" */
+    char *ca_pem;     /* NULL = system trust store */
     size_t ca_len;
     char *cert_pem;
     size_t cert_len;
-    char *key_pem;         /* secret */
+    char *key_pem; /* secret */
     size_t key_len;
-    char *token;           /* secret */
-    char *token_file;      /* re-read by the client when it changes */
+    char *token;      /* secret */
+    char *token_file; /* re-read by the client when it changes */
     char *username;
-    char *password;        /* secret */
+    char *password; /* secret */
     char *tls_server_name;
     char *user_agent;
     bool insecure;
@@ -56,19 +56,18 @@ CM_NODISCARD int kube_str_set(char **slot, const char *s, size_t n, bool secret)
  * Pieces point into buf. */
 struct kube_path_info {
     char buf[KUBE_MAX_PATH];
-    const char *group;      /* "" core */
-    const char *resource;   /* "" for discovery paths */
-    const char *ns;         /* "" when none */
-    const char *name;       /* "" when none */
-    const char *sub;        /* "" when none */
+    const char *group;    /* "" core */
+    const char *resource; /* "" for discovery paths */
+    const char *ns;       /* "" when none */
+    const char *name;     /* "" when none */
+    const char *sub;      /* "" when none */
     bool discovery;
 };
 void kube_path_info_parse(const char *path, struct kube_path_info *pi);
 /* The Kubernetes verb of method on pi ("list", "get", "create", ...). */
 const char *kube_path_verb(const char *method, const struct kube_path_info *pi);
 /* "cannot list secrets in namespace prod" into buf. */
-void kube_path_describe(const char *method, const struct kube_path_info *pi, char *buf,
-                        size_t len);
+void kube_path_describe(const char *method, const struct kube_path_info *pi, char *buf, size_t len);
 
 /* Percent-encodes s for a query value or path segment and appends it to b. */
 CM_NODISCARD int kube_buf_add_escaped(struct cm_buf *b, const char *s);

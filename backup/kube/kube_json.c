@@ -17,8 +17,8 @@ struct jv {
 
 static void jv_ws(struct jv *v)
 {
-    while (v->i < v->n && (v->s[v->i] == ' ' || v->s[v->i] == '\t' || v->s[v->i] == '\n' ||
-                           v->s[v->i] == '\r'))
+    while (v->i < v->n &&
+           (v->s[v->i] == ' ' || v->s[v->i] == '\t' || v->s[v->i] == '\n' || v->s[v->i] == '\r'))
         v->i++;
 }
 
@@ -224,13 +224,17 @@ int kube_json_parse(const char *buf, size_t len, cJSON **out, struct cm_err *err
         if (v.too_deep)
             return cm_err_set(err, CM_EPROTO, "kube: response JSON nested deeper than %d",
                               KUBE_MAX_JSON_DEPTH);
-        return cm_err_set(err, CM_EPROTO, "kube: response is not valid JSON (at byte %zu of "
-                          "%zu)", v.i, len);
+        return cm_err_set(err, CM_EPROTO,
+                          "kube: response is not valid JSON (at byte %zu of "
+                          "%zu)",
+                          v.i, len);
     }
     jv_ws(&v);
     if (v.i != len)
-        return cm_err_set(err, CM_EPROTO, "kube: trailing bytes after the JSON response (at "
-                          "byte %zu)", v.i);
+        return cm_err_set(err, CM_EPROTO,
+                          "kube: trailing bytes after the JSON response (at "
+                          "byte %zu)",
+                          v.i);
     j = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
     if (j == NULL) /* the text is valid JSON, so cJSON ran out of memory */
         return cm_err_set(err, CM_ENOMEM, "kube: out of memory parsing a response");

@@ -149,8 +149,8 @@ static int parse_cluster(const struct kc_parse *p, const char *cluster_name, con
         c->insecure = true;
     if (sni != NULL && sni[0] != '\0') {
         if (strpbrk(sni, ":/[]@ ") != NULL) {
-            rc = cm_err_set(err, CM_ECONFIG, "%s: cluster \"%s\": bad tls-server-name",
-                            p->name, cluster_name);
+            rc = cm_err_set(err, CM_ECONFIG, "%s: cluster \"%s\": bad tls-server-name", p->name,
+                            cluster_name);
             goto cleanup;
         }
         rc = kube_str_set(&c->tls_server_name, sni, strlen(sni), false);
@@ -196,12 +196,11 @@ static int parse_user(const struct kc_parse *p, const char *user_name, const cJS
                           p->name, user_name, apn ? apn : "?");
     }
     (void)snprintf(what, sizeof(what), "user \"%s\"", user_name);
-    rc = load_material(p, u, what, "client-certificate", "client-certificate-data",
-                       &c->cert_pem, &c->cert_len, err);
+    rc = load_material(p, u, what, "client-certificate", "client-certificate-data", &c->cert_pem,
+                       &c->cert_len, err);
     if (rc != 0)
         return rc;
-    rc = load_material(p, u, what, "client-key", "client-key-data", &c->key_pem, &c->key_len,
-                       err);
+    rc = load_material(p, u, what, "client-key", "client-key-data", &c->key_pem, &c->key_len, err);
     if (rc != 0)
         return rc;
     if ((c->cert_pem == NULL) != (c->key_pem == NULL))
@@ -242,8 +241,8 @@ static int parse_user(const struct kc_parse *p, const char *user_name, const cJS
     }
     if (user != NULL && user[0] != '\0') {
         if (strchr(user, ':') != NULL)
-            return cm_err_set(err, CM_ECONFIG, "%s: user \"%s\": username contains ':'",
-                              p->name, user_name);
+            return cm_err_set(err, CM_ECONFIG, "%s: user \"%s\": username contains ':'", p->name,
+                              user_name);
         rc = kube_str_set(&c->username, user, strlen(user), false);
         if (rc == 0)
             rc = kube_str_set(&c->password, pass ? pass : "", pass ? strlen(pass) : 0, true);
@@ -279,8 +278,7 @@ static int kc_build(const struct kc_parse *p, const cJSON *root, const char *con
     }
     ctx = find_named(root, "contexts", ctx_name, "context");
     if (ctx == NULL)
-        return cm_err_set(err, CM_ECONFIG, "%s: context \"%.200s\" not found", p->name,
-                          ctx_name);
+        return cm_err_set(err, CM_ECONFIG, "%s: context \"%.200s\" not found", p->name, ctx_name);
     cluster_name = str_field(ctx, "cluster");
     if (cluster_name == NULL || cluster_name[0] == '\0')
         return cm_err_set(err, CM_ECONFIG, "%s: context \"%.200s\" names no cluster", p->name,
@@ -288,8 +286,8 @@ static int kc_build(const struct kc_parse *p, const cJSON *root, const char *con
     cl = find_named(root, "clusters", cluster_name, "cluster");
     if (cl == NULL)
         return cm_err_set(err, CM_ECONFIG,
-                          "%s: cluster \"%.200s\" (named by context \"%.200s\") not found",
-                          p->name, cluster_name, ctx_name);
+                          "%s: cluster \"%.200s\" (named by context \"%.200s\") not found", p->name,
+                          cluster_name, ctx_name);
     user_name = str_field(ctx, "user");
     if (user_name != NULL && user_name[0] != '\0') {
         u = find_named(root, "users", user_name, "user");
@@ -332,8 +330,7 @@ int kube_config_parse_kubeconfig(const char *name, const char *buf, size_t len,
     int rc;
 
     if (len > KUBE_MAX_KUBECONFIG)
-        return cm_err_set(err, CM_ETOOBIG, "%s: larger than %u bytes", p.name,
-                          KUBE_MAX_KUBECONFIG);
+        return cm_err_set(err, CM_ETOOBIG, "%s: larger than %u bytes", p.name, KUBE_MAX_KUBECONFIG);
     rc = policy_docs_parse(p.name, buf, len, &p.docs, err);
     if (rc != 0)
         return rc;
@@ -389,8 +386,8 @@ static int default_path(char *buf, size_t len, struct cm_err *err)
     return 0;
 }
 
-int kube_config_from_kubeconfig(const char *path, const char *context,
-                                struct kube_config **out, struct cm_err *err)
+int kube_config_from_kubeconfig(const char *path, const char *context, struct kube_config **out,
+                                struct cm_err *err)
 {
     char chosen[4096];
     char dir[4096];

@@ -13,11 +13,12 @@ static int ref_path(const struct kube_ref *ref, bool want_name, char *buf, size_
     int rc;
 
     if (has_name != want_name)
-        return cm_err_set(err, CM_EINVAL, "kube: %s", want_name ? "an object name is required"
-                                                                 : "a collection has no name");
+        return cm_err_set(err, CM_EINVAL, "kube: %s",
+                          want_name ? "an object name is required" : "a collection has no name");
     rc = kube_ref_path(ref, NULL, buf, len);
     if (rc != 0)
-        return cm_err_set(err, rc, "kube: bad reference (apiVersion \"%.60s\", resource "
+        return cm_err_set(err, rc,
+                          "kube: bad reference (apiVersion \"%.60s\", resource "
                           "\"%.60s\", namespace \"%.60s\", name \"%.60s\")",
                           ref->api_version ? ref->api_version : "",
                           ref->resource ? ref->resource : "",
@@ -39,8 +40,7 @@ int kube_get(struct kube_client *c, const struct kube_ref *ref, cJSON **out, str
         return rc;
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
-        return cm_err_set(err, CM_EPROTO, "kube: get %s: the response is not an object",
-                          path);
+        return cm_err_set(err, CM_EPROTO, "kube: get %s: the response is not an object", path);
     }
     *out = j;
     return 0;
@@ -59,8 +59,8 @@ static int send_object(struct kube_client *c, const char *method, const char *pa
     if (out != NULL) {
         if (!cJSON_IsObject(j)) {
             cJSON_Delete(j);
-            return cm_err_set(err, CM_EPROTO, "kube: %s %s: the response is not an object",
-                              method, path);
+            return cm_err_set(err, CM_EPROTO, "kube: %s %s: the response is not an object", method,
+                              path);
         }
         *out = j;
     }
@@ -78,8 +78,7 @@ static int send_tree(struct kube_client *c, const char *method, const struct kub
     if (rc != 0)
         return rc;
     if (!cJSON_IsObject(obj))
-        return cm_err_set(err, CM_EINVAL, "kube: %s %s: the body is not an object", method,
-                          path);
+        return cm_err_set(err, CM_EINVAL, "kube: %s %s: the body is not an object", method, path);
     body = cJSON_PrintUnformatted(obj);
     if (body == NULL)
         return cm_err_set(err, CM_ENOMEM, "kube: out of memory");
@@ -143,7 +142,8 @@ int kube_delete(struct kube_client *c, const struct kube_ref *ref, const char *p
         return kube_request(c, "DELETE", path, NULL, 0, NULL, NULL, NULL, err);
     if (strcmp(propagation, "Foreground") != 0 && strcmp(propagation, "Background") != 0 &&
         strcmp(propagation, "Orphan") != 0)
-        return cm_err_set(err, CM_EINVAL, "kube: propagation must be Foreground, Background or "
+        return cm_err_set(err, CM_EINVAL,
+                          "kube: propagation must be Foreground, Background or "
                           "Orphan");
     n = snprintf(body, sizeof(body),
                  "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\",\"propagationPolicy\":"
@@ -205,8 +205,8 @@ int kube_list_complete_items(cJSON *list, struct cm_err *err)
     return 0;
 }
 
-static int build_list_path(const char *base, const struct kube_list_opts *opts,
-                           const char *cont, struct cm_buf *b)
+static int build_list_path(const char *base, const struct kube_list_opts *opts, const char *cont,
+                           struct cm_buf *b)
 {
     unsigned limit = (opts && opts->limit) ? opts->limit : KUBE_DEFAULT_LIMIT;
     int rc;
@@ -233,9 +233,9 @@ static int build_list_path(const char *base, const struct kube_list_opts *opts,
     return rc;
 }
 
-int kube_list(struct kube_client *c, const struct kube_ref *ref,
-              const struct kube_list_opts *opts, kube_item_fn item_fn, kube_page_fn page_fn,
-              void *ctx, struct kube_list_info *info, struct cm_err *err)
+int kube_list(struct kube_client *c, const struct kube_ref *ref, const struct kube_list_opts *opts,
+              kube_item_fn item_fn, kube_page_fn page_fn, void *ctx, struct kube_list_info *info,
+              struct cm_err *err)
 {
     char base[KUBE_MAX_PATH];
     struct kube_list_info li;
@@ -264,8 +264,10 @@ int kube_list(struct kube_client *c, const struct kube_ref *ref,
         rc = kube_request(c, "GET", path.ptr, NULL, 0, NULL, &status, &page, err);
         if (rc == CM_EAGAIN && status == 410 && cont != NULL) {
             if (li.restarts > 0) {
-                rc = cm_err_set(err, CM_EAGAIN, "kube: list of %s expired twice (410 Gone: "
-                                "continue token too old); giving up", ref->resource);
+                rc = cm_err_set(err, CM_EAGAIN,
+                                "kube: list of %s expired twice (410 Gone: "
+                                "continue token too old); giving up",
+                                ref->resource);
                 goto cleanup;
             }
             cm_log(CM_LOG_WARN, "kube", "list continue token expired; restarting the list",
@@ -309,8 +311,7 @@ int kube_list(struct kube_client *c, const struct kube_ref *ref,
         meta = cJSON_GetObjectItemCaseSensitive(page, "metadata");
         v = cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion");
         if (cJSON_IsString(v))
-            (void)snprintf(li.resource_version, sizeof(li.resource_version), "%s",
-                           v->valuestring);
+            (void)snprintf(li.resource_version, sizeof(li.resource_version), "%s", v->valuestring);
         v = cJSON_GetObjectItemCaseSensitive(meta, "continue");
         cm_free(cont);
         cont = NULL;

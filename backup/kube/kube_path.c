@@ -87,8 +87,7 @@ const char *kube_path_verb(const char *method, const struct kube_path_info *pi)
     return method;
 }
 
-void kube_path_describe(const char *method, const struct kube_path_info *pi, char *buf,
-                        size_t len)
+void kube_path_describe(const char *method, const struct kube_path_info *pi, char *buf, size_t len)
 {
     const char *verb = kube_path_verb(method, pi);
     char res[2 * KUBE_MAX_NAME + 64];

@@ -13,8 +13,8 @@ struct curl_tx {
     char errbuf[CURL_ERROR_SIZE];
     char *connect_to_entry; /* "sni:port:host:port" when tls-server-name is set */
     struct curl_slist *connect_to;
-    char *url_base;         /* server, or server with the host replaced by the SNI name */
-    size_t server_len;      /* the prefix of req->url that is the configured server */
+    char *url_base;    /* server, or server with the host replaced by the SNI name */
+    size_t server_len; /* the prefix of req->url that is the configured server */
     bool too_big;
     struct kube_http_resp *resp; /* during send */
 };
@@ -222,8 +222,7 @@ fail:
     return rc;
 }
 
-static int map_curl_error(CURLcode cc, const struct curl_tx *t, const char *url,
-                          struct cm_err *err)
+static int map_curl_error(CURLcode cc, const struct curl_tx *t, const char *url, struct cm_err *err)
 {
     const char *detail = t->errbuf[0] ? t->errbuf : curl_easy_strerror(cc);
     int code;
@@ -250,8 +249,10 @@ static int map_curl_error(CURLcode cc, const struct curl_tx *t, const char *url,
         break;
     case CURLE_WRITE_ERROR:
         if (t->too_big)
-            return cm_err_set(err, CM_ETOOBIG, "kube: response body from %.200s over the %zu "
-                              "byte cap", url, t->resp->body.max_);
+            return cm_err_set(err, CM_ETOOBIG,
+                              "kube: response body from %.200s over the %zu "
+                              "byte cap",
+                              url, t->resp->body.max_);
         code = CM_ECONN;
         break;
     case CURLE_UNSUPPORTED_PROTOCOL:
@@ -263,8 +264,10 @@ static int map_curl_error(CURLcode cc, const struct curl_tx *t, const char *url,
         break;
     }
     if (code == CM_ETLS)
-        return cm_err_set(err, code, "TLS error talking to %.200s: %s (check the cluster's CA "
-                          "certificate and server name)", url, detail);
+        return cm_err_set(err, code,
+                          "TLS error talking to %.200s: %s (check the cluster's CA "
+                          "certificate and server name)",
+                          url, detail);
     return cm_err_set(err, code, "connection to %.200s failed: %s", url, detail);
 }
 
@@ -299,15 +302,15 @@ static int tx_send(void *tctx, const struct kube_http_req *req, struct kube_http
         }
         use_url = url;
     }
-#define ADD_HDR(...)                                                                       \
-    do {                                                                                   \
-        cm_buf_reset(&line);                                                               \
-        if (cm_buf_addf(&line, __VA_ARGS__) != 0)                                          \
-            goto oom;                                                                      \
-        tmp = curl_slist_append(hdrs, line.ptr);                                           \
-        if (tmp == NULL)                                                                   \
-            goto oom;                                                                      \
-        hdrs = tmp;                                                                        \
+#define ADD_HDR(...)                                                                               \
+    do {                                                                                           \
+        cm_buf_reset(&line);                                                                       \
+        if (cm_buf_addf(&line, __VA_ARGS__) != 0)                                                  \
+            goto oom;                                                                              \
+        tmp = curl_slist_append(hdrs, line.ptr);                                                   \
+        if (tmp == NULL)                                                                           \
+            goto oom;                                                                              \
+        hdrs = tmp;                                                                                \
     } while (0)
     ADD_HDR("Accept: application/json");
     ADD_HDR("Expect:");

@@ -40,8 +40,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     if (strstr(buf, "/proc") == NULL && strstr(buf, "/sys") == NULL &&
         strstr(buf, "/dev") == NULL) {
         policy_json_hooks_install();
-        if (kube_config_parse_kubeconfig("fuzz.kubeconfig", buf, size - 1,
-                                         "nonexistent-fuzz-dir", ctx, &cfg, &err) == 0) {
+        if (kube_config_parse_kubeconfig("fuzz.kubeconfig", buf, size - 1, "nonexistent-fuzz-dir",
+                                         ctx, &cfg, &err) == 0) {
             (void)kube_config_server(cfg);
             (void)kube_config_namespace(cfg);
             kube_config_destroy(cfg);

@@ -114,12 +114,10 @@ static void test_tls_and_ca(void **state)
 
     /* A CA that did not sign the server's certificate: CM_ETLS, no retries. */
     assert_int_equal(kube_testca_create(NULL, NULL, &other), 0);
-    assert_int_equal(kube_config_set_ca_pem(f->cfg, other->ca_cert_pem,
-                                            strlen(other->ca_cert_pem)),
+    assert_int_equal(kube_config_set_ca_pem(f->cfg, other->ca_cert_pem, strlen(other->ca_cert_pem)),
                      0);
     assert_int_equal(kube_client_create(f->cfg, &c, &err), 0);
-    assert_int_equal(kube_request(c, "GET", "/version", NULL, 0, NULL, &st, &out, &err),
-                     CM_ETLS);
+    assert_int_equal(kube_request(c, "GET", "/version", NULL, 0, NULL, &st, &out, &err), CM_ETLS);
     assert_non_null(strstr(err.msg, "TLS error talking to https://127.0.0.1:"));
     assert_int_equal(f->sleeps.n, 0);
     kube_client_destroy(c);
@@ -194,9 +192,8 @@ static void test_in_cluster_config(void **state)
     assert_int_equal(kube_client_create(f->cfg, &f->c, &err), 0);
     r.namespace_ = kube_config_namespace(f->cfg);
     assert_int_equal(kube_list(f->c, &r, NULL, NULL, NULL, NULL, NULL, &err), 0);
-    assert_int_equal(fake_kube_request_match(f->srv, "GET", "/api/v1/namespaces/lockwarden/pods",
-                                             NULL),
-                     1);
+    assert_int_equal(
+        fake_kube_request_match(f->srv, "GET", "/api/v1/namespaces/lockwarden/pods", NULL), 1);
 }
 
 static const char crd[] =
@@ -254,12 +251,10 @@ static void test_discovery_with_crd(void **state)
 static int count_item(const cJSON *item, void *ctx)
 {
     struct fx *f = ctx;
-    const cJSON *name =
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(item, "metadata"),
-                                         "name");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(item, "metadata"), "name");
 
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(item, "kind")->valuestring,
-                        "ConfigMap");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(item, "kind")->valuestring, "ConfigMap");
     if (f->items < CM_ARRAY_LEN(f->seen))
         (void)snprintf(f->seen[f->items], sizeof(f->seen[0]), "%s", name->valuestring);
     f->items++;
@@ -318,9 +313,8 @@ static void test_list_paging(void **state)
     assert_int_equal(kube_list(f->c, &r, &o, count_item, page_cb, f, &info, &err), 0);
     assert_int_equal(f->items, 5);
     assert_int_equal(info.pages, 3);
-    assert_int_equal(fake_kube_request_match(f->srv, "GET", "/api/v1/namespaces/prod/configmaps",
-                                             "limit=2"),
-                     3);
+    assert_int_equal(
+        fake_kube_request_match(f->srv, "GET", "/api/v1/namespaces/prod/configmaps", "limit=2"), 3);
     assert_int_equal(fake_kube_request_match(f->srv, "GET", "/configmaps", "continue="), 2);
     assert_string_equal(f->seen[0], "cm-0000");
     assert_string_equal(f->seen[4], "cm-0004");
@@ -365,8 +359,7 @@ static void test_retry_500_and_reset(void **state)
     struct fake_kube_rule r500 = {"GET", "/configmaps/cm-0000", NULL, FAKE_KUBE_FAULT_500, 2, 0};
     /* Two resets: libcurl itself retries once when a reused connection turns out dead,
      * so the second reset is the one the client's own retry has to handle. */
-    struct fake_kube_rule reset = {"GET", "/configmaps/cm-0000", NULL, FAKE_KUBE_FAULT_RESET, 2,
-                                   0};
+    struct fake_kube_rule reset = {"GET", "/configmaps/cm-0000", NULL, FAKE_KUBE_FAULT_RESET, 2, 0};
     struct fake_kube_rule r503 = {NULL, "/configmaps/cm-0000", NULL, FAKE_KUBE_FAULT_503, 0, 0};
     struct cm_err err;
     cJSON *out = NULL;
@@ -456,8 +449,8 @@ static void test_object_lifecycle(void **state)
 
     connect_with(f, "good-token", false);
     assert_int_equal(kube_create(f->c, &r, lease, &out, &err), 0);
-    assert_non_null(cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(out, "metadata"), "uid"));
+    assert_non_null(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(out, "metadata"), "uid"));
     (void)snprintf(rv, sizeof(rv), "%s",
                    cJSON_GetObjectItemCaseSensitive(
                        cJSON_GetObjectItemCaseSensitive(out, "metadata"), "resourceVersion")
@@ -471,8 +464,8 @@ static void test_object_lifecycle(void **state)
 
     /* Optimistic concurrency: a stale resourceVersion conflicts, the current one wins. */
     r.name = "executor";
-    cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(lease, "metadata"),
-                            "resourceVersion", "1");
+    cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(lease, "metadata"), "resourceVersion",
+                            "1");
     assert_int_equal(kube_update(f->c, &r, lease, NULL, &err), CM_EAGAIN);
     assert_non_null(strstr(err.msg, "conflict: cannot update leases.coordination.k8s.io "
                                     "executor in namespace lockwarden: Operation cannot be "
@@ -495,8 +488,7 @@ static void test_object_lifecycle(void **state)
         static const char patch[] = "{\"metadata\":{\"annotations\":{\"x\":\"y\"}},"
                                     "\"spec\":{\"leaseDurationSeconds\":null}}";
 
-        assert_int_equal(kube_patch(f->c, &r, KUBE_PATCH_MERGE, patch, strlen(patch), NULL,
-                                    &err),
+        assert_int_equal(kube_patch(f->c, &r, KUBE_PATCH_MERGE, patch, strlen(patch), NULL, &err),
                          0);
     }
     assert_int_equal(kube_get(f->c, &r, &got, &err), 0);
@@ -568,8 +560,7 @@ static void test_tls_server_name(void **state)
     struct kube_client *c = NULL;
     struct cm_err err;
     char text[8192];
-    char *ca64 = cm_base64_encode(fake_kube_ca_pem(f->srv), strlen(fake_kube_ca_pem(f->srv)),
-                                  NULL);
+    char *ca64 = cm_base64_encode(fake_kube_ca_pem(f->srv), strlen(fake_kube_ca_pem(f->srv)), NULL);
     const char *names[] = {"localhost", "wrong.example"};
     size_t i;
 
@@ -586,9 +577,8 @@ static void test_tls_server_name(void **state)
                        fake_kube_url(f->srv), ca64, names[i]);
         kube_config_destroy(f->cfg);
         f->cfg = NULL;
-        assert_int_equal(kube_config_parse_kubeconfig("k", text, strlen(text), NULL, NULL,
-                                                      &f->cfg, &err),
-                         0);
+        assert_int_equal(
+            kube_config_parse_kubeconfig("k", text, strlen(text), NULL, NULL, &f->cfg, &err), 0);
         kube_config_set_sleep(f->cfg, kube_test_sleep_record, &f->sleeps);
         assert_int_equal(kube_client_create(f->cfg, &c, &err), 0);
         rc = kube_request(c, "GET", "/version", NULL, 0, NULL, NULL, &out, &err);

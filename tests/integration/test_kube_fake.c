@@ -128,8 +128,7 @@ static size_t list_count(struct fx *f, const char *av, const char *res, const ch
     int rc = kube_list(f->c, &r, &o, NULL, NULL, NULL, &info, &err);
 
     if (rc != want_rc)
-        fail_msg("list %s ls=%s fs=%s: rc %d (%s)", res, ls ? ls : "", fs ? fs : "", rc,
-                 err.msg);
+        fail_msg("list %s ls=%s fs=%s: rc %d (%s)", res, ls ? ls : "", fs ? fs : "", rc, err.msg);
     return rc == 0 ? info.items : 0;
 }
 
@@ -138,28 +137,23 @@ static void test_selectors(void **state)
     struct fx *f = *state;
 
     assert_int_equal(list_count(f, "apps/v1", "deployments", NULL, "app=web", NULL, 0), 2);
-    assert_int_equal(list_count(f, "apps/v1", "deployments", NULL, "app==web,tier=front", NULL,
-                                0),
+    assert_int_equal(list_count(f, "apps/v1", "deployments", NULL, "app==web,tier=front", NULL, 0),
                      1);
     assert_int_equal(list_count(f, "apps/v1", "deployments", NULL, "app!=web", NULL, 0), 1);
     assert_int_equal(list_count(f, "apps/v1", "deployments", NULL, "app in (web, api)", NULL, 0),
                      3);
-    assert_int_equal(list_count(f, "apps/v1", "deployments", NULL, "app notin (web)", NULL, 0),
-                     1);
+    assert_int_equal(list_count(f, "apps/v1", "deployments", NULL, "app notin (web)", NULL, 0), 1);
     assert_int_equal(list_count(f, "apps/v1", "deployments", NULL, "tier", NULL, 0), 1);
     assert_int_equal(list_count(f, "apps/v1", "deployments", NULL, "!tier", NULL, 0), 2);
-    assert_int_equal(list_count(f, "apps/v1", "deployments", NULL, "app in (web", NULL,
-                                CM_EINVAL),
+    assert_int_equal(list_count(f, "apps/v1", "deployments", NULL, "app in (web", NULL, CM_EINVAL),
                      0);
     assert_int_equal(list_count(f, "apps/v1", "deployments", NULL, "a b", NULL, CM_EINVAL), 0);
     assert_int_equal(list_count(f, "apps/v1", "deployments", NULL, NULL, "metadata.name=api", 0),
                      1);
-    assert_int_equal(list_count(f, "apps/v1", "deployments", NULL, NULL,
-                                "metadata.namespace!=shop", 0),
-                     1);
-    assert_int_equal(list_count(f, "apps/v1", "deployments", NULL, NULL, "spec.replicas=1",
-                                CM_EINVAL),
-                     0);
+    assert_int_equal(
+        list_count(f, "apps/v1", "deployments", NULL, NULL, "metadata.namespace!=shop", 0), 1);
+    assert_int_equal(
+        list_count(f, "apps/v1", "deployments", NULL, NULL, "spec.replicas=1", CM_EINVAL), 0);
 }
 
 static void test_create_update_semantics(void **state)
@@ -214,8 +208,7 @@ static void test_create_update_semantics(void **state)
         static const char body[] = "{\"metadata\":{\"labels\":{\"x\":\"y\"}},\"status\":"
                                    "{\"phase\":\"Done\"}}";
 
-        (void)snprintf(path, sizeof(path), "/api/v1/namespaces/shop/configmaps/%s/status",
-                       saved);
+        (void)snprintf(path, sizeof(path), "/api/v1/namespaces/shop/configmaps/%s/status", saved);
         assert_int_equal(kube_request(f->c, "PATCH", path, body, strlen(body),
                                       "application/merge-patch+json", NULL, &out, &e2),
                          0);
@@ -224,8 +217,7 @@ static void test_create_update_semantics(void **state)
             cJSON_GetObjectItemCaseSensitive(out, "metadata"), "labels"));
         cJSON_Delete(out);
         out = NULL;
-        assert_int_equal(kube_request(f->c, "PATCH", path, "{}", 2, "text/plain", NULL, NULL,
-                                      &e2),
+        assert_int_equal(kube_request(f->c, "PATCH", path, "{}", 2, "text/plain", NULL, NULL, &e2),
                          CM_EHTTP);
         assert_non_null(strstr(e2.msg, "415"));
     }
@@ -257,11 +249,9 @@ static void test_json_patch(void **state)
     assert_string_equal(str_at(data, "mode", NULL), "dr");
     assert_string_equal(str_at(data, "moved", NULL), "dr");
     assert_null(cJSON_GetObjectItemCaseSensitive(data, "copy"));
-    assert_string_equal(str_at(cJSON_GetObjectItemCaseSensitive(out, "metadata"), "labels",
-                               "a/b"),
+    assert_string_equal(str_at(cJSON_GetObjectItemCaseSensitive(out, "metadata"), "labels", "a/b"),
                         "1");
-    assert_string_equal(str_at(cJSON_GetObjectItemCaseSensitive(out, "metadata"), "labels",
-                               "c/d"),
+    assert_string_equal(str_at(cJSON_GetObjectItemCaseSensitive(out, "metadata"), "labels", "c/d"),
                         "2");
     {
         char *l = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(out, "list"));
@@ -271,8 +261,8 @@ static void test_json_patch(void **state)
     }
     cJSON_Delete(out);
     assert_int_equal(kube_patch(f->c, &r, KUBE_PATCH_JSON,
-                                "[{\"op\":\"test\",\"path\":\"/data/mode\",\"value\":\"x\"}]",
-                                47, NULL, &err),
+                                "[{\"op\":\"test\",\"path\":\"/data/mode\",\"value\":\"x\"}]", 47,
+                                NULL, &err),
                      CM_EINVAL);
     assert_non_null(strstr(err.msg, "testing value /data/mode failed"));
     assert_int_equal(kube_patch(f->c, &r, KUBE_PATCH_JSON,
@@ -297,10 +287,8 @@ static void test_namespace_delete_cascades(void **state)
     assert_int_equal(fake_kube_count_objects(f->srv, "apps/v1", "deployments", "shop"), 0);
     assert_int_equal(fake_kube_count_objects(f->srv, "apps/v1", "deployments", NULL), 1);
     assert_null(fake_kube_get_object(f->srv, "v1", "Namespace", NULL, "shop"));
-    assert_int_equal(fake_kube_delete_object(f->srv, "apps/v1", "Deployment", "ops", "tools"),
-                     0);
-    assert_int_equal(fake_kube_delete_object(f->srv, "apps/v1", "Deployment", "ops", "tools"),
-                     -1);
+    assert_int_equal(fake_kube_delete_object(f->srv, "apps/v1", "Deployment", "ops", "tools"), 0);
+    assert_int_equal(fake_kube_delete_object(f->srv, "apps/v1", "Deployment", "ops", "tools"), -1);
 }
 
 static void test_fault_kinds(void **state)
@@ -332,15 +320,13 @@ static void test_fault_kinds(void **state)
         assert_int_equal(fake_kube_inject(f->srv, &rule), 0);
         assert_int_equal(kube_get(f->c, &r, &out, &err), cases[i].rc);
         if (strstr(err.msg, cases[i].text) == NULL)
-            fail_msg("fault %d: \"%s\" lacks \"%s\"", (int)cases[i].fault, err.msg,
-                     cases[i].text);
+            fail_msg("fault %d: \"%s\" lacks \"%s\"", (int)cases[i].fault, err.msg, cases[i].text);
     }
     fake_kube_clear_faults(f->srv);
     /* Rules match method, path and query; count 0 = until cleared. */
     {
         struct fake_kube_rule post_only = {"POST", NULL, NULL, FAKE_KUBE_FAULT_500, 0, 0};
-        struct fake_kube_rule by_query = {NULL, NULL, "labelSelector=", FAKE_KUBE_FAULT_403, 1,
-                                          0};
+        struct fake_kube_rule by_query = {NULL, NULL, "labelSelector=", FAKE_KUBE_FAULT_403, 1, 0};
 
         assert_int_equal(fake_kube_inject(f->srv, &post_only), 0);
         assert_int_equal(fake_kube_inject(f->srv, &by_query), 0);
@@ -440,15 +426,13 @@ static void test_volume_snapshots(void **state)
     s = snapshot_obj("s2", "broken-pvc");
     assert_int_equal(kube_create(f->c, &r, s, &out, &err), 0);
     assert_false(ready(out));
-    assert_string_equal(str_at(cJSON_GetObjectItemCaseSensitive(out, "status"), "error",
-                               "message"),
+    assert_string_equal(str_at(cJSON_GetObjectItemCaseSensitive(out, "status"), "error", "message"),
                         "csi: volume busy");
     cJSON_Delete(out);
     cJSON_Delete(s);
     s = snapshot_obj("doomed", "fine-pvc");
     assert_int_equal(kube_create(f->c, &r, s, &out, &err), 0);
-    assert_string_equal(str_at(cJSON_GetObjectItemCaseSensitive(out, "status"), "error",
-                               "message"),
+    assert_string_equal(str_at(cJSON_GetObjectItemCaseSensitive(out, "status"), "error", "message"),
                         "quota exceeded");
     cJSON_Delete(out);
     cJSON_Delete(s);

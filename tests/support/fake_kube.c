@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-
 /* Per-request state, freed in the completed callback. */
 struct fk_req {
     char *body;
@@ -79,8 +78,8 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, int status, cJSON 
 static enum MHD_Result send_raw(struct MHD_Connection *conn, int status, const char *ctype,
                                 const char *text)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), (char *)text,
-                                                                MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(text), (char *)text, MHD_RESPMEM_MUST_COPY);
     enum MHD_Result ret;
 
     if (resp == NULL)
@@ -113,9 +112,8 @@ static bool client_cert_ok(struct MHD_Connection *conn)
 
 /* ---- logging and faults (mutex held) ---- */
 
-static void log_req(struct fake_kube *s, const char *method, const char *path,
-                    const char *query, const char *ua, const char *verb, int status,
-                    bool had_token, bool had_cert)
+static void log_req(struct fake_kube *s, const char *method, const char *path, const char *query,
+                    const char *ua, const char *verb, int status, bool had_token, bool had_cert)
 {
     struct fake_kube_request *e;
     int vi = fk_verb_index(verb);
@@ -323,8 +321,7 @@ static enum MHD_Result send_fault(struct MHD_Connection *conn, const struct fk_r
     case FAKE_KUBE_FAULT_500:
         *status = 500;
         return send_json(conn, 500,
-                         fk_status(500, "InternalError",
-                                   "Internal error occurred: injected fault"),
+                         fk_status(500, "InternalError", "Internal error occurred: injected fault"),
                          0);
     case FAKE_KUBE_FAULT_502:
         *status = 502;
@@ -381,7 +378,8 @@ static void serve(struct fake_kube *s, struct MHD_Connection *conn, const char *
     if (rt->discovery) {
         if (strcmp(method, "GET") != 0) {
             r->status = 405;
-            r->body = fk_status(405, "MethodNotAllowed", "the server does not allow this "
+            r->body = fk_status(405, "MethodNotAllowed",
+                                "the server does not allow this "
                                 "method on the requested resource");
             return;
         }
@@ -404,7 +402,8 @@ static void serve(struct fake_kube *s, struct MHD_Connection *conn, const char *
         }
         r->status = r->body ? 200 : 404;
         if (r->body == NULL)
-            r->body = fk_status(404, "NotFound", "the server could not find the requested "
+            r->body = fk_status(404, "NotFound",
+                                "the server could not find the requested "
                                 "resource");
         return;
     }
@@ -431,7 +430,8 @@ static void serve(struct fake_kube *s, struct MHD_Connection *conn, const char *
         if (strcmp(method, "POST") == 0) {
             if (t.namespaced && rt->ns[0] == '\0') {
                 r->status = 404;
-                r->body = fk_status(404, "NotFound", "the server could not find the requested "
+                r->body = fk_status(404, "NotFound",
+                                    "the server could not find the requested "
                                     "resource");
                 return;
             }
@@ -441,7 +441,8 @@ static void serve(struct fake_kube *s, struct MHD_Connection *conn, const char *
     } else {
         if (t.namespaced && rt->ns[0] == '\0') {
             r->status = 404;
-            r->body = fk_status(404, "NotFound", "the server could not find the requested "
+            r->body = fk_status(404, "NotFound",
+                                "the server could not find the requested "
                                 "resource");
             return;
         }
@@ -464,13 +465,14 @@ static void serve(struct fake_kube *s, struct MHD_Connection *conn, const char *
         }
     }
     r->status = 405;
-    r->body = fk_status(405, "MethodNotAllowed", "the server does not allow this method on the "
+    r->body = fk_status(405, "MethodNotAllowed",
+                        "the server does not allow this method on the "
                         "requested resource");
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
-                               const char *method, const char *version,
-                               const char *upload_data, size_t *upload_data_size, void **con_cls)
+                               const char *method, const char *version, const char *upload_data,
+                               size_t *upload_data_size, void **con_cls)
 {
     struct fake_kube *s = cls;
     struct fk_req *rq = *con_cls;
@@ -550,7 +552,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         res.body = fk_status(413, "RequestEntityTooLarge", "request entity too large");
     } else if (rt.kind == -1) {
         res.status = 404;
-        res.body = fk_status(404, "NotFound", "the server could not find the requested "
+        res.body = fk_status(404, "NotFound",
+                             "the server could not find the requested "
                              "resource");
     } else {
         serve(s, conn, method, &rt, rq->body ? rq->body : "", rq->len, &res);
@@ -664,16 +667,16 @@ int fake_kube_start(const struct fake_kube_opts *opts, struct fake_kube **out)
             MHD_OPTION_HTTPS_MEM_KEY, s->key_pem, MHD_OPTION_HTTPS_MEM_TRUST, s->client_ca_pem,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
     else if (opts->tls)
-        s->daemon = MHD_start_daemon(
-            flags, 0, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-            MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
-            MHD_OPTION_HTTPS_MEM_KEY, s->key_pem, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-            MHD_OPTION_END);
-    else
         s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR,
-                                     (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
-                                     completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                                     MHD_OPTION_END);
+                                     (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, completed,
+                                     s, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
+                                     MHD_OPTION_HTTPS_MEM_KEY, s->key_pem,
+                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
+    else
+        s->daemon =
+            MHD_start_daemon(flags, 0, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR,
+                             (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
     if (s->daemon == NULL) {
         fprintf(stderr, "fake_kube: MHD_start_daemon failed\n");
         fk_free(s);
@@ -686,8 +689,7 @@ int fake_kube_start(const struct fake_kube_opts *opts, struct fake_kube **out)
         return -1;
     }
     s->port = di->port;
-    (void)snprintf(s->url, sizeof(s->url), "%s://127.0.0.1:%u", s->tls ? "https" : "http",
-                   s->port);
+    (void)snprintf(s->url, sizeof(s->url), "%s://127.0.0.1:%u", s->tls ? "https" : "http", s->port);
     *out = s;
     return 0;
 }
@@ -760,8 +762,9 @@ int fake_kube_write_kubeconfig(const struct fake_kube *srv, const char *path, co
 
     if (f == NULL)
         return -1;
-    fprintf(f, "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n"
-               "    server: %s\n",
+    fprintf(f,
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n"
+            "    server: %s\n",
             srv->url);
     if (srv->ca_pem != NULL) {
         fputs("    certificate-authority-data: ", f);
@@ -788,4 +791,3 @@ int fake_kube_write_kubeconfig(const struct fake_kube *srv, const char *path, co
         rc = -1;
     return rc;
 }
-

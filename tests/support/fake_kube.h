@@ -70,8 +70,8 @@
  *   in a test does not hit it, except through cJSON: once policy_json_hooks_install()
  *   routes cJSON through cm_malloc, an armed allocation fault may fire inside the fake.
  *   Run OOM loops against a fault transport (kube_config_set_transport), not the fake.
- *   The store owns its cJSON trees; accessor results are copies the caller frees. Request bodies are capped at 16 MiB (413 beyond); the request log keeps the
- *   last FAKE_KUBE_LOG_MAX requests.
+ *   The store owns its cJSON trees; accessor results are copies the caller frees. Request bodies
+ * are capped at 16 MiB (413 beyond); the request log keeps the last FAKE_KUBE_LOG_MAX requests.
  * - Link: part of libtestsupport.a (every test binary). Needs libmicrohttpd (GnuTLS),
  *   OpenSSL (the test CA) and cJSON. */
 #ifndef TESTS_SUPPORT_FAKE_KUBE_H
@@ -208,15 +208,15 @@ void fake_kube_clear_faults(struct fake_kube *srv);
 /* One served request, as logged (copied out). */
 struct fake_kube_request {
     char method[16];
-    char path[1024];       /* URL path without the query */
-    char query[2048];      /* the query rebuilt from the decoded arguments in order:
-                              "limit=2&labelSelector=app=web"; "" when none */
+    char path[1024];  /* URL path without the query */
+    char query[2048]; /* the query rebuilt from the decoded arguments in order:
+                         "limit=2&labelSelector=app=web"; "" when none */
     char user_agent[256];
-    char verb[24];         /* Kubernetes verb: get list create update patch delete
-                              discovery (version/api/apis), or "" */
-    int status;            /* HTTP status answered; 0 for a reset */
-    bool had_token;        /* an Authorization: Bearer header was sent */
-    bool had_client_cert;  /* a verified client certificate was presented */
+    char verb[24];        /* Kubernetes verb: get list create update patch delete
+                             discovery (version/api/apis), or "" */
+    int status;           /* HTTP status answered; 0 for a reset */
+    bool had_token;       /* an Authorization: Bearer header was sent */
+    bool had_client_cert; /* a verified client certificate was presented */
 };
 
 /* Number of requests logged so far. */

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const verb_names[8] = {"get", "list", "create", "update",
+static const char *const verb_names[8] = {"get",   "list",   "create",           "update",
                                           "patch", "delete", "deletecollection", "discovery"};
 
 char *fk_xstrdup(const char *s)

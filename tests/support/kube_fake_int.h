@@ -23,8 +23,8 @@
 /* A resource type the fake serves. */
 struct fk_type {
     char group[FK_NAME];
-    char version[64];      /* the preferred (storage) version */
-    char versions[4][64];  /* served versions (CRDs may serve several) */
+    char version[64];     /* the preferred (storage) version */
+    char versions[4][64]; /* served versions (CRDs may serve several) */
     size_t nversions;
     char plural[FK_NAME];
     char singular[FK_NAME];
@@ -145,18 +145,17 @@ struct fk_list_q {
 
 void fk_store_list(struct fake_kube *s, const struct fk_type *t, const char *ns,
                    const struct fk_list_q *q, struct fk_result *r);
-void fk_store_get(struct fake_kube *s, const struct fk_type *t, const char *ns,
-                  const char *name, struct fk_result *r);
-void fk_store_create(struct fake_kube *s, const struct fk_type *t, const char *ns,
-                     const char *body, size_t len, struct fk_result *r);
-void fk_store_update(struct fake_kube *s, const struct fk_type *t, const char *ns,
-                     const char *name, const char *body, size_t len, bool status_only,
+void fk_store_get(struct fake_kube *s, const struct fk_type *t, const char *ns, const char *name,
+                  struct fk_result *r);
+void fk_store_create(struct fake_kube *s, const struct fk_type *t, const char *ns, const char *body,
+                     size_t len, struct fk_result *r);
+void fk_store_update(struct fake_kube *s, const struct fk_type *t, const char *ns, const char *name,
+                     const char *body, size_t len, bool status_only, struct fk_result *r);
+void fk_store_patch(struct fake_kube *s, const struct fk_type *t, const char *ns, const char *name,
+                    const char *ctype, const char *body, size_t len, bool status_only,
+                    struct fk_result *r);
+void fk_store_delete(struct fake_kube *s, const struct fk_type *t, const char *ns, const char *name,
                      struct fk_result *r);
-void fk_store_patch(struct fake_kube *s, const struct fk_type *t, const char *ns,
-                    const char *name, const char *ctype, const char *body, size_t len,
-                    bool status_only, struct fk_result *r);
-void fk_store_delete(struct fake_kube *s, const struct fk_type *t, const char *ns,
-                     const char *name, struct fk_result *r);
 /* Adds or replaces a seed object (copied). Returns 0 or -1 with a reason on stderr. */
 int fk_store_add(struct fake_kube *s, const cJSON *obj);
 struct fk_obj *fk_store_find(struct fake_kube *s, const char *group, const char *plural,

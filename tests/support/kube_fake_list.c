@@ -183,13 +183,13 @@ void fk_store_list(struct fake_kube *s, const struct fk_type *t, const char *ns,
         }
         if (trv <= s->compacted_rv) {
             fk_set_error(r, 410, "Expired",
-                      "The provided continue parameter is too old to display a consistent "
-                      "list result. You can start a new list without the continue parameter, "
-                      "or use the continue token in this response to retrieve the remainder "
-                      "of the results. Continuing with the provided token results in an "
-                      "inconsistent list - objects that were created, modified, or deleted "
-                      "between the time the first chunk was returned and now may show up in "
-                      "the list.");
+                         "The provided continue parameter is too old to display a consistent "
+                         "list result. You can start a new list without the continue parameter, "
+                         "or use the continue token in this response to retrieve the remainder "
+                         "of the results. Continuing with the provided token results in an "
+                         "inconsistent list - objects that were created, modified, or deleted "
+                         "between the time the first chunk was returned and now may show up in "
+                         "the list.");
             return;
         }
         list_rv = trv;
@@ -259,8 +259,8 @@ void fk_store_list(struct fake_kube *s, const struct fk_type *t, const char *ns,
         char tok[6 * FK_NAME + 80];
         const struct fk_obj *last = sel[i - 1].o;
 
-        (void)snprintf(raw, sizeof(raw), "%llu\x1f%s\x1f%s", (unsigned long long)list_rv,
-                       last->ns, last->name);
+        (void)snprintf(raw, sizeof(raw), "%llu\x1f%s\x1f%s", (unsigned long long)list_rv, last->ns,
+                       last->name);
         hex_encode(raw, tok, sizeof(tok));
         cJSON_AddStringToObject(meta, "continue", tok);
         cJSON_AddNumberToObject(meta, "remainingItemCount", (double)(nsel - i));
@@ -269,4 +269,3 @@ void fk_store_list(struct fake_kube *s, const struct fk_type *t, const char *ns,
     r->status = 200;
     r->body = j;
 }
-

@@ -241,8 +241,10 @@ int fk_json_patch(cJSON *doc, const cJSON *ops, char *msg, size_t len)
             return -1;
         }
         if (!ok) {
-            (void)snprintf(msg, len, "jsonpatch %s operation does not apply: doc is missing "
-                           "path: \"%.200s\"", name, p->valuestring);
+            (void)snprintf(msg, len,
+                           "jsonpatch %s operation does not apply: doc is missing "
+                           "path: \"%.200s\"",
+                           name, p->valuestring);
             return -1;
         }
     }

@@ -10,8 +10,8 @@
 
 static bool key_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-' || c == '/';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-' || c == '/';
 }
 
 static bool value_ok(const char *s, size_t n)
@@ -108,8 +108,7 @@ static int one_req(const char *r, const char *end, const cJSON *labels, char *ms
         bool any = false;
         bool hit = false;
 
-        if ((size_t)(end - p) > 5 && strncmp(p, "notin", 5) == 0 &&
-            (p[5] == ' ' || p[5] == '(')) {
+        if ((size_t)(end - p) > 5 && strncmp(p, "notin", 5) == 0 && (p[5] == ' ' || p[5] == '(')) {
             notin = true;
             p += 5;
         } else if ((size_t)(end - p) > 2 && strncmp(p, "in", 2) == 0 &&

@@ -204,8 +204,8 @@ static void snapshot_ready(struct fake_kube *s, struct fk_obj *o)
     const char *pvc = jstr(cJSON_GetObjectItemCaseSensitive(
                                cJSON_GetObjectItemCaseSensitive(o->obj, "spec"), "source"),
                            "persistentVolumeClaimName");
-    const char *cls = jstr(cJSON_GetObjectItemCaseSensitive(o->obj, "spec"),
-                           "volumeSnapshotClassName");
+    const char *cls =
+        jstr(cJSON_GetObjectItemCaseSensitive(o->obj, "spec"), "volumeSnapshotClassName");
     char content[FK_NAME + 16];
     char handle[FK_NAME + 16];
     char now[40];
@@ -306,8 +306,8 @@ static void snapshot_created(struct fake_kube *s, struct fk_obj *o)
 
 /* ---- single objects ---- */
 
-void fk_store_get(struct fake_kube *s, const struct fk_type *t, const char *ns,
-                  const char *name, struct fk_result *r)
+void fk_store_get(struct fake_kube *s, const struct fk_type *t, const char *ns, const char *name,
+                  struct fk_result *r)
 {
     struct fk_obj *o = fk_store_find(s, t->group, t->plural, ns, name);
 
@@ -332,8 +332,8 @@ static cJSON *parse_body(const char *body, size_t len, struct fk_result *r)
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
         fk_set_error(r, 400, "BadRequest",
-                  "the body of the request was in an unknown format - accepted media types "
-                  "include: application/json, application/yaml");
+                     "the body of the request was in an unknown format - accepted media types "
+                     "include: application/json, application/yaml");
         return NULL;
     }
     return j;
@@ -351,21 +351,25 @@ static bool check_kind(const struct fk_type *t, const cJSON *obj, struct fk_resu
     else
         want[0] = '\0';
     if (kind != NULL && strcmp(kind, t->kind) != 0) {
-        fk_set_error(r, 400, "BadRequest", "the kind in the data (%s) does not match the expected "
-                  "kind (%s)", kind, t->kind);
+        fk_set_error(r, 400, "BadRequest",
+                     "the kind in the data (%s) does not match the expected "
+                     "kind (%s)",
+                     kind, t->kind);
         return false;
     }
     if (av != NULL && ((want[0] != '\0' && strncmp(av, want, strlen(want)) != 0) ||
                        (want[0] == '\0' && strchr(av, '/') != NULL))) {
-        fk_set_error(r, 400, "BadRequest", "the API version in the data (%s) does not match the "
-                  "expected API version (%s%s)", av, want, t->version);
+        fk_set_error(r, 400, "BadRequest",
+                     "the API version in the data (%s) does not match the "
+                     "expected API version (%s%s)",
+                     av, want, t->version);
         return false;
     }
     return true;
 }
 
-void fk_store_create(struct fake_kube *s, const struct fk_type *t, const char *ns,
-                     const char *body, size_t len, struct fk_result *r)
+void fk_store_create(struct fake_kube *s, const struct fk_type *t, const char *ns, const char *body,
+                     size_t len, struct fk_result *r)
 {
     cJSON *obj = parse_body(body, len, r);
     cJSON *meta;
@@ -401,15 +405,18 @@ void fk_store_create(struct fake_kube *s, const struct fk_type *t, const char *n
     }
     fk_qualified(t, q, sizeof(q));
     if (name == NULL || !name_ok(name)) {
-        fk_set_error(r, 422, "Invalid", "%s \"%s\" is invalid: metadata.name: Required value: "
-                  "name or generateName is required", q, name ? name : "");
+        fk_set_error(r, 422, "Invalid",
+                     "%s \"%s\" is invalid: metadata.name: Required value: "
+                     "name or generateName is required",
+                     q, name ? name : "");
         goto fail;
     }
     bns = jstr(meta, "namespace");
     if (t->namespaced) {
         if (bns != NULL && bns[0] != '\0' && strcmp(bns, ns) != 0) {
-            fk_set_error(r, 400, "BadRequest", "the namespace of the provided object does not "
-                      "match the namespace sent on the request");
+            fk_set_error(r, 400, "BadRequest",
+                         "the namespace of the provided object does not "
+                         "match the namespace sent on the request");
             goto fail;
         }
         set_str(meta, "namespace", ns);
@@ -452,8 +459,8 @@ fail:
 }
 
 /* Common tail of PUT and PATCH: checks and stores next as the new version of o. */
-static void replace_obj(struct fake_kube *s, const struct fk_type *t, struct fk_obj *o,
-                        cJSON *next, bool status_only, struct fk_result *r)
+static void replace_obj(struct fake_kube *s, const struct fk_type *t, struct fk_obj *o, cJSON *next,
+                        bool status_only, struct fk_result *r)
 {
     cJSON *old = o->obj;
     cJSON *ometa = cJSON_GetObjectItemCaseSensitive(old, "metadata");
@@ -470,16 +477,20 @@ static void replace_obj(struct fake_kube *s, const struct fk_type *t, struct fk_
     }
     nmeta = ensure_obj(next, "metadata");
     if (jstr(nmeta, "name") != NULL && strcmp(jstr(nmeta, "name"), o->name) != 0) {
-        fk_set_error(r, 400, "BadRequest", "the name of the object (%s) does not match the name "
-                  "on the URL (%s)", jstr(nmeta, "name"), o->name);
+        fk_set_error(r, 400, "BadRequest",
+                     "the name of the object (%s) does not match the name "
+                     "on the URL (%s)",
+                     jstr(nmeta, "name"), o->name);
         cJSON_Delete(next);
         return;
     }
     nrv = jstr(nmeta, "resourceVersion");
     if (nrv != NULL && nrv[0] != '\0' && orv != NULL && strcmp(nrv, orv) != 0) {
-        fk_set_error(r, 409, "Conflict", "Operation cannot be fulfilled on %s \"%s\": the object "
-                  "has been modified; please apply your changes to the latest version and try "
-                  "again", q, o->name);
+        fk_set_error(r, 409, "Conflict",
+                     "Operation cannot be fulfilled on %s \"%s\": the object "
+                     "has been modified; please apply your changes to the latest version and try "
+                     "again",
+                     q, o->name);
         cJSON_Delete(next);
         return;
     }
@@ -512,9 +523,8 @@ static void replace_obj(struct fake_kube *s, const struct fk_type *t, struct fk_
             set_str(nmeta, "creationTimestamp", jstr(ometa, "creationTimestamp"));
         gen = cJSON_GetObjectItemCaseSensitive(ometa, "generation");
         if (cJSON_IsNumber(gen)) {
-            bool spec_changed =
-                !cJSON_Compare(cJSON_GetObjectItemCaseSensitive(old, "spec"),
-                               cJSON_GetObjectItemCaseSensitive(next, "spec"), 1);
+            bool spec_changed = !cJSON_Compare(cJSON_GetObjectItemCaseSensitive(old, "spec"),
+                                               cJSON_GetObjectItemCaseSensitive(next, "spec"), 1);
 
             set_num(nmeta, "generation", gen->valuedouble + (spec_changed ? 1 : 0));
         }
@@ -526,9 +536,8 @@ static void replace_obj(struct fake_kube *s, const struct fk_type *t, struct fk_
     r->body = cJSON_Duplicate(next, 1);
 }
 
-void fk_store_update(struct fake_kube *s, const struct fk_type *t, const char *ns,
-                     const char *name, const char *body, size_t len, bool status_only,
-                     struct fk_result *r)
+void fk_store_update(struct fake_kube *s, const struct fk_type *t, const char *ns, const char *name,
+                     const char *body, size_t len, bool status_only, struct fk_result *r)
 {
     struct fk_obj *o = fk_store_find(s, t->group, t->plural, ns, name);
     cJSON *next;
@@ -543,9 +552,9 @@ void fk_store_update(struct fake_kube *s, const struct fk_type *t, const char *n
     replace_obj(s, t, o, next, status_only, r);
 }
 
-void fk_store_patch(struct fake_kube *s, const struct fk_type *t, const char *ns,
-                    const char *name, const char *ctype, const char *body, size_t len,
-                    bool status_only, struct fk_result *r)
+void fk_store_patch(struct fake_kube *s, const struct fk_type *t, const char *ns, const char *name,
+                    const char *ctype, const char *body, size_t len, bool status_only,
+                    struct fk_result *r)
 {
     struct fk_obj *o = fk_store_find(s, t->group, t->plural, ns, name);
     bool json_patch = ctype != NULL && strncmp(ctype, "application/json-patch+json", 27) == 0;
@@ -591,8 +600,8 @@ void fk_store_patch(struct fake_kube *s, const struct fk_type *t, const char *ns
     replace_obj(s, t, o, next, status_only, r);
 }
 
-void fk_store_delete(struct fake_kube *s, const struct fk_type *t, const char *ns,
-                     const char *name, struct fk_result *r)
+void fk_store_delete(struct fake_kube *s, const struct fk_type *t, const char *ns, const char *name,
+                     struct fk_result *r)
 {
     struct fk_obj *o = fk_store_find(s, t->group, t->plural, ns, name);
     bool is_ns = t->group[0] == '\0' && strcmp(t->plural, "namespaces") == 0;

@@ -46,8 +46,8 @@ static const struct builtin builtins[] = {
     {"discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", true, NULL},
     {"coordination.k8s.io", "v1", "leases", "lease", "Lease", true, NULL},
     {"storage.k8s.io", "v1", "storageclasses", "storageclass", "StorageClass", false, NULL},
-    {"snapshot.storage.k8s.io", "v1", "volumesnapshots", "volumesnapshot", "VolumeSnapshot",
-     true, snap_subs},
+    {"snapshot.storage.k8s.io", "v1", "volumesnapshots", "volumesnapshot", "VolumeSnapshot", true,
+     snap_subs},
     {"snapshot.storage.k8s.io", "v1", "volumesnapshotcontents", "volumesnapshotcontent",
      "VolumeSnapshotContent", false, NULL},
     {"snapshot.storage.k8s.io", "v1", "volumesnapshotclasses", "volumesnapshotclass",
@@ -55,15 +55,12 @@ static const struct builtin builtins[] = {
     {"apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition",
      "CustomResourceDefinition", false, NULL},
     {"rbac.authorization.k8s.io", "v1", "roles", "role", "Role", true, NULL},
-    {"rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", true,
-     NULL},
-    {"rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole", "ClusterRole", false,
-     NULL},
+    {"rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", true, NULL},
+    {"rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole", "ClusterRole", false, NULL},
     {"rbac.authorization.k8s.io", "v1", "clusterrolebindings", "clusterrolebinding",
      "ClusterRoleBinding", false, NULL},
     {"networking.k8s.io", "v1", "ingresses", "ingress", "Ingress", true, NULL},
-    {"networking.k8s.io", "v1", "networkpolicies", "networkpolicy", "NetworkPolicy", true,
-     NULL},
+    {"networking.k8s.io", "v1", "networkpolicies", "networkpolicy", "NetworkPolicy", true, NULL},
     {"admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
      "validatingwebhookconfiguration", "ValidatingWebhookConfiguration", false, NULL},
     {"admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",
@@ -340,7 +337,7 @@ struct res_ctx {
 static bool res_cb(const struct fk_type *t, void *ctx)
 {
     static const char *const verbs[] = {"create", "delete", "deletecollection", "get",
-                                        "list", "patch", "update", "watch"};
+                                        "list",   "patch",  "update",           "watch"};
     struct res_ctx *r = ctx;
     cJSON *o;
     cJSON *v;

@@ -160,8 +160,8 @@ static int kf_send(void *tctx, const struct kube_http_req *req, struct kube_http
         status = f->def_status;
         body = f->def_body;
     } else {
-        return cm_err_set(err, CM_EPROTO, "fault transport: script exhausted at %s %s",
-                          req->method, req->url);
+        return cm_err_set(err, CM_EPROTO, "fault transport: script exhausted at %s %s", req->method,
+                          req->url);
     }
     resp->status = status;
     resp->retry_after_s = ra;
@@ -191,10 +191,10 @@ size_t kube_fault_count(const struct kube_fault *f)
     return f->nrecs;
 }
 
-#define KF_GET(field)                                                                      \
-    const char *kube_fault_##field(const struct kube_fault *f, size_t i)                   \
-    {                                                                                      \
-        return i < f->nrecs ? f->recs[i].field : NULL;                                     \
+#define KF_GET(field)                                                                              \
+    const char *kube_fault_##field(const struct kube_fault *f, size_t i)                           \
+    {                                                                                              \
+        return i < f->nrecs ? f->recs[i].field : NULL;                                             \
     }
 KF_GET(method)
 KF_GET(url)

@@ -36,9 +36,9 @@ int kube_fault_set_default(struct kube_fault *f, long status, const char *body);
 size_t kube_fault_count(const struct kube_fault *f);
 const char *kube_fault_method(const struct kube_fault *f, size_t i);
 const char *kube_fault_url(const struct kube_fault *f, size_t i);
-const char *kube_fault_body(const struct kube_fault *f, size_t i);       /* "" when none */
-const char *kube_fault_ctype(const struct kube_fault *f, size_t i);      /* "" when none */
-const char *kube_fault_auth(const struct kube_fault *f, size_t i);       /* "" when none */
+const char *kube_fault_body(const struct kube_fault *f, size_t i);  /* "" when none */
+const char *kube_fault_ctype(const struct kube_fault *f, size_t i); /* "" when none */
+const char *kube_fault_auth(const struct kube_fault *f, size_t i);  /* "" when none */
 /* Answers left in the script. */
 size_t kube_fault_pending(const struct kube_fault *f);
 /* How many times the transport was opened / closed (one per client). */

@@ -92,9 +92,8 @@ static X509 *make_cert(EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, const 
     if (X509_set_pubkey(x, key) != 1)
         goto fail;
     name = X509_get_subject_name(x);
-    if (org != NULL &&
-        X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)org, -1, -1,
-                                   0) != 1)
+    if (org != NULL && X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                                                  (const unsigned char *)org, -1, -1, 0) != 1)
         goto fail;
     if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1,
                                    0) != 1)
@@ -108,10 +107,8 @@ static X509 *make_cert(EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, const 
             goto fail;
     } else {
         if (add_ext(x, issuer, NID_basic_constraints, "critical,CA:FALSE") != 0 ||
-            add_ext(x, issuer, NID_key_usage, "critical,digitalSignature,keyEncipherment") !=
-                0 ||
-            add_ext(x, issuer, NID_ext_key_usage, kind == 1 ? "serverAuth" : "clientAuth") !=
-                0 ||
+            add_ext(x, issuer, NID_key_usage, "critical,digitalSignature,keyEncipherment") != 0 ||
+            add_ext(x, issuer, NID_ext_key_usage, kind == 1 ? "serverAuth" : "clientAuth") != 0 ||
             add_ext(x, issuer, NID_authority_key_identifier, "keyid:always") != 0)
             goto fail;
         if (kind == 1 &&

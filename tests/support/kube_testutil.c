@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 int kube_test_mkdtemp(char *buf, size_t len)
 {
     const char *base = getenv("TMPDIR");
@@ -56,8 +55,7 @@ void kube_test_rmtree(const char *dir)
         rm_dir(dir, 0);
 }
 
-int kube_test_write(const char *dir, const char *name, const char *data, char *out,
-                    size_t outlen)
+int kube_test_write(const char *dir, const char *name, const char *data, char *out, size_t outlen)
 {
     char p[4096];
     const char *slash = strrchr(name, '/');

@@ -15,8 +15,7 @@ int kube_test_mkdtemp(char *buf, size_t len);
 void kube_test_rmtree(const char *dir);
 /* Writes data to dir/name (creating dir/sub for "sub/name"); path of the file into
  * out when out is not NULL. Returns 0 or -1. */
-int kube_test_write(const char *dir, const char *name, const char *data, char *out,
-                    size_t outlen);
+int kube_test_write(const char *dir, const char *name, const char *data, char *out, size_t outlen);
 
 /* A sleep callback that records the delays instead of sleeping. */
 struct kube_test_sleeps {

@@ -62,8 +62,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static const char *status_body(int code, const char *reason, const char *msg, char *buf,
-                               size_t len)
+static const char *status_body(int code, const char *reason, const char *msg, char *buf, size_t len)
 {
     (void)snprintf(buf, len,
                    "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":"
@@ -84,8 +83,7 @@ static void test_retry_after_honoured(void **state)
     kube_fault_push(f->fl, 429, 2,
                     status_body(429, "TooManyRequests", "Too many requests", b, sizeof(b)));
     kube_fault_push(f->fl, 200, -1, "{\"kind\":\"PodList\",\"items\":[]}");
-    assert_int_equal(kube_request(f->c, "GET", "/api/v1/pods", NULL, 0, NULL, &st, &out, &err),
-                     0);
+    assert_int_equal(kube_request(f->c, "GET", "/api/v1/pods", NULL, 0, NULL, &st, &out, &err), 0);
     assert_int_equal(st, 200);
     assert_non_null(out);
     cJSON_Delete(out);
@@ -130,11 +128,11 @@ static void test_attempts_exhausted(void **state)
     char b[512];
 
     client(f);
-    kube_fault_set_default(f->fl, 503,
-                           status_body(503, "ServiceUnavailable", "apiserver is shutting down",
-                                       b, sizeof(b)));
-    assert_int_equal(kube_request(f->c, "GET", "/apis/apps/v1/namespaces/prod/deployments",
-                                  NULL, 0, NULL, &st, &out, &err),
+    kube_fault_set_default(
+        f->fl, 503,
+        status_body(503, "ServiceUnavailable", "apiserver is shutting down", b, sizeof(b)));
+    assert_int_equal(kube_request(f->c, "GET", "/apis/apps/v1/namespaces/prod/deployments", NULL, 0,
+                                  NULL, &st, &out, &err),
                      CM_EAGAIN);
     assert_int_equal(st, 503);
     assert_null(out);
@@ -157,8 +155,7 @@ static void test_connection_errors(void **state)
     kube_fault_push_error(f->fl, CM_ECONN, "reset");
     kube_fault_push_error(f->fl, CM_ECONN, "reset");
     kube_fault_push_error(f->fl, CM_ECONN, "connection reset by peer");
-    assert_int_equal(kube_request(f->c, "GET", "/api", NULL, 0, NULL, NULL, &out, &err),
-                     CM_ECONN);
+    assert_int_equal(kube_request(f->c, "GET", "/api", NULL, 0, NULL, NULL, &out, &err), CM_ECONN);
     assert_non_null(strstr(err.msg, "gave up after 4 attempts"));
     assert_non_null(strstr(err.msg, "connection reset by peer"));
     assert_int_equal(f->sleeps.n, 3);
@@ -166,8 +163,7 @@ static void test_connection_errors(void **state)
     /* TLS failures are not retried. */
     f->sleeps.n = 0;
     kube_fault_push_error(f->fl, CM_ETLS, "certificate verify failed");
-    assert_int_equal(kube_request(f->c, "GET", "/api", NULL, 0, NULL, NULL, &out, &err),
-                     CM_ETLS);
+    assert_int_equal(kube_request(f->c, "GET", "/api", NULL, 0, NULL, NULL, &out, &err), CM_ETLS);
     assert_int_equal(f->sleeps.n, 0);
     assert_int_equal(kube_fault_count(f->fl), 5);
 }
@@ -211,8 +207,7 @@ static void test_caps_and_deadline(void **state)
     kube_config_set_retry(f->cfg, 1, 100, 60000, 0);
     client(f);
     kube_fault_push(f->fl, 500, -1, NULL);
-    assert_int_equal(kube_request(f->c, "GET", "/api", NULL, 0, NULL, NULL, &out, &err),
-                     CM_EAGAIN);
+    assert_int_equal(kube_request(f->c, "GET", "/api", NULL, 0, NULL, NULL, &out, &err), CM_EAGAIN);
     assert_int_equal(f->sleeps.n, 0);
 }
 
@@ -267,8 +262,7 @@ static void test_status_mapping(void **state)
         kube_fault_push(f->fl, mc->status, -1,
                         status_body((int)mc->status, mc->reason,
                                     mc->status == 401 ? "Unauthorized" : "msg", b, sizeof(b)));
-        assert_int_equal(kube_request(f->c, mc->method, mc->path, NULL, 0, NULL, NULL, &out,
-                                      &err),
+        assert_int_equal(kube_request(f->c, mc->method, mc->path, NULL, 0, NULL, NULL, &out, &err),
                          mc->code);
         assert_null(out);
         if (strstr(err.msg, mc->text) == NULL)
@@ -276,9 +270,9 @@ static void test_status_mapping(void **state)
     }
     /* 409 without a Status body: POST means it exists. Non-JSON bodies are quoted. */
     kube_fault_push(f->fl, 409, -1, NULL);
-    assert_int_equal(kube_request(f->c, "POST", "/api/v1/namespaces/a/pods", "{}", 2, NULL, NULL,
-                                  NULL, &err),
-                     CM_EEXIST);
+    assert_int_equal(
+        kube_request(f->c, "POST", "/api/v1/namespaces/a/pods", "{}", 2, NULL, NULL, NULL, &err),
+        CM_EEXIST);
     kube_fault_push(f->fl, 403, -1, "RBAC: access denied\n");
     assert_int_equal(kube_request(f->c, "GET", "/api/v1/nodes", NULL, 0, NULL, NULL, NULL, &err),
                      CM_EAUTH);
@@ -299,8 +293,7 @@ static void test_response_parsing(void **state)
     assert_non_null(strstr(err.msg, "not valid JSON"));
     assert_non_null(strstr(err.msg, "cannot list pods"));
     kube_fault_push(f->fl, 200, -1, "{} {}");
-    assert_int_equal(kube_request(f->c, "GET", "/api", NULL, 0, NULL, NULL, &out, &err),
-                     CM_EPROTO);
+    assert_int_equal(kube_request(f->c, "GET", "/api", NULL, 0, NULL, NULL, &out, &err), CM_EPROTO);
     assert_non_null(strstr(err.msg, "trailing bytes"));
     /* An empty 2xx body is fine: *out stays NULL. */
     kube_fault_push(f->fl, 200, -1, NULL);
@@ -383,9 +376,9 @@ static void test_no_secret_in_logs(void **state)
     client(f);
     kube_fault_push(f->fl, 503, -1, NULL);
     kube_fault_push(f->fl, 401, -1, NULL);
-    assert_int_equal(kube_request(f->c, "GET", "/api/v1/namespaces/a/secrets", NULL, 0, NULL,
-                                  NULL, NULL, &err),
-                     CM_EAUTH);
+    assert_int_equal(
+        kube_request(f->c, "GET", "/api/v1/namespaces/a/secrets", NULL, 0, NULL, NULL, NULL, &err),
+        CM_EAUTH);
     cm_log_set_level(CM_LOG_OFF);
     cm_log_set_fd(2);
     assert_string_equal(kube_fault_auth(f->fl, 1), "Bearer SECRET-TOKEN-XYZ");
@@ -430,8 +423,7 @@ static void test_bad_arguments(void **state)
     char *big;
 
     client(f);
-    assert_int_equal(kube_request(f->c, "GET", "api", NULL, 0, NULL, NULL, NULL, &err),
-                     CM_EINVAL);
+    assert_int_equal(kube_request(f->c, "GET", "api", NULL, 0, NULL, NULL, NULL, &err), CM_EINVAL);
     big = malloc(KUBE_MAX_REQUEST_BODY + 1);
     assert_non_null(big);
     assert_int_equal(kube_request(f->c, "POST", "/api/v1/namespaces", big,
@@ -456,8 +448,8 @@ static void test_request_headers(void **state)
 
     client(f);
     kube_fault_push(f->fl, 201, -1, "{\"kind\":\"ConfigMap\"}");
-    assert_int_equal(kube_request(f->c, "POST", "/api/v1/namespaces/a/configmaps", "{\"a\":1}",
-                                  7, NULL, NULL, NULL, &err),
+    assert_int_equal(kube_request(f->c, "POST", "/api/v1/namespaces/a/configmaps", "{\"a\":1}", 7,
+                                  NULL, NULL, NULL, &err),
                      0);
     assert_string_equal(kube_fault_method(f->fl, 0), "POST");
     assert_string_equal(kube_fault_url(f->fl, 0),
@@ -484,8 +476,8 @@ static void test_oom_loop(void **state)
         cm_alloc_fault_set(n);
         rc = kube_client_create(f->cfg, &c, &err);
         if (rc == 0) {
-            rc = kube_request(c, "GET", "/api/v1/namespaces/a/pods/p", NULL, 0, NULL, NULL,
-                              &out, &err);
+            rc = kube_request(c, "GET", "/api/v1/namespaces/a/pods/p", NULL, 0, NULL, NULL, &out,
+                              &err);
         }
         if (!cm_alloc_fault_fired()) {
             cm_alloc_fault_set(0);

@@ -14,8 +14,8 @@
 
 static void test_server_urls(void **state)
 {
-    static const char *const bad[] = {"", "127.0.0.1:6443", "ftp://h", "https://h/x?y",
-                                      "https://h#f", "https://h x"};
+    static const char *const bad[] = {
+        "", "127.0.0.1:6443", "ftp://h", "https://h/x?y", "https://h#f", "https://h x"};
     struct kube_config *c = NULL;
     struct cm_err err;
     size_t i;
@@ -116,9 +116,8 @@ static void test_client_owns_copy(void **state)
     assert_int_equal(kube_client_create(c, &cl, &err), 0);
     kube_config_destroy(c);
     assert_string_equal(kube_config_server(kube_client_config(cl)), "https://h");
-    assert_int_equal(kube_request(cl, "DELETE", "/api/v1/namespaces/a", NULL, 0, NULL, NULL,
-                                  NULL, &err),
-                     0);
+    assert_int_equal(
+        kube_request(cl, "DELETE", "/api/v1/namespaces/a", NULL, 0, NULL, NULL, NULL, &err), 0);
     assert_string_equal(kube_fault_auth(fl, 0), "Bearer tok");
     kube_client_destroy(cl);
     kube_client_destroy(NULL);

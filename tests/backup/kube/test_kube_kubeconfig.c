@@ -66,8 +66,8 @@ static int teardown(void **state)
 static int parse(struct fx *f, const char *text, const char *context, struct kube_config **out,
                  struct cm_err *err)
 {
-    return kube_config_parse_kubeconfig("test.kubeconfig", text, strlen(text), f->dir, context,
-                                        out, err);
+    return kube_config_parse_kubeconfig("test.kubeconfig", text, strlen(text), f->dir, context, out,
+                                        err);
 }
 
 /* Sends one GET through a fault transport; returns the Authorization header sent
@@ -207,9 +207,11 @@ static void test_plugins_unsupported(void **state)
                                "  user:\n";
     char text[1024];
 
-    (void)snprintf(text, sizeof(text), "%s    exec:\n      apiVersion: "
+    (void)snprintf(text, sizeof(text),
+                   "%s    exec:\n      apiVersion: "
                    "client.authentication.k8s.io/v1beta1\n      command: aws\n      args: "
-                   "[eks, get-token]\n", base);
+                   "[eks, get-token]\n",
+                   base);
     assert_int_equal(parse(f, text, NULL, &cfg, &err), CM_EUNSUPPORTED);
     assert_non_null(strstr(err.msg, "user \"eks\""));
     assert_non_null(strstr(err.msg, "exec credential plugin"));
@@ -246,10 +248,8 @@ static void test_data_and_relative_files(void **state)
     kube_config_destroy(cfg);
 
     assert_int_equal(kube_test_write(f->dir, "pki/ca.crt", f->ca->ca_cert_pem, NULL, 0), 0);
-    assert_int_equal(kube_test_write(f->dir, "pki/client.crt", f->ca->client_cert_pem, NULL, 0),
-                     0);
-    assert_int_equal(kube_test_write(f->dir, "pki/client.key", f->ca->client_key_pem, NULL, 0),
-                     0);
+    assert_int_equal(kube_test_write(f->dir, "pki/client.crt", f->ca->client_cert_pem, NULL, 0), 0);
+    assert_int_equal(kube_test_write(f->dir, "pki/client.key", f->ca->client_key_pem, NULL, 0), 0);
     assert_int_equal(kube_test_write(f->dir, "config",
                                      "current-context: a\nclusters:\n- name: c\n  cluster:\n"
                                      "    server: https://127.0.0.1:1\n"
@@ -364,8 +364,7 @@ static void test_token_file_rotation(void **state)
     assert_int_equal(kube_request(c, "GET", "/api", NULL, 0, NULL, NULL, &out, &err), 0);
     cJSON_Delete(out);
     assert_string_equal(kube_fault_auth(fl, 0), "Bearer first-token");
-    assert_int_equal(kube_test_write(f->dir, "sa-token", "rotated-token-2\n", path,
-                                     sizeof(path)),
+    assert_int_equal(kube_test_write(f->dir, "sa-token", "rotated-token-2\n", path, sizeof(path)),
                      0);
     assert_int_equal(kube_request(c, "GET", "/api", NULL, 0, NULL, NULL, &out, &err), 0);
     cJSON_Delete(out);

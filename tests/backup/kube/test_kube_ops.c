@@ -101,8 +101,7 @@ static int on_item(const cJSON *item, void *ctx)
     const cJSON *md = cJSON_GetObjectItemCaseSensitive(item, "metadata");
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(md, "name");
 
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(item, "kind")->valuestring,
-                        "Deployment");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(item, "kind")->valuestring, "Deployment");
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(item, "apiVersion")->valuestring,
                         "apps/v1");
     if (f->n < 16)
@@ -128,8 +127,8 @@ static void on_restart(void *ctx)
     f->n = 0;
 }
 
-#define PAGE(names, cont)                                                                  \
-    "{\"kind\":\"DeploymentList\",\"apiVersion\":\"apps/v1\",\"metadata\":{"               \
+#define PAGE(names, cont)                                                                          \
+    "{\"kind\":\"DeploymentList\",\"apiVersion\":\"apps/v1\",\"metadata\":{"                       \
     "\"resourceVersion\":\"77\"" cont "},\"items\":[" names "]}"
 #define ITEM(n) "{\"metadata\":{\"name\":\"" n "\"}}"
 
