@@ -22,6 +22,7 @@ struct s3_client {
     bool path_style;
     struct s3_credentials creds;
     size_t part_size;
+    unsigned max_parts;
     unsigned max_attempts;
     uint64_t retry_base_ms;
     uint64_t retry_max_ms;
@@ -213,6 +214,7 @@ int s3_client_create(const struct s3_config *cfg, struct s3_client **out, struct
         goto fail;
     c->path_style = cfg->path_style;
     c->part_size = cfg->part_size ? cfg->part_size : S3_DEFAULT_PART_SIZE;
+    c->max_parts = S3_MAX_PARTS;
     c->max_attempts = cfg->max_attempts ? cfg->max_attempts : S3_DEFAULT_ATTEMPTS;
     c->retry_base_ms = cfg->retry_base_ms ? cfg->retry_base_ms : S3_DEFAULT_RETRY_BASE_MS;
     c->retry_max_ms = cfg->retry_max_ms ? cfg->retry_max_ms : S3_DEFAULT_RETRY_MAX_MS;
@@ -256,6 +258,16 @@ size_t s3_client_part_size_(const struct s3_client *c)
 const char *s3_client_region_(const struct s3_client *c)
 {
     return c->region;
+}
+
+unsigned s3_client_max_parts_(const struct s3_client *c)
+{
+    return c->max_parts;
+}
+
+void s3_client_max_parts_set_(struct s3_client *c, unsigned n)
+{
+    c->max_parts = n >= 1 && n <= S3_MAX_PARTS ? n : S3_MAX_PARTS;
 }
 
 unsigned s3_client_attempts_(const struct s3_client *c)

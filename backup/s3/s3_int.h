@@ -183,6 +183,11 @@ CM_NODISCARD int s3_key_check(const char *key, struct cm_err *err);
 CM_NODISCARD int s3_put_opts_check(const struct s3_put_opts *opts, struct cm_err *err);
 
 size_t s3_client_part_size_(const struct s3_client *c);
+/* Parts allowed in one multipart upload: S3_MAX_PARTS, or less when a test lowered it
+ * with s3_client_max_parts_set_() (tests only: the limit's boundary cannot be reached
+ * with 10,000 real parts in a unit test). */
+unsigned s3_client_max_parts_(const struct s3_client *c);
+void s3_client_max_parts_set_(struct s3_client *c, unsigned n);
 /* cfg.max_attempts of the client. */
 unsigned s3_client_attempts_(const struct s3_client *c);
 /* Sleeps the backoff before retry number `retry` (1 = first), through cfg.sleep. */

@@ -139,9 +139,9 @@ static int upload_part(struct s3_upload *u, struct cm_err *err)
     char num[16];
     int rc;
 
-    if (u->n_parts >= S3_MAX_PARTS)
-        return cm_err_set(err, CM_ETOOBIG, "PUT %s/%s: more than %d parts (raise part_size)",
-                          s3_client_bucket(u->c), u->key, S3_MAX_PARTS);
+    if (u->n_parts >= s3_client_max_parts_(u->c))
+        return cm_err_set(err, CM_ETOOBIG, "PUT %s/%s: more than %u parts (raise part_size)",
+                          s3_client_bucket(u->c), u->key, s3_client_max_parts_(u->c));
     if (u->n_parts == u->etags_cap) {
         unsigned ncap = u->etags_cap ? u->etags_cap * 2 : 16;
         char(*ne)[S3_MAX_ETAG + 1];

@@ -402,6 +402,28 @@ static void test_part_without_etag(void **state)
     assert_int_equal(s3_upload_close(NULL, &res, &err), CM_EINVAL);
 }
 
+static void test_part_limit(void **state)
+{
+    struct fx *x = *state;
+    struct s3_upload *u = NULL;
+    struct s3_put_result res;
+    struct cm_err err;
+
+    s3_client_max_parts_set_(x->c, 2);
+    /* Exactly the limit: 2 parts (the second one sent by close). */
+    assert_int_equal(s3_upload_open(x->c, "k", NULL, &u, &err), 0);
+    assert_int_equal(s3_upload_write(u, x->data, 2 * PART, &err), 0);
+    assert_int_equal(s3_upload_close(u, &res, &err), 0);
+    assert_int_equal(res.parts, 2);
+    /* Limit + 1: the third part is refused, the upload aborted. */
+    assert_int_equal(s3_upload_open(x->c, "k", NULL, &u, &err), 0);
+    assert_int_equal(s3_upload_write(u, x->data, 2 * PART, &err), 0);
+    assert_int_equal(s3_upload_write(u, x->data, 1, &err), 0);
+    assert_int_equal(s3_upload_close(u, &res, &err), CM_ETOOBIG);
+    assert_non_null(strstr(err.msg, "more than 2 parts"));
+    assert_string_equal(s3_fault_get(x->f, s3_fault_count(x->f) - 1)->method, "DELETE");
+}
+
 static void test_open_validation_and_oom(void **state)
 {
     struct fx *x = *state;
@@ -455,6 +477,7 @@ int main(void)
         T(test_complete_errors),
         T(test_put_stream),
         T(test_part_without_etag),
+        T(test_part_limit),
         T(test_open_validation_and_oom),
     };
 #undef T
