@@ -16,6 +16,7 @@ struct curl_tx {
     char *url_base;    /* server, or server with the host replaced by the SNI name */
     size_t server_len; /* the prefix of req->url that is the configured server */
     bool too_big;
+    bool oom;
     struct kube_http_resp *resp; /* during send */
 };
 
@@ -28,6 +29,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
     rc = cm_buf_add(&t->resp->body, ptr, n);
     if (rc != 0) {
         t->too_big = rc == CM_ETOOBIG;
+        t->oom = rc == CM_ENOMEM;
         return 0; /* makes curl fail with CURLE_WRITE_ERROR */
     }
     return n;
@@ -248,6 +250,8 @@ static int map_curl_error(CURLcode cc, const struct curl_tx *t, const char *url,
         code = CM_ETLS;
         break;
     case CURLE_WRITE_ERROR:
+        if (t->oom)
+            return cm_err_set(err, CM_ENOMEM, "kube: out of memory reading a response");
         if (t->too_big)
             return cm_err_set(err, CM_ETOOBIG,
                               "kube: response body from %.200s over the %zu "
@@ -286,6 +290,7 @@ static int tx_send(void *tctx, const struct kube_http_req *req, struct kube_http
 
     cm_buf_init(&line, 16384);
     t->too_big = false;
+    t->oom = false;
     t->errbuf[0] = '\0';
     t->resp = resp;
     resp->retry_after_s = -1;
