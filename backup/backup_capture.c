@@ -494,6 +494,7 @@ int backup_capture_run(const struct backup_capture_opts *o, struct backup_captur
     char key[BACKUP_KEY_MAX + 1];
     char mkey[BACKUP_KEY_MAX + 1];
     uint64_t t0 = cm_time_mono_ns();
+    uint64_t t_setup = t0, t_objects = t0, t_close = t0, t_snap = t0;
     time_t now;
     int rc;
 
@@ -563,6 +564,7 @@ int backup_capture_run(const struct backup_capture_opts *o, struct backup_captur
         rc = backup_archive_writer_create(upload_sink, c.up, o->key, now, &c.w, err);
     if (rc != 0)
         goto cleanup;
+    t_setup = cm_time_mono_ns();
     rc = capture_namespace(&c, o->kube, d);
     if (rc == 0)
         rc = capture_cluster(&c, o->kube, d);
@@ -570,6 +572,7 @@ int backup_capture_run(const struct backup_capture_opts *o, struct backup_captur
         rc = backup_archive_writer_finish(c.w, err);
     if (rc != 0)
         goto cleanup;
+    t_objects = cm_time_mono_ns();
     memset(&pr, 0, sizeof(pr));
     rc = s3_upload_close(c.up, &pr, err);
     c.up = NULL;
@@ -583,9 +586,11 @@ int backup_capture_run(const struct backup_capture_opts *o, struct backup_captur
     }
     /* 3. Snapshots must be ready before the point can claim to be complete. Until the
      * manifest exists the (locked) archive is only a partial point. */
+    t_close = cm_time_mono_ns();
     rc = wait_snapshots(&c, o->kube);
     if (rc != 0)
         goto cleanup;
+    t_snap = cm_time_mono_ns();
     c.m->archive_size = pr.size;
     memcpy(c.m->archive_sha256, pr.sha256_hex, 65);
     if (o->key != NULL)
@@ -610,7 +615,10 @@ int backup_capture_run(const struct backup_capture_opts *o, struct backup_captur
     cm_log(CM_LOG_INFO, "backup", "capture complete", CM_LS("ns", o->namespace_),
            CM_LS("policy", o->policy->name), CM_LS("id", id),
            CM_LI("resources", c.m->n_resources), CM_LI("snapshots", c.m->n_snapshots),
-           CM_LI("bytes", pr.size),
+           CM_LI("bytes", pr.size), CM_LI("setup_ms", (t_setup - t0) / 1000000u),
+           CM_LI("objects_ms", (t_objects - t_setup) / 1000000u),
+           CM_LI("close_ms", (t_close - t_objects) / 1000000u),
+           CM_LI("snapshots_ms", (t_snap - t_close) / 1000000u),
            CM_LI("duration_ms", (cm_time_mono_ns() - t0) / 1000000u));
 cleanup:
     if (rc != 0) {

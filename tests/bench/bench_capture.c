@@ -5,7 +5,8 @@
  * capture throughput to raw throughput (targets: >= 0.8, RSS <= 64 MiB).
  * S3_ENDPOINT etc. come from tests/bench/run.sh; the fake kube-apiserver runs here.
  *   LW_BENCH_CAPTURE_N      resources (default 2000)
- *   LW_BENCH_CAPTURE_BYTES  bytes of payload per resource (default 5000) */
+ *   LW_BENCH_CAPTURE_BYTES  bytes of payload per resource (default 5000)
+ *   LW_BENCH_CAPTURE_RANDOM set: random alphanumeric payloads (deflate's worst case) */
 /* wait4() gives each child's own peak RSS (BSD/GNU, not POSIX). */
 #define _DEFAULT_SOURCE 1
 
@@ -93,16 +94,31 @@ int main(void)
         goto out;
     cm_buf_init(&obj, 1 << 20);
     cm_buf_init(&all, 1u << 30);
-    /* 2,000 ConfigMaps with distinct, weakly compressible payloads. */
+    /* 2,000 ConfigMaps shaped like real configuration: properties lines with distinct
+     * keys and pseudo-random values (about half the bytes are random), so the archive
+     * compresses like Kubernetes JSON does, neither trivially nor not at all. With
+     * LW_BENCH_CAPTURE_RANDOM=1 the payload is random alphanumerics instead (the worst
+     * case for deflate). */
     for (i = 0; i < n; i++) {
-        uint64_t j;
+        uint64_t j = 0;
         uint32_t x = (uint32_t)(i * 2654435761u) | 1u;
+        unsigned line = 0;
 
-        for (j = 0; j < per; j++) {
+        while (j < per) {
+            char l[96];
+            int k;
+
             x ^= x << 13;
             x ^= x >> 17;
             x ^= x << 5;
-            payload[j] = "abcdefghijklmnopqrstuvwxyz0123456789"[x % 36];
+            if (getenv("LW_BENCH_CAPTURE_RANDOM") != NULL) {
+                payload[j++] = "abcdefghijklmnopqrstuvwxyz0123456789"[x % 36];
+                continue;
+            }
+            k = snprintf(l, sizeof(l), "service.endpoint.%u.url=https://svc-%08x.example:%u/v%u\\n",
+                         line++, x, 1024 + x % 60000, x % 9);
+            for (int q = 0; q < k && j < per; q++)
+                payload[j++] = l[q];
         }
         payload[per] = '\0';
         cm_buf_reset(&obj);
@@ -184,8 +200,8 @@ int main(void)
             goto out;
         }
     }
-    printf("capture: %llu resources, %.1f MB of JSON\n", (unsigned long long)n,
-           (double)all.len / 1e6);
+    printf("capture: %llu resources, %.1f MB of JSON (%s payload)\n", (unsigned long long)n,
+           (double)all.len / 1e6, getenv("LW_BENCH_CAPTURE_RANDOM") ? "random" : "config-like");
     printf("  lockwarden backup run : %6.2f s  %7.1f MB/s  peak RSS %6.1f MiB\n", t_cap,
            (double)all.len / 1e6 / t_cap, (double)rss_cap / 1024.0);
     printf("  raw curl PUT          : %6.2f s  %7.1f MB/s  peak RSS %6.1f MiB\n", t_raw,
