@@ -28,6 +28,9 @@
 #define CERTS_MAX_NAMES 32    /* extra --dns and --ip entries, each */
 #define CERTS_MAX_NAME_LEN 253
 #define CERTS_MAX_FILE (1u << 20)
+#define CERTS_MAX_WEBHOOKS 8  /* --patch-webhook entries */
+
+struct kube_client;
 
 /* What `lockwarden certs` should do. Value type; the strings are borrowed. */
 struct certs_opts {
@@ -43,6 +46,11 @@ struct certs_opts {
     bool force;
     int renew_within;      /* days; -1 when not given */
     time_t now;            /* the clock */
+    /* In-cluster (the renewal CronJob): NULL / 0 when not asked. */
+    const char *secret;    /* "NS/NAME": pulled before, pushed after */
+    const char *patch_webhook[CERTS_MAX_WEBHOOKS]; /* "validating:NAME" | "mutating:NAME" */
+    size_t n_patch_webhook;
+    const char *kubeconfig; /* NULL: in-cluster when running in a pod, else $KUBECONFIG */
 };
 
 enum certs_action {
@@ -83,6 +91,30 @@ CM_NODISCARD int certs_generate(const struct certs_opts *o, struct certs_result 
 /* Reads the notAfter of the first certificate in a PEM file. Returns 0, CM_ENOENT,
  * CM_EIO or CM_ETLS. Thread-safe. */
 CM_NODISCARD int certs_file_not_after(const char *path, time_t *out, struct cm_err *err);
+
+/* ---- in-cluster (certs_cluster.c) ---- */
+
+/* Reads Secret ns/name and writes its tls.crt, tls.key, ca.crt and ca.key (those
+ * present) into dir, so that certs_generate() renews what the cluster holds. *found is
+ * false when the Secret does not exist (nothing written). Returns 0, the kube_get
+ * codes, CM_EPROTO (a value that is not base64) or CM_EIO. Not thread-safe. */
+CM_NODISCARD int certs_secret_pull(struct kube_client *c, const char *ns, const char *name,
+                                   const char *dir, bool *found, struct cm_err *err);
+
+/* Creates Secret ns/name (type kubernetes.io/tls) or updates its four keys from the
+ * files in dir, keeping other keys; re-reads and retries on a 409 conflict (5
+ * attempts). *changed is false when it already held the same bytes. Returns 0, the
+ * kube codes, CM_EAGAIN (still conflicting), CM_ENOENT/CM_EIO (files). */
+CM_NODISCARD int certs_secret_push(struct kube_client *c, const char *ns, const char *name,
+                                   const char *dir, bool *changed, struct cm_err *err);
+
+/* Sets clientConfig.caBundle = ca_bundle on every webhook of the named
+ * MutatingWebhookConfiguration (mutating) or ValidatingWebhookConfiguration; *changed
+ * gets how many webhooks changed (0: already right, nothing written). Retries on
+ * conflict as above. Returns 0, CM_ENOENT (no such configuration), the kube codes. */
+CM_NODISCARD int certs_webhook_set_ca(struct kube_client *c, bool mutating, const char *name,
+                                      const char *ca_bundle, size_t *changed,
+                                      struct cm_err *err);
 
 /* `lockwarden certs`: exit code 0 (files written or up to date; the caBundle printed
  * on stdout), 1 (refused or failed), 2 (usage). */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* certs_cli.c - the options of `lockwarden certs`, their checks, and its main. */
 #include "certs/certs.h"
+#include "backup/kube/kube.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -22,7 +23,15 @@ static const char usage_text[] =
     "  --ip ADDR             an extra IP address (repeatable)\n"
     "  --force               replace existing files with a new CA and certificate\n"
     "  --renew-within DAYS   when tls.crt exists: renew it only if it expires within\n"
-    "                        DAYS, keeping the CA while it is valid long enough\n";
+    "                        DAYS, keeping the CA while it is valid long enough\n"
+    "\n"
+    "In a cluster (the renewal CronJob; in-cluster credentials, or --kubeconfig):\n"
+    "  --secret NS/NAME      read the certificates from this TLS Secret first (when it\n"
+    "                        exists) and write them back after (keys tls.crt, tls.key,\n"
+    "                        ca.crt, ca.key)\n"
+    "  --patch-webhook validating:NAME | mutating:NAME  (repeatable)\n"
+    "                        set caBundle on every webhook of that configuration\n"
+    "  --kubeconfig FILE     talk to the cluster of this kubeconfig instead\n";
 
 void certs_opts_init(struct certs_opts *o)
 {
@@ -83,6 +92,15 @@ int certs_opts_parse(struct certs_opts *o, int argc, char **argv, struct cm_err 
             if (parse_days(v, 36500, &n, f, err) != 0)
                 return CM_EINVAL;
             o->renew_within = (int)n;
+        } else if (strcmp(f, "--secret") == 0) {
+            o->secret = v;
+        } else if (strcmp(f, "--kubeconfig") == 0) {
+            o->kubeconfig = v;
+        } else if (strcmp(f, "--patch-webhook") == 0) {
+            if (o->n_patch_webhook >= CERTS_MAX_WEBHOOKS)
+                return cm_err_set(err, CM_EINVAL, "--patch-webhook: more than %d",
+                                  CERTS_MAX_WEBHOOKS);
+            o->patch_webhook[o->n_patch_webhook++] = v;
         } else if (strcmp(f, "--dns") == 0) {
             if (o->n_dns >= CERTS_MAX_NAMES)
                 return cm_err_set(err, CM_EINVAL, "--dns: more than %d names", CERTS_MAX_NAMES);
@@ -164,6 +182,23 @@ int certs_opts_check(const struct certs_opts *o, struct cm_err *err)
         if (inet_pton(AF_INET, o->ip[i], addr) != 1 && inet_pton(AF_INET6, o->ip[i], addr) != 1)
             return cm_err_set(err, CM_EINVAL, "--ip: '%s' is not an IP address", o->ip[i]);
     }
+    if (o->secret != NULL) {
+        const char *slash = strchr(o->secret, '/');
+
+        if (slash == NULL || !is_label(o->secret, (size_t)(slash - o->secret), true) ||
+            !is_dns_name(slash + 1))
+            return cm_err_set(err, CM_EINVAL, "--secret: '%s' is not NAMESPACE/NAME", o->secret);
+    }
+    for (i = 0; i < o->n_patch_webhook; i++) {
+        const char *p = o->patch_webhook[i];
+        const char *name = strncmp(p, "validating:", 11) == 0 ? p + 11
+                           : strncmp(p, "mutating:", 9) == 0  ? p + 9
+                                                              : NULL;
+
+        if (name == NULL || !is_dns_name(name))
+            return cm_err_set(err, CM_EINVAL,
+                              "--patch-webhook: '%s' is not validating:NAME or mutating:NAME", p);
+    }
     return 0;
 }
 
@@ -182,11 +217,73 @@ static const char *action_text(enum certs_action a)
     return "done";
 }
 
+/* Pull the Secret, generate, push it back, set caBundle: the CronJob's whole job. */
+static int run_in_cluster(const struct certs_opts *o, struct kube_client **kc, bool pull,
+                          const struct certs_result *r, struct cm_err *err)
+{
+    char ns[CERTS_MAX_NAME_LEN + 1];
+    const char *name = NULL;
+    size_t i;
+    int rc = 0;
+
+    if (o->secret != NULL) {
+        const char *slash = strchr(o->secret, '/');
+
+        (void)snprintf(ns, sizeof(ns), "%.*s", (int)(slash - o->secret), o->secret);
+        name = slash + 1;
+    }
+    if (*kc == NULL) {
+        struct kube_config *cfg = NULL;
+
+        rc = kube_config_load(o->kubeconfig, NULL, &cfg, err);
+        if (rc == 0)
+            rc = kube_client_create(cfg, kc, err);
+        kube_config_destroy(cfg);
+        if (rc != 0)
+            return rc;
+    }
+    if (pull) {
+        bool found = false;
+
+        if (name == NULL)
+            return 0;
+        rc = certs_secret_pull(*kc, ns, name, o->out_dir, &found, err);
+        if (rc == 0)
+            fprintf(stderr, "lockwarden certs: secret %s/%s %s\n", ns, name,
+                    found ? "read" : "not found: it will be created");
+        return rc;
+    }
+    if (name != NULL) {
+        bool changed = false;
+
+        rc = certs_secret_push(*kc, ns, name, o->out_dir, &changed, err);
+        if (rc != 0)
+            return rc;
+        fprintf(stderr, "lockwarden certs: secret %s/%s %s\n", ns, name,
+                changed ? "written" : "already up to date");
+    }
+    for (i = 0; i < o->n_patch_webhook; i++) {
+        const char *p = o->patch_webhook[i];
+        bool mutating = strncmp(p, "mutating:", 9) == 0;
+        const char *hook = strchr(p, ':') + 1;
+        size_t n = 0;
+
+        rc = certs_webhook_set_ca(*kc, mutating, hook, r->ca_bundle, &n, err);
+        if (rc != 0)
+            return rc;
+        fprintf(stderr, "lockwarden certs: %s: caBundle %s\n", p,
+                n > 0 ? "updated" : "already current");
+    }
+    return 0;
+}
+
 int certs_main(int argc, char **argv)
 {
     struct certs_opts o;
     struct certs_result r;
+    struct kube_client *kc = NULL;
     struct cm_err err;
+    bool cluster;
     char na[32];
     char cna[32];
     int rc;
@@ -203,14 +300,29 @@ int certs_main(int argc, char **argv)
         fprintf(stderr, "lockwarden certs: %s\n\n%s", err.msg, usage_text);
         return 2;
     }
+    cluster = o.secret != NULL || o.n_patch_webhook > 0;
+    if (cluster && run_in_cluster(&o, &kc, true, NULL, &err) != 0) {
+        fprintf(stderr, "lockwarden certs: %s\n", err.msg);
+        kube_client_destroy(kc);
+        return 1;
+    }
+    /* With a Secret, the Secret is the truth: renew what it holds. */
     rc = certs_generate(&o, &r, &err);
     if (rc != 0) {
         fprintf(stderr, "lockwarden certs: %s\n", err.msg);
+        kube_client_destroy(kc);
         return 1;
     }
     fprintf(stderr, "lockwarden certs: %s in %s (tls.crt valid until %s, CA until %s)\n",
             action_text(r.action), o.out_dir, cm_time_format(r.not_after, na, sizeof(na)),
             cm_time_format(r.ca_not_after, cna, sizeof(cna)));
+    if (cluster && run_in_cluster(&o, &kc, false, &r, &err) != 0) {
+        fprintf(stderr, "lockwarden certs: %s\n", err.msg);
+        kube_client_destroy(kc);
+        cm_free(r.ca_bundle);
+        return 1;
+    }
+    kube_client_destroy(kc);
     printf("%s\n", r.ca_bundle);
     cm_free(r.ca_bundle);
     return 0;

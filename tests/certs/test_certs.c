@@ -395,6 +395,46 @@ static void test_name_limits(void **state)
     assert_int_equal(certs_opts_check(&o, &err), CM_EINVAL); /* 64 */
 }
 
+static void test_cluster_options(void **state)
+{
+    struct certs_opts o;
+    struct cm_err err;
+    char *ok[] = {"certs", "--service", "wh", "--namespace", "ns", "--out", "d",
+                  "--secret", "lockwarden-system/lockwarden-tls", "--patch-webhook",
+                  "validating:lockwarden", "--patch-webhook", "mutating:lockwarden",
+                  "--kubeconfig", "/k"};
+    char *nine[] = {"certs", "--patch-webhook", "mutating:a", "--patch-webhook", "mutating:a",
+                    "--patch-webhook", "mutating:a", "--patch-webhook", "mutating:a",
+                    "--patch-webhook", "mutating:a", "--patch-webhook", "mutating:a",
+                    "--patch-webhook", "mutating:a", "--patch-webhook", "mutating:a",
+                    "--patch-webhook", "mutating:a"};
+
+    (void)state;
+    certs_opts_init(&o);
+    assert_int_equal(certs_opts_parse(&o, (int)CM_ARRAY_LEN(ok), ok, &err), 0);
+    assert_string_equal(o.secret, "lockwarden-system/lockwarden-tls");
+    assert_int_equal(o.n_patch_webhook, 2);
+    assert_string_equal(o.kubeconfig, "/k");
+    assert_int_equal(certs_opts_check(&o, &err), 0);
+    o.secret = "no-slash";
+    assert_int_equal(certs_opts_check(&o, &err), CM_EINVAL);
+    o.secret = "Bad_NS/x";
+    assert_int_equal(certs_opts_check(&o, &err), CM_EINVAL);
+    o.secret = "ns/";
+    assert_int_equal(certs_opts_check(&o, &err), CM_EINVAL);
+    o.secret = NULL;
+    o.patch_webhook[0] = "sideways:x";
+    assert_int_equal(certs_opts_check(&o, &err), CM_EINVAL);
+    o.patch_webhook[0] = "validating:";
+    assert_int_equal(certs_opts_check(&o, &err), CM_EINVAL);
+    /* 8 entries is the limit; the 9th is refused. */
+    certs_opts_init(&o);
+    assert_int_equal(certs_opts_parse(&o, 17, nine, &err), 0);
+    assert_int_equal(o.n_patch_webhook, 8);
+    certs_opts_init(&o);
+    assert_int_equal(certs_opts_parse(&o, 19, nine, &err), CM_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -407,6 +447,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_garbage_cert_is_an_error, setup, teardown),
         cmocka_unit_test(test_opts_parse_and_check),
         cmocka_unit_test(test_name_limits),
+        cmocka_unit_test(test_cluster_options),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
