@@ -373,6 +373,15 @@ int cmd_restore(int argc, char **argv)
     code = read_point(a, bp, s3, kc, secret_ns, &rp);
     if (code != 0)
         goto cleanup;
+    for (size_t i = 0; i < a->nsmap.n; i++) {
+        /* A map for another namespace only rewrites references (RoleBinding subjects);
+         * say so, since it is more often a typo. */
+        if (strcmp(a->nsmap.pairs[i].from, rp->mf->namespace_) != 0)
+            fprintf(stderr,
+                    "lockwarden restore: note: --namespace-map %s=%s: the restore point is of "
+                    "namespace %s\n",
+                    a->nsmap.pairs[i].from, a->nsmap.pairs[i].to, rp->mf->namespace_);
+    }
     code = 1;
     if (backup_restore_result_create(&res) != 0) {
         fprintf(stderr, "lockwarden restore: out of memory\n");
