@@ -47,8 +47,9 @@ static void usage(FILE *f)
                "                            json: {\"results\":[...],\"summary\":{...}}\n"
                "  --namespace-labels NS=KEY=VALUE[,KEY=VALUE]\n"
                "                            the labels of namespace NS, for namespaceSelector and\n"
-               "                            override selectors (repeatable; unknown namespaces\n"
-               "                            match no namespaceSelector)\n"
+               "                            override selectors (repeatable). Namespace objects in\n"
+               "                            the manifests give their labels too (this flag wins);\n"
+               "                            other namespaces match no namespaceSelector\n"
                "  --operation OP            the admission operation to evaluate: CREATE (default)\n"
                "                            or UPDATE\n"
                "  -h, --help                this help\n"
@@ -275,20 +276,14 @@ static int text_result(struct cm_buf *out, const struct policy_rule_result *x, c
 
 /* Evaluates every resource of one manifest file and appends to out. */
 static int check_file(const struct check_opts *o, const struct policy_set *set,
-                      struct policy_report *rep, const char *path, const char *buf, size_t len,
+                      struct policy_report *rep, const char *path, const struct policy_docs *d,
                       struct cm_buf *out, struct check_counts *cnt, bool *first)
 {
-    struct policy_docs *d = NULL;
     struct cm_err err;
     size_t i;
     size_t j;
-    int rc;
+    int rc = 0;
 
-    rc = policy_manifest_parse(path, buf, len, &d, &err);
-    if (rc != 0) {
-        fprintf(stderr, "lockwarden check: %s\n", err.msg);
-        return 2;
-    }
     for (i = 0; i < policy_docs_count(d) && rc == 0; i++) {
         const cJSON *obj = policy_docs_get(d, i);
         const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
@@ -344,8 +339,65 @@ static int check_file(const struct check_opts *o, const struct policy_set *set,
             rc = 2;
         }
     }
-    policy_docs_destroy(d);
     return rc;
+}
+
+/* Reads and parses every manifest before anything is evaluated, so that a broken file
+ * fails the run without partial output. */
+static int read_manifests(const struct check_opts *o, struct policy_docs **docs)
+{
+    size_t i;
+
+    for (i = 0; i < o->nmanifests; i++) {
+        const char *name = strcmp(o->manifests[i], "-") == 0 ? "<stdin>" : o->manifests[i];
+        struct cm_err err;
+        char *buf = NULL;
+        size_t len = 0;
+        int rc;
+
+        if (cm_fs_read_file(o->manifests[i], POLICY_MAX_FILE_BYTES, &buf, &len, &err) != 0) {
+            fprintf(stderr, "lockwarden check: %s\n", err.msg);
+            return 2;
+        }
+        rc = policy_manifest_parse(name, buf, len, &docs[i], &err);
+        cm_free(buf);
+        if (rc != 0) {
+            fprintf(stderr, "lockwarden check: %s\n", err.msg);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+/* Namespace objects among the manifests give their labels to namespaceSelector, unless
+ * --namespace-labels named that namespace. */
+static int namespaces_from_manifests(struct check_opts *o, struct policy_docs *const *docs)
+{
+    size_t i;
+    size_t j;
+
+    for (i = 0; i < o->nmanifests; i++) {
+        for (j = 0; j < policy_docs_count(docs[i]); j++) {
+            const cJSON *obj = policy_docs_get(docs[i], j);
+            const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(meta, "name");
+            const cJSON *labels = cJSON_GetObjectItemCaseSensitive(meta, "labels");
+            cJSON *copy;
+
+            if (strcmp(cJSON_GetObjectItemCaseSensitive(obj, "kind")->valuestring, "Namespace") !=
+                    0 ||
+                !cJSON_IsString(name) ||
+                cJSON_GetObjectItemCaseSensitive(o->ns_labels, name->valuestring) != NULL)
+                continue;
+            copy = cJSON_IsObject(labels) ? cJSON_Duplicate(labels, true) : cJSON_CreateObject();
+            if (copy == NULL || !cJSON_AddItemToObject(o->ns_labels, name->valuestring, copy)) {
+                cJSON_Delete(copy);
+                fprintf(stderr, "lockwarden check: out of memory\n");
+                return 2;
+            }
+        }
+    }
+    return 0;
 }
 
 static int load_policies(const struct check_opts *o, struct policy_set **out)
@@ -397,6 +449,7 @@ int cmd_check(int argc, char **argv)
     struct check_counts cnt;
     struct policy_set *set = NULL;
     struct policy_report *rep = NULL;
+    struct policy_docs *docs[CHECK_MAX_PATHS] = {NULL};
     struct cm_buf out;
     bool first = true;
     size_t i;
@@ -423,22 +476,16 @@ int cmd_check(int argc, char **argv)
         rc = 2;
         goto cleanup;
     }
+    rc = read_manifests(&o, docs);
+    if (rc == 0)
+        rc = namespaces_from_manifests(&o, docs);
+    if (rc != 0)
+        goto cleanup;
     if (o.json)
         rc = cm_buf_adds(&out, "{\"results\":[") != 0 ? 2 : 0;
-    for (i = 0; i < o.nmanifests && rc == 0; i++) {
-        struct cm_err err;
-        char *buf = NULL;
-        size_t len = 0;
-
-        if (cm_fs_read_file(o.manifests[i], POLICY_MAX_FILE_BYTES, &buf, &len, &err) != 0) {
-            fprintf(stderr, "lockwarden check: %s\n", err.msg);
-            rc = 2;
-            break;
-        }
+    for (i = 0; i < o.nmanifests && rc == 0; i++)
         rc = check_file(&o, set, rep, strcmp(o.manifests[i], "-") == 0 ? "<stdin>" : o.manifests[i],
-                        buf, len, &out, &cnt, &first);
-        cm_free(buf);
-    }
+                        docs[i], &out, &cnt, &first);
     if (rc != 0)
         goto cleanup;
     if (o.json)
@@ -457,6 +504,8 @@ int cmd_check(int argc, char **argv)
     }
     rc = cnt.blocked ? 1 : 0;
 cleanup:
+    for (i = 0; i < CHECK_MAX_PATHS; i++)
+        policy_docs_destroy(docs[i]);
     cm_buf_free(&out);
     policy_report_destroy(rep);
     policy_set_destroy(set);

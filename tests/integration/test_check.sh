@@ -84,6 +84,9 @@ run several-files - -p policies $M/deploy-compliant.yaml $M/deploy.json
 run audit-only - -p $P/require-app-label.yaml $M/multi.yaml
 run namespace-labels - -p $P/require-app-label.yaml --namespace-labels prod=env=prod,tier=gold \
     --namespace-labels other=env=dev -o json $M/multi.yaml
+run namespace-from-manifest - -p $P/require-app-label.yaml $M/namespace-and-service.yaml
+run namespace-flag-wins - -p $P/require-app-label.yaml --namespace-labels shop=env=dev \
+    $M/namespace-and-service.yaml
 run operation-update - -p policies --operation UPDATE $M/deploy-missing-labels.yaml
 run backups-only - -p policies/backup-goldpolicy.yaml -p policies/backup-bronzepolicy.yaml \
     $M/multi.yaml
