@@ -4,6 +4,7 @@
  * workloads without Object Lock, and the annotation already in place. */
 #include "policy/policy.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -280,13 +281,73 @@ static void test_no_backups_no_builtin(void **state)
     policy_set_destroy(s);
 }
 
+struct thread_arg {
+    const struct policy_set *set;
+    const cJSON *obj;
+    int failures;
+};
+
+static void *eval_thread(void *p)
+{
+    struct thread_arg *a = p;
+    struct policy_report *rep = NULL;
+    struct policy_request req;
+    struct cm_err err;
+    int i;
+
+    if (policy_report_create(&rep) != 0) {
+        a->failures++;
+        return NULL;
+    }
+    memset(&req, 0, sizeof(req));
+    req.object = a->obj;
+    for (i = 0; i < 2000; i++) {
+        struct policy_binding b;
+
+        if (policy_set_eval(a->set, &req, rep, &err) != 0 || policy_report_count(rep) != 2 ||
+            policy_report_get(rep, 0)->result != POLICY_FAIL ||
+            strstr(policy_report_get(rep, 0)->message, "k10-x") == NULL)
+            a->failures++;
+        policy_set_bind(a->set, &req, &b);
+        if (b.status != POLICY_BIND_UNKNOWN)
+            a->failures++;
+    }
+    policy_report_destroy(rep);
+    return NULL;
+}
+
+static void test_concurrent_eval(void **state)
+{
+    /* One immutable set, four threads, each with its own report (the documented contract). */
+    struct fixture *f = *state;
+    const char *y = "kind: Deployment\nmetadata: {name: w, labels: {dataprotection: k10-x}}\n";
+    struct policy_docs *d = NULL;
+    struct thread_arg args[4];
+    pthread_t th[4];
+    struct cm_err err;
+    int i;
+
+    assert_int_equal(policy_docs_parse("o", y, strlen(y), &d, &err), 0);
+    for (i = 0; i < 4; i++) {
+        args[i].set = f->set;
+        args[i].obj = policy_docs_get(d, 0);
+        args[i].failures = 0;
+        assert_int_equal(pthread_create(&th[i], NULL, eval_thread, &args[i]), 0);
+    }
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(args[i].failures, 0);
+    }
+    policy_docs_destroy(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_label_forms),           cmocka_unit_test(test_label_beats_selector),
         cmocka_unit_test(test_selector_defaults),     cmocka_unit_test(test_not_a_workload),
         cmocka_unit_test(test_unknown_and_no_lock),   cmocka_unit_test(test_builtin_rules),
-        cmocka_unit_test(test_no_backups_no_builtin),
+        cmocka_unit_test(test_no_backups_no_builtin), cmocka_unit_test(test_concurrent_eval),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
