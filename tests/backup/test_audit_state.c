@@ -235,6 +235,50 @@ static void test_malformed(void **state)
     }
 }
 
+/* {"now":..., "<member>":[<item> x n]} */
+static char *big_state(const char *member, const char *item, size_t n, size_t *len)
+{
+    struct cm_buf b;
+    size_t i;
+
+    cm_buf_init(&b, 64u << 20);
+    assert_int_equal(cm_buf_addf(&b, "{\"now\":\"2026-11-22T10:30:00Z\",%s\"%s\":[",
+                                 strcmp(member, "workloads") == 0 ? "" : "\"workloads\":[],",
+                                 member),
+                     0);
+    for (i = 0; i < n; i++)
+        assert_int_equal(cm_buf_addf(&b, "%s%s", i ? "," : "", item), 0);
+    assert_int_equal(cm_buf_adds(&b, "]}"), 0);
+    return cm_buf_take(&b, len);
+}
+
+static void test_count_limits(void **state)
+{
+    struct fx *fx = *state;
+    struct backup_audit_report *r = NULL;
+    struct cm_err err;
+    size_t len;
+    char *s;
+
+    /* At the limit the array is accepted and its first (bad) element is judged... */
+    s = big_state("workloads", "1", BACKUP_AUDIT_MAX_APPS, &len);
+    assert_int_equal(backup_audit_state_load("s", s, len, fx->ps, 0, &r, &err), CM_EPARSE);
+    assert_non_null(strstr(err.msg, "workloads[0]"));
+    cm_free(s);
+    /* ...one more is refused as a whole. */
+    s = big_state("workloads", "1", BACKUP_AUDIT_MAX_APPS + 1, &len);
+    assert_int_equal(backup_audit_state_load("s", s, len, fx->ps, 0, &r, &err), CM_ETOOBIG);
+    cm_free(s);
+    s = big_state("restorePoints", "1", BACKUP_AUDIT_STATE_MAX_POINTS, &len);
+    assert_int_equal(backup_audit_state_load("s", s, len, fx->ps, 0, &r, &err), CM_EPARSE);
+    assert_non_null(strstr(err.msg, "restorePoints[0]"));
+    cm_free(s);
+    s = big_state("restorePoints", "1", BACKUP_AUDIT_STATE_MAX_POINTS + 1, &len);
+    assert_int_equal(backup_audit_state_load("s", s, len, fx->ps, 0, &r, &err), CM_ETOOBIG);
+    cm_free(s);
+    assert_null(r);
+}
+
 static void test_oom(void **state)
 {
     struct fx *fx = *state;
@@ -258,11 +302,9 @@ static void test_oom(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fixture_classes),
-        cmocka_unit_test(test_now_override_and_missing),
-        cmocka_unit_test(test_yaml_and_list_form),
-        cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_oom),
+        cmocka_unit_test(test_fixture_classes),    cmocka_unit_test(test_now_override_and_missing),
+        cmocka_unit_test(test_yaml_and_list_form), cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_count_limits),       cmocka_unit_test(test_oom),
     };
 
     policy_json_hooks_install();
