@@ -169,8 +169,8 @@ cleanup:
 
 /* A certificate for key, signed by (issuer, issuer_key), or self-signed when issuer
  * is NULL. san: "DNS:...,IP:..." or NULL for the CA. */
-static int make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
-                     time_t now, unsigned days, const char *san, X509 **out, struct cm_err *err)
+static int make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, time_t now,
+                     unsigned days, const char *san, X509 **out, struct cm_err *err)
 {
     X509 *x = X509_new();
     X509_NAME *name;
@@ -271,8 +271,7 @@ cleanup:
     return rc;
 }
 
-static int write_pem(const char *dir, const char *file, X509 *x, EVP_PKEY *k,
-                     struct cm_err *err)
+static int write_pem(const char *dir, const char *file, X509 *x, EVP_PKEY *k, struct cm_err *err)
 {
     char path[4096];
     char *pem = NULL;
@@ -327,8 +326,8 @@ static int load_ca(const struct certs_opts *o, X509 **ca, EVP_PKEY **ca_key, str
         goto cleanup;
     if (X509_check_private_key(x, k) != 1) {
         ERR_clear_error();
-        rc = cm_err_set(err, CM_ETLS, "%s does not match %s (use --force for a new CA)",
-                        key_path, crt_path);
+        rc = cm_err_set(err, CM_ETLS, "%s does not match %s (use --force for a new CA)", key_path,
+                        crt_path);
         goto cleanup;
     }
     if (asn1_to_time(X509_get0_notAfter(x), &not_after) != 0) {
@@ -417,8 +416,8 @@ int certs_generate(const struct certs_opts *o, struct certs_result *res, struct 
             rc = ssl_fail(err, "CA key generation");
             goto cleanup;
         }
-        rc = make_cert(ca_key, "lockwarden-webhook-ca", NULL, NULL, o->now, o->ca_days, NULL,
-                       &ca, err);
+        rc = make_cert(ca_key, "lockwarden-webhook-ca", NULL, NULL, o->now, o->ca_days, NULL, &ca,
+                       err);
         if (rc != 0)
             goto cleanup;
     }
@@ -455,9 +454,10 @@ int certs_generate(const struct certs_opts *o, struct certs_result *res, struct 
         rc = to_pem(ca, NULL, &ca_pem, &ca_pem_len, err);
     if (rc != 0)
         goto cleanup;
-    r.action = !exists ? CERTS_CREATED : new_ca && !o->force ? CERTS_RENEWED_NEW_CA
-               : o->force                                  ? CERTS_CREATED
-                                                           : CERTS_RENEWED;
+    r.action = !exists               ? CERTS_CREATED
+               : new_ca && !o->force ? CERTS_RENEWED_NEW_CA
+               : o->force            ? CERTS_CREATED
+                                     : CERTS_RENEWED;
     if (asn1_to_time(X509_get0_notAfter(leaf), &r.not_after) != 0 ||
         asn1_to_time(X509_get0_notAfter(ca), &r.ca_not_after) != 0) {
         rc = cm_err_set(err, CM_ETLS, "unreadable notAfter");

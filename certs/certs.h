@@ -25,45 +25,45 @@
 #include <stddef.h>
 #include <time.h>
 
-#define CERTS_MAX_NAMES 32    /* extra --dns and --ip entries, each */
+#define CERTS_MAX_NAMES 32 /* extra --dns and --ip entries, each */
 #define CERTS_MAX_NAME_LEN 253
 #define CERTS_MAX_FILE (1u << 20)
-#define CERTS_MAX_WEBHOOKS 8  /* --patch-webhook entries */
+#define CERTS_MAX_WEBHOOKS 8 /* --patch-webhook entries */
 
 struct kube_client;
 
 /* What `lockwarden certs` should do. Value type; the strings are borrowed. */
 struct certs_opts {
-    const char *service;   /* DNS-1123 label */
-    const char *ns;        /* DNS-1123 label */
+    const char *service; /* DNS-1123 label */
+    const char *ns;      /* DNS-1123 label */
     const char *out_dir;
-    unsigned days;         /* serving certificate validity, 1..3650 */
-    unsigned ca_days;      /* CA validity, >= days */
+    unsigned days;    /* serving certificate validity, 1..3650 */
+    unsigned ca_days; /* CA validity, >= days */
     const char *dns[CERTS_MAX_NAMES];
     size_t n_dns;
     const char *ip[CERTS_MAX_NAMES];
     size_t n_ip;
     bool force;
-    int renew_within;      /* days; -1 when not given */
-    time_t now;            /* the clock */
+    int renew_within; /* days; -1 when not given */
+    time_t now;       /* the clock */
     /* In-cluster (the renewal CronJob): NULL / 0 when not asked. */
-    const char *secret;    /* "NS/NAME": pulled before, pushed after */
+    const char *secret;                            /* "NS/NAME": pulled before, pushed after */
     const char *patch_webhook[CERTS_MAX_WEBHOOKS]; /* "validating:NAME" | "mutating:NAME" */
     size_t n_patch_webhook;
     const char *kubeconfig; /* NULL: in-cluster when running in a pod, else $KUBECONFIG */
 };
 
 enum certs_action {
-    CERTS_CREATED = 0,     /* new CA and certificate */
-    CERTS_RENEWED,         /* new certificate, existing CA kept */
-    CERTS_RENEWED_NEW_CA,  /* new certificate and a new CA (the old one was too short) */
-    CERTS_UNCHANGED,       /* --renew-within: not near expiry, nothing written */
+    CERTS_CREATED = 0,    /* new CA and certificate */
+    CERTS_RENEWED,        /* new certificate, existing CA kept */
+    CERTS_RENEWED_NEW_CA, /* new certificate and a new CA (the old one was too short) */
+    CERTS_UNCHANGED,      /* --renew-within: not near expiry, nothing written */
 };
 
 struct certs_result {
     enum certs_action action;
-    char *ca_bundle;       /* base64 of ca.crt's PEM; the caller frees it (cm_free) */
-    time_t not_after;      /* of tls.crt */
+    char *ca_bundle;  /* base64 of ca.crt's PEM; the caller frees it (cm_free) */
+    time_t not_after; /* of tls.crt */
     time_t ca_not_after;
 };
 
@@ -72,8 +72,7 @@ void certs_opts_init(struct certs_opts *o);
 
 /* Parses argv[1..argc) of `lockwarden certs` into o (strings borrowed from argv).
  * Returns 0, CM_ECANCELED for --help, or CM_EINVAL with err naming the flag. */
-CM_NODISCARD int certs_opts_parse(struct certs_opts *o, int argc, char **argv,
-                                  struct cm_err *err);
+CM_NODISCARD int certs_opts_parse(struct certs_opts *o, int argc, char **argv, struct cm_err *err);
 
 /* Checks names and numbers: service and ns are DNS-1123 labels, --dns names are DNS
  * names (a leading "*." allowed), --ip are IPv4/IPv6 literals. Returns 0 or CM_EINVAL. */
@@ -113,8 +112,7 @@ CM_NODISCARD int certs_secret_push(struct kube_client *c, const char *ns, const 
  * gets how many webhooks changed (0: already right, nothing written). Retries on
  * conflict as above. Returns 0, CM_ENOENT (no such configuration), the kube codes. */
 CM_NODISCARD int certs_webhook_set_ca(struct kube_client *c, bool mutating, const char *name,
-                                      const char *ca_bundle, size_t *changed,
-                                      struct cm_err *err);
+                                      const char *ca_bundle, size_t *changed, struct cm_err *err);
 
 /* `lockwarden certs`: exit code 0 (files written or up to date; the caBundle printed
  * on stdout), 1 (refused or failed), 2 (usage). */

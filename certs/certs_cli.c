@@ -107,8 +107,7 @@ int certs_opts_parse(struct certs_opts *o, int argc, char **argv, struct cm_err 
             o->dns[o->n_dns++] = v;
         } else if (strcmp(f, "--ip") == 0) {
             if (o->n_ip >= CERTS_MAX_NAMES)
-                return cm_err_set(err, CM_EINVAL, "--ip: more than %d addresses",
-                                  CERTS_MAX_NAMES);
+                return cm_err_set(err, CM_EINVAL, "--ip: more than %d addresses", CERTS_MAX_NAMES);
             o->ip[o->n_ip++] = v;
         } else {
             return cm_err_set(err, CM_EINVAL, "unknown option '%s' (see --help)", f);
@@ -172,8 +171,8 @@ int certs_opts_check(const struct certs_opts *o, struct cm_err *err)
     if (o->days == 0)
         return cm_err_set(err, CM_EINVAL, "--days: must be at least 1");
     if (o->ca_days < o->days)
-        return cm_err_set(err, CM_EINVAL, "--ca-days (%u) must be at least --days (%u)",
-                          o->ca_days, o->days);
+        return cm_err_set(err, CM_EINVAL, "--ca-days (%u) must be at least --days (%u)", o->ca_days,
+                          o->days);
     for (i = 0; i < o->n_dns; i++) {
         if (!is_dns_name(o->dns[i]))
             return cm_err_set(err, CM_EINVAL, "--dns: '%s' is not a DNS name", o->dns[i]);

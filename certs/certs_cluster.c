@@ -191,8 +191,7 @@ int certs_secret_push(struct kube_client *c, const char *ns, const char *name, c
                 for (item = copy->child; item != NULL; item = next) {
                     next = item->next;
                     cJSON_DeleteItemFromObjectCaseSensitive(d, item->string);
-                    cJSON_AddItemToObject(d, item->string,
-                                          cJSON_DetachItemViaPointer(copy, item));
+                    cJSON_AddItemToObject(d, item->string, cJSON_DetachItemViaPointer(copy, item));
                 }
                 cJSON_Delete(copy);
             }
@@ -214,10 +213,9 @@ int certs_secret_push(struct kube_client *c, const char *ns, const char *name, c
 int certs_webhook_set_ca(struct kube_client *c, bool mutating, const char *name,
                          const char *ca_bundle, size_t *changed, struct cm_err *err)
 {
-    struct kube_ref ref = {"admissionregistration.k8s.io/v1",
-                           mutating ? "mutatingwebhookconfigurations"
-                                    : "validatingwebhookconfigurations",
-                           NULL, name};
+    struct kube_ref ref = {
+        "admissionregistration.k8s.io/v1",
+        mutating ? "mutatingwebhookconfigurations" : "validatingwebhookconfigurations", NULL, name};
     int attempt;
     int rc = 0;
 
@@ -260,6 +258,6 @@ int certs_webhook_set_ca(struct kube_client *c, bool mutating, const char *name,
             *changed = n;
         return rc;
     }
-    return cm_err_set(err, CM_EAGAIN, "%s %s: still conflicting after %d attempts",
-                      ref.resource, name, UPDATE_ATTEMPTS);
+    return cm_err_set(err, CM_EAGAIN, "%s %s: still conflicting after %d attempts", ref.resource,
+                      name, UPDATE_ATTEMPTS);
 }

@@ -27,10 +27,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WH_MAX_BODY (3u << 20)    /* request bodies past this get 413 */
-#define WH_MAX_UID 256            /* request.uid longer than this is a 400 */
-#define WH_MAX_POLICY_PATHS 8     /* --policies given more than once */
-#define WH_PATH_MAX 1024          /* one configured path */
+#define WH_MAX_BODY (3u << 20) /* request bodies past this get 413 */
+#define WH_MAX_UID 256         /* request.uid longer than this is a 400 */
+#define WH_MAX_POLICY_PATHS 8  /* --policies given more than once */
+#define WH_PATH_MAX 1024       /* one configured path */
 #define WH_MAX_THREADS 64
 #define WH_MAX_RESPONSE (1u << 20) /* a response body (denial text is bounded by it) */
 
@@ -43,13 +43,13 @@ enum wh_accept_mode {
 
 /* Settings of `lockwarden webhook`. Value type: the caller owns it; no heap. */
 struct wh_config {
-    char listen_host[64];        /* "127.0.0.1", "0.0.0.0" or "::" */
-    uint16_t listen_port;        /* 0: an ephemeral port (logged when listening) */
+    char listen_host[64]; /* "127.0.0.1", "0.0.0.0" or "::" */
+    uint16_t listen_port; /* 0: an ephemeral port (logged when listening) */
     char tls_cert[WH_PATH_MAX];
     char tls_key[WH_PATH_MAX];
     char policies[WH_MAX_POLICY_PATHS][WH_PATH_MAX];
     size_t n_policies;
-    unsigned threads;            /* 1..WH_MAX_THREADS */
+    unsigned threads; /* 1..WH_MAX_THREADS */
     enum cm_log_level log_level;
     enum wh_accept_mode accept_mode;
     unsigned max_connections;    /* all clients */
@@ -106,7 +106,7 @@ const char *wh_endpoint_name(enum wh_endpoint e);
  * Strings are copies (truncated to their arrays) so they outlive the request body;
  * they never hold object contents. */
 struct wh_verdict {
-    int http_status;           /* 200, 400, 413, 500 */
+    int http_status; /* 200, 400, 413, 500 */
     enum wh_decision decision;
     bool dry_run;
     char uid[WH_MAX_UID + 1];
@@ -115,9 +115,9 @@ struct wh_verdict {
     char ns[254];
     char name[254];
     char user[256];
-    char reason[256];          /* for 4xx/5xx: what was wrong; else "" */
-    char bound[254];           /* mutate: the BackupPolicy bound (patched or already) */
-    struct cm_buf rules;       /* JSON array of "policy/rule" that failed, or empty */
+    char reason[256];    /* for 4xx/5xx: what was wrong; else "" */
+    char bound[254];     /* mutate: the BackupPolicy bound (patched or already) */
+    struct cm_buf rules; /* JSON array of "policy/rule" that failed, or empty */
     /* Failing rules by policy and rule for metrics: borrowed from the snapshot, valid
      * while the caller holds the snapshot. */
     const char *denied_policy[16];

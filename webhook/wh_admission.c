@@ -389,8 +389,8 @@ int wh_admission_handle(const struct policy_set *set, enum wh_endpoint ep, const
     old_object = cJSON_GetObjectItemCaseSensitive(req_json, "oldObject");
     if (v->name[0] == '\0') {
         /* generateName objects have no name yet in the request. */
-        copy_member(v->name, sizeof(v->name),
-                    cJSON_GetObjectItemCaseSensitive(object, "metadata"), "name");
+        copy_member(v->name, sizeof(v->name), cJSON_GetObjectItemCaseSensitive(object, "metadata"),
+                    "name");
     }
     if (v->kind[0] == '\0')
         copy_member(v->kind, sizeof(v->kind), object, "kind");

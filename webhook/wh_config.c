@@ -142,8 +142,7 @@ static int apply(struct wh_config *c, const char *key, const char *v, bool from_
         return parse_uint(v, 1, WH_MAX_THREADS, &c->threads, what, err);
     if (strcmp(key, "log-level") == 0) {
         if (cm_log_level_parse(v, &c->log_level) != 0)
-            return cm_err_set(err, CM_EINVAL, "%s: '%s' is not debug|info|warn|error|off",
-                              what, v);
+            return cm_err_set(err, CM_EINVAL, "%s: '%s' is not debug|info|warn|error|off", what, v);
         return 0;
     }
     if (strcmp(key, "accept-mode") == 0) {

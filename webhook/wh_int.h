@@ -157,7 +157,7 @@ struct wh_arena_cleanup {
  * requests), plus a list of cleanups run at destroy (nginx pool cleanups). */
 struct wh_arena {
     size_t used_;
-    size_t limit_;                /* total bytes the arena may hand out */
+    size_t limit_; /* total bytes the arena may hand out */
     size_t total_;
     struct wh_arena_chunk *chunks_;
     struct wh_arena_cleanup *cleanups_;
@@ -195,6 +195,10 @@ void wh_watcher_kick(struct wh_watcher *w);
 /* Stops and joins the thread; frees w. NULL-safe. */
 void wh_watcher_stop(struct wh_watcher *w);
 
+/* A certificate/key pair that fails to load is retried this long before the failure is
+ * reported (a writer replaces the two files one after the other). */
+#define WH_CERT_SETTLE_MS 2000
+
 /* ---- the server (wh_server.c, wh_server_reload.c, wh_listen.c) ---- */
 
 /* The running server. Fields other than the watcher-only digests are set before the
@@ -219,6 +223,7 @@ struct wh_server {
     uint64_t failed_policy_digest;
     uint64_t failed_cert_digest;
     uint64_t suspect_cert_digest;
+    int64_t suspect_since_ms;
 };
 
 /* The watcher's callback: re-reads the certificate and the policies when they

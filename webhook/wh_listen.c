@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 int wh_listen_open(const struct wh_config *c, uint16_t port, bool reuseport, int *out,
-                         struct cm_err *err)
+                   struct cm_err *err)
 {
     struct sockaddr_storage ss;
     socklen_t sl;

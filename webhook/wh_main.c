@@ -27,8 +27,8 @@ static void tune_malloc(int argc, char **argv)
     if ((off != NULL && strcmp(off, "0") == 0) || getenv("LW_MALLOC_TUNED") != NULL ||
         (tun != NULL && strstr(tun, "tcache_count") != NULL) || argc + 2 > (int)CM_ARRAY_LEN(args))
         return;
-    n = snprintf(value, sizeof(value), "%s%sglibc.malloc.tcache_count=2000",
-                 tun != NULL ? tun : "", tun != NULL && tun[0] != '\0' ? ":" : "");
+    n = snprintf(value, sizeof(value), "%s%sglibc.malloc.tcache_count=2000", tun != NULL ? tun : "",
+                 tun != NULL && tun[0] != '\0' ? ":" : "");
     if (n < 0 || (size_t)n >= sizeof(value))
         return;
     if (setenv("GLIBC_TUNABLES", value, 1) != 0 || setenv("LW_MALLOC_TUNED", "1", 1) != 0)

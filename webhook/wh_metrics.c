@@ -6,9 +6,8 @@
 #include <string.h>
 
 /* Upper bounds in seconds; the last bucket is +Inf. */
-static const double lat_le[WH_LAT_BUCKETS - 1] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                   0.005,  0.01,    0.025,  0.05,  0.1,
-                                                   0.25,   0.5,     1.0};
+static const double lat_le[WH_LAT_BUCKETS - 1] = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
 
 int wh_metrics_init(struct wh_metrics *m)
 {
@@ -148,8 +147,9 @@ static int format_denials(struct wh_metrics *m, struct cm_buf *out)
             rc = cm_buf_addf(out, "\"} %llu\n", m->denials[i].count);
     }
     if (rc == 0 && m->denials_other > 0)
-        rc = cm_buf_addf(out, "lockwarden_webhook_denials_total{policy=\"_other\",rule=\"_other\"} "
-                              "%llu\n",
+        rc = cm_buf_addf(out,
+                         "lockwarden_webhook_denials_total{policy=\"_other\",rule=\"_other\"} "
+                         "%llu\n",
                          m->denials_other);
     pthread_mutex_unlock(&m->denial_mu);
     return rc;
@@ -185,8 +185,7 @@ static int format_latency(struct wh_metrics *m, struct cm_buf *out)
                              "%.9f\n"
                              "lockwarden_webhook_request_duration_seconds_count{endpoint=\"%s\"} "
                              "%llu\n",
-                             name, (double)ld(&m->lat_sum_ns[e]) / 1e9, name,
-                             ld(&m->lat_count[e]));
+                             name, (double)ld(&m->lat_sum_ns[e]) / 1e9, name, ld(&m->lat_count[e]));
     }
     return rc;
 }

@@ -42,8 +42,8 @@ static int add_map(struct cm_buf *out, const char *key, const char *value)
     return rc;
 }
 
-int wh_patch_annotation(const cJSON *object, const char *key, const char *value,
-                        struct cm_buf *out, bool *changed)
+int wh_patch_annotation(const cJSON *object, const char *key, const char *value, struct cm_buf *out,
+                        bool *changed)
 {
     const cJSON *meta;
     const cJSON *ann;

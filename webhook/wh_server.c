@@ -21,12 +21,11 @@
 
 enum route { R_VALIDATE = 0, R_MUTATE, R_HEALTHZ, R_READYZ, R_METRICS, R_NOTFOUND };
 
-
 /* One admission request, from its first handler call to request-completed. */
 struct wh_req {
     enum route route;
     bool too_large;
-    bool heap_body; /* body came without a length: heap, not arena */
+    bool heap_body;    /* body came without a length: heap, not arena */
     bool is_admission; /* POST /validate or /mutate; else the body is only counted */
     bool answer_now;   /* declared length past WH_DISCARD_MAX: 413 without reading */
     uint64_t start_ns;
@@ -182,8 +181,8 @@ static enum MHD_Result judge(struct wh_server *s, struct MHD_Connection *c, stru
     } else {
         resp = &w->resp;
         cm_buf_reset(resp);
-        rc = wh_admission_handle(snap != NULL ? snap->set : NULL, ep, rq->body, rq->len,
-                                 w->report, resp, &v);
+        rc = wh_admission_handle(snap != NULL ? snap->set : NULL, ep, rq->body, rq->len, w->report,
+                                 resp, &v);
     }
     if (rc != 0) {
         v.http_status = 500;
@@ -194,8 +193,8 @@ static enum MHD_Result judge(struct wh_server *s, struct MHD_Connection *c, stru
     } else if (v.http_status == 200) {
         ret = reply(s, c, 200, "application/json", resp->ptr, resp->len);
     } else {
-        ret = reply(s, c, (unsigned)v.http_status, "text/plain; charset=utf-8", resp->ptr,
-                    resp->len);
+        ret =
+            reply(s, c, (unsigned)v.http_status, "text/plain; charset=utf-8", resp->ptr, resp->len);
     }
     lat = cm_time_mono_ns() - rq->start_ns;
     /* The verdict borrows policy and rule names from the snapshot: count first. */
@@ -380,9 +379,8 @@ static bool body_add(struct wh_req *rq, const char *p, size_t n)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct wh_server *s = cls;
     struct wh_req *rq = *con_cls;
@@ -393,8 +391,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (is_simple(rq)) {
         if (*upload_data_size > 0)
             return MHD_NO; /* a GET with a body: not a client we serve */
-        return answer_simple(s, c, (enum route)((const unsigned char *)rq - simple_marker),
-                             method);
+        return answer_simple(s, c, (enum route)((const unsigned char *)rq - simple_marker), method);
     }
     if (*upload_data_size > 0) {
         if ((cm_time_mono_ns() - rq->start_ns) / 1000000u > s->cfg.request_timeout_ms) {
@@ -475,8 +472,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     }
 }
 
-__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
-                                                             va_list ap)
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
     size_t n;
@@ -496,8 +492,8 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
 static struct MHD_Daemon *start_daemon(struct wh_server *s, int fd, unsigned pool,
                                        unsigned conn_limit, unsigned per_ip)
 {
-    unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
     struct MHD_OptionItem ops[] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL},
         {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
@@ -538,8 +534,8 @@ int wh_server_create(const struct wh_config *c, struct wh_server **out, struct c
         rc = wh_holder_init(&s->policies);
     if (rc == 0)
         rc = wh_tls_init(&s->tls);
-    if (rc == 0 && (pthread_mutex_init(&s->drain_mu, NULL) != 0 ||
-                    pthread_cond_init(&s->drain_cv, NULL) != 0))
+    if (rc == 0 &&
+        (pthread_mutex_init(&s->drain_mu, NULL) != 0 || pthread_cond_init(&s->drain_cv, NULL) != 0))
         rc = CM_ENOMEM;
     if (rc == 0 && pthread_key_create(&s->report_key, worker_destroy) != 0)
         rc = CM_ENOMEM;
@@ -575,16 +571,16 @@ int wh_server_create(const struct wh_config *c, struct wh_server **out, struct c
         unsigned per_ip = c->max_per_ip / (unsigned)want;
 
         rc = wh_listen_open(c, i == 0 ? c->listen_port : s->port,
-                           c->accept_mode == WH_ACCEPT_REUSEPORT, &s->listen_fds[i], err);
+                            c->accept_mode == WH_ACCEPT_REUSEPORT, &s->listen_fds[i], err);
         if (rc != 0)
             goto fail;
         if (i == 0)
             s->port = wh_listen_port(s->listen_fds[0]);
-        s->daemons[i] = start_daemon(s, s->listen_fds[i], pool, limit > 0 ? limit : 1,
-                                     per_ip > 0 ? per_ip : 1);
+        s->daemons[i] =
+            start_daemon(s, s->listen_fds[i], pool, limit > 0 ? limit : 1, per_ip > 0 ? per_ip : 1);
         if (s->daemons[i] == NULL) {
-            rc = cm_err_set(err, CM_EIO, "libmicrohttpd could not start on %s:%u",
-                            c->listen_host, s->port);
+            rc = cm_err_set(err, CM_EIO, "libmicrohttpd could not start on %s:%u", c->listen_host,
+                            s->port);
             goto fail;
         }
         s->n_daemons++;

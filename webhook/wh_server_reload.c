@@ -38,15 +38,15 @@ static void check_policies(struct wh_server *s, bool forced)
            CM_LI("generation", cur != NULL ? (long long)cur->generation : 0),
            CM_LI("policies", cur != NULL ? (long long)policy_set_policy_count(cur->set) : 0),
            CM_LI("rules", cur != NULL ? (long long)policy_set_rule_count(cur->set) : 0),
-           CM_LI("backup_policies",
-                 cur != NULL ? (long long)policy_set_backup_count(cur->set) : 0),
+           CM_LI("backup_policies", cur != NULL ? (long long)policy_set_backup_count(cur->set) : 0),
            CM_LB("forced", forced));
     wh_snapshot_release(cur);
 }
 
 /* Returns true when a failed load should be retried shortly: the certificate and the
- * key are two files, and a writer replaces them one after the other, so a mismatch is
- * reported only when the same files fail twice. */
+ * key are two files, and a writer replaces them one after the other (and may be
+ * descheduled in between), so a failure is reported only when the same files still
+ * fail WH_CERT_SETTLE_MS later. The old certificate serves meanwhile. */
 static bool check_cert(struct wh_server *s, bool forced)
 {
     struct cm_err err;
@@ -67,8 +67,11 @@ static bool check_cert(struct wh_server *s, bool forced)
             return false;
         if (digest != s->suspect_cert_digest) {
             s->suspect_cert_digest = digest;
+            s->suspect_since_ms = (int64_t)(cm_time_mono_ns() / 1000000u);
             return true; /* maybe half-written: look again before complaining */
         }
+        if ((int64_t)(cm_time_mono_ns() / 1000000u) - s->suspect_since_ms < WH_CERT_SETTLE_MS)
+            return true; /* a slow writer may still be between the two files */
         s->failed_cert_digest = digest;
         atomic_fetch_add_explicit(&s->metrics.cert_reload_failures, 1, memory_order_relaxed);
         cm_log(CM_LOG_WARN, "webhook",

@@ -43,7 +43,7 @@ struct conn {
     SSL *ssl;
     enum cstate st;
     size_t sent;
-    uint64_t t0;     /* when this request was due (fixed rate) or sent (saturation) */
+    uint64_t t0; /* when this request was due (fixed rate) or sent (saturation) */
     char *rbuf;
     size_t rlen;
 };
@@ -51,7 +51,7 @@ struct conn {
 struct run {
     SSL_CTX *ctx;
     uint16_t port;
-    const char *req;  /* the whole HTTP request */
+    const char *req; /* the whole HTTP request */
     size_t req_len;
     struct conn conns[MAX_CONNS];
     size_t n_conns;
@@ -152,8 +152,7 @@ static int conn_recv(struct conn *c, int *status)
             const char *cl = strstr(c->rbuf, "Content-Length: ");
             uint64_t len = 0;
 
-            if (cl == NULL || cl > hend ||
-                cm_parse_u64(cl + 16, strcspn(cl + 16, "\r"), &len) != 0)
+            if (cl == NULL || cl > hend || cm_parse_u64(cl + 16, strcspn(cl + 16, "\r"), &len) != 0)
                 return -1;
             if (c->rlen >= (size_t)(hend + 4 - c->rbuf) + len) {
                 *status = (int)strtol(c->rbuf + 9, NULL, 10);

@@ -334,9 +334,24 @@ static void test_opts_parse_and_check(void **state)
 {
     struct certs_opts o;
     struct cm_err err;
-    char *ok[] = {"certs", "--service", "wh", "--namespace", "ns", "--out", "d", "--days", "7",
-                  "--dns", "a.example", "--ip", "::1", "--ip", "10.0.0.1", "--force",
-                  "--renew-within", "3"};
+    char *ok[] = {"certs",
+                  "--service",
+                  "wh",
+                  "--namespace",
+                  "ns",
+                  "--out",
+                  "d",
+                  "--days",
+                  "7",
+                  "--dns",
+                  "a.example",
+                  "--ip",
+                  "::1",
+                  "--ip",
+                  "10.0.0.1",
+                  "--force",
+                  "--renew-within",
+                  "3"};
     char *unknown[] = {"certs", "--bogus", "x"};
     char *noval[] = {"certs", "--service"};
     char *baddays[] = {"certs", "--days", "x"};
@@ -399,15 +414,26 @@ static void test_cluster_options(void **state)
 {
     struct certs_opts o;
     struct cm_err err;
-    char *ok[] = {"certs", "--service", "wh", "--namespace", "ns", "--out", "d",
-                  "--secret", "lockwarden-system/lockwarden-tls", "--patch-webhook",
-                  "validating:lockwarden", "--patch-webhook", "mutating:lockwarden",
-                  "--kubeconfig", "/k"};
-    char *nine[] = {"certs", "--patch-webhook", "mutating:a", "--patch-webhook", "mutating:a",
-                    "--patch-webhook", "mutating:a", "--patch-webhook", "mutating:a",
-                    "--patch-webhook", "mutating:a", "--patch-webhook", "mutating:a",
-                    "--patch-webhook", "mutating:a", "--patch-webhook", "mutating:a",
-                    "--patch-webhook", "mutating:a"};
+    char *ok[] = {"certs",
+                  "--service",
+                  "wh",
+                  "--namespace",
+                  "ns",
+                  "--out",
+                  "d",
+                  "--secret",
+                  "lockwarden-system/lockwarden-tls",
+                  "--patch-webhook",
+                  "validating:lockwarden",
+                  "--patch-webhook",
+                  "mutating:lockwarden",
+                  "--kubeconfig",
+                  "/k"};
+    char *nine[] = {"certs",      "--patch-webhook", "mutating:a", "--patch-webhook",
+                    "mutating:a", "--patch-webhook", "mutating:a", "--patch-webhook",
+                    "mutating:a", "--patch-webhook", "mutating:a", "--patch-webhook",
+                    "mutating:a", "--patch-webhook", "mutating:a", "--patch-webhook",
+                    "mutating:a", "--patch-webhook", "mutating:a"};
 
     (void)state;
     certs_opts_init(&o);

@@ -58,8 +58,7 @@ static int setup(void **state)
                    tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
     assert_non_null(mkdtemp(f->dir));
     (void)snprintf(f->kubeconfig, sizeof(f->kubeconfig), "%s/kubeconfig", f->dir);
-    assert_int_equal(fake_kube_write_kubeconfig(f->kube, f->kubeconfig, "renewer-token", false),
-                     0);
+    assert_int_equal(fake_kube_write_kubeconfig(f->kube, f->kubeconfig, "renewer-token", false), 0);
     if (bin != NULL && bin[0] != '\0')
         (void)snprintf(f->bin, sizeof(f->bin), "%s", bin);
     else
@@ -134,8 +133,8 @@ static int run_certs(struct fx *f, const char *sub, const char *const *extra, ch
 
 static char *secret_value(struct fx *f, const char *key)
 {
-    cJSON *s = fake_kube_get_object(f->kube, "v1", "secrets", "lockwarden-system",
-                                    "lockwarden-tls");
+    cJSON *s =
+        fake_kube_get_object(f->kube, "v1", "secrets", "lockwarden-system", "lockwarden-tls");
     const cJSON *v;
     char *copy = NULL;
 
@@ -150,8 +149,8 @@ static char *secret_value(struct fx *f, const char *key)
 
 static char *ca_bundle_of(struct fx *f, const char *kind, size_t i)
 {
-    cJSON *cfg = fake_kube_get_object(f->kube, "admissionregistration.k8s.io/v1", kind, NULL,
-                                      "lockwarden");
+    cJSON *cfg =
+        fake_kube_get_object(f->kube, "admissionregistration.k8s.io/v1", kind, NULL, "lockwarden");
     const cJSON *h;
     const cJSON *b;
     char *copy = NULL;
@@ -169,12 +168,22 @@ static char *ca_bundle_of(struct fx *f, const char *kind, size_t i)
 static void test_cronjob_flow(void **state)
 {
     struct fx *f = *state;
-    const char *const args[] = {"--secret", "lockwarden-system/lockwarden-tls", "--renew-within",
-                                "30", "--patch-webhook", "validating:lockwarden",
-                                "--patch-webhook", "mutating:lockwarden", NULL};
-    const char *const renew[] = {"--secret", "lockwarden-system/lockwarden-tls",
-                                 "--renew-within", "36500", "--patch-webhook",
-                                 "validating:lockwarden", NULL};
+    const char *const args[] = {"--secret",
+                                "lockwarden-system/lockwarden-tls",
+                                "--renew-within",
+                                "30",
+                                "--patch-webhook",
+                                "validating:lockwarden",
+                                "--patch-webhook",
+                                "mutating:lockwarden",
+                                NULL};
+    const char *const renew[] = {"--secret",
+                                 "lockwarden-system/lockwarden-tls",
+                                 "--renew-within",
+                                 "36500",
+                                 "--patch-webhook",
+                                 "validating:lockwarden",
+                                 NULL};
     char b1[8192];
     char b2[8192];
     char b3[8192];

@@ -599,16 +599,17 @@ static void test_health_ready_and_metrics(void **state)
     assert_non_null(
         strstr(f->resp.body.ptr,
                "lockwarden_webhook_requests_total{endpoint=\"mutate\",decision=\"patched\"} 1\n"));
-    assert_non_null(
-        strstr(f->resp.body.ptr,
-               "lockwarden_webhook_requests_total{endpoint=\"validate\",decision=\"invalid\"} 1\n"));
+    assert_non_null(strstr(
+        f->resp.body.ptr,
+        "lockwarden_webhook_requests_total{endpoint=\"validate\",decision=\"invalid\"} 1\n"));
     assert_non_null(strstr(f->resp.body.ptr,
                            "lockwarden_webhook_denials_total{policy=\"require-dataprotection\","
                            "rule=\"check-dataprotection-label\"} 1\n"));
     assert_non_null(strstr(f->resp.body.ptr, "lockwarden_webhook_request_duration_seconds_bucket{"
                                              "endpoint=\"validate\",le=\"+Inf\"} 3\n"));
     assert_non_null(strstr(f->resp.body.ptr, "lockwarden_webhook_policy_reloads_total 0\n"));
-    assert_non_null(strstr(f->resp.body.ptr, "lockwarden_webhook_policy_reload_failures_total 0\n"));
+    assert_non_null(
+        strstr(f->resp.body.ptr, "lockwarden_webhook_policy_reload_failures_total 0\n"));
     assert_non_null(strstr(f->resp.body.ptr, "lockwarden_webhook_certificate_not_after_seconds 1"));
     /* The decision log: one line per request, with uid and decision, no contents. */
     assert_int_equal(proc_wait_log(&f->env.proc, "\"uid\":\"df140e37-1e3a-4e08-b05f-1bdc0c51b647\"",
@@ -650,20 +651,26 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_validate_denies_unlabelled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dry_run_is_judged_the_same, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_validate_allows_labelled_with_audit_warning, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_validate_allows_labelled_with_audit_warning, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_no_warning_when_compliant, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statefulset_update_delete_allowed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_delete_of_unlabelled_and_subresource_allowed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_of_unlabelled_and_subresource_allowed, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_v1beta1_answered_in_v1beta1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_backup_policy_denied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_immutable_without_object_lock_denied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mutate_binds_by_label, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mutate_k10_prefix_names_the_same_policy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mutate_k10_prefix_names_the_same_policy, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_mutate_without_annotations_map, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mutate_replaces_a_wrong_binding, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mutate_correct_binding_gives_no_patch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mutate_selector_default_for_namespace, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mutate_delete_and_other_kinds_untouched, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mutate_correct_binding_gives_no_patch, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_mutate_selector_default_for_namespace, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_mutate_delete_and_other_kinds_untouched, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_bad_inputs_get_their_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_limit_both_sides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_health_ready_and_metrics, setup, teardown),

@@ -171,8 +171,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_rotation_under_load_fails_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_broken_certificate_keeps_the_old_one, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_broken_certificate_keeps_the_old_one, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -191,9 +191,8 @@ static void test_sigterm_finishes_in_flight_request(void **state)
         tls_client_destroy(c);
     }
     assert_int_equal(proc_signal(&f->env.proc, SIGTERM), 0);
-    assert_int_equal(proc_wait_log(&f->env.proc, "stopping: finishing in-flight requests", 5000,
-                                   NULL, 0),
-                     0);
+    assert_int_equal(
+        proc_wait_log(&f->env.proc, "stopping: finishing in-flight requests", 5000, NULL, 0), 0);
     /* It no longer accepts new connections... */
     assert_int_equal(get_status(f, "/healthz"), 0);
     /* ...but the request in flight completes with its real answer. */
@@ -216,10 +215,12 @@ static void test_config_errors_exit_2(void **state)
     struct fx *f = *state;
     char log[400];
     char *no_cert[] = {f->env.bin, "webhook", "--policies", f->env.policies, NULL};
-    char *bad_threads[] = {f->env.bin, "webhook", "--tls-cert", f->env.cert, "--tls-key",
-                           f->env.key, "--policies", f->env.policies, "--threads", "0", NULL};
-    char *bad_key[] = {f->env.bin, "webhook", "--tls-cert", f->env.cert, "--tls-key",
-                       f->env.ca, "--policies", f->env.policies, "--listen", "127.0.0.1:0", NULL};
+    char *bad_threads[] = {f->env.bin,  "webhook",  "--tls-cert", f->env.cert,
+                           "--tls-key", f->env.key, "--policies", f->env.policies,
+                           "--threads", "0",        NULL};
+    char *bad_key[] = {f->env.bin,  "webhook",     "--tls-cert", f->env.cert,
+                       "--tls-key", f->env.ca,     "--policies", f->env.policies,
+                       "--listen",  "127.0.0.1:0", NULL};
     char *help[] = {f->env.bin, "webhook", "--help", NULL};
     int code = -1;
 
@@ -249,8 +250,8 @@ static void test_environment_configures_the_server(void **state)
     (void)snprintf(key, sizeof(key), "LW_TLS_KEY=%s", f->env.key);
     (void)snprintf(pol, sizeof(pol), "LW_POLICIES=%s", f->env.policies);
     assert_int_equal(proc_spawn(&f->env.proc, argv, env, f->env.log), 0);
-    assert_int_equal(proc_wait_log(&f->env.proc, "\"msg\":\"listening\"", 10000, line, sizeof(line)),
-                     0);
+    assert_int_equal(
+        proc_wait_log(&f->env.proc, "\"msg\":\"listening\"", 10000, line, sizeof(line)), 0);
     assert_non_null(strstr(line, "\"threads\":3"));
     assert_non_null(strstr(line, "\"host\":\"127.0.0.1\""));
 }

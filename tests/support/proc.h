@@ -19,8 +19,8 @@
 #include <sys/types.h>
 
 struct proc {
-    pid_t pid;          /* 0: not running (never started or reaped) */
-    int status;         /* waitpid status once reaped */
+    pid_t pid;  /* 0: not running (never started or reaped) */
+    int status; /* waitpid status once reaped */
     bool reaped;
     char log_path[512];
 };
@@ -52,8 +52,7 @@ void proc_kill(struct proc *p);
 
 /* Runs argv to completion (at most timeout_ms; killed after) with output appended to
  * log_path. Returns 0 with *exit_code, CM_ETIMEDOUT or CM_EIO. */
-CM_NODISCARD int proc_run(char *const argv[], const char *log_path, int timeout_ms,
-                          int *exit_code);
+CM_NODISCARD int proc_run(char *const argv[], const char *log_path, int timeout_ms, int *exit_code);
 
 /* Sleeps ms milliseconds: only for pacing polls and load, never to wait for an event. */
 void proc_nap_ms(int ms);

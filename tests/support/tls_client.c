@@ -74,9 +74,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
     return size * n;
 }
 
-int tls_client_request(struct tls_client *c, const char *method, const char *url,
-                       const void *body, size_t len, const char *const *headers,
-                       struct tls_response *r)
+int tls_client_request(struct tls_client *c, const char *method, const char *url, const void *body,
+                       size_t len, const char *const *headers, struct tls_response *r)
 {
     struct curl_slist *hl = NULL;
     struct curl_slist *tmp;
@@ -254,7 +253,8 @@ int tls_peer_info(uint16_t port, const char *ca_file, const char *alpn_offer, ch
     if (rc != 0)
         return rc;
     SSL_get0_alpn_selected(ssl, &proto, &proto_len);
-    (void)snprintf(alpn, alpn_cap, "%.*s", (int)proto_len, proto != NULL ? (const char *)proto : "");
+    (void)snprintf(alpn, alpn_cap, "%.*s", (int)proto_len,
+                   proto != NULL ? (const char *)proto : "");
     (void)snprintf(version, version_cap, "%s", SSL_get_version(ssl));
     (void)SSL_shutdown(ssl);
     SSL_free(ssl);
@@ -327,8 +327,7 @@ int tls_raw_read_until_closed(struct tls_raw *r, int timeout_ms, struct cm_buf *
             if (e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SSL ||
                 (e == SSL_ERROR_SYSCALL && n == 0))
                 return 0;
-            if (e == SSL_ERROR_SYSCALL && errno != EAGAIN && errno != EWOULDBLOCK &&
-                errno != EINTR)
+            if (e == SSL_ERROR_SYSCALL && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
                 return 0; /* reset by the peer: closed */
         }
         if (cm_time_mono_ns() > deadline)

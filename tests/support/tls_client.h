@@ -19,11 +19,11 @@
 struct tls_client;
 
 struct tls_response {
-    long status;          /* HTTP status, 0 when the request failed */
-    struct cm_buf body;   /* capped at 8 MiB */
+    long status;        /* HTTP status, 0 when the request failed */
+    struct cm_buf body; /* capped at 8 MiB */
     char content_type[128];
-    char error[256];      /* libcurl's reason when status is 0 */
-    long connects;        /* new connections this request needed (0 = reused) */
+    char error[256]; /* libcurl's reason when status is 0 */
+    long connects;   /* new connections this request needed (0 = reused) */
 };
 
 void tls_response_init(struct tls_response *r);
@@ -55,8 +55,8 @@ void tls_client_set_fresh(struct tls_client *c, bool fresh);
 struct tls_raw;
 
 /* Connects to 127.0.0.1:port and completes a verified handshake. Sets SIGPIPE to
- * ignored for the process (a write to a closed connection then fails with EPIPE). Returns 0, CM_ECONN
- * (TCP) or CM_ETLS (handshake refused or closed). */
+ * ignored for the process (a write to a closed connection then fails with EPIPE). Returns 0,
+ * CM_ECONN (TCP) or CM_ETLS (handshake refused or closed). */
 CM_NODISCARD int tls_raw_connect(uint16_t port, const char *ca_file, struct tls_raw **out);
 /* Sends all of p[0..n). Returns 0 or CM_ECONN. */
 CM_NODISCARD int tls_raw_send(struct tls_raw *r, const void *p, size_t n);

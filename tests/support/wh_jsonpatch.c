@@ -133,8 +133,7 @@ static int apply_one(cJSON *doc, const cJSON *op, size_t idx, struct cm_err *err
         rc = op_add(parent, tokens[n - 1], copy);
         if (rc != 0) {
             cJSON_Delete(copy);
-            return cm_err_set(err, rc, "operation %zu: cannot add at %s", idx,
-                              jpath->valuestring);
+            return cm_err_set(err, rc, "operation %zu: cannot add at %s", idx, jpath->valuestring);
         }
         return 0;
     }

@@ -18,7 +18,6 @@
  * (not a patch array, bad pointer), CM_ENOENT (a path or its parent is missing),
  * CM_EINVAL (unsupported op, failed test) or CM_ENOMEM, with err saying which
  * operation. On failure doc may be partly patched. */
-CM_NODISCARD int wht_jsonpatch_apply(cJSON *doc, const char *patch, size_t len,
-                                     struct cm_err *err);
+CM_NODISCARD int wht_jsonpatch_apply(cJSON *doc, const char *patch, size_t len, struct cm_err *err);
 
 #endif /* TESTS_SUPPORT_WH_JSONPATCH_H */

@@ -39,9 +39,9 @@ struct wht_load {
     char first_error[256];
     char url[256];
     char ca[320];
-    const char *body;   /* borrowed; must outlive the load */
+    const char *body; /* borrowed; must outlive the load */
     size_t len;
-    const char *uid;    /* the uid every answer must echo */
+    const char *uid;      /* the uid every answer must echo */
     size_t fresh_threads; /* the first N threads connect anew for every request */
     unsigned long max_requests;
 };

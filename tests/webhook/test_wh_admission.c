@@ -88,7 +88,8 @@ static void test_captured_requests(void **state)
     assert_string_equal(f->v.name, "web-bad");
     assert_string_equal(f->v.user, "rig-admin");
     assert_false(f->v.dry_run);
-    assert_non_null(strstr(f->v.rules.ptr, "\"require-dataprotection/check-dataprotection-label\""));
+    assert_non_null(
+        strstr(f->v.rules.ptr, "\"require-dataprotection/check-dataprotection-label\""));
     assert_int_equal(f->v.n_denied, 1);
     assert_string_equal(f->v.denied_policy[0], "require-dataprotection");
     assert_non_null(strstr(f->resp.ptr, "\"allowed\":false,\"status\":{\"code\":403,"
@@ -193,9 +194,8 @@ static void test_no_policies_is_500(void **state)
     assert_int_equal(wht_fixture("validate-deployment-create-web-ok.json", &buf, &len), 0);
     wh_verdict_cleanup(&f->v);
     wh_verdict_init(&f->v);
-    assert_int_equal(wh_admission_handle(NULL, WH_EP_VALIDATE, buf, len, f->report, &f->resp,
-                                         &f->v),
-                     0);
+    assert_int_equal(
+        wh_admission_handle(NULL, WH_EP_VALIDATE, buf, len, f->report, &f->resp, &f->v), 0);
     assert_int_equal(f->v.http_status, 500);
     assert_int_equal(f->v.decision, WH_DEC_ERROR);
     cm_free(buf);

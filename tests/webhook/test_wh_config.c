@@ -55,9 +55,10 @@ static void test_defaults(void **state)
 
 static void test_env_only(void **state)
 {
-    static const char *const env[] = {"LW_LISTEN", "127.0.0.1:9443", "LW_TLS_CERT", "/c/tls.crt",
-                                      "LW_TLS_KEY", "/c/tls.key", "LW_POLICIES", "/p1,/p2",
-                                      "LW_THREADS", "4", "LW_LOG_LEVEL", "warn", NULL};
+    static const char *const env[] = {
+        "LW_LISTEN",    "127.0.0.1:9443", "LW_TLS_CERT", "/c/tls.crt", "LW_TLS_KEY",
+        "/c/tls.key",   "LW_POLICIES",    "/p1,/p2",     "LW_THREADS", "4",
+        "LW_LOG_LEVEL", "warn",           NULL};
     const char *argv[] = {"webhook"};
     struct wh_config c;
     struct cm_err err;
@@ -76,12 +77,13 @@ static void test_env_only(void **state)
 
 static void test_flags_override_env(void **state)
 {
-    static const char *const env[] = {"LW_LISTEN", "127.0.0.1:9443", "LW_TLS_CERT", "/env.crt",
-                                      "LW_TLS_KEY", "/env.key", "LW_POLICIES", "/env-pol",
-                                      "LW_THREADS", "4", NULL};
-    const char *argv[] = {"webhook", "--listen", "[::1]:0", "--tls-cert=/flag.crt",
-                          "--policies", "/a", "--policies", "/b", "--threads", "1",
-                          "--accept-mode", "reuseport", "--idle-timeout", "5"};
+    static const char *const env[] = {
+        "LW_LISTEN",   "127.0.0.1:9443", "LW_TLS_CERT", "/env.crt", "LW_TLS_KEY", "/env.key",
+        "LW_POLICIES", "/env-pol",       "LW_THREADS",  "4",        NULL};
+    const char *argv[] = {"webhook",        "--listen", "[::1]:0",       "--tls-cert=/flag.crt",
+                          "--policies",     "/a",       "--policies",    "/b",
+                          "--threads",      "1",        "--accept-mode", "reuseport",
+                          "--idle-timeout", "5"};
     struct wh_config c;
     struct cm_err err;
 
@@ -113,8 +115,8 @@ static void test_errors_name_the_setting(void **state)
 {
     static const char *const base_env[] = {"LW_TLS_CERT", "/c", "LW_TLS_KEY", "/k",
                                            "LW_POLICIES", "/p", NULL};
-    static const char *const bad_env[] = {"LW_TLS_CERT", "/c", "LW_TLS_KEY", "/k", "LW_POLICIES",
-                                          "/p", "LW_THREADS", "zero", NULL};
+    static const char *const bad_env[] = {
+        "LW_TLS_CERT", "/c", "LW_TLS_KEY", "/k", "LW_POLICIES", "/p", "LW_THREADS", "zero", NULL};
     const char *a1[] = {"webhook", "--threads", "0"};
     const char *a2[] = {"webhook", "--threads", "65"};
     const char *a3[] = {"webhook", "--listen", "nocolon"};
@@ -142,16 +144,17 @@ static void test_errors_name_the_setting(void **state)
 
 static void test_limits_both_sides(void **state)
 {
-    static const char *const env[] = {"LW_TLS_CERT", "/c", "LW_TLS_KEY", "/k", "LW_POLICIES",
-                                      "/p", NULL};
+    static const char *const env[] = {"LW_TLS_CERT", "/c", "LW_TLS_KEY", "/k",
+                                      "LW_POLICIES", "/p", NULL};
     const char *t64[] = {"webhook", "--threads", "64"};
     const char *t1[] = {"webhook", "--threads", "1"};
-    const char *p8[] = {"webhook", "--policies", "1", "--policies", "2", "--policies", "3",
-                        "--policies", "4", "--policies", "5", "--policies", "6",
-                        "--policies", "7", "--policies", "8"};
-    const char *p9[] = {"webhook", "--policies", "1", "--policies", "2", "--policies", "3",
-                        "--policies", "4", "--policies", "5", "--policies", "6",
-                        "--policies", "7", "--policies", "8", "--policies", "9"};
+    const char *p8[] = {"webhook", "--policies", "1", "--policies", "2", "--policies",
+                        "3",       "--policies", "4", "--policies", "5", "--policies",
+                        "6",       "--policies", "7", "--policies", "8"};
+    const char *p9[] = {"webhook",    "--policies", "1",          "--policies", "2",
+                        "--policies", "3",          "--policies", "4",          "--policies",
+                        "5",          "--policies", "6",          "--policies", "7",
+                        "--policies", "8",          "--policies", "9"};
     char longpath[WH_PATH_MAX + 1];
     const char *lp[] = {"webhook", "--tls-key", longpath};
     struct wh_config c;
@@ -186,9 +189,9 @@ static void test_help(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),         cmocka_unit_test(test_env_only),
+        cmocka_unit_test(test_defaults),           cmocka_unit_test(test_env_only),
         cmocka_unit_test(test_flags_override_env), cmocka_unit_test(test_errors_name_the_setting),
-        cmocka_unit_test(test_limits_both_sides), cmocka_unit_test(test_help),
+        cmocka_unit_test(test_limits_both_sides),  cmocka_unit_test(test_help),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

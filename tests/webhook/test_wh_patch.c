@@ -140,10 +140,14 @@ static void test_pointer_escape(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_annotations_absent),  cmocka_unit_test(test_metadata_absent),
-        cmocka_unit_test(test_new_key_and_other_value), cmocka_unit_test(test_escaping),
-        cmocka_unit_test(test_same_value_no_patch), cmocka_unit_test(test_not_an_object),
-        cmocka_unit_test(test_output_cap),          cmocka_unit_test(test_pointer_escape),
+        cmocka_unit_test(test_annotations_absent),
+        cmocka_unit_test(test_metadata_absent),
+        cmocka_unit_test(test_new_key_and_other_value),
+        cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_same_value_no_patch),
+        cmocka_unit_test(test_not_an_object),
+        cmocka_unit_test(test_output_cap),
+        cmocka_unit_test(test_pointer_escape),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
