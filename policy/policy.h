@@ -55,8 +55,9 @@ struct policy_docs;
  * floats and `null` become JSON values; quoted scalars stay strings. Anchors and
  * aliases are expanded within POLICY_MAX_NODES. Rejects invalid UTF-8, depth over
  * POLICY_MAX_DEPTH, more than POLICY_MAX_DOCS documents, non-scalar mapping keys (a
- * scalar key is taken as its text: `80: http` has the key "80"), duplicate keys, merge
- * keys (<<) and NUL characters.
+ * scalar key is taken as its text: `80: http` has the key "80"), duplicate keys and NUL
+ * characters. Merge keys (`<<: *anchor` or a list of them) are applied: explicit keys win,
+ * then earlier sources.
  * Returns 0, CM_EPARSE, CM_ETOOBIG or CM_ENOMEM; *out untouched on failure. */
 CM_NODISCARD int policy_docs_parse(const char *name, const char *buf, size_t len,
                                    struct policy_docs **out, struct cm_err *err);

@@ -303,7 +303,11 @@ struct frame {
     int height;      /* deepest level seen below, relative */
     size_t key_line; /* position of the pending key */
     size_t key_col;
-    size_t count; /* entries so far */
+    size_t count;    /* entries so far */
+    cJSON *merges;   /* values of a "<<" merge key (owned until the mapping ends) */
+    bool merge_next; /* the next value belongs to "<<" */
+    size_t merge_line;
+    size_t merge_col;
 };
 
 struct builder {
@@ -506,6 +510,16 @@ static int attach(struct builder *b, cJSON *node, const yaml_mark_t *m)
         cJSON_AddItemToArray(f->node, node);
         return 0;
     }
+    if (f->merge_next) {
+        if (f->merges == NULL)
+            f->merges = cJSON_CreateArray();
+        if (f->merges == NULL || !cJSON_AddItemToArray(f->merges, node)) {
+            cJSON_Delete(node);
+            return cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name);
+        }
+        f->merge_next = false;
+        return 0;
+    }
     if (f->key == NULL) {
         cJSON_Delete(node);
         return b_fail(b, CM_EPARSE, m, "mapping keys must be scalars");
@@ -548,7 +562,7 @@ static bool expecting_key(const struct builder *b)
     if (b->depth == 0)
         return false;
     f = &b->stack[b->depth - 1];
-    return cJSON_IsObject(f->node) && f->key == NULL;
+    return cJSON_IsObject(f->node) && f->key == NULL && !f->merge_next;
 }
 
 static void note_height(struct builder *b, int h)
@@ -576,8 +590,16 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev)
         return rc;
     if (expecting_key(b)) {
         if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-            strcmp((const char *)ev->data.scalar.value, "<<") == 0)
-            return b_fail(b, CM_EPARSE, &ev->start_mark, "merge keys (<<) are not supported");
+            strcmp((const char *)ev->data.scalar.value, "<<") == 0) {
+            struct frame *f = &b->stack[b->depth - 1];
+
+            if (f->merges != NULL)
+                return b_fail(b, CM_EPARSE, &ev->start_mark, "duplicate merge key (<<)");
+            f->merge_next = true;
+            f->merge_line = ev->start_mark.line;
+            f->merge_col = ev->start_mark.column;
+            return 0;
+        }
         if (memchr(ev->data.scalar.value, '\0', ev->data.scalar.length) != NULL)
             return b_fail(b, CM_EPARSE, &ev->start_mark, "NUL character in a key");
         return take_key(b, (const char *)ev->data.scalar.value, &ev->start_mark);
@@ -673,6 +695,125 @@ static int on_start(struct builder *b, const yaml_event_t *ev, bool is_map)
     return 0;
 }
 
+/* ---- merge keys (<<) ---- */
+
+struct merge_cand {
+    cJSON *item;
+    cJSON *src;
+    size_t ord;
+};
+
+static int cmp_cand(const void *a, const void *b)
+{
+    const struct merge_cand *x = a;
+    const struct merge_cand *y = b;
+    int c = strcmp(x->item->string, y->item->string);
+
+    if (c != 0)
+        return c;
+    return x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
+static int cmp_key_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Moves the entries of the "<<" sources into f's mapping: explicit keys win, then earlier
+ * sources. Sorted, so that merging big mappings stays O(n log n). The sources' other
+ * entries are freed with f->merges by the caller. */
+static int apply_merges(struct builder *b, struct frame *f)
+{
+    struct merge_cand *cand = NULL;
+    const char **keys = NULL;
+    const cJSON *src;
+    cJSON *it;
+    size_t ncand = 0;
+    size_t nkeys = 0;
+    size_t i;
+    int rc = 0;
+
+    /* Check shapes and count. */
+    cJSON_ArrayForEach(src, f->merges)
+    {
+        const cJSON *e;
+
+        if (cJSON_IsObject(src)) {
+            ncand += (size_t)cJSON_GetArraySize(src);
+            continue;
+        }
+        if (!cJSON_IsArray(src))
+            goto bad;
+        cJSON_ArrayForEach(e, src)
+        {
+            if (!cJSON_IsObject(e))
+                goto bad;
+            ncand += (size_t)cJSON_GetArraySize(e);
+        }
+    }
+    if (ncand == 0)
+        return 0;
+    cand = cm_malloc(ncand * sizeof(*cand));
+    keys = cm_malloc((f->count > 0 ? f->count : 1) * sizeof(*keys));
+    if (cand == NULL || keys == NULL) {
+        rc = cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name);
+        goto cleanup;
+    }
+    for (it = f->node->child; it != NULL && nkeys < f->count; it = it->next)
+        keys[nkeys++] = it->string;
+    qsort(keys, nkeys, sizeof(*keys), cmp_key_str);
+    ncand = 0;
+    cJSON_ArrayForEach(src, f->merges)
+    {
+        const cJSON *e;
+
+        if (cJSON_IsObject(src)) {
+            cJSON_ArrayForEach(it, src)
+            {
+                cand[ncand].item = it;
+                cand[ncand].src = (cJSON *)(uintptr_t)src;
+                cand[ncand].ord = ncand;
+                ncand++;
+            }
+            continue;
+        }
+        cJSON_ArrayForEach(e, src)
+        {
+            cJSON_ArrayForEach(it, e)
+            {
+                cand[ncand].item = it;
+                cand[ncand].src = (cJSON *)(uintptr_t)e;
+                cand[ncand].ord = ncand;
+                ncand++;
+            }
+        }
+    }
+    qsort(cand, ncand, sizeof(*cand), cmp_cand);
+    for (i = 0; i < ncand; i++) {
+        const char *k = cand[i].item->string;
+
+        if (i > 0 && strcmp(cand[i - 1].item->string, k) == 0)
+            continue;
+        if (bsearch(&k, keys, nkeys, sizeof(*keys), cmp_key_str) != NULL)
+            continue;
+        it = cJSON_DetachItemViaPointer(cand[i].src, cand[i].item);
+        /* The entry keeps its key string; adding to the mapping's list keeps it too. */
+        if (!cJSON_AddItemToArray(f->node, it)) {
+            cJSON_Delete(it);
+            rc = cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name);
+            goto cleanup;
+        }
+    }
+cleanup:
+    cm_free(cand);
+    cm_free(keys);
+    return rc;
+bad:
+    return cm_err_set(b->err, CM_EPARSE,
+                      "%s:%zu:%zu: a merge key (<<) takes a mapping or a list of mappings", b->name,
+                      f->merge_line + 1, f->merge_col + 1);
+}
+
 static int on_end(struct builder *b)
 {
     struct frame *f = &b->stack[b->depth - 1];
@@ -681,6 +822,13 @@ static int on_end(struct builder *b)
 
     if (cJSON_IsObject(f->node) && f->count > DUP_LINEAR_MAX) {
         rc = check_dup_keys(b, f);
+        if (rc != 0)
+            return rc;
+    }
+    if (f->merges != NULL) {
+        rc = apply_merges(b, f);
+        cJSON_Delete(f->merges);
+        f->merges = NULL;
         if (rc != 0)
             return rc;
     }
@@ -729,6 +877,7 @@ static void builder_unwind(struct builder *b)
 
         cm_free(f->anchor);
         cm_free(f->key);
+        cJSON_Delete(f->merges);
     }
     /* Collections are attached as they start, so the root owns all of them. */
     cJSON_Delete(b->root);

@@ -261,15 +261,87 @@ static void test_complex_and_merge_keys(void **state)
 {
     struct cm_err err;
     const char *y1 = "? [a, b]\n: 1\n";
-    const char *y2 = "base: &b {x: 1}\nm:\n  <<: *b\n";
     const char *y3 = "a: &l [1]\n*l : 2\n";
+    const char *bad_merges[] = {
+        "m:\n  <<: 5\n",
+        "a: &a [1]\nm:\n  <<: *a\n",
+        "m:\n  <<: [{a: 1}, 2]\n",
+        "a: &a {x: 1}\nm:\n  <<: *a\n  <<: *a\n",
+        "m:\n  <<:\n",
+    };
+    size_t i;
 
     (void)state;
     assert_int_equal(parse_fail(y1, strlen(y1), &err), CM_EPARSE);
     assert_non_null(strstr(err.msg, "keys must be scalars"));
-    assert_int_equal(parse_fail(y2, strlen(y2), &err), CM_EPARSE);
-    assert_non_null(strstr(err.msg, "merge keys"));
     assert_int_equal(parse_fail(y3, strlen(y3), &err), CM_EPARSE);
+    for (i = 0; i < CM_ARRAY_LEN(bad_merges); i++) {
+        if (parse_fail(bad_merges[i], strlen(bad_merges[i]), &err) != CM_EPARSE ||
+            strstr(err.msg, "merge key") == NULL)
+            fail_msg("accepted merge %zu: %s", i, err.msg);
+    }
+    assert_int_equal(parse_fail(bad_merges[0], strlen(bad_merges[0]), &err), CM_EPARSE);
+    assert_non_null(strstr(err.msg, "t.yaml:2:3: a merge key (<<) takes a mapping"));
+}
+
+static void test_merge_keys(void **state)
+{
+    const char *y = "base: &b {x: 1, y: 2, z: 3}\n"
+                    "other: &o {y: 20, w: 40}\n"
+                    "one:\n  <<: *b\n  y: 9\n"
+                    "two:\n  y: 9\n  <<: [*o, *b]\n"
+                    "three: {<<: {q: 1}, r: 2}\n"
+                    "quoted: {\"<<\": 1}\n";
+    struct policy_docs *d = parse_ok(y);
+    const cJSON *o = policy_docs_get(d, 0);
+    const cJSON *one = cJSON_GetObjectItem(o, "one");
+    const cJSON *two = cJSON_GetObjectItem(o, "two");
+    const cJSON *three = cJSON_GetObjectItem(o, "three");
+
+    (void)state;
+    /* explicit keys win wherever they appear; earlier sources win over later ones */
+    assert_int_equal(cJSON_GetArraySize(one), 3);
+    assert_true(cJSON_GetObjectItem(one, "y")->valuedouble == 9.0);
+    assert_true(cJSON_GetObjectItem(one, "x")->valuedouble == 1.0);
+    assert_null(cJSON_GetObjectItem(one, "<<"));
+    assert_int_equal(cJSON_GetArraySize(two), 4);
+    assert_true(cJSON_GetObjectItem(two, "y")->valuedouble == 9.0);
+    assert_true(cJSON_GetObjectItem(two, "w")->valuedouble == 40.0);
+    assert_true(cJSON_GetObjectItem(two, "z")->valuedouble == 3.0);
+    assert_int_equal(cJSON_GetArraySize(three), 2);
+    assert_non_null(cJSON_GetObjectItem(three, "q"));
+    /* a quoted "<<" is an ordinary key */
+    assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "quoted"), "<<"));
+    /* the source is left intact */
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "base")), 3);
+    policy_docs_destroy(d);
+}
+
+static void test_big_merge(void **state)
+{
+    /* 20,000 merged keys and 30 explicit ones (10 overlapping): sorted, not quadratic. */
+    size_t cap = 20000 * 24 + 4096;
+    char *y = cm_malloc(cap);
+    size_t off = 0;
+    struct policy_docs *d = NULL;
+    struct cm_err err;
+    const cJSON *m;
+    int i;
+
+    (void)state;
+    off += (size_t)snprintf(y + off, cap - off, "base: &b\n");
+    for (i = 0; i < 20000; i++)
+        off += (size_t)snprintf(y + off, cap - off, "  k%d: base\n", i);
+    off += (size_t)snprintf(y + off, cap - off, "m:\n  <<: *b\n");
+    for (i = 19990; i < 20020; i++)
+        off += (size_t)snprintf(y + off, cap - off, "  k%d: mine\n", i);
+    assert_int_equal(policy_docs_parse("t.yaml", y, off, &d, &err), 0);
+    m = cJSON_GetObjectItem(policy_docs_get(d, 0), "m");
+    assert_int_equal(cJSON_GetArraySize(m), 20020);
+    assert_string_equal(cJSON_GetObjectItem(m, "k19995")->valuestring, "mine");
+    assert_string_equal(cJSON_GetObjectItem(m, "k5")->valuestring, "base");
+    policy_docs_destroy(d);
+    cm_free(y);
 }
 
 static void test_syntax_error_position(void **state)
@@ -357,7 +429,7 @@ static void test_many_anchors(void **state)
 
 static void test_oom_loop(void **state)
 {
-    const char *y = "a: &x {b: [1, 2, {c: d}], e: f}\ng: *x\n---\nh: [i, j]\n";
+    const char *y = "a: &x {b: [1, 2, {c: d}], e: f}\ng: *x\nm: {<<: *x, e: g}\n---\nh: [i, j]\n";
     long n;
     int rc = CM_ENOMEM;
 
@@ -397,6 +469,8 @@ int main(void)
         cmocka_unit_test(test_nul_rejected),
         cmocka_unit_test(test_duplicate_keys),
         cmocka_unit_test(test_complex_and_merge_keys),
+        cmocka_unit_test(test_merge_keys),
+        cmocka_unit_test(test_big_merge),
         cmocka_unit_test(test_syntax_error_position),
         cmocka_unit_test(test_too_many_docs),
         cmocka_unit_test(test_too_big),
