@@ -675,6 +675,70 @@ static void test_prune_deletes_and_extends(void **state)
     assert_int_equal(locks, 1);
 }
 
+/* Usage errors exit 2 with a clear message; nothing is touched. */
+static void test_cli_usage_errors(void **state)
+{
+    struct env *e = *state;
+    const char *no_p[] = {"backup", "run", "--namespace", "shop", NULL};
+    const char *no_ns[] = {"backup", "run", "-p", "x", NULL};
+    const char *bad_ns[] = {"backup", "list", "--namespace", "Not_A_Namespace", "--bucket", "b",
+                            NULL};
+    const char *bad_sub[] = {"backup", "restore-all", NULL};
+    const char *bad_id[] = {"backup", "verify", "shop/yesterday", "--bucket", "b", NULL};
+    const char *no_src[] = {"backup", "list", NULL};
+    const char *bad_now[] = {"backup", "prune", "-p", "x", "--now", "tomorrow", NULL};
+
+    assert_int_equal(lw(e, no_p), 2);
+    expect_out(e, "-p POLICIES is required");
+    assert_int_equal(lw(e, no_ns), 2);
+    expect_out(e, "--namespace is required");
+    assert_int_equal(lw(e, bad_ns), 2);
+    expect_out(e, "not a namespace name");
+    assert_int_equal(lw(e, bad_sub), 2);
+    expect_out(e, "unknown subcommand 'restore-all'");
+    assert_int_equal(lw(e, bad_id), 2);
+    expect_out(e, "not a restore point id");
+    assert_int_equal(lw(e, no_src), 2);
+    expect_out(e, "give -p POLICIES or --bucket");
+    assert_int_equal(lw(e, bad_now), 2);
+    expect_out(e, "not an RFC 3339 time");
+}
+
+/* list (text) and prune --dry-run on a bucket with one unlocked point past the counts:
+ * the dry run reports "expire (dry run)" and deletes nothing. */
+static void test_list_text_and_dry_run(void **state)
+{
+    struct env *e = *state;
+    const char *a[] = {"backup", "run", "--namespace", "shop", "-p", NULL, "--kubeconfig", NULL,
+                       "--policy", "testpolicy", NULL};
+    const char *l[] = {"backup", "list", "-p", NULL, NULL};
+    const char *d[] = {"backup", "prune", "-p", NULL, "--dry-run", "--now", NULL, NULL};
+    char id[BACKUP_ID_LEN + 1];
+    char later[32];
+
+    make_bucket(e, true);
+    write_policy(e, "", 0, "    hourly: 0\n", NULL);
+    a[5] = e->policy;
+    a[7] = e->kubeconfig;
+    assert_int_equal(lw(e, a), 0);
+    id_from_run(e, id);
+    l[3] = e->policy;
+    assert_int_equal(lw(e, l), 0);
+    expect_out(e, "NAMESPACE");
+    expect_out(e, id);
+    expect_out(e, "complete");
+    expect_out(e, "testpolicy");
+    cm_time_format((time_t)(cm_time_now_ms() / 1000) + 7200, later, sizeof(later));
+    d[3] = e->policy;
+    d[6] = later;
+    assert_int_equal(lw(e, d), 0);
+    expect_out(e, "expire");
+    expect_out(e, "(dry run)");
+    expect_out(e, "0 deleted");
+    assert_int_equal(lw(e, l), 0);
+    expect_out(e, id);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -685,6 +749,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_killed_capture_is_not_complete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_credentials_and_encryption, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_deletes_and_extends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_usage_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_text_and_dry_run, setup, teardown),
     };
     cJSON_Hooks h = {cm_malloc, cm_free};
 
