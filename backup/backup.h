@@ -104,6 +104,7 @@ struct backup_manifest {
     char *archive_key;    /* BACKUP_ARCHIVE_NAME or BACKUP_ARCHIVE_NAME_ENC */
     uint64_t archive_size;
     char archive_sha256[65];
+    char archive_version[257]; /* the archive's S3 version id ("" when unversioned) */
     char key_id[32];      /* "" without encryption, else "sha256:<16 hex>" */
     struct backup_mf_resource *resources;
     size_t n_resources;
@@ -454,14 +455,20 @@ CM_NODISCARD int backup_catalog_format_json(const struct backup_catalog *c, stru
 
 struct backup_rp;
 
-/* Opens restore point ns/id under prefix: GETs manifest.json (at most
- * BACKUP_MANIFEST_MAX) and parses it strictly; its id and namespace must match the
- * key. Returns 0; CM_ENOENT "restore point ns/id is partial (no manifest.json)" or
- * absent; CM_EPARSE/CM_EUNSUPPORTED (bad manifest); s3 codes. */
+/* Opens restore point ns/id under prefix: lists the point's object versions, GETs the
+ * OLDEST version of manifest.json (lockwarden writes it once; a later version can only
+ * come from someone else) at most BACKUP_MANIFEST_MAX bytes and parses it strictly;
+ * its id and namespace must match the key. Archive reads are pinned to the version id
+ * the manifest records. Returns 0; CM_ENOENT "restore point ns/id is partial (no
+ * manifest.json)" or absent; CM_EPARSE/CM_EUNSUPPORTED (bad manifest); s3 codes. */
 CM_NODISCARD int backup_rp_open(struct s3_client *s3, const char *prefix, const char *ns,
                                 const char *id, struct backup_rp **out, struct cm_err *err);
 /* Borrowed until destroy. */
 const struct backup_manifest *backup_rp_manifest(const struct backup_rp *rp);
+/* The version id of manifest.json that was read ("" when unversioned), and how many
+ * later versions of manifest.json and the archive exist (foreign writes). */
+const char *backup_rp_manifest_version(const struct backup_rp *rp);
+size_t backup_rp_foreign_versions(const struct backup_rp *rp);
 void backup_rp_destroy(struct backup_rp *rp);
 
 /* Called once per resource, in archive order, only after that entry's SHA-256 and
@@ -501,6 +508,8 @@ struct backup_verify_report {
     bool archive_ok;          /* stored size and SHA-256 match */
     struct backup_verify_object objects[2]; /* the archive and manifest.json */
     size_t n_objects;
+    size_t foreign_versions;  /* later versions of manifest.json or the archive: never
+                                 written by lockwarden, ignored by reads (pinned) */
 };
 
 /* Reads every object of ns/id back: the manifest, the archive (each entry's SHA-256,

@@ -593,6 +593,7 @@ int backup_capture_run(const struct backup_capture_opts *o, struct backup_captur
     t_snap = cm_time_mono_ns();
     c.m->archive_size = pr.size;
     memcpy(c.m->archive_sha256, pr.sha256_hex, 65);
+    memcpy(c.m->archive_version, pr.version_id, sizeof(c.m->archive_version));
     if (o->key != NULL)
         memcpy(c.m->key_id, o->key->id, sizeof(c.m->key_id));
     c.m->completed_at = (time_t)(cm_time_now_ms() / 1000);

@@ -141,9 +141,11 @@ static int cmp_info(const void *a, const void *b)
     return r != 0 ? r : strcmp(x->id, y->id);
 }
 
-/* The newest non-marker version of the manifest (listing order: newest first). */
+/* The oldest non-marker version of the manifest (listing order: newest first). The
+ * manifest is written once; a later version is someone else's and is not trusted. */
 static const char *manifest_version(const struct backup_rp_info *p)
 {
+    const char *v = NULL;
     size_t i;
     size_t n = strlen(BACKUP_MANIFEST_NAME);
 
@@ -153,9 +155,9 @@ static const char *manifest_version(const struct backup_rp_info *p)
 
         if (!o->is_delete_marker && kl > n && strcmp(o->key + kl - n, BACKUP_MANIFEST_NAME) == 0 &&
             o->key[kl - n - 1] == '/')
-            return o->version_id;
+            v = o->version_id;
     }
-    return NULL;
+    return v;
 }
 
 static int load_details(struct s3_client *s3, const char *prefix, struct backup_rp_info *p)

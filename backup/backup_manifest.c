@@ -370,6 +370,8 @@ int backup_manifest_format(const struct backup_manifest *m, struct cm_buf *b)
         rc = cm_buf_addf(b, "\"size\":%llu,", (unsigned long long)m->archive_size);
     if (rc == 0)
         rc = add_kv(b, "sha256", m->archive_sha256, true);
+    if (rc == 0)
+        rc = add_kv(b, "versionId", m->archive_version, true);
     if (rc == 0 && m->key_id[0] == '\0')
         rc = cm_buf_adds(b, "\"encryption\":null},");
     else if (rc == 0) {

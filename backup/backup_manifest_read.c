@@ -234,8 +234,13 @@ static int parse_header(const cJSON *root, struct backup_manifest *m, struct cm_
     rc = get_u53(ar, "size", "archive", &m->archive_size, err);
     if (rc == 0)
         rc = get_sha(ar, "archive", m->archive_sha256, err);
+    if (rc == 0)
+        rc = get_str(ar, "versionId", true, "archive", &s, err);
     if (rc != 0)
         return rc;
+    if (strlen(s) >= sizeof(m->archive_version) || strchr(s, '/') != NULL)
+        return cm_err_set(err, CM_EPARSE, "manifest: archive.versionId is not a version id");
+    memcpy(m->archive_version, s, strlen(s) + 1);
     enc = cJSON_GetObjectItemCaseSensitive(ar, "encryption");
     if (enc == NULL || cJSON_IsNull(enc)) {
         if (strcmp(m->archive_key, BACKUP_ARCHIVE_NAME) != 0)

@@ -4,19 +4,57 @@
 #include "backup/backup.h"
 #include "backup/s3/s3.h"
 
+#include <stdio.h>
 #include <string.h>
 
 struct backup_rp {
     struct s3_client *s3;
     char prefix[BACKUP_KEY_MAX / 2 + 1];
     struct backup_manifest *m;
+    char manifest_version[S3_MAX_VERSION_ID + 1];
+    size_t foreign;
 };
+
+/* What the point's version listing tells: the oldest manifest version and how many
+ * versions each of the three names has. */
+struct versions {
+    const char *mkey;
+    const char *akey;
+    const char *ekey;
+    char oldest[S3_MAX_VERSION_ID + 1];
+    size_t n_manifest;
+    size_t n_archive;
+    size_t n_enc;
+};
+
+static int on_version(const struct s3_list_entry *e, void *ctx)
+{
+    struct versions *v = ctx;
+
+    if (e->is_prefix || e->is_delete_marker)
+        return 0;
+    if (strcmp(e->key, v->mkey) == 0) {
+        /* newest first: the last one seen is the oldest */
+        (void)snprintf(v->oldest, sizeof(v->oldest), "%s", e->version_id ? e->version_id : "");
+        v->n_manifest++;
+    } else if (strcmp(e->key, v->akey) == 0) {
+        v->n_archive++;
+    } else if (strcmp(e->key, v->ekey) == 0) {
+        v->n_enc++;
+    }
+    return 0;
+}
 
 int backup_rp_open(struct s3_client *s3, const char *prefix, const char *ns, const char *id,
                    struct backup_rp **out, struct cm_err *err)
 {
     struct backup_rp *rp = NULL;
+    struct versions v;
+    struct s3_list_opts lo;
+    char dir[BACKUP_KEY_MAX + 1];
     char key[BACKUP_KEY_MAX + 1];
+    char akey[BACKUP_KEY_MAX + 1];
+    char ekey[BACKUP_KEY_MAX + 1];
     char *buf = NULL;
     size_t len = 0;
     int rc;
@@ -25,10 +63,30 @@ int backup_rp_open(struct s3_client *s3, const char *prefix, const char *ns, con
         return cm_err_set(err, CM_EINVAL, "restore point: no S3 client");
     if (prefix != NULL && strlen(prefix) > BACKUP_KEY_MAX / 2)
         return cm_err_set(err, CM_EINVAL, "prefix too long");
-    rc = backup_rp_key(prefix, ns, id, BACKUP_MANIFEST_NAME, key, sizeof(key), err);
+    rc = backup_rp_key(prefix, ns, id, NULL, dir, sizeof(dir), err);
+    if (rc == 0)
+        rc = backup_rp_key(prefix, ns, id, BACKUP_MANIFEST_NAME, key, sizeof(key), err);
+    if (rc == 0)
+        rc = backup_rp_key(prefix, ns, id, BACKUP_ARCHIVE_NAME, akey, sizeof(akey), err);
+    if (rc == 0)
+        rc = backup_rp_key(prefix, ns, id, BACKUP_ARCHIVE_NAME_ENC, ekey, sizeof(ekey), err);
     if (rc != 0)
         return rc;
-    rc = s3_client_get_object_mem(s3, key, NULL, BACKUP_MANIFEST_MAX, &buf, &len, NULL, err);
+    memset(&v, 0, sizeof(v));
+    v.mkey = key;
+    v.akey = akey;
+    v.ekey = ekey;
+    memset(&lo, 0, sizeof(lo));
+    lo.prefix = dir;
+    rc = s3_client_list_versions(s3, &lo, on_version, &v, NULL, err);
+    if (rc != 0)
+        return rc;
+    if (v.n_manifest == 0)
+        return cm_err_set(err, CM_ENOENT,
+                          "restore point %s/%s is partial or absent (no %s in bucket %s)", ns, id,
+                          BACKUP_MANIFEST_NAME, s3_client_bucket(s3));
+    rc = s3_client_get_object_mem(s3, key, v.oldest[0] ? v.oldest : NULL, BACKUP_MANIFEST_MAX,
+                                  &buf, &len, NULL, err);
     if (rc == CM_ENOENT)
         return cm_err_set(err, CM_ENOENT,
                           "restore point %s/%s is partial or absent (no %s in bucket %s)", ns, id,
@@ -42,6 +100,7 @@ int backup_rp_open(struct s3_client *s3, const char *prefix, const char *ns, con
     }
     rp->s3 = s3;
     memcpy(rp->prefix, prefix ? prefix : "", prefix ? strlen(prefix) + 1 : 1);
+    memcpy(rp->manifest_version, v.oldest, sizeof(rp->manifest_version));
     rc = backup_manifest_parse(buf, len, &rp->m, err);
     if (rc != 0) {
         cm_err_prefix(err, "%s", key);
@@ -51,6 +110,15 @@ int backup_rp_open(struct s3_client *s3, const char *prefix, const char *ns, con
         rc = cm_err_set(err, CM_EINTEGRITY, "%s names restore point %s/%s", key,
                         rp->m->namespace_, rp->m->id);
         goto cleanup;
+    }
+    {
+        size_t na = strcmp(rp->m->archive_key, BACKUP_ARCHIVE_NAME) == 0 ? v.n_archive : v.n_enc;
+
+        rp->foreign = (v.n_manifest - 1) + (na > 1 ? na - 1 : 0);
+        if (rp->foreign > 0)
+            cm_log(CM_LOG_WARN, "backup", "restore point has versions lockwarden did not write; "
+                   "reading the original ones", CM_LS("ns", ns), CM_LS("id", id),
+                   CM_LI("foreign_versions", (long long)rp->foreign));
     }
     *out = rp;
     rp = NULL;
@@ -63,6 +131,16 @@ cleanup:
 const struct backup_manifest *backup_rp_manifest(const struct backup_rp *rp)
 {
     return rp != NULL ? rp->m : NULL;
+}
+
+const char *backup_rp_manifest_version(const struct backup_rp *rp)
+{
+    return rp != NULL ? rp->manifest_version : "";
+}
+
+size_t backup_rp_foreign_versions(const struct backup_rp *rp)
+{
+    return rp != NULL ? rp->foreign : 0;
 }
 
 void backup_rp_destroy(struct backup_rp *rp)
@@ -158,7 +236,8 @@ int backup_rp_foreach_resource(struct backup_rp *rp, const struct backup_key *ke
     if (rc == 0)
         rc = backup_archive_reader_create(use_key, on_entry, &e, &e.r, err);
     if (rc == 0) {
-        rc = s3_client_get_object(rp->s3, akey, NULL, NULL, on_body, &e, NULL, err);
+        rc = s3_client_get_object(rp->s3, akey, m->archive_version[0] ? m->archive_version : NULL,
+                                  NULL, on_body, &e, NULL, err);
         if (rc != 0 && inner.code != 0 && err != NULL) {
             *err = inner;
             cm_err_prefix(err, "%s", akey);

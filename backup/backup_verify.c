@@ -40,7 +40,8 @@ static int check_stored_only(struct s3_client *s3, const char *akey,
         EVP_MD_CTX_free(h.md);
         return cm_err_set(err, CM_ENOMEM, "verify: SHA-256 initialisation failed");
     }
-    rc = s3_client_get_object(s3, akey, NULL, NULL, hash_body, &h, NULL, err);
+    rc = s3_client_get_object(s3, akey, m->archive_version[0] ? m->archive_version : NULL, NULL,
+                              hash_body, &h, NULL, err);
     if (rc == 0 && (EVP_DigestFinal_ex(h.md, md, &mdl) != 1 || mdl != 32))
         rc = cm_err_set(err, CM_EIO, "verify: SHA-256 failed");
     EVP_MD_CTX_free(h.md);
@@ -59,14 +60,16 @@ static int check_stored_only(struct s3_client *s3, const char *akey,
     return 0;
 }
 
-static int check_lock(struct s3_client *s3, const char *key, const struct backup_manifest *m,
-                      struct backup_verify_object *o, struct cm_err *err)
+static int check_lock(struct s3_client *s3, const char *key, const char *version,
+                      const struct backup_manifest *m, struct backup_verify_object *o,
+                      struct cm_err *err)
 {
     struct s3_object_info info;
     int rc;
 
     memset(&info, 0, sizeof(info));
-    rc = s3_client_head_object(s3, key, NULL, &info, err);
+    rc = s3_client_head_object(s3, key, version != NULL && version[0] ? version : NULL, &info,
+                               err);
     if (rc != 0)
         return rc;
     (void)snprintf(o->key, sizeof(o->key), "%s", key);
@@ -129,10 +132,11 @@ int backup_verify_run(struct s3_client *s3, const char *prefix, const char *ns, 
         goto cleanup;
     rep->resources_checked = checked;
     rep->archive_ok = true;
-    rc = check_lock(s3, akey, m, &rep->objects[0], err);
+    rep->foreign_versions = backup_rp_foreign_versions(rp);
+    rc = check_lock(s3, akey, m->archive_version, m, &rep->objects[0], err);
     rep->n_objects = 1;
     if (rc == 0) {
-        rc = check_lock(s3, mkey, m, &rep->objects[1], err);
+        rc = check_lock(s3, mkey, backup_rp_manifest_version(rp), m, &rep->objects[1], err);
         rep->n_objects = 2;
     }
 cleanup:

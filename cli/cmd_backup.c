@@ -526,6 +526,11 @@ static int do_verify(const struct bk_args *a, struct policy_set *ps, struct cm_e
                 printf("  resources: %zu of %zu SHA-256 match\n", rep.resources_checked,
                        rep.resources_total);
             printf("  archive: size and SHA-256 match the manifest\n");
+            if (rep.foreign_versions > 0)
+                printf("  warning: %zu later version(s) of manifest.json or the archive exist; "
+                       "lockwarden never writes them (someone else did); the original "
+                       "versions were read\n",
+                       rep.foreign_versions);
             for (j = 0; j < rep.n_objects; j++) {
                 char until[32];
 

@@ -373,7 +373,9 @@ static void test_capture_verify_delete_prune(void **state)
         expect_out(e, "0 deleted, 0 errors");
     }
     assert_int_equal(s3_client_head_object(e->s3, key, NULL, &info, &err), 0);
-    /* tampering is caught by verify: a second version of the archive hides the first */
+    /* A later version written over the archive (possible even under Object Lock: it
+     * adds a version) is ignored: reads are pinned to the version the manifest names,
+     * and verify reports the foreign write. */
     {
         const char *a[] = {"backup", "verify", NULL, "-p", NULL, NULL};
         char target[64];
@@ -386,8 +388,27 @@ static void test_capture_verify_delete_prune(void **state)
         (void)snprintf(target, sizeof(target), "shop/%s", id);
         a[2] = target;
         a[4] = e->policy;
-        assert_int_equal(lw(e, a), 1);
-        expect_out(e, "gzip");
+        if (lw(e, a) != 0)
+            fail_msg("verify of a pinned point failed:\n%s", e->out);
+        expect_out(e, "1 later version(s)");
+        expect_out(e, "SHA-256 match");
+    }
+    /* a second manifest.json version (e.g. pointing elsewhere) is not trusted either */
+    {
+        const char *a[] = {"backup", "verify", NULL, "-p", NULL, NULL};
+        char target[64];
+        char mkey[BACKUP_KEY_MAX + 1];
+
+        assert_int_equal(backup_rp_key("itest", "shop", id, BACKUP_MANIFEST_NAME, mkey,
+                                       sizeof(mkey), &err),
+                         0);
+        assert_int_equal(s3_client_put_object(e->s3, mkey, "{}", 2, NULL, NULL, &err), 0);
+        (void)snprintf(target, sizeof(target), "shop/%s", id);
+        a[2] = target;
+        a[4] = e->policy;
+        if (lw(e, a) != 0)
+            fail_msg("verify with a foreign manifest version failed:\n%s", e->out);
+        expect_out(e, "2 later version(s)");
     }
 }
 
