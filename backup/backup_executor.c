@@ -453,9 +453,15 @@ int backup_executor_run(const struct backup_executor_opts *o, struct cm_err *err
                                  o->lease_name ? o->lease_name : "lockwarden-executor", ident,
                                  o->lease_seconds, now, &leader, &le) != 0)
                 cm_log(CM_LOG_WARN, "executor", "lease", CM_LS("err", le.msg));
-            if (leader != was)
+            if (leader != was) {
+                size_t j;
+
                 cm_log(CM_LOG_INFO, "executor", leader ? "became leader" : "lost leadership",
                        CM_LS("identity", ident));
+                /* Another replica may have captured meanwhile: re-read the bucket. */
+                for (j = 0; j < ex.n_apps; j++)
+                    ex.apps[j].known = false;
+            }
             backup_metrics_set_leader(ex.metrics, leader);
         } else {
             backup_metrics_set_leader(ex.metrics, true);
