@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -634,11 +635,19 @@ static void test_tls_version_alpn_and_keepalive(void **state)
     char version[32];
     char url[256];
 
-    assert_int_equal(tls_peer_info(f->env.port, f->env.ca, "h2,http/1.1", alpn, sizeof(alpn),
+    assert_int_equal(tls_peer_info(f->env.port, f->env.ca, 0, "h2,http/1.1", alpn, sizeof(alpn),
                                    version, sizeof(version)),
                      0);
-    assert_string_equal(alpn, "http/1.1");
+    assert_string_equal(alpn, "http/1.1"); /* never h2: it speaks HTTP/1.1 only */
     assert_string_equal(version, "TLSv1.3");
+    /* TLS 1.2 is accepted, TLS 1.1 refused. */
+    assert_int_equal(tls_peer_info(f->env.port, f->env.ca, TLS1_2_VERSION, "http/1.1", alpn,
+                                   sizeof(alpn), version, sizeof(version)),
+                     0);
+    assert_string_equal(version, "TLSv1.2");
+    assert_int_equal(tls_peer_info(f->env.port, f->env.ca, TLS1_1_VERSION, NULL, alpn, sizeof(alpn),
+                                   version, sizeof(version)),
+                     CM_ETLS);
     /* The second request reuses the connection (the API server keeps it alive). */
     wht_env_url(&f->env, "/healthz", url, sizeof(url));
     assert_int_equal(tls_client_request(f->client, "GET", url, NULL, 0, NULL, &f->resp), 0);

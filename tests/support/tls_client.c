@@ -145,8 +145,8 @@ int tls_client_post_review(struct tls_client *c, const char *url, const void *bo
 }
 
 /* A verified TLS connection to 127.0.0.1:port; the caller frees ssl, ctx and fd. */
-static int connect_tls(uint16_t port, const char *ca_file, const char *alpn, SSL_CTX **pctx,
-                       SSL **pssl, int *pfd)
+static int connect_tls(uint16_t port, const char *ca_file, const char *alpn, int max_version,
+                       SSL_CTX **pctx, SSL **pssl, int *pfd)
 {
     struct sockaddr_in a;
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -158,6 +158,13 @@ static int connect_tls(uint16_t port, const char *ca_file, const char *alpn, SSL
     if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1)
         goto fail;
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    if (max_version != 0) {
+        /* Old versions need the lowest security level in OpenSSL 3. */
+        SSL_CTX_set_security_level(ctx, 0);
+        if (SSL_CTX_set_min_proto_version(ctx, 0) != 1 ||
+            SSL_CTX_set_max_proto_version(ctx, max_version) != 1)
+            goto fail;
+    }
     if (alpn != NULL) {
         unsigned char wire[64];
         size_t n = strlen(alpn);
@@ -216,7 +223,7 @@ int tls_peer_serial(uint16_t port, const char *ca_file, char *out, size_t cap)
     BIGNUM *bn;
     char *hex;
     int fd = -1;
-    int rc = connect_tls(port, ca_file, NULL, &ctx, &ssl, &fd);
+    int rc = connect_tls(port, ca_file, NULL, 0, &ctx, &ssl, &fd);
 
     if (rc != 0)
         return rc;
@@ -240,15 +247,15 @@ int tls_peer_serial(uint16_t port, const char *ca_file, char *out, size_t cap)
     return rc;
 }
 
-int tls_peer_info(uint16_t port, const char *ca_file, const char *alpn_offer, char *alpn,
-                  size_t alpn_cap, char *version, size_t version_cap)
+int tls_peer_info(uint16_t port, const char *ca_file, int max_version, const char *alpn_offer,
+                  char *alpn, size_t alpn_cap, char *version, size_t version_cap)
 {
     SSL_CTX *ctx = NULL;
     SSL *ssl = NULL;
     const unsigned char *proto = NULL;
     unsigned proto_len = 0;
     int fd = -1;
-    int rc = connect_tls(port, ca_file, alpn_offer, &ctx, &ssl, &fd);
+    int rc = connect_tls(port, ca_file, alpn_offer, max_version, &ctx, &ssl, &fd);
 
     if (rc != 0)
         return rc;
@@ -279,7 +286,7 @@ int tls_raw_connect(uint16_t port, const char *ca_file, struct tls_raw **out)
 
     if (r == NULL)
         return CM_ENOMEM;
-    rc = connect_tls(port, ca_file, "http/1.1", &r->ctx, &r->ssl, &r->fd);
+    rc = connect_tls(port, ca_file, "http/1.1", 0, &r->ctx, &r->ssl, &r->fd);
     if (rc != 0) {
         cm_free(r);
         return rc;

@@ -69,8 +69,11 @@ void tls_raw_close(struct tls_raw *r);
  * verified against ca_file. Returns 0, CM_ECONN or CM_ETLS. */
 CM_NODISCARD int tls_peer_serial(uint16_t port, const char *ca_file, char *out, size_t cap);
 
-/* The negotiated ALPN protocol and TLS version ("TLSv1.3") of a fresh connection. */
-CM_NODISCARD int tls_peer_info(uint16_t port, const char *ca_file, const char *alpn_offer,
-                               char *alpn, size_t alpn_cap, char *version, size_t version_cap);
+/* The negotiated ALPN protocol and TLS version ("TLSv1.3") of a fresh connection.
+ * max_version: 0 for the newest, or an OpenSSL version constant (TLS1_2_VERSION,
+ * TLS1_1_VERSION) to offer at most that. CM_ETLS when the handshake fails. */
+CM_NODISCARD int tls_peer_info(uint16_t port, const char *ca_file, int max_version,
+                               const char *alpn_offer, char *alpn, size_t alpn_cap, char *version,
+                               size_t version_cap);
 
 #endif /* TESTS_SUPPORT_TLS_CLIENT_H */
