@@ -244,8 +244,8 @@ int backup_archive_writer_add(struct backup_archive_writer *w, const char *path,
     if (!entry_path_ok(path, plen))
         return cm_err_set(err, CM_EINVAL, "archive: unsafe entry path \"%.80s\"", path);
     if (n > BACKUP_MAX_ENTRY)
-        return cm_err_set(err, CM_ETOOBIG, "archive: entry %.80s is %zu bytes (max %u)", path,
-                          n, (unsigned)BACKUP_MAX_ENTRY);
+        return cm_err_set(err, CM_ETOOBIG, "archive: entry %.80s is %zu bytes (max %u)", path, n,
+                          (unsigned)BACKUP_MAX_ENTRY);
     if (plen > 100) {
         /* pax record "<len> path=<p>\n" where len counts its own digits. */
         char rec[300];
@@ -609,8 +609,8 @@ static int gz_feed(void *ctx, const void *p, size_t n, struct cm_err *err)
         r->zs.avail_out = sizeof(r->out);
         zrc = inflate(&r->zs, Z_NO_FLUSH);
         if (zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR)
-            return cm_err_set(err, zrc == Z_MEM_ERROR ? CM_ENOMEM : CM_EPARSE,
-                              "archive: gzip: %s", r->zs.msg ? r->zs.msg : "corrupt data");
+            return cm_err_set(err, zrc == Z_MEM_ERROR ? CM_ENOMEM : CM_EPARSE, "archive: gzip: %s",
+                              r->zs.msg ? r->zs.msg : "corrupt data");
         rc = tar_feed(r, r->out, sizeof(r->out) - r->zs.avail_out, err);
         if (rc != 0)
             return rc;

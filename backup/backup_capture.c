@@ -60,8 +60,8 @@ static int upload_sink(void *ctx, const void *p, size_t n, struct cm_err *err)
 
 static const char *meta_str(const cJSON *obj, const char *k)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(obj, "metadata"), k);
+    const cJSON *v =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), k);
 
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
@@ -209,8 +209,8 @@ static void snapshot_name(const char *id, const char *pvc, char *out, size_t len
     n = strlen(out);
     if (n > 253)
         n = 253;
-    while (n > 0 && !((out[n - 1] >= 'a' && out[n - 1] <= 'z') ||
-                      (out[n - 1] >= '0' && out[n - 1] <= '9')))
+    while (n > 0 &&
+           !((out[n - 1] >= 'a' && out[n - 1] <= 'z') || (out[n - 1] >= '0' && out[n - 1] <= '9')))
         n--;
     out[n] = '\0';
 }
@@ -222,17 +222,16 @@ static void label_value(const char *s, char *out, size_t len)
 
     (void)snprintf(out, len, "%.63s", s);
     n = strlen(out);
-    while (n > 0 && !((out[n - 1] >= 'a' && out[n - 1] <= 'z') ||
-                      (out[n - 1] >= 'A' && out[n - 1] <= 'Z') ||
-                      (out[n - 1] >= '0' && out[n - 1] <= '9')))
+    while (n > 0 &&
+           !((out[n - 1] >= 'a' && out[n - 1] <= 'z') || (out[n - 1] >= 'A' && out[n - 1] <= 'Z') ||
+             (out[n - 1] >= '0' && out[n - 1] <= '9')))
         n--;
     out[n] = '\0';
 }
 
 static int create_snapshots(struct cap *c, struct kube_client *kube)
 {
-    struct kube_ref ref = {"snapshot.storage.k8s.io/v1", "volumesnapshots", c->o->namespace_,
-                           NULL};
+    struct kube_ref ref = {"snapshot.storage.k8s.io/v1", "volumesnapshots", c->o->namespace_, NULL};
     const char *cls = c->o->policy->volume_snapshot_class;
     size_t i;
     int rc = 0;
@@ -274,8 +273,7 @@ static int create_snapshots(struct cap *c, struct kube_client *kube)
 
 static void delete_snapshots(struct cap *c, struct kube_client *kube)
 {
-    struct kube_ref ref = {"snapshot.storage.k8s.io/v1", "volumesnapshots", c->o->namespace_,
-                           NULL};
+    struct kube_ref ref = {"snapshot.storage.k8s.io/v1", "volumesnapshots", c->o->namespace_, NULL};
     struct cm_err e;
     size_t i;
 
@@ -291,8 +289,7 @@ static void delete_snapshots(struct cap *c, struct kube_client *kube)
 
 static int wait_snapshots(struct cap *c, struct kube_client *kube)
 {
-    struct kube_ref ref = {"snapshot.storage.k8s.io/v1", "volumesnapshots", c->o->namespace_,
-                           NULL};
+    struct kube_ref ref = {"snapshot.storage.k8s.io/v1", "volumesnapshots", c->o->namespace_, NULL};
     uint64_t timeout = c->o->snapshot_timeout_ms ? c->o->snapshot_timeout_ms : 600000;
     uint64_t poll = c->o->snapshot_poll_ms ? c->o->snapshot_poll_ms : 1000;
     uint64_t waited = 0;
@@ -316,8 +313,8 @@ static int wait_snapshots(struct cap *c, struct kube_client *kube)
                 return rc;
             }
             st = cJSON_GetObjectItemCaseSensitive(vs, "status");
-            e = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(st, "error"), "message");
+            e = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(st, "error"),
+                                                 "message");
             if (cJSON_IsString(e)) {
                 rc = cm_err_set(c->err, CM_EIO, "snapshot of PVC %s/%s failed: %s",
                                 c->o->namespace_, p->name, e->valuestring);
@@ -416,8 +413,8 @@ static int capture_cluster(struct cap *c, struct kube_client *kube, const struct
             rc = add_cluster(c, kube, d, "storage.k8s.io", "storageclasses", p->storage_class);
     }
     for (i = 0; rc == 0 && i < c->n_crd; i++)
-        rc = add_cluster(c, kube, d, "apiextensions.k8s.io", "customresourcedefinitions",
-                         c->crd[i]);
+        rc =
+            add_cluster(c, kube, d, "apiextensions.k8s.io", "customresourcedefinitions", c->crd[i]);
     return rc;
 }
 
@@ -466,8 +463,8 @@ static int put_manifest(struct cap *c, const struct s3_put_opts *po, char *key, 
     struct cm_buf b;
     int rc;
 
-    rc = backup_rp_key(c->o->prefix, c->o->namespace_, c->m->id, BACKUP_MANIFEST_NAME, key,
-                       keylen, c->err);
+    rc = backup_rp_key(c->o->prefix, c->o->namespace_, c->m->id, BACKUP_MANIFEST_NAME, key, keylen,
+                       c->err);
     if (rc != 0)
         return rc;
     cm_buf_init(&b, BACKUP_MANIFEST_MAX);
@@ -499,8 +496,7 @@ int backup_capture_run(const struct backup_capture_opts *o, struct backup_captur
     int rc;
 
     memset(&c, 0, sizeof(c));
-    if (o == NULL || o->policy == NULL || o->namespace_ == NULL || o->kube == NULL ||
-        o->s3 == NULL)
+    if (o == NULL || o->policy == NULL || o->namespace_ == NULL || o->kube == NULL || o->s3 == NULL)
         return cm_err_set(err, CM_EINVAL, "capture: missing policy, namespace or clients");
     if (!backup_ns_valid(o->namespace_, strlen(o->namespace_)))
         return cm_err_set(err, CM_EINVAL, "capture: invalid namespace \"%s\"", o->namespace_);
@@ -580,8 +576,7 @@ int backup_capture_run(const struct backup_capture_opts *o, struct backup_captur
         goto cleanup;
     if (pr.size != backup_archive_writer_bytes(c.w) ||
         strcmp(pr.sha256_hex, backup_archive_writer_sha256(c.w)) != 0) {
-        rc = cm_err_set(err, CM_EINTEGRITY, "archive %s: uploaded bytes differ from written",
-                        key);
+        rc = cm_err_set(err, CM_EINTEGRITY, "archive %s: uploaded bytes differ from written", key);
         goto cleanup;
     }
     /* 3. Snapshots must be ready before the point can claim to be complete. Until the
@@ -614,9 +609,9 @@ int backup_capture_run(const struct backup_capture_opts *o, struct backup_captur
         out->seconds = (double)(cm_time_mono_ns() - t0) / 1e9;
     }
     cm_log(CM_LOG_INFO, "backup", "capture complete", CM_LS("ns", o->namespace_),
-           CM_LS("policy", o->policy->name), CM_LS("id", id),
-           CM_LI("resources", c.m->n_resources), CM_LI("snapshots", c.m->n_snapshots),
-           CM_LI("bytes", pr.size), CM_LI("setup_ms", (t_setup - t0) / 1000000u),
+           CM_LS("policy", o->policy->name), CM_LS("id", id), CM_LI("resources", c.m->n_resources),
+           CM_LI("snapshots", c.m->n_snapshots), CM_LI("bytes", pr.size),
+           CM_LI("setup_ms", (t_setup - t0) / 1000000u),
            CM_LI("objects_ms", (t_objects - t_setup) / 1000000u),
            CM_LI("close_ms", (t_close - t_objects) / 1000000u),
            CM_LI("snapshots_ms", (t_snap - t_close) / 1000000u),
@@ -627,7 +622,8 @@ cleanup:
         c.up = NULL;
         delete_snapshots(&c, o->kube);
         cm_log(CM_LOG_ERROR, "backup", "capture failed", CM_LS("ns", o->namespace_),
-               CM_LS("policy", o->policy->name), CM_LS("id", id), CM_LS("err", err ? err->msg : ""));
+               CM_LS("policy", o->policy->name), CM_LS("id", id),
+               CM_LS("err", err ? err->msg : ""));
     }
     backup_archive_writer_destroy(c.w);
     kube_discovery_destroy(d);

@@ -305,7 +305,9 @@ int backup_catalog_format_json(const struct backup_catalog *c, struct cm_buf *b)
             rc = kv(b, "createdAt", created);
         if (rc == 0)
             rc = cm_buf_addf(b, ",\"status\":\"%s\",\"bytes\":%llu,\"objects\":%zu",
-                             !p->complete ? "partial" : p->problem[0] ? "invalid" : "complete",
+                             !p->complete    ? "partial"
+                             : p->problem[0] ? "invalid"
+                                             : "complete",
                              (unsigned long long)p->bytes, p->n_objects);
         if (rc == 0 && p->has_details && p->problem[0] == '\0') {
             rc = cm_buf_addc(b, ',');

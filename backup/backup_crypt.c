@@ -155,8 +155,8 @@ struct bk_enc {
     unsigned char ct[4 + BACKUP_ENC_FRAME + BK_ENC_TAG];
 };
 
-int bk_enc_create(const struct backup_key *key, backup_sink_fn sink, void *ctx,
-                  struct bk_enc **out, struct cm_err *err)
+int bk_enc_create(const struct backup_key *key, backup_sink_fn sink, void *ctx, struct bk_enc **out,
+                  struct cm_err *err)
 {
     struct bk_enc *e = cm_calloc(1, sizeof(*e));
 
@@ -193,8 +193,7 @@ static int seal(struct bk_enc *e, bool final, struct cm_err *err)
     put_be32(e->ct, (uint32_t)e->fill | (final ? BK_ENC_FINAL : 0));
     if (EVP_EncryptInit_ex(e->ctx, EVP_aes_256_gcm(), NULL, e->key, nonce) != 1 ||
         EVP_EncryptUpdate(e->ctx, NULL, &outl, aad, (int)sizeof(aad)) != 1 ||
-        (e->fill > 0 &&
-         EVP_EncryptUpdate(e->ctx, e->ct + 4, &outl, e->pt, (int)e->fill) != 1) ||
+        (e->fill > 0 && EVP_EncryptUpdate(e->ctx, e->ct + 4, &outl, e->pt, (int)e->fill) != 1) ||
         EVP_EncryptFinal_ex(e->ctx, e->ct + 4 + e->fill, &fl) != 1 ||
         EVP_CIPHER_CTX_ctrl(e->ctx, EVP_CTRL_GCM_GET_TAG, BK_ENC_TAG, e->ct + 4 + e->fill) != 1)
         return cm_err_set(err, CM_EIO, "encryption: AES-256-GCM failed");
@@ -262,8 +261,8 @@ struct bk_dec {
     unsigned char pt[BACKUP_ENC_FRAME];
 };
 
-int bk_dec_create(const struct backup_key *key, backup_sink_fn sink, void *ctx,
-                  struct bk_dec **out, struct cm_err *err)
+int bk_dec_create(const struct backup_key *key, backup_sink_fn sink, void *ctx, struct bk_dec **out,
+                  struct cm_err *err)
 {
     struct bk_dec *d = cm_calloc(1, sizeof(*d));
 
@@ -326,7 +325,8 @@ int bk_dec_feed(struct bk_dec *d, const void *p, size_t n, struct cm_err *err)
             s += take;
             n -= take;
             if (d->hdr_fill == BK_ENC_HDR && memcmp(d->hdr, BK_ENC_MAGIC, 8) != 0)
-                return cm_err_set(err, CM_EPARSE, "decryption: not a lockwarden encrypted "
+                return cm_err_set(err, CM_EPARSE,
+                                  "decryption: not a lockwarden encrypted "
                                   "archive (bad magic)");
             continue;
         }

@@ -24,14 +24,14 @@
 struct ex_app {
     char ns[64];
     char policy[254];
-    time_t last_run;   /* newest restore point or attempt */
-    bool known;        /* last_run was read from the bucket */
+    time_t last_run; /* newest restore point or attempt */
+    bool known;      /* last_run was read from the bucket */
     bool running;
 };
 
 struct ex_slot {
     pthread_t th;
-    bool busy;         /* a thread runs or awaits join */
+    bool busy; /* a thread runs or awaits join */
     bool done;
     struct ex *ex;
     char ns[64];
@@ -50,8 +50,8 @@ struct ex {
     size_t n_apps;
 };
 
-static int ex_open_s3(const struct ex *ex, struct kube_client *kube,
-                      const struct policy_backup *p, struct s3_client **s3, struct cm_err *err)
+static int ex_open_s3(const struct ex *ex, struct kube_client *kube, const struct policy_backup *p,
+                      struct s3_client **s3, struct cm_err *err)
 {
     struct s3_credentials creds = {0};
     struct backup_location loc;
@@ -298,8 +298,8 @@ static void pass(struct ex *ex, struct kube_client *kube, time_t now)
             continue;
         if (start(ex, a, p, now) != 0)
             break; /* every slot busy: the rest waits for the next tick */
-        cm_log(CM_LOG_INFO, "executor", "capture due", CM_LS("ns", a->ns),
-               CM_LS("policy", p->name), CM_LI("slot", (long long)due));
+        cm_log(CM_LOG_INFO, "executor", "capture due", CM_LS("ns", a->ns), CM_LS("policy", p->name),
+               CM_LI("slot", (long long)due));
     }
     cm_free(apps);
 }
@@ -425,8 +425,8 @@ int backup_executor_run(const struct backup_executor_opts *o, struct cm_err *err
         rc = parse_addr(o->metrics_addr, &sa, err);
         if (rc != 0)
             goto cleanup;
-        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, ntohs(sa.sin_port), NULL, NULL,
-                             serve, &ex, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, ntohs(sa.sin_port), NULL, NULL, serve,
+                             &ex, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
         if (d == NULL) {
             rc = cm_err_set(err, CM_EIO, "executor: cannot listen on %s for /metrics",
@@ -448,8 +448,8 @@ int backup_executor_run(const struct backup_executor_opts *o, struct cm_err *err
             struct cm_err le;
             bool was = leader;
 
-            if (backup_lease_try(kube, o->lease_namespace ? o->lease_namespace
-                                                          : o->secret_namespace,
+            if (backup_lease_try(kube,
+                                 o->lease_namespace ? o->lease_namespace : o->secret_namespace,
                                  o->lease_name ? o->lease_name : "lockwarden-executor", ident,
                                  o->lease_seconds, now, &leader, &le) != 0)
                 cm_log(CM_LOG_WARN, "executor", "lease", CM_LS("err", le.msg));

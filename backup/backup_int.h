@@ -8,7 +8,7 @@
 #include "backup/backup.h"
 
 #define BK_ENC_MAGIC "LWENC001"
-#define BK_ENC_HDR 12      /* magic + 4-byte nonce prefix */
+#define BK_ENC_HDR 12 /* magic + 4-byte nonce prefix */
 #define BK_ENC_TAG 16
 #define BK_ENC_FINAL 0x80000000u
 

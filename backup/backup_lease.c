@@ -19,8 +19,8 @@ static void micro_time(time_t t, char *buf, size_t len)
     (void)snprintf(buf, len, "%.19s.000000Z", s);
 }
 
-static cJSON *lease_object(const char *ns, const char *name, const char *identity,
-                           unsigned secs, time_t now, time_t acquired, long transitions)
+static cJSON *lease_object(const char *ns, const char *name, const char *identity, unsigned secs,
+                           time_t now, time_t acquired, long transitions)
 {
     char renew[40], acq[40];
     cJSON *o = cJSON_CreateObject();
@@ -31,7 +31,8 @@ static cJSON *lease_object(const char *ns, const char *name, const char *identit
     micro_time(acquired, acq, sizeof(acq));
     if (o == NULL || md == NULL || spec == NULL ||
         !cJSON_AddStringToObject(o, "apiVersion", "coordination.k8s.io/v1") ||
-        !cJSON_AddStringToObject(o, "kind", "Lease") || !cJSON_AddStringToObject(md, "name", name) ||
+        !cJSON_AddStringToObject(o, "kind", "Lease") ||
+        !cJSON_AddStringToObject(md, "name", name) ||
         !cJSON_AddStringToObject(md, "namespace", ns) ||
         !cJSON_AddStringToObject(spec, "holderIdentity", identity) ||
         !cJSON_AddNumberToObject(spec, "leaseDurationSeconds", secs) ||
@@ -110,9 +111,9 @@ int backup_lease_try(struct kube_client *kube, const char *ns, const char *name,
         transitions++;
     }
     want = lease_object(ns, name, identity, lease_seconds, now, acquired, transitions);
-    if (want == NULL || (rv != NULL &&
-                         !cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(want, "metadata"),
-                                                  "resourceVersion", rv))) {
+    if (want == NULL ||
+        (rv != NULL && !cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(want, "metadata"),
+                                                "resourceVersion", rv))) {
         cJSON_Delete(want);
         cJSON_Delete(cur);
         return cm_err_set(err, CM_ENOMEM, "lease: out of memory");
@@ -151,8 +152,7 @@ static int on_workload(const cJSON *item, void *ctx)
         if (strcmp(a->apps[i].namespace_, ns) == 0) {
             if (strcmp(a->apps[i].policy, pol) != 0) {
                 cm_log(CM_LOG_WARN, "backup", "workloads of one namespace bind different policies",
-                       CM_LS("ns", ns), CM_LS("policy", a->apps[i].policy),
-                       CM_LS("other", pol));
+                       CM_LS("ns", ns), CM_LS("policy", a->apps[i].policy), CM_LS("other", pol));
                 if (strcmp(pol, a->apps[i].policy) < 0)
                     memcpy(a->apps[i].policy, pol, strlen(pol) + 1);
             }

@@ -22,8 +22,8 @@ static int get_str(const cJSON *o, const char *k, bool optional, const char *whe
     if (!cJSON_IsString(v) || v->valuestring == NULL)
         return cm_err_set(err, CM_EPARSE, "manifest: %s: \"%s\" must be a string", where, k);
     if (strlen(v->valuestring) > BACKUP_MAX_STRING)
-        return cm_err_set(err, CM_ETOOBIG, "manifest: %s: \"%s\" is longer than %d bytes", where,
-                          k, BACKUP_MAX_STRING);
+        return cm_err_set(err, CM_ETOOBIG, "manifest: %s: \"%s\" is longer than %d bytes", where, k,
+                          BACKUP_MAX_STRING);
     if (!bk_utf8_ok(v->valuestring))
         return cm_err_set(err, CM_EPARSE, "manifest: %s: \"%s\" is not valid UTF-8", where, k);
     *out = v->valuestring;
@@ -114,8 +114,8 @@ static int parse_resource(const cJSON *it, size_t idx, struct backup_manifest *m
         return cm_err_set(err, CM_ETOOBIG, "manifest: %s: size over %u bytes", where,
                           (unsigned)BACKUP_MAX_ENTRY);
     if (r.namespace_[0] != '\0' && strcmp(r.namespace_, m->namespace_) != 0)
-        return cm_err_set(err, CM_EPARSE, "manifest: %s: namespace \"%s\" is not the app's",
-                          where, r.namespace_);
+        return cm_err_set(err, CM_EPARSE, "manifest: %s: namespace \"%s\" is not the app's", where,
+                          r.namespace_);
     st = cJSON_GetObjectItemCaseSensitive(it, "stripped");
     if (st != NULL && !cJSON_IsArray(st))
         return cm_err_set(err, CM_EPARSE, "manifest: %s: \"stripped\" must be an array", where);
@@ -209,8 +209,10 @@ static int parse_header(const cJSON *root, struct backup_manifest *m, struct cm_
     if (rc != 0)
         return rc == CM_ENOMEM ? cm_err_set(err, rc, "manifest: out of memory") : rc;
     if (strcmp(s, "NONE") != 0 && strcmp(s, "GOVERNANCE") != 0 && strcmp(s, "COMPLIANCE") != 0)
-        return cm_err_set(err, CM_EPARSE, "manifest: objectLock.mode \"%.32s\" is not "
-                          "NONE, GOVERNANCE or COMPLIANCE", s);
+        return cm_err_set(err, CM_EPARSE,
+                          "manifest: objectLock.mode \"%.32s\" is not "
+                          "NONE, GOVERNANCE or COMPLIANCE",
+                          s);
     memcpy(m->lock_mode, s, strlen(s) + 1);
     if (strcmp(s, "NONE") != 0) {
         rc = get_time(lock, "retainUntil", "objectLock", &m->retain_until, err);

@@ -190,26 +190,25 @@ int backup_metrics_format(struct backup_metrics *m, struct cm_buf *b)
                 "Unix time of the last complete restore point per app.");
     for (i = 0; rc == 0 && i < m->n_apps; i++) {
         if (m->apps[i].successes > 0)
-            rc = app_line(b, "lockwarden_backup_last_success_timestamp_seconds", &m->apps[i], "",
-                          0, (double)m->apps[i].last_success);
+            rc = app_line(b, "lockwarden_backup_last_success_timestamp_seconds", &m->apps[i], "", 0,
+                          (double)m->apps[i].last_success);
     }
     if (rc == 0)
         rc = header(b, "lockwarden_backup_last_failure_timestamp_seconds", "gauge",
                     "Unix time of the last failed capture per app.");
     for (i = 0; rc == 0 && i < m->n_apps; i++) {
         if (m->apps[i].failures > 0)
-            rc = app_line(b, "lockwarden_backup_last_failure_timestamp_seconds", &m->apps[i], "",
-                          0, (double)m->apps[i].last_failure);
+            rc = app_line(b, "lockwarden_backup_last_failure_timestamp_seconds", &m->apps[i], "", 0,
+                          (double)m->apps[i].last_failure);
     }
     if (rc == 0)
-        rc = header(b, "lockwarden_backup_captures_total", "counter",
-                    "Captures by result.");
+        rc = header(b, "lockwarden_backup_captures_total", "counter", "Captures by result.");
     for (i = 0; rc == 0 && i < m->n_apps; i++) {
-        rc = app_line(b, "lockwarden_backup_captures_total", &m->apps[i], ",result=\"success\"",
-                      0, (double)m->apps[i].successes);
+        rc = app_line(b, "lockwarden_backup_captures_total", &m->apps[i], ",result=\"success\"", 0,
+                      (double)m->apps[i].successes);
         if (rc == 0)
-            rc = app_line(b, "lockwarden_backup_captures_total", &m->apps[i],
-                          ",result=\"failure\"", 0, (double)m->apps[i].failures);
+            rc = app_line(b, "lockwarden_backup_captures_total", &m->apps[i], ",result=\"failure\"",
+                          0, (double)m->apps[i].failures);
     }
     if (rc == 0)
         rc = header(b, "lockwarden_backup_bytes_total", "counter",
@@ -248,8 +247,7 @@ int backup_metrics_format(struct backup_metrics *m, struct cm_buf *b)
     if (rc == 0)
         rc = cm_buf_addf(b, "lockwarden_executor_leader %d\n", m->leader ? 1 : 0);
     if (rc == 0)
-        rc = header(b, "lockwarden_executor_running_captures", "gauge",
-                    "Captures in progress.");
+        rc = header(b, "lockwarden_executor_running_captures", "gauge", "Captures in progress.");
     if (rc == 0)
         rc = cm_buf_addf(b, "lockwarden_executor_running_captures %d\n", m->running);
     pthread_mutex_unlock(&m->mu);

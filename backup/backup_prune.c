@@ -33,8 +33,7 @@ static int point_lock(struct s3_client *s3, const struct backup_rp_info *p, time
 
         if (o->is_delete_marker)
             continue;
-        rc = s3_client_head_object(s3, o->key, o->version_id[0] ? o->version_id : NULL, &info,
-                                   err);
+        rc = s3_client_head_object(s3, o->key, o->version_id[0] ? o->version_id : NULL, &info, err);
         if (rc == CM_ENOENT)
             continue;
         if (rc != 0)
@@ -69,8 +68,8 @@ static int delete_point(struct s3_client *s3, const struct backup_rp_info *p,
 
             if (is_manifest_key(o->key) != (pass == 0))
                 continue;
-            rc = s3_client_delete_object(s3, o->key, o->version_id[0] ? o->version_id : NULL,
-                                         false, &e);
+            rc = s3_client_delete_object(s3, o->key, o->version_id[0] ? o->version_id : NULL, false,
+                                         &e);
             if (rc == CM_ELOCKED) {
                 it->retained_by_lock = true;
                 cm_log(CM_LOG_INFO, "backup", "retained by object lock", CM_LS("ns", p->namespace_),
@@ -115,8 +114,8 @@ static int extend_point(struct s3_client *s3, const char *prefix, const struct b
     }
     /* The record of the change is a new key, never a rewrite. */
     cm_time_format(now, ts, sizeof(ts));
-    (void)snprintf(stamp, sizeof(stamp), "%.4s%.2s%.2sT%.2s%.2s%.2sZ", ts, ts + 5, ts + 8,
-                   ts + 11, ts + 14, ts + 17);
+    (void)snprintf(stamp, sizeof(stamp), "%.4s%.2s%.2sT%.2s%.2s%.2sZ", ts, ts + 5, ts + 8, ts + 11,
+                   ts + 14, ts + 17);
     (void)snprintf(leaf, sizeof(leaf), "locks/%s.json", stamp);
     rc = backup_rp_key(prefix, p->namespace_, p->id, leaf, key, sizeof(key), &e);
     if (rc != 0) {
@@ -126,8 +125,8 @@ static int extend_point(struct s3_client *s3, const char *prefix, const struct b
     len = snprintf(body, sizeof(body),
                    "{\"id\":\"%s\",\"namespace\":\"%s\",\"mode\":\"%s\",\"retainUntil\":\"%s\","
                    "\"extendedAt\":\"%s\"}\n",
-                   p->id, p->namespace_, s3_lock_mode_name(mode), cm_time_format(until, u, sizeof(u)),
-                   cm_time_format(now, n, sizeof(n)));
+                   p->id, p->namespace_, s3_lock_mode_name(mode),
+                   cm_time_format(until, u, sizeof(u)), cm_time_format(now, n, sizeof(n)));
     memset(&po, 0, sizeof(po));
     po.lock_mode = mode;
     po.retain_until = until;

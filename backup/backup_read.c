@@ -85,8 +85,8 @@ int backup_rp_open(struct s3_client *s3, const char *prefix, const char *ns, con
         return cm_err_set(err, CM_ENOENT,
                           "restore point %s/%s is partial or absent (no %s in bucket %s)", ns, id,
                           BACKUP_MANIFEST_NAME, s3_client_bucket(s3));
-    rc = s3_client_get_object_mem(s3, key, v.oldest[0] ? v.oldest : NULL, BACKUP_MANIFEST_MAX,
-                                  &buf, &len, NULL, err);
+    rc = s3_client_get_object_mem(s3, key, v.oldest[0] ? v.oldest : NULL, BACKUP_MANIFEST_MAX, &buf,
+                                  &len, NULL, err);
     if (rc == CM_ENOENT)
         return cm_err_set(err, CM_ENOENT,
                           "restore point %s/%s is partial or absent (no %s in bucket %s)", ns, id,
@@ -107,8 +107,8 @@ int backup_rp_open(struct s3_client *s3, const char *prefix, const char *ns, con
         goto cleanup;
     }
     if (strcmp(rp->m->id, id) != 0 || strcmp(rp->m->namespace_, ns) != 0) {
-        rc = cm_err_set(err, CM_EINTEGRITY, "%s names restore point %s/%s", key,
-                        rp->m->namespace_, rp->m->id);
+        rc = cm_err_set(err, CM_EINTEGRITY, "%s names restore point %s/%s", key, rp->m->namespace_,
+                        rp->m->id);
         goto cleanup;
     }
     {
@@ -116,8 +116,10 @@ int backup_rp_open(struct s3_client *s3, const char *prefix, const char *ns, con
 
         rp->foreign = (v.n_manifest - 1) + (na > 1 ? na - 1 : 0);
         if (rp->foreign > 0)
-            cm_log(CM_LOG_WARN, "backup", "restore point has versions lockwarden did not write; "
-                   "reading the original ones", CM_LS("ns", ns), CM_LS("id", id),
+            cm_log(CM_LOG_WARN, "backup",
+                   "restore point has versions lockwarden did not write; "
+                   "reading the original ones",
+                   CM_LS("ns", ns), CM_LS("id", id),
                    CM_LI("foreign_versions", (long long)rp->foreign));
     }
     *out = rp;
@@ -155,7 +157,7 @@ struct each {
     struct backup_rp *rp;
     backup_rp_resource_fn fn;
     void *ctx;
-    size_t next;     /* the manifest index expected next (archive order) */
+    size_t next; /* the manifest index expected next (archive order) */
     unsigned char *seen;
     size_t seen_count;
     struct backup_archive_reader *r;
@@ -216,11 +218,15 @@ int backup_rp_foreach_resource(struct backup_rp *rp, const struct backup_key *ke
     m = rp->m;
     if (m->key_id[0] != '\0') {
         if (key == NULL)
-            return cm_err_set(err, CM_EINVAL, "restore point %s/%s is encrypted with key %s: "
-                              "give that key", m->namespace_, m->id, m->key_id);
+            return cm_err_set(err, CM_EINVAL,
+                              "restore point %s/%s is encrypted with key %s: "
+                              "give that key",
+                              m->namespace_, m->id, m->key_id);
         if (strcmp(key->id, m->key_id) != 0)
-            return cm_err_set(err, CM_EINVAL, "restore point %s/%s is encrypted with key %s, "
-                              "not %s", m->namespace_, m->id, m->key_id, key->id);
+            return cm_err_set(err, CM_EINVAL,
+                              "restore point %s/%s is encrypted with key %s, "
+                              "not %s",
+                              m->namespace_, m->id, m->key_id, key->id);
         use_key = key;
     }
     memset(&e, 0, sizeof(e));

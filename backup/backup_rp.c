@@ -58,8 +58,7 @@ int backup_rp_id_parse(const char *id, size_t n, time_t *out)
     if (digits(id, 4, &y) || digits(id + 4, 2, &mo) || digits(id + 6, 2, &d) ||
         digits(id + 9, 2, &h) || digits(id + 11, 2, &mi) || digits(id + 13, 2, &s))
         return CM_EPARSE;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 ||
-        s > 59)
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || s > 59)
         return CM_EPARSE;
     if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
         return CM_EPARSE;
@@ -120,8 +119,8 @@ int backup_rp_key(const char *prefix, const char *ns, const char *id, const char
         return cm_err_set(err, CM_EINVAL, "invalid restore point id \"%s\"", id ? id : "(null)");
     if (leaf != NULL && !leaf_valid(leaf))
         return cm_err_set(err, CM_EINVAL, "invalid key leaf \"%s\"", leaf);
-    n = snprintf(buf, len, "%s%s%s/%s/%s", has_prefix ? prefix : "", has_prefix ? "/" : "", ns,
-                 id, leaf != NULL ? leaf : "");
+    n = snprintf(buf, len, "%s%s%s/%s/%s", has_prefix ? prefix : "", has_prefix ? "/" : "", ns, id,
+                 leaf != NULL ? leaf : "");
     if (n < 0 || (size_t)n >= len || (size_t)n > BACKUP_KEY_MAX)
         return cm_err_set(err, CM_ETOOBIG, "S3 key for %s/%s is too long", ns, id);
     return 0;

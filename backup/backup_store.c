@@ -101,8 +101,8 @@ void backup_location_of(const struct policy_backup *p, const char *endpoint_over
     out->region = p->location.region;
     out->bucket = p->location.bucket;
     out->prefix = p->location.prefix;
-    out->path_style = p->location.path_style || (endpoint_override != NULL &&
-                                                 endpoint_override[0] != '\0');
+    out->path_style =
+        p->location.path_style || (endpoint_override != NULL && endpoint_override[0] != '\0');
 }
 
 int backup_s3_open(const struct backup_location *loc, const struct s3_credentials *creds,
@@ -131,8 +131,8 @@ int backup_key_from_secret(struct kube_client *kube, const char *ns, const char 
         return rc;
     rc = secret_value(secret, "key", &v, &n);
     if (rc == CM_ENOENT || rc == CM_EPARSE)
-        rc = cm_err_set(err, CM_EINVAL, "Secret %s/%s: data key \"key\" missing or not base64",
-                        ns, name);
+        rc = cm_err_set(err, CM_EINVAL, "Secret %s/%s: data key \"key\" missing or not base64", ns,
+                        name);
     else if (rc == 0) {
         rc = backup_key_parse(v, n, out, err);
         if (rc != 0)

@@ -67,7 +67,8 @@ bool backup_strip_skip(const char *group, const char *resource, const cJSON *obj
         return true;
     if (obj == NULL)
         return false;
-    if ((eq(group, "") && eq(resource, "pods")) || (eq(group, "apps") && eq(resource, "replicasets")) ||
+    if ((eq(group, "") && eq(resource, "pods")) ||
+        (eq(group, "apps") && eq(resource, "replicasets")) ||
         (eq(group, "apps") && eq(resource, "controllerrevisions")) ||
         (eq(group, "batch") && eq(resource, "jobs")))
         return controlled(obj);
@@ -76,15 +77,14 @@ bool backup_strip_skip(const char *group, const char *resource, const cJSON *obj
     if (eq(group, "") && eq(resource, "secrets"))
         return eq(str_at(obj, "type", NULL), "kubernetes.io/service-account-token");
     if (eq(group, "snapshot.storage.k8s.io") && eq(resource, "volumesnapshots")) {
-        labels = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "labels");
+        labels = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
+                                                  "labels");
         return cJSON_GetObjectItemCaseSensitive(labels, BACKUP_LABEL_RP) != NULL;
     }
     return false;
 }
 
-static void drop(cJSON *parent, const char *key, const char *name, const char **stripped,
-                 size_t *n)
+static void drop(cJSON *parent, const char *key, const char *name, const char **stripped, size_t *n)
 {
     cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(parent, key);
 
@@ -196,9 +196,8 @@ int backup_strip_path(bool cluster, const char *group, const char *version, cons
     if (group == NULL || (group[0] != '\0' && !seg_ok(group, 253)) || !seg_ok(version, 63) ||
         !seg_ok(resource, 253) || !seg_ok(name, 253) || buf == NULL)
         return CM_EINVAL;
-    n = snprintf(natural, sizeof(natural), "%s/%s/%s/%s/%s.json",
-                 cluster ? "cluster" : "resources", group[0] ? group : "core", version, resource,
-                 name);
+    n = snprintf(natural, sizeof(natural), "%s/%s/%s/%s/%s.json", cluster ? "cluster" : "resources",
+                 group[0] ? group : "core", version, resource, name);
     if (n < 0 || (size_t)n >= sizeof(natural))
         return CM_ETOOBIG;
     if (n > 255) {

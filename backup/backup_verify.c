@@ -68,8 +68,7 @@ static int check_lock(struct s3_client *s3, const char *key, const char *version
     int rc;
 
     memset(&info, 0, sizeof(info));
-    rc = s3_client_head_object(s3, key, version != NULL && version[0] ? version : NULL, &info,
-                               err);
+    rc = s3_client_head_object(s3, key, version != NULL && version[0] ? version : NULL, &info, err);
     if (rc != 0)
         return rc;
     (void)snprintf(o->key, sizeof(o->key), "%s", key);

@@ -38,33 +38,32 @@ struct bk_args {
 
 static void bk_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: lockwarden backup run --namespace NS [--policy NAME] [options]\n"
-            "       lockwarden backup list [--namespace NS] [-o text|json] [options]\n"
-            "       lockwarden backup verify NS/ID | --namespace NS ID [options]\n"
-            "       lockwarden backup prune [--namespace NS] [--dry-run] [options]\n\n"
-            "Captures an app (one namespace) into an S3 Object Lock restore point, lists the\n"
-            "restore points in the bucket, reads one back and checks every SHA-256 and lock,\n"
-            "or applies each BackupPolicy's GFS retention.\n\n"
-            "  -p, --policies PATH        BackupPolicy file or directory (repeatable)\n"
-            "      --kubeconfig FILE, --context NAME   the cluster (default: in-cluster or\n"
-            "                             ~/.kube/config)\n"
-            "  -n, --namespace NS         the app\n"
-            "      --policy NAME          the BackupPolicy (run: default = the one the\n"
-            "                             namespace's workloads are bound to)\n"
-            "  -o, --output text|json     list format\n"
-            "      --bucket B [--region R] [--prefix P] [--s3-endpoint URL] [--path-style]\n"
-            "                             read a bucket without policies (list, verify)\n"
-            "      --s3-endpoint URL      override the policies' endpoint\n"
-            "      --encryption-key FILE  AES-256 key (32 bytes raw, hex or base64)\n"
-            "      --secret-namespace NS  where credentials/key Secrets live (default: the\n"
-            "                             context's namespace)\n"
-            "      --snapshot-timeout S   seconds to wait for readyToUse (default 600)\n"
-            "      --dry-run              prune: decide and print, change nothing\n"
-            "      --now TIME             prune: judge at TIME (RFC 3339)\n\n"
-            "S3 credentials come from the policy's credentials Secret, else from\n"
-            "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN).\n"
-            "exit status: 0 success, 1 the operation failed, 2 usage or input errors.\n");
+    fprintf(f, "usage: lockwarden backup run --namespace NS [--policy NAME] [options]\n"
+               "       lockwarden backup list [--namespace NS] [-o text|json] [options]\n"
+               "       lockwarden backup verify NS/ID | --namespace NS ID [options]\n"
+               "       lockwarden backup prune [--namespace NS] [--dry-run] [options]\n\n"
+               "Captures an app (one namespace) into an S3 Object Lock restore point, lists the\n"
+               "restore points in the bucket, reads one back and checks every SHA-256 and lock,\n"
+               "or applies each BackupPolicy's GFS retention.\n\n"
+               "  -p, --policies PATH        BackupPolicy file or directory (repeatable)\n"
+               "      --kubeconfig FILE, --context NAME   the cluster (default: in-cluster or\n"
+               "                             ~/.kube/config)\n"
+               "  -n, --namespace NS         the app\n"
+               "      --policy NAME          the BackupPolicy (run: default = the one the\n"
+               "                             namespace's workloads are bound to)\n"
+               "  -o, --output text|json     list format\n"
+               "      --bucket B [--region R] [--prefix P] [--s3-endpoint URL] [--path-style]\n"
+               "                             read a bucket without policies (list, verify)\n"
+               "      --s3-endpoint URL      override the policies' endpoint\n"
+               "      --encryption-key FILE  AES-256 key (32 bytes raw, hex or base64)\n"
+               "      --secret-namespace NS  where credentials/key Secrets live (default: the\n"
+               "                             context's namespace)\n"
+               "      --snapshot-timeout S   seconds to wait for readyToUse (default 600)\n"
+               "      --dry-run              prune: decide and print, change nothing\n"
+               "      --now TIME             prune: judge at TIME (RFC 3339)\n\n"
+               "S3 credentials come from the policy's credentials Secret, else from\n"
+               "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN).\n"
+               "exit status: 0 success, 1 the operation failed, 2 usage or input errors.\n");
 }
 
 static int parse_args(int argc, char **argv, struct bk_args *a)
@@ -77,8 +76,7 @@ static int parse_args(int argc, char **argv, struct bk_args *a)
         return 2;
     }
     a->sub = argv[1];
-    if (strcmp(a->sub, "-h") == 0 || strcmp(a->sub, "--help") == 0 ||
-        strcmp(a->sub, "help") == 0) {
+    if (strcmp(a->sub, "-h") == 0 || strcmp(a->sub, "--help") == 0 || strcmp(a->sub, "help") == 0) {
         bk_usage(stdout);
         return 1;
     }
@@ -114,8 +112,7 @@ static int parse_args(int argc, char **argv, struct bk_args *a)
             continue;
         }
         if (v == NULL) {
-            fprintf(stderr, "lockwarden backup %s: %s needs a value (or is unknown)\n", a->sub,
-                    o);
+            fprintf(stderr, "lockwarden backup %s: %s needs a value (or is unknown)\n", a->sub, o);
             return 2;
         }
         if (strcmp(o, "-p") == 0 || strcmp(o, "--policies") == 0) {
@@ -203,8 +200,8 @@ static int load_policies(const struct bk_args *a, struct policy_set **out, struc
 
     if (rc != 0)
         return rc;
-    rc = cm_fs_load_tree(a->policies, a->n_policies, POLICY_MAX_FILE_BYTES,
-                         policy_loader_add_file, l, err);
+    rc = cm_fs_load_tree(a->policies, a->n_policies, POLICY_MAX_FILE_BYTES, policy_loader_add_file,
+                         l, err);
     if (rc != 0) {
         policy_loader_destroy(l);
         return rc;
@@ -304,8 +301,10 @@ static int get_key(const struct bk_args *a, struct kube_client *kube, const char
         int rc;
 
         if (kube == NULL)
-            return cm_err_set(err, CM_ECONFIG, "BackupPolicy %s encrypts with Secret %s: give "
-                              "--encryption-key or a cluster", p->name, p->encryption_key_secret);
+            return cm_err_set(err, CM_ECONFIG,
+                              "BackupPolicy %s encrypts with Secret %s: give "
+                              "--encryption-key or a cluster",
+                              p->name, p->encryption_key_secret);
         rc = backup_key_from_secret(kube, secret_ns, p->encryption_key_secret, key, err);
         *have = rc == 0;
         return rc;
@@ -348,14 +347,17 @@ static int do_run(const struct bk_args *a, struct policy_set *ps, struct cm_err 
                 if (p == NULL) {
                     rc = cm_err_set(err, CM_ECONFIG,
                                     "namespace %s is bound to BackupPolicy %s, which is not in "
-                                    "the policies", a->ns, apps[i].policy);
+                                    "the policies",
+                                    a->ns, apps[i].policy);
                     goto cleanup;
                 }
             }
         }
         if (p == NULL) {
-            rc = cm_err_set(err, CM_ECONFIG, "no workload in namespace %s carries %s; use "
-                            "--policy", a->ns, POLICY_BINDING_ANNOTATION);
+            rc = cm_err_set(err, CM_ECONFIG,
+                            "no workload in namespace %s carries %s; use "
+                            "--policy",
+                            a->ns, POLICY_BINDING_ANNOTATION);
             goto cleanup;
         }
     }
@@ -538,8 +540,7 @@ static int do_verify(const struct bk_args *a, struct policy_set *ps, struct cm_e
                 printf("  %s: %llu bytes, version %s, lock %s%s%s\n", rep.objects[j].key,
                        (unsigned long long)rep.objects[j].size,
                        rep.objects[j].version_id[0] ? rep.objects[j].version_id : "-",
-                       rep.objects[j].lock_mode,
-                       rep.objects[j].retain_until ? " until " : "",
+                       rep.objects[j].lock_mode, rep.objects[j].retain_until ? " until " : "",
                        rep.objects[j].retain_until ? until : "");
             }
         }
@@ -598,8 +599,8 @@ static int do_prune(const struct bk_args *a, struct policy_set *ps, struct cm_er
             printf("%-20s %-25s %-8s %-9s", it->namespace_, it->id,
                    it->complete ? "complete" : "partial", what);
             if (it->decision.action == BACKUP_GFS_EXTEND)
-                printf(" lock -> %s", cm_time_format(it->decision.new_retain_until, until,
-                                                     sizeof(until)));
+                printf(" lock -> %s",
+                       cm_time_format(it->decision.new_retain_until, until, sizeof(until)));
             else if (it->retain_until > 0)
                 printf(" locked until %s", cm_time_format(it->retain_until, until, sizeof(until)));
             if (a->dry_run && (it->decision.action == BACKUP_GFS_EXPIRE ||
@@ -613,8 +614,7 @@ static int do_prune(const struct bk_args *a, struct policy_set *ps, struct cm_er
             printf("bucket %s: %zu kept, %zu extended, %zu retained by lock, %zu deleted, %zu "
                    "errors\n",
                    locs[i].loc.bucket, r.counts[BACKUP_GFS_KEEP], r.extended,
-                   r.counts[BACKUP_GFS_RETAINED] + locked,
-                   r.deleted, r.errors);
+                   r.counts[BACKUP_GFS_RETAINED] + locked, r.deleted, r.errors);
         errors += r.errors;
         locked = 0;
         backup_prune_report_cleanup(&r);
@@ -657,8 +657,8 @@ int cmd_backup(int argc, char **argv)
     else
         rc = do_prune(&a, ps, &err);
     if (rc != 0)
-        fprintf(stderr, "lockwarden backup %s: %s\n", a.sub, err.msg[0] ? err.msg :
-                cm_strerror(rc));
+        fprintf(stderr, "lockwarden backup %s: %s\n", a.sub,
+                err.msg[0] ? err.msg : cm_strerror(rc));
     policy_set_destroy(ps);
     s3_global_cleanup();
     return rc == 0 ? 0 : (rc == CM_EINVAL ? 2 : 1);

@@ -138,8 +138,8 @@ int cmd_executor(int argc, char **argv)
     }
     rc = policy_loader_create(&l, &err);
     if (rc == 0) {
-        rc = cm_fs_load_tree(paths, n_paths, POLICY_MAX_FILE_BYTES, policy_loader_add_file, l,
-                             &err);
+        rc =
+            cm_fs_load_tree(paths, n_paths, POLICY_MAX_FILE_BYTES, policy_loader_add_file, l, &err);
         if (rc != 0)
             policy_loader_destroy(l);
         else

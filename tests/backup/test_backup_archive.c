@@ -70,8 +70,8 @@ static struct backup_key test_key(void)
     struct cm_err err;
 
     assert_int_equal(
-        backup_key_parse("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", 64,
-                         &k, &err),
+        backup_key_parse("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", 64, &k,
+                         &err),
         0);
     return k;
 }
@@ -92,12 +92,12 @@ static void write_sample(struct sink *s, const struct backup_key *key, unsigned 
     memcpy(longpath + 145, ".json", 6);
     cm_buf_init(&s->b, 1 << 24);
     assert_int_equal(backup_archive_writer_create(mem_sink, s, key, 1700000000, &w, &err), 0);
-    assert_int_equal(backup_archive_writer_add(w, "resources/core/v1/configmaps/a.json",
-                                               "{\"a\":1}", 7, &err),
-                     0);
+    assert_int_equal(
+        backup_archive_writer_add(w, "resources/core/v1/configmaps/a.json", "{\"a\":1}", 7, &err),
+        0);
     assert_int_equal(backup_archive_writer_add(w, longpath, "", 0, &err), 0);
-    assert_int_equal(backup_archive_writer_add(w, "cluster/core/v1/persistentvolumes/b.json",
-                                               *big, 200000, &err),
+    assert_int_equal(backup_archive_writer_add(w, "cluster/core/v1/persistentvolumes/b.json", *big,
+                                               200000, &err),
                      0);
     assert_string_equal(backup_archive_writer_sha256(w), ""); /* not finished yet */
     assert_int_equal(backup_archive_writer_finish(w, &err), 0);
@@ -112,8 +112,8 @@ static void write_sample(struct sink *s, const struct backup_key *key, unsigned 
     backup_archive_writer_destroy(w);
 }
 
-static int read_all(const struct sink *s, const struct backup_key *key, size_t chunk,
-                    struct got *g, struct cm_err *err)
+static int read_all(const struct sink *s, const struct backup_key *key, size_t chunk, struct got *g,
+                    struct cm_err *err)
 {
     struct backup_archive_reader *r = NULL;
     size_t off;
@@ -188,11 +188,12 @@ static void test_tar_is_standard(void **state)
     assert_non_null(f);
     assert_int_equal(fwrite(s.b.ptr, 1, s.b.len, f), s.b.len);
     fclose(f);
-    (void)snprintf(cmd, sizeof(cmd),
-                   "cd %s && tar xzf a.tar.gz && test \"$(cat resources/core/v1/configmaps/a.json)\" "
-                   "= '{\"a\":1}' && test $(wc -c < cluster/core/v1/persistentvolumes/b.json) -eq "
-                   "200000 && ls resources | grep -q '^aaaa' ",
-                   dir);
+    (void)snprintf(
+        cmd, sizeof(cmd),
+        "cd %s && tar xzf a.tar.gz && test \"$(cat resources/core/v1/configmaps/a.json)\" "
+        "= '{\"a\":1}' && test $(wc -c < cluster/core/v1/persistentvolumes/b.json) -eq "
+        "200000 && ls resources | grep -q '^aaaa' ",
+        dir);
     assert_int_equal(system(cmd), 0);
     (void)snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
@@ -237,8 +238,8 @@ static void test_encrypted(void **state)
         /* walk frames to the last one */
         for (;;) {
             unsigned char *p = (unsigned char *)t.b.ptr + off;
-            uint32_t v = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) |
-                         p[3];
+            uint32_t v =
+                ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 
             if (v & 0x80000000u) {
                 p[0] &= 0x7f;
@@ -363,8 +364,7 @@ static void test_sink_failure(void **state)
     cm_buf_free(&s.b);
 }
 
-static int stop_entry(void *ctx, const char *path, const void *data, size_t n,
-                      struct cm_err *err)
+static int stop_entry(void *ctx, const char *path, const void *data, size_t n, struct cm_err *err)
 {
     (void)ctx;
     (void)path;
@@ -423,10 +423,10 @@ static void test_keys(void **state)
     cm_free(b64);
     assert_int_equal(backup_key_parse("abcd", 4, &k3, &err), CM_EINVAL);
     assert_int_equal(backup_key_parse(raw, 31, &k3, &err), CM_EINVAL);
-    assert_int_equal(backup_key_parse(
-                         "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", 64,
+    assert_int_equal(
+        backup_key_parse("zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", 64,
                          &k3, &err),
-                     CM_EINVAL);
+        CM_EINVAL);
     /* file with a trailing newline */
     fd = mkstemp(path);
     assert_true(fd >= 0);
@@ -493,11 +493,16 @@ static void test_oom(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip_chunkings), cmocka_unit_test(test_tar_is_standard),
-        cmocka_unit_test(test_encrypted),           cmocka_unit_test(test_empty_encrypted),
-        cmocka_unit_test(test_plain_corruption),    cmocka_unit_test(test_writer_limits),
-        cmocka_unit_test(test_sink_failure),        cmocka_unit_test(test_reader_callback_stops),
-        cmocka_unit_test(test_keys),                cmocka_unit_test(test_oom),
+        cmocka_unit_test(test_roundtrip_chunkings),
+        cmocka_unit_test(test_tar_is_standard),
+        cmocka_unit_test(test_encrypted),
+        cmocka_unit_test(test_empty_encrypted),
+        cmocka_unit_test(test_plain_corruption),
+        cmocka_unit_test(test_writer_limits),
+        cmocka_unit_test(test_sink_failure),
+        cmocka_unit_test(test_reader_callback_stops),
+        cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_oom),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,15 +20,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POLICY_PLAIN                                                                             \
-    "apiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\nmetadata:\n  name: testpolicy\n"    \
-    "spec:\n  schedule: \"@daily\"\n  retention:\n    daily: 3\n  location:\n"                   \
-    "    endpoint: \"http://127.0.0.1:9\"\n    region: us-east-1\n    bucket: b-test\n"          \
+#define POLICY_PLAIN                                                                               \
+    "apiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\nmetadata:\n  name: testpolicy\n"      \
+    "spec:\n  schedule: \"@daily\"\n  retention:\n    daily: 3\n  location:\n"                     \
+    "    endpoint: \"http://127.0.0.1:9\"\n    region: us-east-1\n    bucket: b-test\n"            \
     "    prefix: p\n    pathStyle: true\n"
-#define POLICY_LOCKED                                                                            \
-    "apiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\nmetadata:\n  name: lockedpolicy\n"  \
-    "spec:\n  schedule: \"@daily\"\n  retention:\n    daily: 3\n  objectLock:\n"                 \
-    "    mode: GOVERNANCE\n    days: 2\n  location:\n    endpoint: \"http://127.0.0.1:9\"\n"     \
+#define POLICY_LOCKED                                                                              \
+    "apiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\nmetadata:\n  name: lockedpolicy\n"    \
+    "spec:\n  schedule: \"@daily\"\n  retention:\n    daily: 3\n  objectLock:\n"                   \
+    "    mode: GOVERNANCE\n    days: 2\n  location:\n    endpoint: \"http://127.0.0.1:9\"\n"       \
     "    region: us-east-1\n    bucket: b-test\n    prefix: p\n    pathStyle: true\n"
 
 struct env {
@@ -171,18 +171,16 @@ static void test_s3_refusal_no_manifest_snapshot_cleaned(void **state)
 {
     struct env *e = *state;
     struct backup_capture_opts o;
-    struct s3_fault_reply r403 = {0, 403, NULL,
-                                  "<Error><Code>AccessDenied</Code><Message>no</Message></Error>",
-                                  0};
+    struct s3_fault_reply r403 = {
+        0, 403, NULL, "<Error><Code>AccessDenied</Code><Message>no</Message></Error>", 0};
     struct cm_err err;
 
     opts(e, &o, "testpolicy");
     assert_int_equal(s3_fault_push(e->f, &r403), 0);
     assert_int_equal(backup_capture_run(&o, NULL, &err), CM_EAUTH);
     assert_int_equal(find_req(e, 0, "PUT", "/manifest.json"), SIZE_MAX);
-    assert_int_equal(fake_kube_count_objects(e->fk, "snapshot.storage.k8s.io/v1",
-                                             "volumesnapshots", "shop"),
-                     0);
+    assert_int_equal(
+        fake_kube_count_objects(e->fk, "snapshot.storage.k8s.io/v1", "volumesnapshots", "shop"), 0);
 }
 
 static void test_snapshot_deadline(void **state)
@@ -201,9 +199,8 @@ static void test_snapshot_deadline(void **state)
     assert_int_equal(e->sleeps.n, 5);
     assert_int_equal(e->sleeps.total_ms, 5000);
     assert_int_equal(find_req(e, 0, "PUT", "/manifest.json"), SIZE_MAX);
-    assert_int_equal(fake_kube_count_objects(e->fk, "snapshot.storage.k8s.io/v1",
-                                             "volumesnapshots", "shop"),
-                     0);
+    assert_int_equal(
+        fake_kube_count_objects(e->fk, "snapshot.storage.k8s.io/v1", "volumesnapshots", "shop"), 0);
 }
 
 static void test_preflight_refuses(void **state)
@@ -224,9 +221,8 @@ static void test_preflight_refuses(void **state)
     assert_non_null(strstr(err.msg, "b-test"));
     assert_non_null(strstr(err.msg, "lockedpolicy"));
     assert_int_equal(find_req(e, 0, "PUT", ""), SIZE_MAX);
-    assert_int_equal(fake_kube_count_objects(e->fk, "snapshot.storage.k8s.io/v1",
-                                             "volumesnapshots", "shop"),
-                     0);
+    assert_int_equal(
+        fake_kube_count_objects(e->fk, "snapshot.storage.k8s.io/v1", "volumesnapshots", "shop"), 0);
 }
 
 static void test_rbac_error_named(void **state)
@@ -324,9 +320,8 @@ static void test_lease(void **state)
     assert_false(lead);
     l = fake_kube_get_object(e->fk, "coordination.k8s.io/v1", "leases", "lockwarden", "ex");
     assert_non_null(l);
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(l, "spec"), "holderIdentity")
-                            ->valuestring,
-                        "b");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(l, "spec"), "holderIdentity")->valuestring, "b");
     assert_int_equal(
         (int)cJSON_GetObjectItem(cJSON_GetObjectItem(l, "spec"), "leaseTransitions")->valuedouble,
         1);

@@ -72,8 +72,7 @@ static void push(struct env *e, long status, const char *headers, const char *bo
     assert_int_equal(s3_fault_push(e->f, &r), 0);
 }
 
-static void version(struct cm_buf *b, const char *key, const char *vid, bool marker,
-                    unsigned size)
+static void version(struct cm_buf *b, const char *key, const char *vid, bool marker, unsigned size)
 {
     assert_int_equal(cm_buf_addf(b,
                                  "<%s><Key>%s</Key><VersionId>%s</VersionId><IsLatest>true"
@@ -344,8 +343,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_grouping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_details, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_prune_refused_manifest_keeps_archive, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_prune_refused_manifest_keeps_archive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_deletes_manifest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_unknown_policy_left_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_catalog_oom, setup, teardown),

@@ -219,7 +219,8 @@ static void test_partial(void **state)
 static void test_zero_counts_expire_after_lock(void **state)
 {
     time_t now = T(2026, 11, 22, 12);
-    struct backup_gfs_point p[2] = {{now - H, now + 29 * D, true}, {now - 40 * D, now - 10 * D, true}};
+    struct backup_gfs_point p[2] = {{now - H, now + 29 * D, true},
+                                    {now - 40 * D, now - 10 * D, true}};
     struct backup_gfs_decision d[2];
     struct backup_gfs_counts c = {0, 0, 0, 0, 0};
 

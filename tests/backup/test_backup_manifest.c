@@ -25,17 +25,30 @@ static int build(struct backup_manifest **out)
 {
     struct backup_manifest *m = NULL;
     const char *stripped[] = {"metadata.uid", "status"};
-    struct backup_mf_resource r = {
-        .api_version = "apps/v1", .kind = "Deployment", .resource = "deployments",
-        .namespace_ = "shop", .name = "web", .path = "resources/apps/v1/deployments/web.json",
-        .size = 42, .sha256 = HEX, .stripped = (char **)stripped, .n_stripped = 2};
-    struct backup_mf_resource c = {
-        .api_version = "v1", .kind = "PersistentVolume", .resource = "persistentvolumes",
-        .namespace_ = "", .name = "pv-1", .path = "cluster/core/v1/persistentvolumes/pv-1.json",
-        .size = 7, .sha256 = HEX};
-    struct backup_mf_snapshot s = {.pvc = "data-db-0", .volume_snapshot = "lw-x-data-db-0",
-                                   .volume_snapshot_class = "csi", .volume_snapshot_content = "sc-1",
-                                   .restore_size = "1Gi", .storage_class = "standard",
+    struct backup_mf_resource r = {.api_version = "apps/v1",
+                                   .kind = "Deployment",
+                                   .resource = "deployments",
+                                   .namespace_ = "shop",
+                                   .name = "web",
+                                   .path = "resources/apps/v1/deployments/web.json",
+                                   .size = 42,
+                                   .sha256 = HEX,
+                                   .stripped = (char **)stripped,
+                                   .n_stripped = 2};
+    struct backup_mf_resource c = {.api_version = "v1",
+                                   .kind = "PersistentVolume",
+                                   .resource = "persistentvolumes",
+                                   .namespace_ = "",
+                                   .name = "pv-1",
+                                   .path = "cluster/core/v1/persistentvolumes/pv-1.json",
+                                   .size = 7,
+                                   .sha256 = HEX};
+    struct backup_mf_snapshot s = {.pvc = "data-db-0",
+                                   .volume_snapshot = "lw-x-data-db-0",
+                                   .volume_snapshot_class = "csi",
+                                   .volume_snapshot_content = "sc-1",
+                                   .restore_size = "1Gi",
+                                   .storage_class = "standard",
                                    .volume_name = "pv-1"};
     int rc = backup_manifest_create(ID, "shop", "goldpolicy", &m);
 
@@ -159,8 +172,8 @@ static void test_rejects(void **state)
     (void)state;
     expect_bad("restore-point/v1", "restore-point/v2", CM_EUNSUPPORTED, "format");
     expect_bad("\"id\":\"" ID, "\"id\":\"x", CM_EPARSE, "invalid id");
-    expect_bad("\"namespace\":\"shop\",\"policy\"", "\"namespace\":\"Shop\",\"policy\"",
-               CM_EPARSE, "namespace");
+    expect_bad("\"namespace\":\"shop\",\"policy\"", "\"namespace\":\"Shop\",\"policy\"", CM_EPARSE,
+               "namespace");
     expect_bad("\"policy\":\"goldpolicy\"", "\"policy\":7", CM_EPARSE, "policy");
     expect_bad("\"createdAt\":\"2026", "\"createdAt\":\"x2026", CM_EPARSE, "createdAt");
     /* fuzz regression: a year before 1970 parsed but could not be written back */
@@ -173,13 +186,15 @@ static void test_rejects(void **state)
     expect_bad("\"size\":12345", "\"size\":1.5", CM_EPARSE, "size");
     expect_bad("\"size\":12345", "\"size\":9007199254740992", CM_EPARSE, "size");
     expect_bad("\"sha256\":\"ba78", "\"sha256\":\"BA78", CM_EPARSE, "sha256");
-    expect_bad("\"encryption\":null", "\"encryption\":{\"algorithm\":\"AES-256-GCM\","
-               "\"keyId\":\"sha256:0123456789abcdef\"}", CM_EPARSE, "plain archive");
+    expect_bad("\"encryption\":null",
+               "\"encryption\":{\"algorithm\":\"AES-256-GCM\","
+               "\"keyId\":\"sha256:0123456789abcdef\"}",
+               CM_EPARSE, "plain archive");
     /* fuzz regression: a keyId with non-hex (here non-ASCII) bytes no longer round-trips */
     expect_bad("\"key\":\"resources.tar.gz\"", "\"key\":\"resources.tar.gz.enc\"", CM_EPARSE,
                "encrypted archive without encryption");
-    expect_bad("\"encryption\":null", "\"encryption\":{\"algorithm\":\"ROT13\"}",
-               CM_EUNSUPPORTED, "ROT13");
+    expect_bad("\"encryption\":null", "\"encryption\":{\"algorithm\":\"ROT13\"}", CM_EUNSUPPORTED,
+               "ROT13");
     expect_bad("\"path\":\"resources/apps", "\"path\":\"/resources/apps", CM_EPARSE, "unsafe");
     expect_bad("\"path\":\"resources/apps", "\"path\":\"../apps", CM_EPARSE, "unsafe");
     expect_bad("\"path\":\"cluster/core/v1/persistentvolumes/pv-1.json\"",
@@ -192,8 +207,7 @@ static void test_rejects(void **state)
                "stripped");
     expect_bad("\"policy\":\"goldpolicy\"", "\"policy\":\"gold\xc0\xafpolicy\"", CM_EPARSE,
                "UTF-8");
-    expect_bad("\"policy\":\"goldpolicy\"", "\"policy\":\"gold\xed\xa0\x80\"", CM_EPARSE,
-               "UTF-8");
+    expect_bad("\"policy\":\"goldpolicy\"", "\"policy\":\"gold\xed\xa0\x80\"", CM_EPARSE, "UTF-8");
     expect_bad("\"resources\":[", "\"resources\":7,\"x\":[", CM_EPARSE, "resources");
     expect_bad("\"snapshots\":[{", "\"snapshots\":[7,{", CM_EPARSE, "snapshots[0]");
     expect_bad("\"pvc\":\"data-db-0\"", "\"pvc\":\"\"", CM_EPARSE, "empty pvc");
@@ -256,8 +270,7 @@ static void test_limits(void **state)
     assert_int_equal(backup_manifest_format(m, &b), 0);
     assert_int_equal(backup_manifest_parse(b.ptr, b.len, &p, &err), 0);
     backup_manifest_destroy(p);
-    assert_int_equal(backup_manifest_parse(b.ptr, BACKUP_MANIFEST_MAX + 1u, &p, &err),
-                     CM_ETOOBIG);
+    assert_int_equal(backup_manifest_parse(b.ptr, BACKUP_MANIFEST_MAX + 1u, &p, &err), CM_ETOOBIG);
     cm_buf_free(&b);
     /* resources count cap: fill to BACKUP_MAX_RESOURCES, one more fails */
     r.name = "x";
@@ -339,9 +352,8 @@ static void test_fixtures(void **state)
     struct backup_manifest *p = NULL;
 
     (void)state;
-    assert_int_equal(cm_fs_read_file("tests/fixtures/backup/manifest-v1.json", 1 << 20, &buf,
-                                     &len, &err),
-                     0);
+    assert_int_equal(
+        cm_fs_read_file("tests/fixtures/backup/manifest-v1.json", 1 << 20, &buf, &len, &err), 0);
     assert_int_equal(backup_manifest_parse(buf, len, &p, &err), 0);
     assert_true(p->n_resources >= 1);
     backup_manifest_destroy(p);
@@ -351,10 +363,13 @@ static void test_fixtures(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip),    cmocka_unit_test(test_encrypted_roundtrip),
-        cmocka_unit_test(test_rejects),      cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_encrypted_roundtrip),
+        cmocka_unit_test(test_rejects),
+        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_key_id_must_be_hex),
-        cmocka_unit_test(test_format_incomplete), cmocka_unit_test(test_oom),
+        cmocka_unit_test(test_format_incomplete),
+        cmocka_unit_test(test_oom),
         cmocka_unit_test(test_fixtures),
     };
 

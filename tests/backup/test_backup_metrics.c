@@ -28,7 +28,8 @@ static void test_format(void **state)
     backup_metrics_set_running(m, 2);
     cm_buf_init(&b, 1 << 20);
     assert_int_equal(backup_metrics_format(m, &b), 0);
-    assert_non_null(strstr(b.ptr, "# TYPE lockwarden_backup_last_success_timestamp_seconds gauge\n"));
+    assert_non_null(
+        strstr(b.ptr, "# TYPE lockwarden_backup_last_success_timestamp_seconds gauge\n"));
     assert_non_null(strstr(b.ptr, "lockwarden_backup_last_success_timestamp_seconds{namespace="
                                   "\"shop\",policy=\"gold\"} 1700000000\n"));
     assert_non_null(strstr(b.ptr, "lockwarden_backup_last_failure_timestamp_seconds{namespace="
@@ -42,7 +43,8 @@ static void test_format(void **state)
     assert_non_null(strstr(b.ptr, "lockwarden_backup_duration_seconds_total{namespace=\"shop\","
                                   "policy=\"gold\"} 1.750\n"));
     assert_non_null(strstr(b.ptr, "policy=\"we\\\"ird\\\\\\n\""));
-    assert_non_null(strstr(b.ptr, "lockwarden_backup_prune_decisions_total{action=\"expire\"} 3\n"));
+    assert_non_null(
+        strstr(b.ptr, "lockwarden_backup_prune_decisions_total{action=\"expire\"} 3\n"));
     assert_non_null(strstr(b.ptr, "lockwarden_executor_leader 1\n"));
     assert_non_null(strstr(b.ptr, "lockwarden_executor_running_captures 2\n"));
     /* db never failed: no failure timestamp line for it */

@@ -42,14 +42,14 @@ static void test_id_parse_rejects(void **state)
 {
     static const char *bad[] = {
         "",
-        "20261122T093005Z-1a2b3c4",    /* short */
-        "20261122T093005Z-1a2b3c4d0",  /* long */
-        "20261122T093005Z-1A2B3C4D",   /* upper hex */
+        "20261122T093005Z-1a2b3c4",   /* short */
+        "20261122T093005Z-1a2b3c4d0", /* long */
+        "20261122T093005Z-1A2B3C4D",  /* upper hex */
         "20261122X093005Z-1a2b3c4d",
         "20261122T093005Z_1a2b3c4d",
-        "20261322T093005Z-1a2b3c4d",   /* month 13 */
-        "20260230T093005Z-1a2b3c4d",   /* Feb 30 */
-        "20250229T093005Z-1a2b3c4d",   /* not a leap year */
+        "20261322T093005Z-1a2b3c4d", /* month 13 */
+        "20260230T093005Z-1a2b3c4d", /* Feb 30 */
+        "20250229T093005Z-1a2b3c4d", /* not a leap year */
         "20261122T243005Z-1a2b3c4d",
         "20261122T096005Z-1a2b3c4d",
         "19691231T235959Z-1a2b3c4d",
@@ -97,9 +97,8 @@ static void test_keys(void **state)
     assert_string_equal(k, "backups/prod/shop/20261122T093005Z-1a2b3c4d/manifest.json");
     assert_int_equal(backup_rp_key("", "shop", id, NULL, k, sizeof(k), &err), 0);
     assert_string_equal(k, "shop/20261122T093005Z-1a2b3c4d/");
-    assert_int_equal(backup_rp_key(NULL, "shop", id, "locks/20261122T093005Z.json", k, sizeof(k),
-                                   &err),
-                     0);
+    assert_int_equal(
+        backup_rp_key(NULL, "shop", id, "locks/20261122T093005Z.json", k, sizeof(k), &err), 0);
     assert_string_equal(k, "shop/20261122T093005Z-1a2b3c4d/locks/20261122T093005Z.json");
     assert_int_equal(backup_rp_key("p", "Shop", id, NULL, k, sizeof(k), &err), CM_EINVAL);
     assert_non_null(strstr(err.msg, "namespace"));
@@ -127,9 +126,12 @@ static void test_sha256_hex(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_id_format_parse), cmocka_unit_test(test_id_new_unique),
-        cmocka_unit_test(test_id_parse_rejects), cmocka_unit_test(test_ns_valid),
-        cmocka_unit_test(test_keys),             cmocka_unit_test(test_sha256_hex),
+        cmocka_unit_test(test_id_format_parse),
+        cmocka_unit_test(test_id_new_unique),
+        cmocka_unit_test(test_id_parse_rejects),
+        cmocka_unit_test(test_ns_valid),
+        cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_sha256_hex),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -51,9 +51,11 @@ static void test_skip_objects(void **state)
     cJSON *free_pod = J("{\"metadata\":{\"name\":\"p\",\"ownerReferences\":[{\"kind\":\"X\"}]}}");
     cJSON *root_ca = J("{\"metadata\":{\"name\":\"kube-root-ca.crt\"}}");
     cJSON *cm = J("{\"metadata\":{\"name\":\"app-config\"}}");
-    cJSON *sat = J("{\"metadata\":{\"name\":\"t\"},\"type\":\"kubernetes.io/service-account-token\"}");
+    cJSON *sat =
+        J("{\"metadata\":{\"name\":\"t\"},\"type\":\"kubernetes.io/service-account-token\"}");
     cJSON *opaque = J("{\"metadata\":{\"name\":\"t\"},\"type\":\"Opaque\"}");
-    cJSON *ours = J("{\"metadata\":{\"name\":\"s\",\"labels\":{\"lockwarden.io/restore-point\":\"x\"}}}");
+    cJSON *ours =
+        J("{\"metadata\":{\"name\":\"s\",\"labels\":{\"lockwarden.io/restore-point\":\"x\"}}}");
     cJSON *theirs = J("{\"metadata\":{\"name\":\"s\",\"labels\":{\"a\":\"b\"}}}");
 
     (void)state;
@@ -84,11 +86,12 @@ static void test_skip_objects(void **state)
 
 static void test_strip_generic(void **state)
 {
-    cJSON *o = J("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\","
-                 "\"namespace\":\"shop\",\"uid\":\"u\",\"resourceVersion\":\"9\",\"generation\":3,"
-                 "\"creationTimestamp\":\"2026-01-01T00:00:00Z\",\"managedFields\":[{}],"
-                 "\"labels\":{\"a\":\"b\"},\"annotations\":{\"x\":\"y\"}},\"spec\":{\"replicas\":2},"
-                 "\"status\":{\"readyReplicas\":2}}");
+    cJSON *o =
+        J("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\","
+          "\"namespace\":\"shop\",\"uid\":\"u\",\"resourceVersion\":\"9\",\"generation\":3,"
+          "\"creationTimestamp\":\"2026-01-01T00:00:00Z\",\"managedFields\":[{}],"
+          "\"labels\":{\"a\":\"b\"},\"annotations\":{\"x\":\"y\"}},\"spec\":{\"replicas\":2},"
+          "\"status\":{\"readyReplicas\":2}}");
     const char *s[BACKUP_STRIP_MAX];
     size_t n = 99;
     char *out;
@@ -123,8 +126,9 @@ static void test_strip_service(void **state)
     cJSON *svc = J("{\"kind\":\"Service\",\"metadata\":{\"name\":\"s\"},\"spec\":{\"clusterIP\":"
                    "\"10.0.0.1\",\"clusterIPs\":[\"10.0.0.1\"],\"healthCheckNodePort\":30001,"
                    "\"ports\":[{\"port\":80,\"nodePort\":30080},{\"port\":81}]}}");
-    cJSON *headless = J("{\"kind\":\"Service\",\"metadata\":{\"name\":\"h\"},\"spec\":{\"clusterIP\":"
-                        "\"None\",\"clusterIPs\":[\"None\"]}}");
+    cJSON *headless =
+        J("{\"kind\":\"Service\",\"metadata\":{\"name\":\"h\"},\"spec\":{\"clusterIP\":"
+          "\"None\",\"clusterIPs\":[\"None\"]}}");
     const char *s[BACKUP_STRIP_MAX];
     size_t n;
     char *out;
@@ -148,9 +152,10 @@ static void test_strip_service(void **state)
 
 static void test_strip_pv_pvc(void **state)
 {
-    cJSON *pvc = J("{\"metadata\":{\"name\":\"d\",\"annotations\":{\"pv.kubernetes.io/bind-completed\":"
-                   "\"yes\",\"keep\":\"1\",\"volume.kubernetes.io/selected-node\":\"n1\"}},"
-                   "\"spec\":{\"volumeName\":\"pv-1\"}}");
+    cJSON *pvc =
+        J("{\"metadata\":{\"name\":\"d\",\"annotations\":{\"pv.kubernetes.io/bind-completed\":"
+          "\"yes\",\"keep\":\"1\",\"volume.kubernetes.io/selected-node\":\"n1\"}},"
+          "\"spec\":{\"volumeName\":\"pv-1\"}}");
     cJSON *pv = J("{\"metadata\":{\"name\":\"pv-1\"},\"spec\":{\"claimRef\":{\"name\":\"d\","
                   "\"namespace\":\"shop\",\"uid\":\"u\",\"resourceVersion\":\"5\"}}}");
     const char *s[BACKUP_STRIP_MAX];
@@ -204,11 +209,9 @@ static void test_paths(void **state)
     {
         char q[300];
 
-        assert_int_equal(backup_strip_path(false, longgroup, "v1", "things", "x", q, sizeof(q)),
-                         0);
+        assert_int_equal(backup_strip_path(false, longgroup, "v1", "things", "x", q, sizeof(q)), 0);
         assert_string_equal(p, q);
-        assert_int_equal(backup_strip_path(false, longgroup, "v1", "things", "y", q, sizeof(q)),
-                         0);
+        assert_int_equal(backup_strip_path(false, longgroup, "v1", "things", "y", q, sizeof(q)), 0);
         assert_string_not_equal(p, q);
     }
 }

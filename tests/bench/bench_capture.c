@@ -127,8 +127,8 @@ int main(void)
                         "\"cm-%06llu\",\"namespace\":\"bench\",\"labels\":{\"app\":\"bench\"}},"
                         "\"data\":{\"blob\":\"%s\"}}",
                         (unsigned long long)i, payload) != 0 ||
-            fake_kube_add_object_json(fk, obj.ptr) != 1 || cm_buf_add(&all, obj.ptr, obj.len) != 0 ||
-            cm_buf_addc(&all, '\n') != 0) {
+            fake_kube_add_object_json(fk, obj.ptr) != 1 ||
+            cm_buf_add(&all, obj.ptr, obj.len) != 0 || cm_buf_addc(&all, '\n') != 0) {
             fprintf(stderr, "bench_capture: seeding failed\n");
             goto out;
         }
@@ -161,8 +161,8 @@ int main(void)
         goto out;
     }
     {
-        char *argv[] = {(char *)lw, "backup", "run", "--namespace", "bench", "-p", pol,
-                        "--kubeconfig", kc, "--policy", "benchpolicy", NULL};
+        char *argv[] = {(char *)lw, "backup",       "run", "--namespace", "bench",       "-p",
+                        pol,        "--kubeconfig", kc,    "--policy",    "benchpolicy", NULL};
 
         if (run(argv, log, &t_cap, &rss_cap, &st_cap) != 0 || !WIFEXITED(st_cap) ||
             WEXITSTATUS(st_cap) != 0) {
@@ -190,9 +190,19 @@ int main(void)
     (void)snprintf(user, sizeof(user), "%s:%s", ak, sk);
     {
         /* radosgw wants x-amz-content-sha256, which curl 7.88 does not add itself. */
-        char *argv[] = {"/usr/bin/curl", "-sS", "-f", "--aws-sigv4", "aws:amz:us-east-1:s3",
-                        "--user", user, "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", "-T",
-                        raw, url, NULL};
+        char *argv[] = {"/usr/bin/curl",
+                        "-sS",
+                        "-f",
+                        "--aws-sigv4",
+                        "aws:amz:us-east-1:s3",
+                        "--user",
+                        user,
+                        "-H",
+                        "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+                        "-T",
+                        raw,
+                        url,
+                        NULL};
 
         if (run(argv, log, &t_raw, &rss_raw, &st_raw) != 0 || !WIFEXITED(st_raw) ||
             WEXITSTATUS(st_raw) != 0) {

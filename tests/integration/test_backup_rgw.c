@@ -34,8 +34,8 @@ struct env {
     char log[600];
     char bucket[64];
     struct s3_client *s3;
-    char *out;        /* output of the last lw() */
-    int code;         /* its exit code */
+    char *out; /* output of the last lw() */
+    int code;  /* its exit code */
 };
 
 static unsigned g_seq;
@@ -89,8 +89,7 @@ static void write_policy(struct env *e, const char *lock, unsigned days, const c
                    "    pathStyle: true\n"
                    "%s",
                    retention, lockpart, e->endpoint, e->bucket, extra ? extra : "");
-    assert_int_equal(kube_test_write(e->dir, "policy.yaml", yaml, e->policy, sizeof(e->policy)),
-                     0);
+    assert_int_equal(kube_test_write(e->dir, "policy.yaml", yaml, e->policy, sizeof(e->policy)), 0);
 }
 
 /* Runs the binary with up to 12 arguments after "backup"/"executor"; keeps its output. */
@@ -205,8 +204,8 @@ static void id_from_run(struct env *e, char *id)
 }
 
 struct seen {
-    int deploy, sts, svc_web, svc_db, cm, root_ca, secret, pvc, pv, sc, crd, widget, pod,
-        debug_pod, rs, event, ns;
+    int deploy, sts, svc_web, svc_db, cm, root_ca, secret, pvc, pv, sc, crd, widget, pod, debug_pod,
+        rs, event, ns;
     bool svc_has_ip, deploy_has_status, deploy_has_uid, pv_claim_uid;
 };
 
@@ -282,8 +281,8 @@ static void test_capture_verify_delete_prune(void **state)
     make_bucket(e, true);
     write_policy(e, "COMPLIANCE", 1, "    hourly: 0\n", NULL);
     {
-        const char *a[] = {"backup", "run", "--namespace", "shop", "-p", e->policy,
-                           "--kubeconfig", e->kubeconfig, NULL};
+        const char *a[] = {"backup",  "run",          "--namespace", "shop", "-p",
+                           e->policy, "--kubeconfig", e->kubeconfig, NULL};
 
         if (lw(e, a) != 0)
             fail_msg("backup run failed:\n%s", e->out);
@@ -291,9 +290,9 @@ static void test_capture_verify_delete_prune(void **state)
     id_from_run(e, id);
     expect_out(e, "1 snapshots");
     /* The snapshot object was created in the cluster with our labels. */
-    assert_int_equal(fake_kube_count_objects(e->kube, "snapshot.storage.k8s.io/v1",
-                                             "volumesnapshots", "shop"),
-                     1);
+    assert_int_equal(
+        fake_kube_count_objects(e->kube, "snapshot.storage.k8s.io/v1", "volumesnapshots", "shop"),
+        1);
     /* Contents, through the reader restore uses. */
     assert_int_equal(backup_rp_open(e->s3, "itest", "shop", id, &rp, &err), 0);
     m = backup_rp_manifest(rp);
@@ -320,7 +319,7 @@ static void test_capture_verify_delete_prune(void **state)
     assert_int_equal(s.widget, 1);
     assert_int_equal(s.debug_pod, 1); /* a bare Pod is the app's */
     assert_int_equal(s.ns, 1);
-    assert_int_equal(s.pod, 0);       /* controller-owned: recreated */
+    assert_int_equal(s.pod, 0); /* controller-owned: recreated */
     assert_int_equal(s.rs, 0);
     assert_int_equal(s.root_ca, 0);
     assert_int_equal(s.event, 0);
@@ -345,8 +344,8 @@ static void test_capture_verify_delete_prune(void **state)
     }
     /* list -o json needs only the bucket */
     {
-        const char *a[] = {"backup", "list", "--bucket", e->bucket, "--prefix", "itest",
-                           "--s3-endpoint", e->endpoint, "-o", "json", NULL};
+        const char *a[] = {"backup",        "list",      "--bucket", e->bucket, "--prefix", "itest",
+                           "--s3-endpoint", e->endpoint, "-o",       "json",    NULL};
 
         assert_int_equal(lw(e, a), 0);
         expect_out(e, "\"status\":\"complete\"");
@@ -354,18 +353,15 @@ static void test_capture_verify_delete_prune(void **state)
         expect_out(e, "\"lockMode\":\"COMPLIANCE\"");
     }
     /* the server refuses to delete a locked version */
-    assert_int_equal(backup_rp_key("itest", "shop", id, BACKUP_ARCHIVE_NAME, key, sizeof(key),
-                                   &err),
-                     0);
+    assert_int_equal(
+        backup_rp_key("itest", "shop", id, BACKUP_ARCHIVE_NAME, key, sizeof(key), &err), 0);
     memset(&info, 0, sizeof(info));
     assert_int_equal(s3_client_head_object(e->s3, key, NULL, &info, &err), 0);
     assert_int_equal(info.lock_mode, S3_LOCK_COMPLIANCE);
-    assert_int_equal(s3_client_delete_object(e->s3, key, info.version_id, false, &err),
-                     CM_ELOCKED);
+    assert_int_equal(s3_client_delete_object(e->s3, key, info.version_id, false, &err), CM_ELOCKED);
     /* prune with zero counts: the point is past the counts but locked, so retained */
     {
-        const char *a[] = {"backup", "prune", "-p", e->policy, "--kubeconfig", e->kubeconfig,
-                           NULL};
+        const char *a[] = {"backup", "prune", "-p", e->policy, "--kubeconfig", e->kubeconfig, NULL};
 
         if (lw(e, a) != 0)
             fail_msg("prune failed:\n%s", e->out);
@@ -399,9 +395,8 @@ static void test_capture_verify_delete_prune(void **state)
         char target[64];
         char mkey[BACKUP_KEY_MAX + 1];
 
-        assert_int_equal(backup_rp_key("itest", "shop", id, BACKUP_MANIFEST_NAME, mkey,
-                                       sizeof(mkey), &err),
-                         0);
+        assert_int_equal(
+            backup_rp_key("itest", "shop", id, BACKUP_MANIFEST_NAME, mkey, sizeof(mkey), &err), 0);
         assert_int_equal(s3_client_put_object(e->s3, mkey, "{}", 2, NULL, NULL, &err), 0);
         (void)snprintf(target, sizeof(target), "shop/%s", id);
         a[2] = target;
@@ -415,8 +410,8 @@ static void test_capture_verify_delete_prune(void **state)
 static void test_bucket_without_lock_refused(void **state)
 {
     struct env *e = *state;
-    const char *a[] = {"backup", "run", "--namespace", "shop", "-p", NULL, "--kubeconfig", NULL,
-                       NULL};
+    const char *a[] = {"backup", "run",          "--namespace", "shop", "-p",
+                       NULL,     "--kubeconfig", NULL,          NULL};
 
     make_bucket(e, false);
     write_policy(e, "GOVERNANCE", 1, "    daily: 1\n", NULL);
@@ -428,9 +423,9 @@ static void test_bucket_without_lock_refused(void **state)
         strstr(e->out, "Object Lock is not enabled") == NULL)
         fail_msg("no missing setting named:\n%s", e->out);
     /* nothing was written */
-    assert_int_equal(fake_kube_count_objects(e->kube, "snapshot.storage.k8s.io/v1",
-                                             "volumesnapshots", "shop"),
-                     0);
+    assert_int_equal(
+        fake_kube_count_objects(e->kube, "snapshot.storage.k8s.io/v1", "volumesnapshots", "shop"),
+        0);
 }
 
 static void test_api_faults_retried(void **state)
@@ -439,8 +434,8 @@ static void test_api_faults_retried(void **state)
     struct fake_kube_rule r429 = {"GET", "/configmaps", NULL, FAKE_KUBE_FAULT_429, 2, 1};
     struct fake_kube_rule r500 = {"GET", "/apis/apps/v1", NULL, FAKE_KUBE_FAULT_500, 1, 0};
     struct fake_kube_rule r503 = {"POST", "/volumesnapshots", NULL, FAKE_KUBE_FAULT_503, 1, 0};
-    const char *a[] = {"backup", "run", "--namespace", "shop", "-p", NULL, "--kubeconfig", NULL,
-                       "--policy", "testpolicy", NULL};
+    const char *a[] = {"backup",       "run", "--namespace", "shop",       "-p", NULL,
+                       "--kubeconfig", NULL,  "--policy",    "testpolicy", NULL};
     size_t i, n429 = 0, n500 = 0;
 
     make_bucket(e, true);
@@ -462,16 +457,16 @@ static void test_api_faults_retried(void **state)
     }
     assert_int_equal(n429, 2);
     assert_int_equal(n500, 2);
-    assert_int_equal(fake_kube_count_objects(e->kube, "snapshot.storage.k8s.io/v1",
-                                             "volumesnapshots", "shop"),
-                     1);
+    assert_int_equal(
+        fake_kube_count_objects(e->kube, "snapshot.storage.k8s.io/v1", "volumesnapshots", "shop"),
+        1);
 }
 
 static void test_snapshot_failure_fails_clearly(void **state)
 {
     struct env *e = *state;
-    const char *a[] = {"backup", "run", "--namespace", "shop", "-p", NULL, "--kubeconfig", NULL,
-                       "--policy", "testpolicy", NULL};
+    const char *a[] = {"backup",       "run", "--namespace", "shop",       "-p", NULL,
+                       "--kubeconfig", NULL,  "--policy",    "testpolicy", NULL};
     const char *l[] = {"backup", "list", "-p", NULL, "-o", "json", NULL};
 
     make_bucket(e, true);
@@ -482,9 +477,9 @@ static void test_snapshot_failure_fails_clearly(void **state)
     assert_int_equal(lw(e, a), 1);
     expect_out(e, "snapshot of PVC shop/data-db-0 failed: csi driver exploded");
     /* the failed capture's snapshot was cleaned up; its locked archive is a partial */
-    assert_int_equal(fake_kube_count_objects(e->kube, "snapshot.storage.k8s.io/v1",
-                                             "volumesnapshots", "shop"),
-                     0);
+    assert_int_equal(
+        fake_kube_count_objects(e->kube, "snapshot.storage.k8s.io/v1", "volumesnapshots", "shop"),
+        0);
     l[3] = e->policy;
     assert_int_equal(lw(e, l), 0);
     expect_out(e, "\"status\":\"partial\"");
@@ -520,8 +515,8 @@ static void test_killed_capture_is_not_complete(void **state)
     {
         /* "-p" before the path */
         static char dash_p[] = "-p";
-        char *tmp[12] = {argv[0], argv[1], argv[2], argv[3], argv[4], dash_p, e->policy,
-                         argv[6], argv[7], argv[8], argv[9], NULL};
+        char *tmp[12] = {argv[0],   argv[1], argv[2], argv[3], argv[4], dash_p,
+                         e->policy, argv[6], argv[7], argv[8], argv[9], NULL};
 
         memcpy(argv, tmp, sizeof(tmp));
     }
@@ -563,8 +558,8 @@ static void test_secret_credentials_and_encryption(void **state)
     char *saved_sk = cm_strdup(getenv("AWS_SECRET_ACCESS_KEY"));
     char id[BACKUP_ID_LEN + 1];
     char target[64];
-    const char *a[] = {"backup", "run", "--namespace", "shop", "-p", NULL, "--kubeconfig", NULL,
-                       "--secret-namespace", "lockwarden", NULL};
+    const char *a[] = {"backup",       "run", "--namespace",        "shop",       "-p", NULL,
+                       "--kubeconfig", NULL,  "--secret-namespace", "lockwarden", NULL};
 
     make_bucket(e, true);
     (void)snprintf(secret, sizeof(secret),
@@ -595,8 +590,8 @@ static void test_secret_credentials_and_encryption(void **state)
     (void)snprintf(target, sizeof(target), "shop/%s", id);
     /* The stored archive is ciphertext; without the key only stored bytes are checked. */
     {
-        const char *v[] = {"backup", "verify", target, "--bucket", e->bucket, "--prefix", "itest",
-                           "--s3-endpoint", e->endpoint, NULL};
+        const char *v[] = {"backup",   "verify", target,          "--bucket",  e->bucket,
+                           "--prefix", "itest",  "--s3-endpoint", e->endpoint, NULL};
 
         assert_int_equal(lw(e, v), 0);
         expect_out(e, "not decrypted");
@@ -608,16 +603,16 @@ static void test_secret_credentials_and_encryption(void **state)
                                      keyfile, sizeof(keyfile)),
                      0);
     {
-        const char *v[] = {"backup",     "verify",      target,        "--bucket",
-                           e->bucket,    "--prefix",    "itest",       "--s3-endpoint",
-                           e->endpoint,  "--encryption-key", keyfile,  NULL};
+        const char *v[] = {"backup",    "verify",           target,  "--bucket",
+                           e->bucket,   "--prefix",         "itest", "--s3-endpoint",
+                           e->endpoint, "--encryption-key", keyfile, NULL};
 
         assert_int_equal(lw(e, v), 0);
         expect_out(e, "SHA-256 match");
     }
     {
-        const char *l[] = {"backup", "list", "--bucket", e->bucket, "--prefix", "itest",
-                           "--s3-endpoint", e->endpoint, "-o", "json", NULL};
+        const char *l[] = {"backup",        "list",      "--bucket", e->bucket, "--prefix", "itest",
+                           "--s3-endpoint", e->endpoint, "-o",       "json",    NULL};
 
         assert_int_equal(lw(e, l), 0);
         expect_out(e, "\"keyId\":\"sha256:");
@@ -635,8 +630,8 @@ static void test_secret_credentials_and_encryption(void **state)
 static void test_prune_deletes_and_extends(void **state)
 {
     struct env *e = *state;
-    const char *a[] = {"backup", "run", "--namespace", "shop", "-p", NULL, "--kubeconfig", NULL,
-                       "--policy", "testpolicy", NULL};
+    const char *a[] = {"backup",       "run", "--namespace", "shop",       "-p", NULL,
+                       "--kubeconfig", NULL,  "--policy",    "testpolicy", NULL};
     const char *pr[] = {"backup", "prune", "-p", NULL, "--kubeconfig", NULL, NULL, NULL, NULL};
     struct backup_catalog *c = NULL;
     struct cm_err err;
@@ -661,8 +656,7 @@ static void test_prune_deletes_and_extends(void **state)
     expect_out(e, "1 deleted, 0 errors");
     assert_int_equal(backup_catalog_list(e->s3, "itest", "shop", false, &c, &err), 0);
     assert_int_equal(backup_catalog_count(c), 1);
-    assert_string_equal(backup_catalog_get(c, 0)->id,
-                        strcmp(first, second) > 0 ? first : second);
+    assert_string_equal(backup_catalog_get(c, 0)->id, strcmp(first, second) > 0 ? first : second);
     backup_catalog_destroy(c);
 
     /* Lock extension: COMPLIANCE 1 day, monthly 1. Judged 23 hours later the lock ends
@@ -670,9 +664,8 @@ static void test_prune_deletes_and_extends(void **state)
     write_policy(e, "COMPLIANCE", 1, "    monthly: 1\n", NULL);
     assert_int_equal(lw(e, a), 0);
     id_from_run(e, first);
-    assert_int_equal(backup_rp_key("itest", "shop", first, BACKUP_ARCHIVE_NAME, key, sizeof(key),
-                                   &err),
-                     0);
+    assert_int_equal(
+        backup_rp_key("itest", "shop", first, BACKUP_ARCHIVE_NAME, key, sizeof(key), &err), 0);
     assert_int_equal(s3_client_head_object(e->s3, key, NULL, &info, &err), 0);
     before = info.retain_until;
     cm_time_format((time_t)(cm_time_now_ms() / 1000) + 23 * 3600, now_s, sizeof(now_s));
@@ -702,8 +695,8 @@ static void test_cli_usage_errors(void **state)
     struct env *e = *state;
     const char *no_p[] = {"backup", "run", "--namespace", "shop", NULL};
     const char *no_ns[] = {"backup", "run", "-p", "x", NULL};
-    const char *bad_ns[] = {"backup", "list", "--namespace", "Not_A_Namespace", "--bucket", "b",
-                            NULL};
+    const char *bad_ns[] = {"backup",   "list", "--namespace", "Not_A_Namespace",
+                            "--bucket", "b",    NULL};
     const char *bad_sub[] = {"backup", "restore-all", NULL};
     const char *bad_id[] = {"backup", "verify", "shop/yesterday", "--bucket", "b", NULL};
     const char *no_src[] = {"backup", "list", NULL};
@@ -730,8 +723,8 @@ static void test_cli_usage_errors(void **state)
 static void test_list_text_and_dry_run(void **state)
 {
     struct env *e = *state;
-    const char *a[] = {"backup", "run", "--namespace", "shop", "-p", NULL, "--kubeconfig", NULL,
-                       "--policy", "testpolicy", NULL};
+    const char *a[] = {"backup",       "run", "--namespace", "shop",       "-p", NULL,
+                       "--kubeconfig", NULL,  "--policy",    "testpolicy", NULL};
     const char *l[] = {"backup", "list", "-p", NULL, NULL};
     const char *d[] = {"backup", "prune", "-p", NULL, "--dry-run", "--now", NULL, NULL};
     char id[BACKUP_ID_LEN + 1];

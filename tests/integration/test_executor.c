@@ -92,7 +92,8 @@ static int setup(void **state)
     cfg.bucket = e->bucket;
     cfg.path_style = true;
     cfg.creds = &e->creds;
-    if (s3_client_create(&cfg, &e->s3, &err) != 0 || s3_client_create_bucket(e->s3, true, &err) != 0) {
+    if (s3_client_create(&cfg, &e->s3, &err) != 0 ||
+        s3_client_create_bucket(e->s3, true, &err) != 0) {
         fprintf(stderr, "bucket: %s\n", err.msg);
         return -1;
     }
@@ -128,8 +129,8 @@ static size_t complete_points(struct env *e)
 static void test_once_catches_up_then_idles(void **state)
 {
     struct env *e = *state;
-    char *argv[] = {(char *)e->lw, "executor", "--once", "-p", e->policy, "--kubeconfig",
-                    e->kubeconfig, "--metrics-addr", "", NULL};
+    char *argv[] = {(char *)e->lw,  "executor",    "--once",         "-p", e->policy,
+                    "--kubeconfig", e->kubeconfig, "--metrics-addr", "",   NULL};
     int code = -1;
 
     assert_int_equal(proc_run(argv, e->log, 120000, &code), 0);
@@ -196,8 +197,9 @@ static void test_metrics_and_sigterm(void **state)
     (void)snprintf(addr, sizeof(addr), "127.0.0.1:%d", free_port());
     (void)snprintf(url, sizeof(url), "http://%s/metrics", addr);
     {
-        char *argv[] = {(char *)e->lw, "executor", "-p", e->policy, "--kubeconfig",
-                        e->kubeconfig, "--metrics-addr", addr, "--tick", "1", NULL};
+        char *argv[] = {(char *)e->lw, "executor",       "-p", e->policy, "--kubeconfig",
+                        e->kubeconfig, "--metrics-addr", addr, "--tick",  "1",
+                        NULL};
 
         memset(&p, 0, sizeof(p));
         assert_int_equal(proc_spawn(&p, argv, NULL, e->log), 0);
@@ -233,12 +235,38 @@ static void test_two_replicas_one_leader(void **state)
     char loga[700], logb[700];
     int64_t deadline;
     int code;
-    char *argva[] = {(char *)e->lw, "executor", "-p", e->policy, "--kubeconfig", e->kubeconfig,
-                     "--metrics-addr", "", "--tick", "1", "--leader-elect", "--lease-namespace",
-                     "lockwarden", "--identity", "replica-a", NULL};
-    char *argvb[] = {(char *)e->lw, "executor", "-p", e->policy, "--kubeconfig", e->kubeconfig,
-                     "--metrics-addr", "", "--tick", "1", "--leader-elect", "--lease-namespace",
-                     "lockwarden", "--identity", "replica-b", NULL};
+    char *argva[] = {(char *)e->lw,
+                     "executor",
+                     "-p",
+                     e->policy,
+                     "--kubeconfig",
+                     e->kubeconfig,
+                     "--metrics-addr",
+                     "",
+                     "--tick",
+                     "1",
+                     "--leader-elect",
+                     "--lease-namespace",
+                     "lockwarden",
+                     "--identity",
+                     "replica-a",
+                     NULL};
+    char *argvb[] = {(char *)e->lw,
+                     "executor",
+                     "-p",
+                     e->policy,
+                     "--kubeconfig",
+                     e->kubeconfig,
+                     "--metrics-addr",
+                     "",
+                     "--tick",
+                     "1",
+                     "--leader-elect",
+                     "--lease-namespace",
+                     "lockwarden",
+                     "--identity",
+                     "replica-b",
+                     NULL};
 
     (void)snprintf(loga, sizeof(loga), "%s/a.log", e->dir);
     (void)snprintf(logb, sizeof(logb), "%s/b.log", e->dir);
@@ -260,8 +288,7 @@ static void test_two_replicas_one_leader(void **state)
     assert_int_equal(proc_wait_exit(&a, 30000, &code), 0);
     assert_int_equal(proc_wait_exit(&b, 30000, &code), 0);
     assert_int_equal(complete_points(e), 1);
-    assert_int_equal(proc_log_count(&a, "became leader") + proc_log_count(&b, "became leader"),
-                     1);
+    assert_int_equal(proc_log_count(&a, "became leader") + proc_log_count(&b, "became leader"), 1);
 }
 
 int main(void)
