@@ -327,6 +327,14 @@ static enum MHD_Result first_call(struct wh_server *s, struct MHD_Connection *c,
              * closing a socket with unread data resets it, and the client could lose
              * the answer. Past that, answer now and close. */
             rq->answer_now = n > WH_DISCARD_MAX;
+            /* A client that waits for "100 Continue" sends nothing more: answer now. */
+            {
+                const char *expect =
+                    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+
+                if (expect != NULL && strstr(expect, "100-continue") != NULL)
+                    rq->answer_now = true;
+            }
         } else if (rq->is_admission && cm_parse_u64(cl, strlen(cl), &n) == 0 && n > 0) {
             /* The API server always sends Content-Length: one exact allocation. */
             rq->body = wh_arena_alloc(&rq->arena, (size_t)n);
