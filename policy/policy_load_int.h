@@ -17,6 +17,57 @@
 #include "policy.h"
 #include "policy_int.h"
 
+/* ---- parsed documents (policy_docs.c) ---- */
+
+/* node -> 1-based line/column, open addressing keyed by the node's address. */
+struct pol_pos_slot {
+    const void *key;
+    uint32_t line;
+    uint32_t col;
+};
+
+struct pol_pos_map {
+    struct pol_pos_slot *slots;
+    size_t cap; /* power of two or 0 */
+    size_t used;
+};
+
+/* The documents of one buffer: owned roots, the view policy_docs_get() serves, and where
+ * each node (and each mapping entry's key) starts. */
+struct policy_docs {
+    cJSON **roots; /* owned document roots */
+    size_t nroots;
+    size_t roots_cap;
+    const cJSON **items; /* the view policy_docs_get() serves; NULL = roots */
+    size_t nitems;
+    struct pol_pos_map pos;
+    struct pol_pos_map keypos; /* mapping entries: where their key starts */
+};
+
+/* YAML anchors of the document being built: name -> completed node. */
+struct pol_yanchor {
+    char *name;
+    cJSON *node;  /* borrowed from the document tree */
+    size_t nodes; /* nodes in the subtree, charged again on every alias */
+    int height;   /* collection levels in the subtree (a scalar is 0) */
+};
+
+struct pol_anchor_tab {
+    struct pol_yanchor *v;
+    size_t n, cap;
+    size_t *idx; /* hash -> index + 1, 0 = empty */
+    size_t icap;
+};
+
+/* Records key's position (0-based line/column in, 1-based stored). CM_ENOMEM on failure. */
+int pol_pos_map_put(struct pol_pos_map *m, const void *key, size_t line, size_t col);
+const struct pol_pos_slot *pol_pos_map_get(const struct pol_pos_map *m, const void *key);
+struct pol_yanchor *pol_anchor_find(const struct pol_anchor_tab *t, const char *name);
+/* Records (or redefines, as YAML allows) an anchor. CM_ENOMEM on failure. */
+int pol_anchor_put(struct pol_anchor_tab *t, const char *name, cJSON *node, size_t nodes,
+                   int height);
+void pol_anchor_tab_clear(struct pol_anchor_tab *t);
+
 /* Where the key of mapping entry node starts (1-based); false when unknown. */
 bool pol_docs_key_pos(const struct policy_docs *d, const cJSON *node, int *line, int *col);
 /* Replaces the view that policy_docs_get() serves (List items expanded); takes items. */

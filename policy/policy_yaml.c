@@ -9,290 +9,6 @@
 #include <string.h>
 #include <yaml.h>
 
-/* ---- pointer -> position map (open addressing) ---- */
-
-struct pos_slot {
-    const void *key;
-    uint32_t line;
-    uint32_t col;
-};
-
-struct pos_map {
-    struct pos_slot *slots;
-    size_t cap; /* power of two or 0 */
-    size_t used;
-};
-
-static size_t ptr_hash(const void *p)
-{
-    uint64_t x = (uint64_t)(uintptr_t)p;
-
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return (size_t)x;
-}
-
-static int pos_map_grow(struct pos_map *m)
-{
-    size_t ncap = m->cap ? m->cap * 2 : 256;
-    struct pos_slot *ns = cm_calloc(ncap, sizeof(*ns));
-    size_t i;
-
-    if (ns == NULL)
-        return CM_ENOMEM;
-    for (i = 0; i < m->cap; i++) {
-        size_t j;
-
-        if (m->slots[i].key == NULL)
-            continue;
-        j = ptr_hash(m->slots[i].key) & (ncap - 1);
-        while (ns[j].key != NULL)
-            j = (j + 1) & (ncap - 1);
-        ns[j] = m->slots[i];
-    }
-    cm_free(m->slots);
-    m->slots = ns;
-    m->cap = ncap;
-    return 0;
-}
-
-static int pos_map_put(struct pos_map *m, const void *key, size_t line, size_t col)
-{
-    size_t j;
-
-    if ((m->used + 1) * 2 > m->cap && pos_map_grow(m) != 0)
-        return CM_ENOMEM;
-    j = ptr_hash(key) & (m->cap - 1);
-    while (m->slots[j].key != NULL && m->slots[j].key != key)
-        j = (j + 1) & (m->cap - 1);
-    if (m->slots[j].key == NULL)
-        m->used++;
-    m->slots[j].key = key;
-    m->slots[j].line = (uint32_t)(line + 1);
-    m->slots[j].col = (uint32_t)(col + 1);
-    return 0;
-}
-
-static const struct pos_slot *pos_map_get(const struct pos_map *m, const void *key)
-{
-    size_t j;
-
-    if (m->cap == 0 || key == NULL)
-        return NULL;
-    j = ptr_hash(key) & (m->cap - 1);
-    while (m->slots[j].key != NULL) {
-        if (m->slots[j].key == key)
-            return &m->slots[j];
-        j = (j + 1) & (m->cap - 1);
-    }
-    return NULL;
-}
-
-/* ---- documents ---- */
-
-struct policy_docs {
-    cJSON **roots; /* owned document roots */
-    size_t nroots;
-    size_t roots_cap;
-    const cJSON **items; /* the view policy_docs_get() serves; NULL = roots */
-    size_t nitems;
-    struct pos_map pos;
-    struct pos_map keypos; /* mapping entries: where their key starts */
-};
-
-void policy_json_hooks_install(void)
-{
-    cJSON_Hooks h = {cm_malloc, cm_free};
-
-    cJSON_InitHooks(&h);
-}
-
-size_t policy_docs_count(const struct policy_docs *d)
-{
-    if (d == NULL)
-        return 0;
-    return d->items != NULL ? d->nitems : d->nroots;
-}
-
-const cJSON *policy_docs_get(const struct policy_docs *d, size_t i)
-{
-    if (d == NULL || i >= policy_docs_count(d))
-        return NULL;
-    return d->items != NULL ? d->items[i] : d->roots[i];
-}
-
-bool policy_docs_pos(const struct policy_docs *d, const cJSON *node, int *line, int *col)
-{
-    const struct pos_slot *s;
-
-    if (d == NULL)
-        return false;
-    s = pos_map_get(&d->pos, node);
-    if (s == NULL)
-        return false;
-    if (line != NULL)
-        *line = (int)s->line;
-    if (col != NULL)
-        *col = (int)s->col;
-    return true;
-}
-
-void policy_docs_destroy(struct policy_docs *d)
-{
-    size_t i;
-
-    if (d == NULL)
-        return;
-    for (i = 0; i < d->nroots; i++)
-        cJSON_Delete(d->roots[i]);
-    cm_free(d->roots);
-    cm_free(d->items);
-    cm_free(d->pos.slots);
-    cm_free(d->keypos.slots);
-    cm_free(d);
-}
-
-bool pol_docs_key_pos(const struct policy_docs *d, const cJSON *node, int *line, int *col)
-{
-    const struct pos_slot *s;
-
-    if (d == NULL)
-        return false;
-    s = pos_map_get(&d->keypos, node);
-    if (s == NULL)
-        return false;
-    *line = (int)s->line;
-    *col = (int)s->col;
-    return true;
-}
-
-int pol_docs_set_items(struct policy_docs *d, const cJSON **items, size_t n)
-{
-    cm_free(d->items);
-    d->items = items;
-    d->nitems = n;
-    return 0;
-}
-
-/* ---- anchors: name -> completed node ---- */
-
-struct anchor {
-    char *name;
-    cJSON *node;  /* borrowed from the document tree */
-    size_t nodes; /* nodes in the subtree, charged again on every alias */
-    int height;   /* collection levels in the subtree (a scalar is 0) */
-};
-
-struct anchor_tab {
-    struct anchor *v;
-    size_t n, cap;
-    size_t *idx; /* hash -> index + 1, 0 = empty */
-    size_t icap;
-};
-
-static size_t str_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    while (*s != '\0') {
-        h ^= (unsigned char)*s++;
-        h *= 1099511628211ULL;
-    }
-    return (size_t)h;
-}
-
-static void anchor_tab_clear(struct anchor_tab *t)
-{
-    size_t i;
-
-    for (i = 0; i < t->n; i++)
-        cm_free(t->v[i].name);
-    cm_free(t->v);
-    cm_free(t->idx);
-    memset(t, 0, sizeof(*t));
-}
-
-static struct anchor *anchor_find(const struct anchor_tab *t, const char *name)
-{
-    size_t j;
-
-    if (t->icap == 0)
-        return NULL;
-    j = str_hash(name) & (t->icap - 1);
-    while (t->idx[j] != 0) {
-        struct anchor *a = &t->v[t->idx[j] - 1];
-
-        if (strcmp(a->name, name) == 0)
-            return a;
-        j = (j + 1) & (t->icap - 1);
-    }
-    return NULL;
-}
-
-static int anchor_reindex(struct anchor_tab *t, size_t icap)
-{
-    size_t *ni = cm_calloc(icap, sizeof(*ni));
-    size_t i;
-
-    if (ni == NULL)
-        return CM_ENOMEM;
-    for (i = 0; i < t->n; i++) {
-        size_t j = str_hash(t->v[i].name) & (icap - 1);
-
-        while (ni[j] != 0)
-            j = (j + 1) & (icap - 1);
-        ni[j] = i + 1;
-    }
-    cm_free(t->idx);
-    t->idx = ni;
-    t->icap = icap;
-    return 0;
-}
-
-/* Records (or redefines, as YAML allows) an anchor. */
-static int anchor_put(struct anchor_tab *t, const char *name, cJSON *node, size_t nodes, int height)
-{
-    struct anchor *a = anchor_find(t, name);
-    char *copy;
-
-    if (a != NULL) {
-        a->node = node;
-        a->nodes = nodes;
-        a->height = height;
-        return 0;
-    }
-    if (t->n == t->cap) {
-        size_t ncap = t->cap ? t->cap * 2 : 16;
-        struct anchor *nv = cm_realloc(t->v, ncap * sizeof(*nv));
-
-        if (nv == NULL)
-            return CM_ENOMEM;
-        t->v = nv;
-        t->cap = ncap;
-    }
-    if ((t->n + 1) * 2 > t->icap && anchor_reindex(t, t->icap ? t->icap * 2 : 32) != 0)
-        return CM_ENOMEM;
-    copy = cm_strdup(name);
-    if (copy == NULL)
-        return CM_ENOMEM;
-    t->v[t->n].name = copy;
-    t->v[t->n].node = node;
-    t->v[t->n].nodes = nodes;
-    t->v[t->n].height = height;
-    t->n++;
-    /* Insert into the index (room was made above): rebuilding it per anchor would make a
-     * stream of many anchors quadratic. */
-    {
-        size_t j = str_hash(copy) & (t->icap - 1);
-
-        while (t->idx[j] != 0)
-            j = (j + 1) & (t->icap - 1);
-        t->idx[j] = t->n;
-    }
-    return 0;
-}
-
 /* ---- the builder ---- */
 
 struct frame {
@@ -318,7 +34,7 @@ struct builder {
     size_t nodes;
     size_t ndocs;
     cJSON *root; /* the current document's completed root */
-    struct anchor_tab anchors;
+    struct pol_anchor_tab anchors;
     struct cm_err *err;
 };
 
@@ -484,7 +200,7 @@ static int check_dup_keys(struct builder *b, const struct frame *f)
     qsort(v, i, sizeof(*v), cmp_item_keys);
     for (i = 1; i < f->count; i++) {
         if (strcmp(v[i - 1]->string, v[i]->string) == 0) {
-            const struct pos_slot *ps = pos_map_get(&b->docs->pos, v[i]);
+            const struct pol_pos_slot *ps = pol_pos_map_get(&b->docs->pos, v[i]);
 
             rc = dup_key_fail(b, v[i]->string, ps != NULL ? ps->line - 1 : 0,
                               ps != NULL ? ps->col - 1 : 0);
@@ -534,7 +250,7 @@ static int attach(struct builder *b, cJSON *node, const yaml_mark_t *m)
         cJSON_Delete(node);
         return cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name);
     }
-    if (pos_map_put(&b->docs->keypos, node, f->key_line, f->key_col) != 0)
+    if (pol_pos_map_put(&b->docs->keypos, node, f->key_line, f->key_col) != 0)
         return cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name); /* tree owns node */
     f->count++;
     cm_free(f->key);
@@ -607,7 +323,7 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev)
     rc = scalar_node(b, ev, &node);
     if (rc != 0)
         return rc;
-    if (pos_map_put(&b->docs->pos, node, ev->start_mark.line, ev->start_mark.column) != 0) {
+    if (pol_pos_map_put(&b->docs->pos, node, ev->start_mark.line, ev->start_mark.column) != 0) {
         cJSON_Delete(node);
         return cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name);
     }
@@ -615,7 +331,7 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev)
     if (rc != 0)
         return rc;
     if (ev->data.scalar.anchor != NULL) {
-        rc = anchor_put(&b->anchors, (const char *)ev->data.scalar.anchor, node, 1, 0);
+        rc = pol_anchor_put(&b->anchors, (const char *)ev->data.scalar.anchor, node, 1, 0);
         if (rc != 0)
             return cm_err_set(b->err, rc, "%s: out of memory", b->name);
     }
@@ -624,7 +340,7 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev)
 
 static int on_alias(struct builder *b, const yaml_event_t *ev)
 {
-    const struct anchor *a = anchor_find(&b->anchors, (const char *)ev->data.alias.anchor);
+    const struct pol_yanchor *a = pol_anchor_find(&b->anchors, (const char *)ev->data.alias.anchor);
     cJSON *copy;
     int rc;
 
@@ -646,7 +362,7 @@ static int on_alias(struct builder *b, const yaml_event_t *ev)
     copy = cJSON_Duplicate(a->node, true);
     if (copy == NULL)
         return cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name);
-    if (pos_map_put(&b->docs->pos, copy, ev->start_mark.line, ev->start_mark.column) != 0) {
+    if (pol_pos_map_put(&b->docs->pos, copy, ev->start_mark.line, ev->start_mark.column) != 0) {
         cJSON_Delete(copy);
         return cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name);
     }
@@ -675,7 +391,7 @@ static int on_start(struct builder *b, const yaml_event_t *ev, bool is_map)
     node = is_map ? cJSON_CreateObject() : cJSON_CreateArray();
     if (node == NULL)
         return cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name);
-    if (pos_map_put(&b->docs->pos, node, ev->start_mark.line, ev->start_mark.column) != 0) {
+    if (pol_pos_map_put(&b->docs->pos, node, ev->start_mark.line, ev->start_mark.column) != 0) {
         cJSON_Delete(node);
         return cm_err_set(b->err, CM_ENOMEM, "%s: out of memory", b->name);
     }
@@ -833,7 +549,7 @@ static int on_end(struct builder *b)
             return rc;
     }
     if (f->anchor != NULL)
-        rc = anchor_put(&b->anchors, f->anchor, f->node, b->nodes - f->start + 1, height);
+        rc = pol_anchor_put(&b->anchors, f->anchor, f->node, b->nodes - f->start + 1, height);
     cm_free(f->anchor);
     cm_free(f->key);
     f->anchor = NULL;
@@ -882,7 +598,7 @@ static void builder_unwind(struct builder *b)
     /* Collections are attached as they start, so the root owns all of them. */
     cJSON_Delete(b->root);
     b->root = NULL;
-    anchor_tab_clear(&b->anchors);
+    pol_anchor_tab_clear(&b->anchors);
 }
 
 static int on_event(struct builder *b, const yaml_event_t *ev)
@@ -893,7 +609,7 @@ static int on_event(struct builder *b, const yaml_event_t *ev)
             return b_fail(b, CM_ETOOBIG, &ev->start_mark, "more than POLICY_MAX_DOCS documents");
         return 0;
     case YAML_DOCUMENT_END_EVENT:
-        anchor_tab_clear(&b->anchors);
+        pol_anchor_tab_clear(&b->anchors);
         return push_root(b);
     case YAML_SCALAR_EVENT:
         return on_scalar(b, ev);
