@@ -35,9 +35,14 @@ static uint64_t env_u64(const char *name, uint64_t def)
 /* Runs argv, returns wall seconds, the child's peak RSS (KiB) and exit status. */
 static int run(char *const argv[], const char *log, double *secs, long *rss_kib, int *status)
 {
-    uint64_t t0 = cm_time_mono_ns();
+    uint64_t t0;
     struct rusage ru;
-    pid_t pid = fork();
+    pid_t pid;
+
+    /* Buffered output would be written again by the child's freopen. */
+    fflush(stdout);
+    t0 = cm_time_mono_ns();
+    pid = fork();
 
     if (pid < 0)
         return -1;
