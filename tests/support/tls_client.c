@@ -95,10 +95,16 @@ int tls_client_request(struct tls_client *c, const char *method, const char *url
         }
         hl = tmp;
     }
-    /* No "Expect: 100-continue": the API server does not send it. */
-    tmp = curl_slist_append(hl, "Expect:");
-    if (tmp != NULL)
-        hl = tmp;
+    /* No "Expect: 100-continue" unless asked: the API server does not send it. */
+    for (i = 0; headers != NULL && headers[i] != NULL; i++) {
+        if (strncmp(headers[i], "Expect:", 7) == 0)
+            break;
+    }
+    if (headers == NULL || headers[i] == NULL) {
+        tmp = curl_slist_append(hl, "Expect:");
+        if (tmp != NULL)
+            hl = tmp;
+    }
     curl_easy_reset(c->h);
     curl_easy_setopt(c->h, CURLOPT_URL, url);
     curl_easy_setopt(c->h, CURLOPT_CAINFO, c->ca);
