@@ -177,8 +177,7 @@ void wh_arena_cleanup(struct wh_arena *a);
 
 struct wh_watcher;
 
-/* Starts the watcher thread over the policy paths and the certificate/key files;
- * on_policies/on_cert are called from that thread. */
+/* What the watcher calls, from its own thread. */
 struct wh_watch_cb {
     /* Re-check everything now; returns true to be called again after a short delay
      * (a change that looked half-written). */
@@ -186,6 +185,11 @@ struct wh_watch_cb {
     void *ctx;
 };
 
+/* Starts the watcher thread: inotify on the policy paths (a directory itself, a file's
+ * directory) and on the certificate's and key's directories, a periodic check every
+ * interval_ms, and kicks. cb->on_check runs on that thread after a change settles
+ * (100 ms), at each interval, and at once for a kick. Returns 0, CM_EIO (eventfd) or
+ * CM_ENOMEM. Without inotify it logs a warning and relies on the periodic check. */
 CM_NODISCARD int wh_watcher_start(char (*paths)[WH_PATH_MAX], size_t n, const char *cert,
                                   const char *key, unsigned interval_ms,
                                   const struct wh_watch_cb *cb, struct wh_watcher **out,
