@@ -3,6 +3,7 @@
 #include "webhook/wh.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,21 @@ static void tune_malloc(int argc, char **argv)
     /* Still here: run untuned. */
 }
 
+/* Each connection is a descriptor: raise the soft limit towards the hard one so that
+ * --max-connections (default 1024) is not cut short by a default soft limit of 1024. */
+static void raise_fd_limit(unsigned max_connections)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)max_connections + 64;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        cm_log(CM_LOG_WARN, "webhook", "cannot raise the open-file limit",
+               CM_LI("max_connections", max_connections));
+}
+
 static const char *env_get(const char *name, void *ctx)
 {
     (void)ctx;
@@ -68,6 +84,7 @@ int wh_main(int argc, char **argv)
         return 2;
     }
     cm_log_set_level(cfg.log_level);
+    raise_fd_limit(cfg.max_connections);
 
     /* Block the signals before any thread starts, so every thread inherits the mask
      * and only this one receives them, synchronously, through sigwait. */
