@@ -840,6 +840,63 @@ static void test_eval_oom(void **state)
     policy_set_destroy(s);
 }
 
+static void test_eval_oom_loop(void **state)
+{
+    /* Failures build messages (and the report grows past its first size): every allocation
+     * of an evaluation may fail, and each failure is CM_ENOMEM with an empty report. */
+    char *y = cm_malloc(100000);
+    size_t off = 0;
+    struct policy_set *s;
+    struct policy_docs *d = NULL;
+    struct cm_err err;
+    long n;
+    int rc = CM_ENOMEM;
+    int i;
+
+    (void)state;
+    off += (size_t)snprintf(y + off, 100000 - off,
+                            "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\n"
+                            "spec:\n  rules:\n");
+    for (i = 0; i < 12; i++)
+        off += (size_t)snprintf(
+            y + off, 100000 - off,
+            "  - name: r%d\n    match: {resources: {kinds: ['*']}}\n"
+            "    validate:\n      message: 'm {{ request.object.metadata.name }}'\n"
+            "      anyPattern: [{metadata: {labels: {team: a}}}, "
+            "{metadata: {labels: {app: b}}}]\n",
+            i);
+    off += (size_t)snprintf(y + off, 100000 - off,
+                            "---\napiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\n"
+                            "metadata: {name: g}\nspec: {schedule: '@daily', location: "
+                            "{bucket: bkt}}\n");
+    s = load_ok(y);
+    assert_int_equal(policy_docs_parse("o", deploy_bad, strlen(deploy_bad), &d, &err), 0);
+    for (n = 1; rc == CM_ENOMEM && n < 10000; n++) {
+        struct policy_report *rep = NULL;
+        struct policy_request req;
+
+        memset(&req, 0, sizeof(req));
+        req.object = policy_docs_get(d, 0);
+        if (policy_report_create(&rep) != 0)
+            fail();
+        cm_alloc_fault_set(n);
+        rc = policy_set_eval(s, &req, rep, &err);
+        cm_alloc_fault_set(0);
+        if (rc != 0) {
+            assert_int_equal(rc, CM_ENOMEM);
+            assert_int_equal(policy_report_count(rep), 0);
+        } else {
+            assert_int_equal(policy_report_count(rep), 14);
+            assert_non_null(strstr(policy_report_get(rep, 11)->message, "m web. rule r11[0]"));
+        }
+        policy_report_destroy(rep);
+    }
+    assert_int_equal(rc, 0);
+    policy_docs_destroy(d);
+    policy_set_destroy(s);
+    cm_free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -862,6 +919,7 @@ int main(void)
         cmocka_unit_test(test_rule_limit),
         cmocka_unit_test(test_oom_loop_policy),
         cmocka_unit_test(test_eval_oom),
+        cmocka_unit_test(test_eval_oom_loop),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);
