@@ -242,6 +242,24 @@ static int compile_overrides(const struct pol_ctx *c, const cJSON *ovs, struct p
 
 int pol_policy_compile(struct pol_ctx *c, const cJSON *doc, bool namespaced, struct pol_policy *out)
 {
+    static const char *const top_keys[] = {"apiVersion", "kind",   "metadata",
+                                           "spec",       "status", NULL};
+    static const char *const spec_keys[] = {"rules",
+                                            "validationFailureAction",
+                                            "validationFailureActionOverrides",
+                                            "applyRules",
+                                            "background",
+                                            "admission",
+                                            "failurePolicy",
+                                            "webhookTimeoutSeconds",
+                                            "schemaValidation",
+                                            "mutateExistingOnPolicyUpdate",
+                                            "generateExisting",
+                                            "generateExistingOnPolicyUpdate",
+                                            "useServerSideApply",
+                                            "webhookConfiguration",
+                                            "emitWarning",
+                                            NULL};
     struct pol_policy p;
     const cJSON *meta;
     const cJSON *spec;
@@ -272,7 +290,13 @@ int pol_policy_compile(struct pol_ctx *c, const cJSON *doc, bool namespaced, str
     else
         (void)snprintf(full, sizeof(full), "%s", name);
     (void)snprintf(c->where, sizeof(c->where), "policy %.150s", full);
-    rc = pol_get_object(c, doc, "spec", true, &spec);
+    rc = pol_check_keys(c, doc, top_keys);
+    if (rc == 0)
+        rc = pol_get_object(c, doc, "spec", true, &spec);
+    /* Kyverno's other spec fields tune its own webhook and are ignored; anything else is
+     * an error, so that a misspelt validationFailureAction cannot silently mean Audit. */
+    if (rc == 0)
+        rc = pol_check_keys(c, spec, spec_keys);
     if (rc == 0)
         rc = pol_get_array(c, spec, "rules", true, &rules);
     if (rc != 0)

@@ -710,6 +710,10 @@ static void test_more_load_errors(void **state)
          "validate: {pattern: {metadata: {labels: {^(x): y}}}}}]\n",
          "p.yaml:"},
         {"metadata: {name: p}\n", "spec is required"},
+        {"metadata: {name: p}\nspec:\n  validationFailureActon: Enforce\n  rules: [{name: r, "
+         "match: {resources: {kinds: [Pod]}}, validate: {pattern: {a: b}}}]\n",
+         "p.yaml:5:3: policy p: unknown field \"validationFailureActon\""},
+        {"metadata: {name: p}\nspek: {}\n", "unknown field \"spek\""},
         {"metadata: {name: p}\nspec: {}\n", "rules is required"},
         {"metadata: {name: p}\nspec:\n  rules: [{name: r, match: {resources: {kinds: [Pod]}}, "
          "exclude: {resources: {kinds: [Pod]}, all: []}, validate: {pattern: {a: b}}}]\n",
