@@ -204,7 +204,7 @@ static int compile_selector(const struct pol_ctx *c, const cJSON *sel, struct po
 
 int pol_backup_compile(struct pol_ctx *c, const cJSON *doc, struct policy_backup *out)
 {
-    static const char *const top[] = {"apiVersion", "kind", "metadata", "spec", NULL};
+    static const char *const top[] = {"apiVersion", "kind", "metadata", "spec", "status", NULL};
     static const char *const spec_keys[] = {
         "schedule",   "retention", "objectLock", "location", "volumeSnapshotClass",
         "encryption", "selector",  NULL};
