@@ -256,16 +256,16 @@ static struct ex_app *app_get(struct ex *ex, const char *ns, const char *policy)
     return a;
 }
 
-/* One scheduling pass. */
-static void pass(struct ex *ex, struct kube_client *kube, time_t now)
+/* One scheduling pass; returns the number of captures it started. */
+static size_t pass(struct ex *ex, struct kube_client *kube, time_t now)
 {
     struct backup_app *apps = NULL;
     struct cm_err err;
-    size_t n = 0, i;
+    size_t n = 0, i, started = 0;
 
     if (backup_apps_discover(kube, &apps, &n, &err) != 0) {
         cm_log(CM_LOG_WARN, "executor", "cannot list bound workloads", CM_LS("err", err.msg));
-        return;
+        return 0;
     }
     for (i = 0; i < n; i++) {
         const struct policy_backup *p =
@@ -298,10 +298,12 @@ static void pass(struct ex *ex, struct kube_client *kube, time_t now)
             continue;
         if (start(ex, a, p, now) != 0)
             break; /* every slot busy: the rest waits for the next tick */
+        started++;
         cm_log(CM_LOG_INFO, "executor", "capture due", CM_LS("ns", a->ns), CM_LS("policy", p->name),
                CM_LI("slot", (long long)due));
     }
     cm_free(apps);
+    return started;
 }
 
 /* ---- /metrics ---- */
@@ -466,10 +468,14 @@ int backup_executor_run(const struct backup_executor_opts *o, struct cm_err *err
         } else {
             backup_metrics_set_leader(ex.metrics, true);
         }
-        if (leader)
-            pass(&ex, kube, now);
-        if (o->once)
+        if (leader && o->once) {
+            /* One pass over every due app, at most max_concurrent at a time. */
+            while (pass(&ex, kube, now) > 0)
+                reap(&ex, true);
             break;
+        }
+        if (leader)
+            (void)pass(&ex, kube, now);
         ts.tv_sec = (time_t)(tick / 1000);
         ts.tv_nsec = (long)(tick % 1000) * 1000000L;
         sig = sigtimedwait(&sigs, &si, &ts);

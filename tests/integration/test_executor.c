@@ -142,6 +142,69 @@ static void test_once_catches_up_then_idles(void **state)
     assert_int_equal(complete_points(e), 1);
 }
 
+/* True when needle occurs in l[0..ll) (memmem is not POSIX). */
+static bool line_has(const char *l, size_t ll, const char *needle)
+{
+    size_t n = strlen(needle);
+    size_t i;
+
+    for (i = 0; i + n <= ll; i++)
+        if (memcmp(l + i, needle, n) == 0)
+            return true;
+    return false;
+}
+
+/* Two bound apps, --max-concurrent 1: --once captures both, one at a time. */
+static void test_once_two_apps_capped(void **state)
+{
+    struct env *e = *state;
+    char *argv[] = {(char *)e->lw,
+                    "executor",
+                    "--once",
+                    "-p",
+                    e->policy,
+                    "--kubeconfig",
+                    e->kubeconfig,
+                    "--metrics-addr",
+                    "",
+                    "--max-concurrent",
+                    "1",
+                    NULL};
+    int code = -1;
+    size_t i;
+    int running = 0, max_running = 0;
+    char *log = NULL;
+    size_t len = 0;
+    struct cm_err err;
+    const char *l;
+
+    assert_int_equal(fake_kube_add_object_json(
+                         e->kube,
+                         "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{"
+                         "\"name\":\"api\",\"namespace\":\"shop2\",\"annotations\":{"
+                         "\"lockwarden.io/backup-policy\":\"testpolicy\"}},\"spec\":{}}"),
+                     1);
+    assert_int_equal(proc_run(argv, e->log, 120000, &code), 0);
+    assert_int_equal(code, 0);
+    assert_int_equal(complete_points(e), 2);
+    /* started/completed lines never overlap: at most one capture at a time */
+    assert_int_equal(cm_fs_read_file(e->log, 1 << 24, &log, &len, &err), 0);
+    for (l = log, i = 0; l != NULL && *l != '\0'; i++) {
+        const char *nl = strchr(l, '\n');
+        size_t ll = nl ? (size_t)(nl - l) : strlen(l);
+
+        if (line_has(l, ll, "\"capture started\""))
+            running++;
+        if (line_has(l, ll, "\"capture complete\"") || line_has(l, ll, "\"capture failed\""))
+            running--;
+        if (running > max_running)
+            max_running = running;
+        l = nl ? nl + 1 : NULL;
+    }
+    cm_free(log);
+    assert_int_equal(max_running, 1);
+}
+
 static int free_port(void)
 {
     struct sockaddr_in sa;
@@ -295,6 +358,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_once_catches_up_then_idles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_once_two_apps_capped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_and_sigterm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_replicas_one_leader, setup, teardown),
     };
