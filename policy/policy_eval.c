@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REPORT_MSG_MAX 8192
+/* A message holds the rule message (<= POLICY_MAX_STRING) and the failing paths. */
+#define REPORT_MSG_MAX (2 * POLICY_MAX_STRING)
 #define REPORT_PATH_MAX 512
 
 static const char binding_policy[] = "lockwarden-backup-binding";
@@ -121,7 +122,7 @@ static void slot_finish(struct policy_report *r, struct policy_rule_result *res,
     struct slot *s = &r->slots[res - r->v];
 
     res->result = result;
-    res->message = s->msg.ptr != NULL ? s->msg.ptr : "";
+    res->message = s->msg.ptr != NULL ? s->msg.ptr : no_text;
     if (path != NULL && path[0] != '\0') {
         (void)snprintf(s->path, sizeof(s->path), "%s", path);
         res->path = s->path;
@@ -144,6 +145,22 @@ static int msg_prefix(const struct pol_rule *rule, const struct pol_res *rr, str
             rc = cm_buf_addc(b, '.');
     }
     return rc;
+}
+
+/* After a failure message was built: out of memory fails the evaluation; a message over
+ * the cap (a huge anyPattern) is replaced by a short one rather than left empty. */
+static int msg_done(struct policy_report *rep, struct policy_rule_result *res,
+                    const struct pol_rule *rule, int rc)
+{
+    struct slot *s = &rep->slots[res - rep->v];
+
+    if (rc != CM_ETOOBIG)
+        return rc;
+    cm_buf_reset(&s->msg);
+    rc = cm_buf_addf(&s->msg, "validation error: rule %s failed (message longer than %d bytes)",
+                     rule->name, REPORT_MSG_MAX);
+    res->message = rc == 0 ? s->msg.ptr : no_text;
+    return rc == CM_ENOMEM ? rc : 0;
 }
 
 static enum policy_action rule_action(const struct pol_policy *p, const struct pol_rule *rule,
@@ -197,7 +214,7 @@ static int eval_rule(struct policy_report *rep, const struct pol_policy *p,
                 rc = cm_buf_addf(&s->msg, " rule %s execution error: preconditions: %s", rule->name,
                                  cm_strerror(why));
             slot_finish(rep, res, POLICY_ERROR, NULL);
-            return rc == CM_ENOMEM ? rc : 0;
+            return msg_done(rep, res, rule, rc);
         }
         if (!pre) {
             res->result = POLICY_SKIP;
@@ -220,13 +237,13 @@ static int eval_rule(struct policy_report *rep, const struct pol_policy *p,
             if (rc == 0)
                 rc = cm_buf_addf(&s->msg, " rule %s failed at path %s", rule->name, pr.path);
             slot_finish(rep, res, POLICY_FAIL, pr.path);
-            return rc == CM_ENOMEM ? rc : 0;
+            return msg_done(rep, res, rule, rc);
         default:
             rc = msg_prefix(rule, r, &s->msg);
             if (rc == 0)
                 rc = cm_buf_addf(&s->msg, " rule %s execution error: %s", rule->name, pr.msg);
             slot_finish(rep, res, POLICY_ERROR, pr.path);
-            return rc == CM_ENOMEM ? rc : 0;
+            return msg_done(rep, res, rule, rc);
         }
     }
     /* anyPattern: pass when one passes; skip when all skip; else fail naming each. */
@@ -258,7 +275,7 @@ static int eval_rule(struct policy_report *rep, const struct pol_policy *p,
                                  pr.msg);
         }
         slot_finish(rep, res, POLICY_FAIL, NULL);
-        return rc == CM_ENOMEM ? rc : 0;
+        return msg_done(rep, res, rule, rc);
     }
 }
 

@@ -232,13 +232,54 @@ static void test_format_limit(void **state)
     assert_false(policy_report_blocked(NULL));
 }
 
+static void test_message_limit(void **state)
+{
+    /* A 60,000-byte message and 2,000 failing anyPattern alternatives exceed the report's
+     * message cap: the rule still fails, with a short message instead of an empty one. */
+    size_t cap = 200000;
+    char *y = cm_malloc(cap);
+    size_t off = 0;
+    struct policy_loader *l = NULL;
+    struct policy_set *s = NULL;
+    struct policy_docs *d = NULL;
+    struct policy_report *rep = NULL;
+    struct policy_request req;
+    struct cm_err err;
+    const char *obj = "kind: Pod\nmetadata: {name: x}\n";
+    int i;
+
+    (void)state;
+    off += (size_t)snprintf(y + off, cap - off,
+                            "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\n"
+                            "spec:\n  rules:\n  - name: r\n    match: {resources: {kinds: [Pod]}}\n"
+                            "    validate:\n      message: '%0*d'\n      anyPattern:\n",
+                            60000, 0);
+    for (i = 0; i < 2000; i++)
+        off += (size_t)snprintf(y + off, cap - off, "      - {metadata: {labels: {l%d: x}}}\n", i);
+    assert_int_equal(policy_loader_create(&l, &err), 0);
+    assert_int_equal(policy_loader_add(l, "m.yaml", y, off, &err), 0);
+    assert_int_equal(policy_loader_finish(l, &s, &err), 0);
+    assert_int_equal(policy_docs_parse("o", obj, strlen(obj), &d, &err), 0);
+    memset(&req, 0, sizeof(req));
+    req.object = policy_docs_get(d, 0);
+    assert_int_equal(policy_report_create(&rep), 0);
+    assert_int_equal(policy_set_eval(s, &req, rep, &err), 0);
+    assert_int_equal(policy_report_get(rep, 0)->result, POLICY_FAIL);
+    assert_string_equal(policy_report_get(rep, 0)->message,
+                        "validation error: rule r failed (message longer than 131072 bytes)");
+    policy_report_destroy(rep);
+    policy_docs_destroy(d);
+    policy_set_destroy(s);
+    cm_free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_objects_and_lists), cmocka_unit_test(test_errors),
         cmocka_unit_test(test_oom_loop),          cmocka_unit_test(test_file_size_limit),
         cmocka_unit_test(test_node_limit),        cmocka_unit_test(test_string_limit),
-        cmocka_unit_test(test_format_limit),
+        cmocka_unit_test(test_format_limit),      cmocka_unit_test(test_message_limit),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);
