@@ -310,6 +310,10 @@ void backup_metrics_destroy(struct backup_metrics *m);
  * counted in an overflow counter only. Thread-safe; cannot fail. */
 void backup_metrics_capture(struct backup_metrics *m, const char *ns, const char *policy,
                             bool ok, uint64_t bytes, double seconds, time_t when);
+/* Sets ns's last success time from the bucket (at executor start) without counting a
+ * capture; an older time never replaces a newer one. Thread-safe; cannot fail. */
+void backup_metrics_seen(struct backup_metrics *m, const char *ns, const char *policy,
+                         time_t last_success);
 /* Counts one prune decision per action and extends/deletes done. Thread-safe. */
 void backup_metrics_prune(struct backup_metrics *m, enum backup_gfs_action a, unsigned count);
 void backup_metrics_set_leader(struct backup_metrics *m, bool is_leader);

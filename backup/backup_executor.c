@@ -292,6 +292,8 @@ static size_t pass(struct ex *ex, struct kube_client *kube, time_t now)
             if (last > a->last_run)
                 a->last_run = last;
             a->known = true;
+            /* After a restart the success gauge comes from the bucket, not from zero. */
+            backup_metrics_seen(ex->metrics, a->ns, a->policy, last);
         }
         due = backup_sched_due(&p->cron, a->last_run, now);
         if (due < 0)

@@ -108,6 +108,20 @@ void backup_metrics_capture(struct backup_metrics *m, const char *ns, const char
     pthread_mutex_unlock(&m->mu);
 }
 
+void backup_metrics_seen(struct backup_metrics *m, const char *ns, const char *policy,
+                         time_t last_success)
+{
+    struct met_app *a;
+
+    if (m == NULL || ns == NULL || policy == NULL || last_success <= 0)
+        return;
+    pthread_mutex_lock(&m->mu);
+    a = find_app(m, ns, policy);
+    if (a != NULL && last_success > a->last_success)
+        a->last_success = last_success;
+    pthread_mutex_unlock(&m->mu);
+}
+
 void backup_metrics_prune(struct backup_metrics *m, enum backup_gfs_action a, unsigned count)
 {
     if (m == NULL || (unsigned)a > BACKUP_GFS_EXPIRE)
@@ -189,7 +203,7 @@ int backup_metrics_format(struct backup_metrics *m, struct cm_buf *b)
     rc = header(b, "lockwarden_backup_last_success_timestamp_seconds", "gauge",
                 "Unix time of the last complete restore point per app.");
     for (i = 0; rc == 0 && i < m->n_apps; i++) {
-        if (m->apps[i].successes > 0)
+        if (m->apps[i].last_success > 0)
             rc = app_line(b, "lockwarden_backup_last_success_timestamp_seconds", &m->apps[i], "", 0,
                           (double)m->apps[i].last_success);
     }

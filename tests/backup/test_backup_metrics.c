@@ -54,6 +54,28 @@ static void test_format(void **state)
     backup_metrics_destroy(NULL);
 }
 
+static void test_seen_from_bucket(void **state)
+{
+    struct backup_metrics *m = NULL;
+    struct cm_buf b;
+
+    (void)state;
+    assert_int_equal(backup_metrics_create(&m), 0);
+    backup_metrics_seen(m, "shop", "gold", 1700000000);
+    backup_metrics_seen(m, "shop", "gold", 1600000000); /* older: ignored */
+    backup_metrics_seen(m, "idle", "gold", 0);          /* never captured: no gauge */
+    cm_buf_init(&b, 1 << 20);
+    assert_int_equal(backup_metrics_format(m, &b), 0);
+    assert_non_null(strstr(b.ptr, "lockwarden_backup_last_success_timestamp_seconds{namespace="
+                                  "\"shop\",policy=\"gold\"} 1700000000\n"));
+    /* no capture was counted */
+    assert_non_null(strstr(b.ptr, "lockwarden_backup_captures_total{namespace=\"shop\",policy="
+                                  "\"gold\",result=\"success\"} 0\n"));
+    assert_null(strstr(b.ptr, "namespace=\"idle\""));
+    cm_buf_free(&b);
+    backup_metrics_destroy(m);
+}
+
 static void test_app_cap(void **state)
 {
     struct backup_metrics *m = NULL;
@@ -116,6 +138,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format),
+        cmocka_unit_test(test_seen_from_bucket),
         cmocka_unit_test(test_app_cap),
         cmocka_unit_test(test_threads),
     };
