@@ -625,7 +625,7 @@ static void test_secret_credentials_and_encryption(void **state)
     cm_free(saved_sk);
 }
 
-/* Without Object Lock: hourly 1 keeps the newest of two same-hour points and deletes
+/* Without Object Lock: daily 1 keeps the newest of two same-day points and deletes
  * the other; with a lock, a kept monthly point near its lock's end is extended. */
 static void test_prune_deletes_and_extends(void **state)
 {
@@ -643,7 +643,7 @@ static void test_prune_deletes_and_extends(void **state)
     size_t i, locks = 0;
 
     make_bucket(e, true);
-    write_policy(e, "", 0, "    hourly: 1\n", NULL);
+    write_policy(e, "", 0, "    daily: 1\n", NULL);
     a[5] = e->policy;
     a[7] = e->kubeconfig;
     pr[3] = e->policy;

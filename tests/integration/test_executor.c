@@ -79,7 +79,7 @@ static int setup(void **state)
                    (long long)(cm_time_now_ms() % 100000000), ++g_seq);
     (void)snprintf(yaml, sizeof(yaml),
                    "apiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\n"
-                   "metadata:\n  name: testpolicy\nspec:\n  schedule: \"0 * * * *\"\n"
+                   "metadata:\n  name: testpolicy\nspec:\n  schedule: \"0 0 1 1 *\"\n"
                    "  retention:\n    hourly: 5\n  objectLock:\n    mode: GOVERNANCE\n"
                    "    days: 1\n  location:\n    endpoint: \"%s\"\n    region: us-east-1\n"
                    "    bucket: %s\n    prefix: ex\n    pathStyle: true\n",
