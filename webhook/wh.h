@@ -63,7 +63,7 @@ struct wh_config {
 /* Looks up an environment variable; returns NULL when unset. */
 typedef const char *(*wh_env_fn)(const char *name, void *ctx);
 
-/* Fills c with the defaults (listen 0.0.0.0:8443, 2 threads, info, pool, 1024
+/* Fills c with the defaults (listen 0.0.0.0:8443, 2 threads, info, reuseport, 1024
  * connections, 256 per address, 30 s idle, 10 s per request, reload check every 2 s,
  * 10 s shutdown grace). Cannot fail. */
 void wh_config_init(struct wh_config *c);

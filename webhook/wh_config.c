@@ -19,8 +19,9 @@ static const char usage_text[] =
     "                            comma-separated)\n"
     "  --threads N               worker threads, 1-64 (LW_THREADS; default 2)\n"
     "  --log-level LEVEL         debug|info|warn|error (LW_LOG_LEVEL; default info)\n"
-    "  --accept-mode MODE        pool (one socket, thread pool) or reuseport (one\n"
-    "                            SO_REUSEPORT socket per thread); default pool\n"
+    "  --accept-mode MODE        reuseport (one SO_REUSEPORT socket and daemon per\n"
+    "                            thread; the default) or pool (libmicrohttpd's thread\n"
+    "                            pool on one socket)\n"
     "  --max-connections N       all clients together (default 1024)\n"
     "  --max-connections-per-ip N  one client address (default 256)\n"
     "  --idle-timeout SECONDS    close idle connections (default 30)\n"
@@ -42,7 +43,7 @@ void wh_config_init(struct wh_config *c)
     c->listen_port = 8443;
     c->threads = 2;
     c->log_level = CM_LOG_INFO;
-    c->accept_mode = WH_ACCEPT_POOL;
+    c->accept_mode = WH_ACCEPT_REUSEPORT;
     c->max_connections = 1024;
     c->max_per_ip = 256;
     c->idle_timeout_s = 30;

@@ -23,6 +23,7 @@
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdatomic.h>
 
 /* ---- policy snapshots ---- */
@@ -115,6 +116,7 @@ struct wh_metrics {
     atomic_ullong other_requests[4]; /* healthz, readyz, metrics, not found */
     atomic_ullong too_large;         /* 413 */
     atomic_ullong timeouts;          /* 408 */
+    atomic_ullong refused_conns;     /* over a connection limit */
     atomic_ullong lat_bucket[WH_EP_COUNT_][WH_LAT_BUCKETS];
     atomic_ullong lat_count[WH_EP_COUNT_];
     atomic_ullong lat_sum_ns[WH_EP_COUNT_];
@@ -173,6 +175,36 @@ CM_NODISCARD int wh_arena_add_cleanup(struct wh_arena *a, wh_cleanup_fn fn, void
 /* Runs the cleanups (last registered first) and frees the chunks. */
 void wh_arena_cleanup(struct wh_arena *a);
 
+/* ---- connection limits (wh_connlimit.c) ---- */
+
+struct wh_connlimit_node;
+
+/* Counts of open connections, in all and per client address, shared by every daemon.
+ * Checked when a connection is accepted (libmicrohttpd's accept policy) and counted
+ * when it starts and ends (its connection notifier), so a connection rejected later
+ * by libmicrohttpd is never counted. Daemons accepting at the same instant can each
+ * pass the check: the limits may be exceeded by at most the number of daemons - 1. */
+struct wh_connlimit {
+    pthread_mutex_t mu;
+    struct wh_connlimit_node **buckets;
+    size_t n_buckets;
+    unsigned max_total;
+    unsigned max_per_ip;
+    unsigned total;
+};
+
+/* Returns 0 or CM_ENOMEM. */
+CM_NODISCARD int wh_connlimit_init(struct wh_connlimit *l, unsigned max_total, unsigned max_per_ip);
+/* Frees everything. Call after every daemon stopped. Safe after a failed init. */
+void wh_connlimit_cleanup(struct wh_connlimit *l);
+/* True when one more connection from sa fits both limits. Thread-safe. Addresses of
+ * other families than IPv4/IPv6 are limited by the total only. */
+bool wh_connlimit_allows(struct wh_connlimit *l, const struct sockaddr *sa);
+/* Counts a connection that started / ended. Thread-safe; cannot fail (out of memory,
+ * an address goes uncounted by the per-address limit). */
+void wh_connlimit_add(struct wh_connlimit *l, const struct sockaddr *sa);
+void wh_connlimit_remove(struct wh_connlimit *l, const struct sockaddr *sa);
+
 /* ---- watcher ---- */
 
 struct wh_watcher;
@@ -212,6 +244,8 @@ struct wh_server {
     struct wh_holder policies;
     struct wh_tls tls;
     struct wh_metrics metrics;
+    struct wh_connlimit limits;
+    bool has_limits;
     struct wh_watcher *watcher;
     struct MHD_Daemon *daemons[WH_MAX_THREADS];
     int listen_fds[WH_MAX_THREADS];

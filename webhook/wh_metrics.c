@@ -125,6 +125,12 @@ static int format_requests(struct wh_metrics *m, struct cm_buf *out)
                          "lockwarden_webhook_rejected_requests_total{reason=\"too_large\"} %llu\n"
                          "lockwarden_webhook_rejected_requests_total{reason=\"timeout\"} %llu\n",
                          ld(&m->too_large), ld(&m->timeouts));
+    if (rc == 0)
+        rc = head(out, "lockwarden_webhook_refused_connections_total", "counter",
+                  "Connections refused by --max-connections or --max-connections-per-ip.");
+    if (rc == 0)
+        rc = cm_buf_addf(out, "lockwarden_webhook_refused_connections_total %llu\n",
+                         ld(&m->refused_conns));
     return rc;
 }
 

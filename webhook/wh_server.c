@@ -465,18 +465,40 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
 }
 
-/* Each connection pins the certificate current when it was accepted. */
+static const struct sockaddr *client_addr(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+    return ci != NULL ? ci->client_addr : NULL;
+}
+
+/* libmicrohttpd's accept policy: the shared connection limits. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    struct wh_server *s = cls;
+
+    (void)addrlen;
+    if (wh_connlimit_allows(&s->limits, addr))
+        return MHD_YES;
+    atomic_fetch_add_explicit(&s->metrics.refused_conns, 1, memory_order_relaxed);
+    return MHD_NO;
+}
+
+/* Each connection pins the certificate current when it was accepted, and counts
+ * towards the connection limits until it closes. */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
     struct wh_server *s = cls;
 
-    (void)c;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         *socket_context = wh_tls_acquire(&s->tls);
-    else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        wh_connlimit_add(&s->limits, client_addr(c));
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
         wh_cred_release(*socket_context);
         *socket_context = NULL;
+        wh_connlimit_remove(&s->limits, client_addr(c));
     }
 }
 
@@ -497,8 +519,7 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
 
 /* ---- lifecycle ---- */
 
-static struct MHD_Daemon *start_daemon(struct wh_server *s, int fd, unsigned pool,
-                                       unsigned conn_limit, unsigned per_ip)
+static struct MHD_Daemon *start_daemon(struct wh_server *s, int fd, unsigned pool)
 {
     unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
@@ -507,8 +528,8 @@ static struct MHD_Daemon *start_daemon(struct wh_server *s, int fd, unsigned poo
         {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
         {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)wh_tls_retrieve},
         {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)WH_TLS_PRIORITIES},
-        {MHD_OPTION_CONNECTION_LIMIT, conn_limit, NULL},
-        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, NULL},
+        /* The limits that matter are shared (on_accept); this one is a backstop. */
+        {MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections + 16, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.idle_timeout_s, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s},
@@ -516,7 +537,7 @@ static struct MHD_Daemon *start_daemon(struct wh_server *s, int fd, unsigned poo
         {MHD_OPTION_END, 0, NULL},
     };
 
-    return MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, ops,
+    return MHD_start_daemon(flags, 0, on_accept, s, on_request, s, MHD_OPTION_ARRAY, ops,
                             MHD_OPTION_END);
 }
 
@@ -552,6 +573,12 @@ int wh_server_create(const struct wh_config *c, struct wh_server **out, struct c
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     }
     s->has_report_key = true;
+    rc = wh_connlimit_init(&s->limits, c->max_connections, c->max_per_ip);
+    if (rc != 0) {
+        cm_err_set(err, rc, "out of memory");
+        goto fail;
+    }
+    s->has_limits = true;
 
     rc = wh_cred_load(c->tls_cert, c->tls_key, &cred, err);
     if (rc != 0) {
@@ -575,8 +602,6 @@ int wh_server_create(const struct wh_config *c, struct wh_server **out, struct c
     want = c->accept_mode == WH_ACCEPT_REUSEPORT ? c->threads : 1;
     for (i = 0; i < want; i++) {
         unsigned pool = c->accept_mode == WH_ACCEPT_REUSEPORT ? 1 : c->threads;
-        unsigned limit = c->max_connections / (unsigned)want;
-        unsigned per_ip = c->max_per_ip / (unsigned)want;
 
         rc = wh_listen_open(c, i == 0 ? c->listen_port : s->port,
                             c->accept_mode == WH_ACCEPT_REUSEPORT, &s->listen_fds[i], err);
@@ -584,8 +609,7 @@ int wh_server_create(const struct wh_config *c, struct wh_server **out, struct c
             goto fail;
         if (i == 0)
             s->port = wh_listen_port(s->listen_fds[0]);
-        s->daemons[i] =
-            start_daemon(s, s->listen_fds[i], pool, limit > 0 ? limit : 1, per_ip > 0 ? per_ip : 1);
+        s->daemons[i] = start_daemon(s, s->listen_fds[i], pool);
         if (s->daemons[i] == NULL) {
             rc = cm_err_set(err, CM_EIO, "libmicrohttpd could not start on %s:%u", c->listen_host,
                             s->port);
@@ -671,6 +695,8 @@ void wh_server_destroy(struct wh_server *s)
         pthread_key_delete(s->report_key);
     wh_holder_cleanup(&s->policies);
     wh_tls_cleanup(&s->tls);
+    if (s->has_limits)
+        wh_connlimit_cleanup(&s->limits);
     wh_metrics_cleanup(&s->metrics);
     pthread_cond_destroy(&s->drain_cv);
     pthread_mutex_destroy(&s->drain_mu);

@@ -17,6 +17,7 @@
 #include "tests/support/proc.h"
 #include "tests/support/wh_env.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -343,6 +344,84 @@ static double cpu_us(pid_t pid)
     return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
 }
 
+#define MAX_TASKS 64
+
+/* CPU ticks of each thread of pid (by task id), to see how work spreads over workers. */
+struct task_ticks {
+    long tid[MAX_TASKS];
+    unsigned long ticks[MAX_TASKS];
+    size_t n;
+};
+
+static void task_ticks_read(pid_t pid, struct task_ticks *t)
+{
+    char path[64];
+    DIR *d;
+    struct dirent *de;
+
+    t->n = 0;
+    (void)snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    d = opendir(path);
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL && t->n < MAX_TASKS) {
+        char sp[400];
+        char buf[1024];
+        FILE *f;
+        const char *p;
+        int field = 2;
+        unsigned long ut = 0;
+        unsigned long st = 0;
+
+        if (de->d_name[0] == '.')
+            continue;
+        (void)snprintf(sp, sizeof(sp), "%s/%s/stat", path, de->d_name);
+        f = fopen(sp, "r");
+        if (f == NULL)
+            continue;
+        if (fgets(buf, sizeof(buf), f) != NULL) {
+            for (p = strrchr(buf, ')'); p != NULL && *p != '\0' && field < 15; p++) {
+                if (*p == ' ') {
+                    field++;
+                    if (field == 14)
+                        ut = strtoul(p + 1, NULL, 10);
+                    else if (field == 15)
+                        st = strtoul(p + 1, NULL, 10);
+                }
+            }
+            t->tid[t->n] = strtol(de->d_name, NULL, 10);
+            t->ticks[t->n] = ut + st;
+            t->n++;
+        }
+        fclose(f);
+    }
+    closedir(d);
+}
+
+/* The busiest thread's share of the CPU used between a and b, in percent. */
+static double busiest_share(const struct task_ticks *a, const struct task_ticks *b)
+{
+    unsigned long total = 0;
+    unsigned long top = 0;
+    size_t i;
+    size_t j;
+
+    for (i = 0; i < b->n; i++) {
+        unsigned long before = 0;
+        unsigned long d;
+
+        for (j = 0; j < a->n; j++) {
+            if (a->tid[j] == b->tid[i])
+                before = a->ticks[j];
+        }
+        d = b->ticks[i] - before;
+        total += d;
+        if (d > top)
+            top = d;
+    }
+    return total > 0 ? 100.0 * (double)top / (double)total : 0.0;
+}
+
 static void report(const char *mode, const char *what, struct run *r, double rps, pid_t pid,
                    double cpu)
 {
@@ -393,6 +472,8 @@ static int bench_mode(struct run *r, const char *mode, double rate, double secon
     char what[64];
     double rps = 0;
     double cpu;
+    struct task_ticks t0;
+    struct task_ticks t1;
     int code = -1;
     int rc = 0;
 
@@ -428,9 +509,13 @@ static int bench_mode(struct run *r, const char *mode, double rate, double secon
     }
     drive(r, 32, 0, 1.0, &rps); /* warm-up */
     cpu = cpu_us(env.proc.pid);
+    task_ticks_read(env.proc.pid, &t0);
     drive(r, 32, 0, seconds, &rps);
+    task_ticks_read(env.proc.pid, &t1);
     cpu = cpu_us(env.proc.pid) - cpu;
     report(mode, "saturation, 32 conns", r, rps, env.proc.pid, cpu);
+    printf("%-10s   busiest server thread did %.0f%% of the work (50%% = evenly spread)\n", mode,
+           busiest_share(&t0, &t1));
 out:
     close_conns(r);
     SSL_CTX_free(r->ctx);

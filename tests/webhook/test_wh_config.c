@@ -49,7 +49,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.listen_port, 8443);
     assert_int_equal(c.threads, 2);
     assert_int_equal(c.log_level, CM_LOG_INFO);
-    assert_int_equal(c.accept_mode, WH_ACCEPT_POOL);
+    assert_int_equal(c.accept_mode, WH_ACCEPT_REUSEPORT);
     assert_int_equal(c.n_policies, 0);
 }
 
@@ -82,7 +82,7 @@ static void test_flags_override_env(void **state)
         "LW_POLICIES", "/env-pol",       "LW_THREADS",  "4",        NULL};
     const char *argv[] = {"webhook",        "--listen", "[::1]:0",       "--tls-cert=/flag.crt",
                           "--policies",     "/a",       "--policies",    "/b",
-                          "--threads",      "1",        "--accept-mode", "reuseport",
+                          "--threads",      "1",        "--accept-mode", "pool",
                           "--idle-timeout", "5"};
     struct wh_config c;
     struct cm_err err;
@@ -97,7 +97,7 @@ static void test_flags_override_env(void **state)
     assert_string_equal(c.policies[0], "/a");
     assert_string_equal(c.policies[1], "/b");
     assert_int_equal(c.threads, 1);
-    assert_int_equal(c.accept_mode, WH_ACCEPT_REUSEPORT);
+    assert_int_equal(c.accept_mode, WH_ACCEPT_POOL);
     assert_int_equal(c.idle_timeout_s, 5);
 }
 
