@@ -112,6 +112,10 @@ struct backup_manifest {
     struct backup_mf_snapshot *snapshots;
     size_t n_snapshots;
     size_t snapshots_cap_;
+    /* Resource types the capture was forbidden to list (RBAC), "resource.group" or
+     * "resource" for core; n_skipped strings owned by the manifest. */
+    char **skipped;
+    size_t n_skipped;
 };
 
 /* Creates an empty manifest with namespace, policy and id copied. Returns 0, CM_EINVAL
@@ -127,6 +131,10 @@ CM_NODISCARD int backup_manifest_add_resource(struct backup_manifest *m,
                                               const struct backup_mf_resource *r);
 CM_NODISCARD int backup_manifest_add_snapshot(struct backup_manifest *m,
                                               const struct backup_mf_snapshot *s);
+/* Records a resource type that could not be listed (copied; at most
+ * BACKUP_MAX_SKIPPED). Returns 0, CM_EINVAL, CM_ETOOBIG or CM_ENOMEM. */
+#define BACKUP_MAX_SKIPPED 4096
+CM_NODISCARD int backup_manifest_add_skipped(struct backup_manifest *m, const char *type);
 /* Sets a string field through the manifest's allocator (so destroy frees it). */
 CM_NODISCARD int backup_manifest_set_str(char **field, const char *value);
 /* Appends the manifest as JSON to out. Returns 0, CM_EINVAL (incomplete manifest) or
@@ -388,13 +396,16 @@ struct backup_capture_result {
     char manifest_key[BACKUP_KEY_MAX + 1];
     size_t resources;
     size_t snapshots;
+    size_t skipped;          /* resource types RBAC forbade (named in the manifest) */
     uint64_t archive_bytes;  /* stored bytes of the archive */
     double seconds;
 };
 
 /* Captures one app into a new restore point: preflight (Object Lock policies), every
  * namespaced resource but what the cluster recreates, the Namespace, bound PVs, their
- * StorageClasses, the CRDs of captured custom resources; a VolumeSnapshot per PVC
+ * StorageClasses, the CRDs of captured custom resources (a type the executor is
+ * forbidden to list, 403, is skipped, logged and named in the manifest's "skipped";
+ * 401 and every other error fail the capture); a VolumeSnapshot per PVC
  * awaited until readyToUse; the archive streamed through multipart upload with lock
  * headers; manifest.json written last. Memory is bounded by one part, one object and
  * the manifest. On failure no manifest is written (the point stays partial), the
@@ -429,6 +440,7 @@ struct backup_rp_info {
     time_t retain_until;        /* manifest's date (extensions may have moved it later) */
     size_t n_resources;
     size_t n_snapshots;
+    size_t n_skipped;           /* resource types RBAC forbade during the capture */
     char key_id[32];
     char problem[CM_ERR_MSG_MAX]; /* why the manifest could not be read, else "" */
     struct backup_rp_object *objects;

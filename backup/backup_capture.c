@@ -439,6 +439,22 @@ static int capture_namespace(struct cap *c, struct kube_client *kube,
         c->cur = r;
         c->restarted = false;
         rc = kube_list(kube, &ref, &lo, on_item, NULL, c, NULL, c->err);
+        if (rc == CM_EAUTH && c->err != NULL && strncmp(c->err->msg, "forbidden", 9) == 0) {
+            /* RBAC that does not grant this type (e.g. a least-privilege chart without
+             * Secrets or custom resources): skip it, loudly, and say so in the manifest.
+             * 401 (bad credentials) is not skipped: it would skip everything. */
+            char type[2 * KUBE_MAX_NAME + 2];
+
+            (void)snprintf(type, sizeof(type), "%s%s%s", r->plural, r->group[0] ? "." : "",
+                           r->group);
+            cm_log(CM_LOG_WARN, "backup", "resource type forbidden: not captured",
+                   CM_LS("ns", c->o->namespace_), CM_LS("resource", type),
+                   CM_LS("err", c->err->msg));
+            rc = backup_manifest_add_skipped(c->m, type);
+            if (rc != 0)
+                rc = cm_err_set(c->err, rc, "capture: manifest: %s", cm_strerror(rc));
+            continue;
+        }
         if (rc == CM_ENOENT || rc == CM_EUNSUPPORTED) {
             /* The type went away between discovery and list (a CRD deleted). */
             cm_log(CM_LOG_WARN, "backup", "resource type vanished during capture",
@@ -605,6 +621,7 @@ int backup_capture_run(const struct backup_capture_opts *o, struct backup_captur
         memcpy(out->manifest_key, mkey, sizeof(out->manifest_key));
         out->resources = c.m->n_resources;
         out->snapshots = c.m->n_snapshots;
+        out->skipped = c.m->n_skipped;
         out->archive_bytes = pr.size;
         out->seconds = (double)(cm_time_mono_ns() - t0) / 1e9;
     }

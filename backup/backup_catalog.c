@@ -195,6 +195,7 @@ static int load_details(struct s3_client *s3, const char *prefix, struct backup_
         p->retain_until = m->retain_until;
         p->n_resources = m->n_resources;
         p->n_snapshots = m->n_snapshots;
+        p->n_skipped = m->n_skipped;
         memcpy(p->key_id, m->key_id, sizeof(p->key_id));
     }
     backup_manifest_destroy(m);
@@ -323,8 +324,8 @@ int backup_catalog_format_json(const struct backup_catalog *c, struct cm_buf *b)
                     rc = kv(b, "retainUntil", until);
             }
             if (rc == 0)
-                rc = cm_buf_addf(b, ",\"resources\":%zu,\"snapshots\":%zu", p->n_resources,
-                                 p->n_snapshots);
+                rc = cm_buf_addf(b, ",\"resources\":%zu,\"snapshots\":%zu,\"skippedTypes\":%zu",
+                                 p->n_resources, p->n_snapshots, p->n_skipped);
             if (rc == 0 && p->key_id[0] != '\0') {
                 rc = cm_buf_addc(b, ',');
                 if (rc == 0)

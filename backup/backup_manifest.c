@@ -44,6 +44,9 @@ void backup_manifest_destroy(struct backup_manifest *m)
         resource_free(&m->resources[i]);
     for (i = 0; i < m->n_snapshots; i++)
         snapshot_free(&m->snapshots[i]);
+    for (i = 0; i < m->n_skipped; i++)
+        cm_free(m->skipped[i]);
+    cm_free(m->skipped);
     cm_free(m->resources);
     cm_free(m->snapshots);
     cm_free(m->namespace_);
@@ -236,6 +239,28 @@ int backup_manifest_add_snapshot(struct backup_manifest *m, const struct backup_
     return 0;
 }
 
+int backup_manifest_add_skipped(struct backup_manifest *m, const char *type)
+{
+    char *d;
+    void *p;
+
+    if (m == NULL || type == NULL || type[0] == '\0' || !str_ok(type))
+        return CM_EINVAL;
+    if (m->n_skipped >= BACKUP_MAX_SKIPPED)
+        return CM_ETOOBIG;
+    d = cm_strdup(type);
+    p = cm_realloc(m->skipped, (m->n_skipped + 1) * sizeof(*m->skipped));
+    if (d == NULL || p == NULL) {
+        cm_free(d);
+        if (p != NULL)
+            m->skipped = p;
+        return CM_ENOMEM;
+    }
+    m->skipped = p;
+    m->skipped[m->n_skipped++] = d;
+    return 0;
+}
+
 const struct backup_mf_resource *backup_manifest_find(const struct backup_manifest *m,
                                                       const char *path)
 {
@@ -396,6 +421,14 @@ int backup_manifest_format(const struct backup_manifest *m, struct cm_buf *b)
             rc = cm_buf_addc(b, ',');
         if (rc == 0)
             rc = format_snapshot(&m->snapshots[i], b);
+    }
+    if (rc == 0)
+        rc = cm_buf_adds(b, "],\"skipped\":[");
+    for (i = 0; rc == 0 && i < m->n_skipped; i++) {
+        if (i > 0)
+            rc = cm_buf_addc(b, ',');
+        if (rc == 0)
+            rc = cm_buf_add_json_str(b, m->skipped[i], strlen(m->skipped[i]));
     }
     if (rc == 0)
         rc = cm_buf_adds(b, "]}\n");

@@ -386,6 +386,25 @@ int backup_manifest_parse(const char *buf, size_t len, struct backup_manifest **
         if (rc != 0)
             goto cleanup;
     }
+    /* "skipped" is optional (absent in manifests before it existed). */
+    arr = cJSON_GetObjectItemCaseSensitive(root, "skipped");
+    if (arr != NULL && !cJSON_IsArray(arr)) {
+        rc = cm_err_set(err, CM_EPARSE, "manifest: \"skipped\" must be an array");
+        goto cleanup;
+    }
+    cJSON_ArrayForEach(it, arr)
+    {
+        if (!cJSON_IsString(it) || strlen(it->valuestring) > BACKUP_MAX_STRING ||
+            !bk_utf8_ok(it->valuestring) || it->valuestring[0] == '\0') {
+            rc = cm_err_set(err, CM_EPARSE, "manifest: \"skipped\" holds a bad entry");
+            goto cleanup;
+        }
+        rc = backup_manifest_add_skipped(m, it->valuestring);
+        if (rc != 0) {
+            rc = cm_err_set(err, rc, "manifest: skipped: %s", cm_strerror(rc));
+            goto cleanup;
+        }
+    }
     rc = check_unique_paths(m, err);
     if (rc != 0)
         goto cleanup;

@@ -379,6 +379,10 @@ static int do_run(const struct bk_args *a, struct policy_set *ps, struct cm_err 
     co.tool_version = LW_VERSION;
     co.snapshot_timeout_ms = a->snapshot_timeout_ms;
     rc = backup_capture_run(&co, &res, err);
+    if (rc == 0 && res.skipped > 0)
+        printf("warning: %zu resource type(s) were forbidden by RBAC and not captured; they "
+               "are named in the manifest's \"skipped\" and in the log\n",
+               res.skipped);
     if (rc == 0)
         printf("restore point %s/%s complete: %zu resources, %zu snapshots, %llu bytes, "
                "s3://%s/%s (%.1fs)\n",

@@ -225,11 +225,32 @@ static void test_preflight_refuses(void **state)
         fake_kube_count_objects(e->fk, "snapshot.storage.k8s.io/v1", "volumesnapshots", "shop"), 0);
 }
 
-static void test_rbac_error_named(void **state)
+/* 403 on one type (RBAC without Secrets): skipped, logged, named in the manifest. */
+static void test_forbidden_type_skipped(void **state)
 {
     struct env *e = *state;
     struct backup_capture_opts o;
+    struct backup_capture_result res;
     struct fake_kube_rule r = {"GET", "/secrets", NULL, FAKE_KUBE_FAULT_403, 0, 0};
+    struct cm_err err;
+    size_t m;
+
+    opts(e, &o, "testpolicy");
+    assert_int_equal(fake_kube_inject(e->fk, &r), 0);
+    if (backup_capture_run(&o, &res, &err) != 0)
+        fail_msg("capture: %s", err.msg);
+    assert_int_equal(res.skipped, 1);
+    m = find_req(e, 0, "PUT", "/manifest.json");
+    assert_true(m != SIZE_MAX);
+    /* (the manifest's "skipped" content is checked end to end in test_backup_rgw) */
+}
+
+/* 401 (bad credentials) is never skipped: it would skip everything. */
+static void test_unauthorized_fails(void **state)
+{
+    struct env *e = *state;
+    struct backup_capture_opts o;
+    struct fake_kube_rule r = {"GET", "/secrets", NULL, FAKE_KUBE_FAULT_401, 0, 0};
     struct cm_err err;
 
     opts(e, &o, "testpolicy");
@@ -336,7 +357,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_preflight_refuses, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rbac_error_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forbidden_type_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unauthorized_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_encrypted_capture, setup, teardown),
         cmocka_unit_test_setup_teardown(test_apps_discover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lease, setup, teardown),

@@ -113,6 +113,29 @@ static void test_roundtrip(void **state)
     cm_buf_free(&b);
 }
 
+static void test_skipped_roundtrip(void **state)
+{
+    struct backup_manifest *m = NULL;
+    struct backup_manifest *p = NULL;
+    struct cm_buf b;
+    struct cm_err err;
+
+    (void)state;
+    cm_buf_init(&b, 1 << 20);
+    assert_int_equal(build(&m), 0);
+    assert_int_equal(backup_manifest_add_skipped(m, "secrets"), 0);
+    assert_int_equal(backup_manifest_add_skipped(m, "widgets.example.com"), 0);
+    assert_int_equal(backup_manifest_add_skipped(m, ""), CM_EINVAL);
+    assert_int_equal(backup_manifest_format(m, &b), 0);
+    assert_non_null(strstr(b.ptr, "\"skipped\":[\"secrets\",\"widgets.example.com\"]"));
+    assert_int_equal(backup_manifest_parse(b.ptr, b.len, &p, &err), 0);
+    assert_int_equal(p->n_skipped, 2);
+    assert_string_equal(p->skipped[1], "widgets.example.com");
+    backup_manifest_destroy(p);
+    backup_manifest_destroy(m);
+    cm_buf_free(&b);
+}
+
 static void test_encrypted_roundtrip(void **state)
 {
     struct backup_manifest *m = NULL;
@@ -212,6 +235,7 @@ static void test_rejects(void **state)
     expect_bad("\"snapshots\":[{", "\"snapshots\":[7,{", CM_EPARSE, "snapshots[0]");
     expect_bad("\"pvc\":\"data-db-0\"", "\"pvc\":\"\"", CM_EPARSE, "empty pvc");
     expect_bad("{\"format\"", "[{\"format\"", CM_EPARSE, "JSON");
+    expect_bad("\"skipped\":[", "\"skipped\":[7", CM_EPARSE, "skipped");
 }
 
 static void test_key_id_must_be_hex(void **state)
@@ -364,6 +388,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_skipped_roundtrip),
         cmocka_unit_test(test_encrypted_roundtrip),
         cmocka_unit_test(test_rejects),
         cmocka_unit_test(test_limits),

@@ -462,6 +462,38 @@ static void test_api_faults_retried(void **state)
         1);
 }
 
+/* RBAC that forbids Secrets: the capture completes without them, says so, and the
+ * manifest names the skipped type. */
+static void test_forbidden_type_recorded(void **state)
+{
+    struct env *e = *state;
+    struct fake_kube_rule r = {"GET", "/secrets", NULL, FAKE_KUBE_FAULT_403, 0, 0};
+    const char *a[] = {"backup",       "run", "--namespace", "shop",       "-p", NULL,
+                       "--kubeconfig", NULL,  "--policy",    "testpolicy", NULL};
+    char id[BACKUP_ID_LEN + 1];
+    struct backup_rp *rp = NULL;
+    struct cm_err err;
+    struct seen s;
+
+    make_bucket(e, true);
+    write_policy(e, "GOVERNANCE", 1, "    daily: 1\n", NULL);
+    assert_int_equal(fake_kube_inject(e->kube, &r), 0);
+    a[5] = e->policy;
+    a[7] = e->kubeconfig;
+    if (lw(e, a) != 0)
+        fail_msg("run failed:\n%s", e->out);
+    expect_out(e, "1 resource type(s) were forbidden");
+    id_from_run(e, id);
+    assert_int_equal(backup_rp_open(e->s3, "itest", "shop", id, &rp, &err), 0);
+    assert_int_equal(backup_rp_manifest(rp)->n_skipped, 1);
+    assert_string_equal(backup_rp_manifest(rp)->skipped[0], "secrets");
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(backup_rp_foreach_resource(rp, NULL, on_res, &s, &err), 0);
+    assert_int_equal(s.secret, 0);
+    assert_int_equal(s.deploy, 1);
+    backup_rp_destroy(rp);
+}
+
 static void test_snapshot_failure_fails_clearly(void **state)
 {
     struct env *e = *state;
@@ -760,6 +792,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bucket_without_lock_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_faults_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_failure_fails_clearly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forbidden_type_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_capture_is_not_complete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_credentials_and_encryption, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_deletes_and_extends, setup, teardown),
