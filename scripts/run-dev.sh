@@ -4,12 +4,13 @@
 # https://127.0.0.1:8443 with policies/, in the foreground until Ctrl-C.
 #   BUILD=build scripts/run-dev.sh       (the Makefile passes BUILD)
 #   LW_DEV_PORT=9443 make run            (another port)
+#   LW_DEV_CERTS=DIR                      (another certificate directory; tests use it)
 set -eu
 BUILD=${BUILD:-build}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
 BIN=$BUILD/lockwarden
-CERTS=dev-certs
+CERTS=${LW_DEV_CERTS:-dev-certs}
 PORT=${LW_DEV_PORT:-8443}
 
 if [ ! -x "$BIN" ]; then
