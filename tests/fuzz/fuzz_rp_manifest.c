@@ -57,7 +57,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         cm_buf_init(&b, BACKUP_MANIFEST_MAX);
         if (backup_manifest_format(m, &b) == 0) {
             if (backup_manifest_parse(b.ptr, b.len, &m2, &err) != 0 ||
-                m2->n_resources != m->n_resources || m2->n_snapshots != m->n_snapshots)
+                m2->n_resources != m->n_resources || m2->n_snapshots != m->n_snapshots ||
+                m2->n_skipped != m->n_skipped)
                 __builtin_trap();
             backup_manifest_destroy(m2);
         }
