@@ -74,7 +74,15 @@ done
 if [ "${LW_UNIT_ONLY:-0}" != 1 ]; then
     rgw_started=0
     if [ -x tests/support/rgw.sh ] && [ -z "${S3_ENDPOINT:-}" ]; then
-        export RGW_PORT=${RGW_PORT:-17480}
+        # A radosgw already answering on the default port belongs to another run: take
+        # the next free slot (each instance uses RGW_PORT..RGW_PORT+19).
+        if [ -z "${RGW_PORT:-}" ]; then
+            export RGW_PORT=17480
+            while tests/support/rgw.sh status >/dev/null 2>&1 && [ $RGW_PORT -lt 17680 ]; do
+                RGW_PORT=$((RGW_PORT + 20))
+            done
+        fi
+        export RGW_PORT
         if out=$(tests/support/rgw.sh start 2>"$logdir/rgw-start.log"); then
             eval "$out"
             rgw_started=1

@@ -1174,6 +1174,9 @@ def test_dockerfile():
     out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
     paths = re.findall(r"=>\s+(/\S+)", out)
     check("ldd lists the shared libraries", len(paths) >= 5, out)
+    # `make check` links the sanitizer runtimes into its test build; the image ships the
+    # release build, which has none of them.
+    paths = [p for p in paths if not re.search(r"/lib(asan|ubsan|tsan|lsan)\.so", p)]
     # dpkg records /usr/lib or /lib depending on the package (usrmerge): ask for all spellings
     # at once, then map each answer back to its library.
     cands = {}
