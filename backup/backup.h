@@ -290,10 +290,24 @@ struct backup_gfs_decision {
  * EXTENDed to now + lock_days (never earlier than its current date). Points not kept
  * are RETAINED while locked, else EXPIREd. Partial points are kept for
  * BACKUP_GFS_PARTIAL_GRACE, then treated like expired points. lock_days = 0 means no
- * locks to extend. Pure; cannot fail for n == 0. Returns 0 or CM_EINVAL (NULL). */
+ * locks to extend. Pure; cannot fail for n == 0. Returns 0, CM_EINVAL (NULL) or
+ * CM_ENOMEM. Same as backup_gfs_decide_margin() with margin_s = 0. */
 CM_NODISCARD int backup_gfs_decide(const struct backup_gfs_point *pts, size_t n,
                                    const struct backup_gfs_counts *counts, time_t now,
                                    uint32_t lock_days, struct backup_gfs_decision *out);
+/* The extension window in seconds: a kept point whose lock ends before now + window is
+ * extended. lock_days/2 clamped to [1 hour, 7 days]; margin_s instead when it is longer
+ * (the executor passes backup_maint_margin(), so that a lock is renewed at least one
+ * maintenance pass before it could lapse). margin_s <= 0 means none. Pure; cannot fail. */
+int64_t backup_gfs_extend_window(uint32_t lock_days, int64_t margin_s);
+/* backup_gfs_decide() with the window of backup_gfs_extend_window(lock_days, margin_s),
+ * and an EXTENDed point gets now + max(lock_days, margin_s): with a lock shorter than
+ * the margin, now + lock_days could lapse before the next pass. Still never earlier
+ * than the point's current date. Pure. Returns 0, CM_EINVAL or CM_ENOMEM. */
+CM_NODISCARD int backup_gfs_decide_margin(const struct backup_gfs_point *pts, size_t n,
+                                          const struct backup_gfs_counts *counts, time_t now,
+                                          uint32_t lock_days, int64_t margin_s,
+                                          struct backup_gfs_decision *out);
 const char *backup_gfs_action_name(enum backup_gfs_action a);
 
 /* ---- schedule (backup_sched.c) ---- */
@@ -304,6 +318,26 @@ struct policy_cron;
  * later than last_run (the newest restore point's time, 0 for none); else -1. So after
  * downtime a missed capture runs once, not once per missed slot. Pure. */
 time_t backup_sched_due(const struct policy_cron *c, time_t last_run, time_t now);
+
+/* The executor's maintenance pass (GFS prune and lock extension of every restore point
+ * in every BackupPolicy location) runs every interval seconds, first at startup. */
+#define BACKUP_MAINT_INTERVAL_DEFAULT (6 * 3600)
+#define BACKUP_MAINT_INTERVAL_MAX (7 * 86400)
+#define BACKUP_MAINT_RETRY_S 600 /* after a failed pass: retry this soon (or interval) */
+
+/* The extension margin for interval: 2 * interval + 1 day, so a lock whose end comes
+ * within it is extended although one pass fails or runs late, with a day to spare
+ * (Kopia's rule: extend strictly more often than the remaining retention). interval
+ * is capped at BACKUP_MAINT_INTERVAL_MAX. Pure; cannot fail. */
+int64_t backup_maint_margin(uint64_t interval_s);
+/* When the next pass is due. last_start is when the previous pass started (0: none
+ * yet, e.g. at startup or on becoming leader: due at once, returns 0); after a
+ * successful pass last_start + interval, after a failed one last_start +
+ * min(interval, BACKUP_MAINT_RETRY_S). interval 0 means the default. Pure. */
+time_t backup_maint_next(time_t last_start, bool last_ok, uint64_t interval_s);
+/* True when a pass is due at now: now >= backup_maint_next(), or the clock went back
+ * before last_start (a stepped clock must not postpone maintenance). Pure. */
+bool backup_maint_due(time_t last_start, bool last_ok, uint64_t interval_s, time_t now);
 
 /* ---- metrics (backup_metrics.c) ---- */
 

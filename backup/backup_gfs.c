@@ -51,9 +51,27 @@ const char *backup_gfs_action_name(enum backup_gfs_action a)
     return "unknown";
 }
 
+int64_t backup_gfs_extend_window(uint32_t lock_days, int64_t margin_s)
+{
+    int64_t window = (int64_t)lock_days * 86400 / 2;
+
+    if (window > 7 * 86400)
+        window = 7 * 86400;
+    if (window < 3600)
+        window = 3600;
+    return margin_s > window ? margin_s : window;
+}
+
 int backup_gfs_decide(const struct backup_gfs_point *pts, size_t n,
                       const struct backup_gfs_counts *counts, time_t now, uint32_t lock_days,
                       struct backup_gfs_decision *out)
+{
+    return backup_gfs_decide_margin(pts, n, counts, now, lock_days, 0, out);
+}
+
+int backup_gfs_decide_margin(const struct backup_gfs_point *pts, size_t n,
+                             const struct backup_gfs_counts *counts, time_t now,
+                             uint32_t lock_days, int64_t margin_s, struct backup_gfs_decision *out)
 {
     static const unsigned reason[GFS_KINDS] = {BACKUP_GFS_R_HOURLY, BACKUP_GFS_R_DAILY,
                                                BACKUP_GFS_R_WEEKLY, BACKUP_GFS_R_MONTHLY,
@@ -64,16 +82,16 @@ int backup_gfs_decide(const struct backup_gfs_point *pts, size_t n,
     size_t i;
     int k;
     int64_t lock_s = (int64_t)lock_days * 86400;
-    int64_t window = lock_s / 2;
+    int64_t window = backup_gfs_extend_window(lock_days, margin_s);
 
     if (n == 0)
         return 0;
     if (pts == NULL || counts == NULL || out == NULL)
         return CM_EINVAL;
-    if (window > 7 * 86400)
-        window = 7 * 86400;
-    if (window < 3600)
-        window = 3600;
+    /* A lock shorter than the margin, renewed to now + lock_s, could lapse before the
+     * next maintenance pass renews it again: renew to the margin then. */
+    if (margin_s > lock_s)
+        lock_s = margin_s;
     want[0] = counts->hourly;
     want[1] = counts->daily;
     want[2] = counts->weekly;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_backup_gfs.c - GFS retention decisions: buckets, counts, locks, extension,
- * partial points, ordering, boundaries. */
+/* test_backup_gfs.c - GFS retention decisions: buckets, counts, locks, extension
+ * (with and without the executor's maintenance margin), partial points, ordering,
+ * boundaries. */
 #include "backup/backup.h"
 
 #include <setjmp.h>
@@ -194,6 +195,96 @@ static void test_extend(void **state)
     assert_int_equal(d[0].action, BACKUP_GFS_KEEP);
 }
 
+/* The window: lock/2 clamped to [1 h, 7 d], or the margin when it is longer. */
+static void test_extend_window(void **state)
+{
+    (void)state;
+    assert_int_equal(backup_gfs_extend_window(30, 0), 7 * D);
+    assert_int_equal(backup_gfs_extend_window(14, 0), 7 * D);
+    assert_int_equal(backup_gfs_extend_window(13, 0), 13 * D / 2);
+    assert_int_equal(backup_gfs_extend_window(1, 0), 12 * H);
+    assert_int_equal(backup_gfs_extend_window(0, 0), H);
+    assert_int_equal(backup_gfs_extend_window(1, -5), 12 * H);
+    /* margin one second shorter than, equal to, and one second longer than the window */
+    assert_int_equal(backup_gfs_extend_window(30, 7 * D - 1), 7 * D);
+    assert_int_equal(backup_gfs_extend_window(30, 7 * D), 7 * D);
+    assert_int_equal(backup_gfs_extend_window(30, 7 * D + 1), 7 * D + 1);
+    assert_int_equal(backup_gfs_extend_window(1, 36 * H), 36 * H);
+}
+
+/* With the executor's margin (6 h interval: 2 x 6 h + 1 day = 36 h): a kept point is
+ * extended exactly when its lock ends less than the window from now, on both sides of
+ * each boundary, and a lock shorter than the margin is renewed to now + margin. */
+static void test_extend_margin_boundaries(void **state)
+{
+    struct backup_gfs_point p[1] = {{T(2026, 1, 1, 0), 0, true}};
+    struct backup_gfs_decision d[1];
+    struct backup_gfs_counts c = {0, 0, 0, 12, 0};
+    time_t now = T(2026, 3, 1, 0);
+    int64_t m = backup_maint_margin(6 * H);
+
+    (void)state;
+    assert_int_equal(m, 36 * H);
+    /* lock 1 day < margin: window = margin; the new date is now + margin */
+    p[0].retain_until = now + m;
+    assert_int_equal(backup_gfs_decide_margin(p, 1, &c, now, 1, m, d), 0);
+    assert_int_equal(d[0].action, BACKUP_GFS_KEEP);
+    p[0].retain_until = now + m - 1;
+    assert_int_equal(backup_gfs_decide_margin(p, 1, &c, now, 1, m, d), 0);
+    assert_int_equal(d[0].action, BACKUP_GFS_EXTEND);
+    assert_int_equal((long long)d[0].new_retain_until, (long long)(now + m));
+    /* without the margin the same point waits (window 12 h): the margin is what keeps a
+     * 1-day lock from lapsing between two 6-hourly passes */
+    assert_int_equal(backup_gfs_decide(p, 1, &c, now, 1, d), 0);
+    assert_int_equal(d[0].action, BACKUP_GFS_KEEP);
+    /* lock 30 days > margin: the 7-day window rules, the new date is now + 30 days */
+    p[0].retain_until = now + 7 * D;
+    assert_int_equal(backup_gfs_decide_margin(p, 1, &c, now, 30, m, d), 0);
+    assert_int_equal(d[0].action, BACKUP_GFS_KEEP);
+    p[0].retain_until = now + 7 * D - 1;
+    assert_int_equal(backup_gfs_decide_margin(p, 1, &c, now, 30, m, d), 0);
+    assert_int_equal(d[0].action, BACKUP_GFS_EXTEND);
+    assert_int_equal((long long)d[0].new_retain_until, (long long)(now + 30 * D));
+    /* weekly passes: margin 15 days > the 7-day window */
+    m = backup_maint_margin(7 * D);
+    assert_int_equal(m, 15 * D);
+    p[0].retain_until = now + 15 * D;
+    assert_int_equal(backup_gfs_decide_margin(p, 1, &c, now, 30, m, d), 0);
+    assert_int_equal(d[0].action, BACKUP_GFS_KEEP);
+    p[0].retain_until = now + 15 * D - 1;
+    assert_int_equal(backup_gfs_decide_margin(p, 1, &c, now, 30, m, d), 0);
+    assert_int_equal(d[0].action, BACKUP_GFS_EXTEND);
+    assert_int_equal((long long)d[0].new_retain_until, (long long)(now + 30 * D));
+    /* the margin never locks a policy without a lock */
+    p[0].retain_until = 0;
+    assert_int_equal(backup_gfs_decide_margin(p, 1, &c, now, 0, m, d), 0);
+    assert_int_equal(d[0].action, BACKUP_GFS_KEEP);
+    /* and never shortens one set by hand */
+    p[0].retain_until = now + 3650 * D;
+    assert_int_equal(backup_gfs_decide_margin(p, 1, &c, now, 30, m, d), 0);
+    assert_int_equal(d[0].action, BACKUP_GFS_KEEP);
+}
+
+/* The margin changes only how kept points are extended: past the counts a locked point
+ * is RETAINED (one second before its date) and EXPIREs at it, never extended. */
+static void test_margin_not_kept(void **state)
+{
+    time_t now = T(2026, 11, 22, 12);
+    struct backup_gfs_point p[2] = {{now - H, now + D, true}, {now - 2 * D, now + 1, true}};
+    struct backup_gfs_decision d[2];
+    struct backup_gfs_counts c = {1, 0, 0, 0, 0};
+    int64_t m = backup_maint_margin(6 * H);
+
+    (void)state;
+    assert_int_equal(backup_gfs_decide_margin(p, 2, &c, now, 1, m, d), 0);
+    assert_int_equal(d[0].action, BACKUP_GFS_EXTEND);
+    assert_int_equal(d[1].action, BACKUP_GFS_RETAINED);
+    assert_int_equal((long long)d[1].new_retain_until, 0);
+    p[1].retain_until = now;
+    assert_int_equal(backup_gfs_decide_margin(p, 2, &c, now, 1, m, d), 0);
+    assert_int_equal(d[1].action, BACKUP_GFS_EXPIRE);
+}
+
 static void test_partial(void **state)
 {
     time_t now = T(2026, 11, 22, 12);
@@ -276,6 +367,9 @@ int main(void)
         cmocka_unit_test(test_yearly),
         cmocka_unit_test(test_locked_is_retained),
         cmocka_unit_test(test_extend),
+        cmocka_unit_test(test_extend_window),
+        cmocka_unit_test(test_extend_margin_boundaries),
+        cmocka_unit_test(test_margin_not_kept),
         cmocka_unit_test(test_partial),
         cmocka_unit_test(test_zero_counts_expire_after_lock),
         cmocka_unit_test(test_order_independent),
