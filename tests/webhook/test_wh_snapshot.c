@@ -70,7 +70,8 @@ static void *reader(void *p)
 {
     struct race *r = p;
 
-    while (!atomic_load(&r->stop)) {
+    /* At least one read each, however late the thread is scheduled. */
+    do {
         struct wh_snapshot *s = wh_snapshot_acquire(r->h);
 
         assert_non_null(s);
@@ -78,7 +79,7 @@ static void *reader(void *p)
             abort();
         wh_snapshot_release(s);
         atomic_fetch_add(&r->reads, 1);
-    }
+    } while (!atomic_load(&r->stop));
     return NULL;
 }
 
@@ -87,6 +88,7 @@ static void test_concurrent_readers_and_swaps(void **state)
     struct wh_holder h;
     struct race r;
     pthread_t t[4];
+    uint64_t deadline;
     size_t i;
     struct wh_snapshot *s;
 
@@ -98,6 +100,12 @@ static void test_concurrent_readers_and_swaps(void **state)
     atomic_init(&r.reads, 0);
     for (i = 0; i < 4; i++)
         assert_int_equal(pthread_create(&t[i], NULL, reader, &r), 0);
+    /* Swap only once the readers are running, so that the two really overlap (poll with
+     * a deadline: a loaded machine may start the threads late). */
+    deadline = cm_time_mono_ns() + 10ull * 1000000000u;
+    while (atomic_load(&r.reads) < 4 && cm_time_mono_ns() < deadline)
+        sched_yield();
+    assert_true(atomic_load(&r.reads) >= 4);
     for (i = 0; i < 300; i++)
         assert_int_equal(wh_holder_swap(&h, make_set(), i + 2), 0);
     atomic_store(&r.stop, true);
