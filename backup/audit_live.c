@@ -176,9 +176,7 @@ static int find_point(struct live *l, const struct policy_backup *bp, const char
         rc = backup_restore_point_read(b->s3, bp->location.prefix, ns, id, have_key ? &key : NULL,
                                        false, &p, &err);
         if (rc == CM_EINVAL && !have_key && bp->encryption_key_secret[0] != '\0') {
-            rc = backup_key_from_secret(l->kc, l->secret_ns, bp->encryption_key_secret, &key, &err);
-            if (rc == CM_ENOENT && strcmp(l->secret_ns, ns) != 0)
-                rc = backup_key_from_secret(l->kc, ns, bp->encryption_key_secret, &key, &err);
+            rc = backup_restore_key_lookup(l->kc, bp, l->secret_ns, ns, &key, &err);
             if (rc == 0) {
                 have_key = true;
                 rc = backup_restore_point_read(b->s3, bp->location.prefix, ns, id, &key, false, &p,
@@ -202,6 +200,15 @@ static int find_point(struct live *l, const struct policy_backup *bp, const char
         c->pt.created = p->mf->created_at;
         c->pt.complete = true;
         c->pt.verify = BACKUP_AUDIT_VERIFY_OK;
+        if (p->foreign_versions > 0) {
+            /* Verified from the versions the capture wrote; someone with write access
+             * added the later ones. Not a failure, but worth naming. */
+            snprintf(c->detail, sizeof(c->detail),
+                     "verified; %zu later version(s) of manifest.json or the archive were not "
+                     "written by lockwarden and were ignored",
+                     p->foreign_versions);
+            c->pt.verify_detail = c->detail;
+        }
         c->pt.lock_mode = p->lock_mode;
         c->pt.retain_until = p->retain_until;
         c->pt.legal_hold = p->legal_hold;

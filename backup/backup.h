@@ -501,16 +501,18 @@ void backup_catalog_destroy(struct backup_catalog *c);
 /* Appends the catalog as a JSON array (for `backup list -o json`). */
 CM_NODISCARD int backup_catalog_format_json(const struct backup_catalog *c, struct cm_buf *out);
 
-/* ---- reading a restore point (backup_read.c): for verify and restore ---- */
+/* ---- reading a restore point (backup_read.c): the one reader of verify, restore and
+ * the audit ---- */
 
 struct backup_rp;
 
 /* Opens restore point ns/id under prefix: lists the point's object versions, GETs the
  * OLDEST version of manifest.json (lockwarden writes it once; a later version can only
  * come from someone else) at most BACKUP_MANIFEST_MAX bytes and parses it strictly;
- * its id and namespace must match the key. Archive reads are pinned to the version id
- * the manifest records. Returns 0; CM_ENOENT "restore point ns/id is partial (no
- * manifest.json)" or absent; CM_EPARSE/CM_EUNSUPPORTED (bad manifest); s3 codes. */
+ * its id and namespace must match the key (else CM_EINTEGRITY). Archive reads are
+ * pinned to the version id the manifest records. Returns 0; CM_ENOENT "restore point
+ * ns/id is partial (no manifest.json)" or absent; CM_EPARSE/CM_EUNSUPPORTED (bad
+ * manifest); CM_EINTEGRITY; s3 codes. */
 CM_NODISCARD int backup_rp_open(struct s3_client *s3, const char *prefix, const char *ns,
                                 const char *id, struct backup_rp **out, struct cm_err *err);
 /* Borrowed until destroy. */
@@ -519,6 +521,15 @@ const struct backup_manifest *backup_rp_manifest(const struct backup_rp *rp);
  * later versions of manifest.json and the archive exist (foreign writes). */
 const char *backup_rp_manifest_version(const struct backup_rp *rp);
 size_t backup_rp_foreign_versions(const struct backup_rp *rp);
+/* The lock of the pinned versions as the server reported it on their GETs: the weaker
+ * mode of manifest.json and the archive, the earlier retain-until (0 without a lock),
+ * legal hold only when both are held. Complete after backup_rp_foreach_resource
+ * returned 0; before that, manifest.json's alone. Cannot fail. */
+void backup_rp_lock(const struct backup_rp *rp, enum policy_lock_mode *mode, time_t *retain_until,
+                    bool *legal_hold);
+/* Moves the manifest to the caller (backup_manifest_destroy); rp then only accepts
+ * destroy. NULL when rp is NULL or the manifest was taken already. */
+struct backup_manifest *backup_rp_manifest_take(struct backup_rp *rp);
 void backup_rp_destroy(struct backup_rp *rp);
 
 /* Called once per resource, in archive order, only after that entry's SHA-256 and
@@ -527,13 +538,15 @@ typedef int (*backup_rp_resource_fn)(const struct backup_mf_resource *r, const c
                                      size_t len, void *ctx, struct cm_err *err);
 
 /* Streams the archive (bounded memory), decrypting with key (required when the archive
- * is encrypted: its id must equal the manifest's keyId, else CM_EINVAL), and calls fn
- * per verified resource (fn may be NULL to only verify). At the end checks that every
- * manifest resource was seen once and that the stored bytes' size and SHA-256 equal
- * the manifest's. Because the whole-archive digest is only known at the end, fn may
- * already have run for earlier entries when CM_EINTEGRITY is returned. Returns 0,
- * CM_EINTEGRITY (what differs, named), CM_EPARSE (corrupt archive), CM_EINVAL (key),
- * fn's code or s3 codes. */
+ * is encrypted: its id must equal the manifest's keyId, else CM_EINVAL before anything
+ * is read), and calls fn per verified resource (fn may be NULL to only verify). Strict:
+ * an entry the manifest lacks, an entry seen twice, a manifest resource missing from
+ * the archive, an entry's size or SHA-256, the stored bytes' size or SHA-256 all fail.
+ * Because the whole-archive digest is only known at the end, fn may already have run
+ * for earlier entries when CM_EINTEGRITY is returned: a caller that must act only on
+ * a wholly verified point collects in fn and acts after 0 (backup_restore_point_read).
+ * Returns 0, CM_EINTEGRITY (what differs, named; also a missing archive object),
+ * CM_EPARSE (corrupt archive), CM_ETOOBIG, CM_EINVAL (key), fn's code or s3 codes. */
 CM_NODISCARD int backup_rp_foreach_resource(struct backup_rp *rp, const struct backup_key *key,
                                             backup_rp_resource_fn fn, void *ctx,
                                             struct cm_err *err);
@@ -806,26 +819,41 @@ struct backup_restore_point {
                                         bucket reports it now */
     time_t retain_until;          /* the earliest retain-until of the two (0 = none) */
     bool legal_hold;              /* both objects under legal hold */
+    size_t foreign_versions;      /* later versions of manifest.json or the archive that
+                                     lockwarden did not write: ignored (reads are pinned) */
     cJSON **objects;              /* keep_objects: parsed entries in manifest order */
     size_t n_objects;
 };
 
-/* Reads <prefix>/<ns>/<id>/: the manifest (strictly parsed; its id and namespace must
- * match), the lock state of the manifest and the archive, then streams the archive
- * through the reader (decrypting with key when the manifest names one) and checks the
- * archive's size and SHA-256 and every entry's size and SHA-256 against the manifest
- * (no entry missing, extra or repeated). With keep_objects the entries are kept as
- * parsed JSON. Returns 0; CM_ENOENT "incomplete" when the manifest does not exist;
- * CM_EINTEGRITY when anything disagrees (err says what: the restore point is
- * corrupt or has been tampered with); CM_EINVAL when an encrypted point gets no key
- * or the wrong one; CM_EPARSE, CM_ETOOBIG, CM_ENOMEM, or the s3 codes. *out untouched
- * on failure. */
+/* Reads <prefix>/<ns>/<id>/ through the shared reader (backup_rp_open and
+ * backup_rp_foreach_resource): the OLDEST version of manifest.json (strictly parsed;
+ * its id and namespace must match), then the archive version the manifest names,
+ * decrypted with key when the manifest names one, checking every entry's size and
+ * SHA-256 (no entry missing, extra or repeated) and the archive's size and SHA-256.
+ * Later versions of either key are foreign writes: never read, counted in
+ * foreign_versions. The lock is the pinned versions' as the server reports it. With
+ * keep_objects the entries are kept as parsed JSON, and only handed out when the whole
+ * point verified (at most BACKUP_MAX_RESOURCES entries of BACKUP_MAX_ENTRY bytes).
+ * Returns 0; CM_ENOENT "partial or absent" when no manifest.json exists;
+ * CM_EINTEGRITY when anything disagrees (err says what: the restore point is corrupt
+ * or has been tampered with; also a corrupt manifest or archive); CM_EUNSUPPORTED
+ * (another format); CM_EINVAL when an encrypted point gets no key or the wrong one;
+ * CM_ETOOBIG, CM_ENOMEM, or the s3 codes. *out untouched on failure. */
 CM_NODISCARD int backup_restore_point_read(struct s3_client *s3, const char *prefix,
                                            const char *ns, const char *id,
                                            const struct backup_key *key, bool keep_objects,
                                            struct backup_restore_point **out,
                                            struct cm_err *err);
 void backup_restore_point_destroy(struct backup_restore_point *p);
+
+/* Reads the encryption key of BackupPolicy bp from the Secret its encryption.keySecret
+ * names: in secret_ns first (where the executor reads it), then in app_ns (may be
+ * NULL) when that differs. Returns 0, CM_ENOENT (bp names no Secret, kc is NULL, or
+ * the Secret is in neither namespace), or backup_key_from_secret's codes; *out is
+ * wiped by the caller with backup_key_wipe(). */
+CM_NODISCARD int backup_restore_key_lookup(struct kube_client *kc, const struct policy_backup *bp,
+                                           const char *secret_ns, const char *app_ns,
+                                           struct backup_key *out, struct cm_err *err);
 
 /* ---- restore results ---- */
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* backup_read.c - opening a restore point from the bucket and streaming its verified
- * resources (verify and restore share this path). */
+ * resources: the one reader of verify, restore and the audit (pinned to the versions
+ * lockwarden wrote; every digest checked). */
 #include "backup/backup.h"
 #include "backup/s3/s3.h"
 
@@ -13,6 +14,9 @@ struct backup_rp {
     struct backup_manifest *m;
     char manifest_version[S3_MAX_VERSION_ID + 1];
     size_t foreign;
+    struct s3_object_info minfo; /* the pinned manifest.json version, from its GET */
+    struct s3_object_info ainfo; /* the pinned archive version, once streamed */
+    bool has_ainfo;
 };
 
 /* What the point's version listing tells: the oldest manifest version and how many
@@ -85,19 +89,17 @@ int backup_rp_open(struct s3_client *s3, const char *prefix, const char *ns, con
         return cm_err_set(err, CM_ENOENT,
                           "restore point %s/%s is partial or absent (no %s in bucket %s)", ns, id,
                           BACKUP_MANIFEST_NAME, s3_client_bucket(s3));
-    rc = s3_client_get_object_mem(s3, key, v.oldest[0] ? v.oldest : NULL, BACKUP_MANIFEST_MAX, &buf,
-                                  &len, NULL, err);
-    if (rc == CM_ENOENT)
-        return cm_err_set(err, CM_ENOENT,
-                          "restore point %s/%s is partial or absent (no %s in bucket %s)", ns, id,
-                          BACKUP_MANIFEST_NAME, s3_client_bucket(s3));
-    if (rc != 0)
-        return rc;
     rp = cm_calloc(1, sizeof(*rp));
-    if (rp == NULL) {
-        rc = cm_err_set(err, CM_ENOMEM, "restore point: out of memory");
+    if (rp == NULL)
+        return cm_err_set(err, CM_ENOMEM, "restore point: out of memory");
+    rc = s3_client_get_object_mem(s3, key, v.oldest[0] ? v.oldest : NULL, BACKUP_MANIFEST_MAX, &buf,
+                                  &len, &rp->minfo, err);
+    if (rc == CM_ENOENT)
+        rc = cm_err_set(err, CM_ENOENT,
+                        "restore point %s/%s is partial or absent (no %s in bucket %s)", ns, id,
+                        BACKUP_MANIFEST_NAME, s3_client_bucket(s3));
+    if (rc != 0)
         goto cleanup;
-    }
     rp->s3 = s3;
     memcpy(rp->prefix, prefix ? prefix : "", prefix ? strlen(prefix) + 1 : 1);
     memcpy(rp->manifest_version, v.oldest, sizeof(rp->manifest_version));
@@ -145,6 +147,41 @@ size_t backup_rp_foreign_versions(const struct backup_rp *rp)
     return rp != NULL ? rp->foreign : 0;
 }
 
+static enum policy_lock_mode lock_of(enum s3_lock_mode m)
+{
+    return m == S3_LOCK_COMPLIANCE   ? POLICY_LOCK_COMPLIANCE
+           : m == S3_LOCK_GOVERNANCE ? POLICY_LOCK_GOVERNANCE
+                                     : POLICY_LOCK_NONE;
+}
+
+/* A restore point is only as immutable as its least protected object. */
+void backup_rp_lock(const struct backup_rp *rp, enum policy_lock_mode *mode, time_t *retain_until,
+                    bool *legal_hold)
+{
+    const struct s3_object_info *a = &rp->minfo;
+    const struct s3_object_info *b = rp->has_ainfo ? &rp->ainfo : &rp->minfo;
+    enum policy_lock_mode ma = lock_of(a->lock_mode);
+    enum policy_lock_mode mb = lock_of(b->lock_mode);
+
+    *mode = ma < mb ? ma : mb;
+    if (*mode == POLICY_LOCK_NONE)
+        *retain_until = 0;
+    else
+        *retain_until = a->retain_until < b->retain_until ? a->retain_until : b->retain_until;
+    *legal_hold = a->legal_hold && b->legal_hold;
+}
+
+struct backup_manifest *backup_rp_manifest_take(struct backup_rp *rp)
+{
+    struct backup_manifest *m;
+
+    if (rp == NULL)
+        return NULL;
+    m = rp->m;
+    rp->m = NULL;
+    return m;
+}
+
 void backup_rp_destroy(struct backup_rp *rp)
 {
     if (rp == NULL)
@@ -178,17 +215,17 @@ static int on_entry(void *ctx, const char *path, const void *data, size_t n, str
         res = backup_manifest_find(m, path);
     }
     if (res == NULL)
-        return cm_err_set(err, CM_EINTEGRITY, "archive entry %s is not in the manifest", path);
+        return cm_err_set(err, CM_EINTEGRITY, "archive entry %.200s is not in the manifest", path);
     idx = (size_t)(res - m->resources);
     if (e->seen[idx])
-        return cm_err_set(err, CM_EINTEGRITY, "archive entry %s appears twice", path);
-    if (res->size != n)
-        return cm_err_set(err, CM_EINTEGRITY, "%s: %zu bytes, manifest says %llu", path, n,
-                          (unsigned long long)res->size);
+        return cm_err_set(err, CM_EINTEGRITY, "archive entry %.200s appears twice", path);
     backup_sha256_hex(data, n, hex);
-    if (strcmp(hex, res->sha256) != 0)
-        return cm_err_set(err, CM_EINTEGRITY, "%s: SHA-256 %s, manifest says %s", path, hex,
-                          res->sha256);
+    if (res->size != n || strcmp(hex, res->sha256) != 0)
+        return cm_err_set(err, CM_EINTEGRITY,
+                          "%s %s%s%s: checksum mismatch (archive entry %.120s: %zu bytes SHA-256 "
+                          "%.16s..., manifest: %llu bytes %.16s...)",
+                          res->kind, res->namespace_, res->namespace_[0] ? "/" : "", res->name,
+                          path, n, hex, (unsigned long long)res->size, res->sha256);
     e->seen[idx] = 1;
     e->seen_count++;
     e->next = idx + 1;
@@ -243,11 +280,16 @@ int backup_rp_foreach_resource(struct backup_rp *rp, const struct backup_key *ke
         rc = backup_archive_reader_create(use_key, on_entry, &e, &e.r, err);
     if (rc == 0) {
         rc = s3_client_get_object(rp->s3, akey, m->archive_version[0] ? m->archive_version : NULL,
-                                  NULL, on_body, &e, NULL, err);
+                                  NULL, on_body, &e, &rp->ainfo, err);
         if (rc != 0 && inner.code != 0 && err != NULL) {
             *err = inner;
             cm_err_prefix(err, "%s", akey);
+        } else if (rc == CM_ENOENT) {
+            /* The manifest exists, so the point is complete: a missing archive is damage,
+             * not a partial capture. */
+            rc = cm_err_set(err, CM_EINTEGRITY, "%s is missing (the manifest names it)", akey);
         }
+        rp->has_ainfo = rc == 0;
     }
     if (rc == 0)
         rc = backup_archive_reader_finish(e.r, err);
@@ -256,8 +298,10 @@ int backup_rp_foreach_resource(struct backup_rp *rp, const struct backup_key *ke
     if (e.seen_count != m->n_resources) {
         for (i = 0; i < m->n_resources && e.seen[i]; i++)
             ;
-        rc = cm_err_set(err, CM_EINTEGRITY, "%s: resource %s missing from the archive", akey,
-                        i < m->n_resources ? m->resources[i].path : "?");
+        i = i < m->n_resources ? i : 0;
+        rc = cm_err_set(err, CM_EINTEGRITY, "%s %s%s%s: missing from the archive %s",
+                        m->resources[i].kind, m->resources[i].namespace_,
+                        m->resources[i].namespace_[0] ? "/" : "", m->resources[i].name, akey);
         goto cleanup;
     }
     if (backup_archive_reader_bytes(e.r) != m->archive_size ||

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* restore_source.c - reads a restore point back from its bucket and verifies it end
- * to end (manifest, archive digest, every entry's digest) before anything trusts it;
- * also the S3 client for a BackupPolicy's location and "latest point" lookup. */
+/* restore_source.c - restore's and the audit's view of a bucket: the S3 client for a
+ * BackupPolicy, the ids of a namespace's points, a whole restore point read through the
+ * shared reader (backup_read.c) and collected only once all of it verifies, and the
+ * policy's encryption key. */
 #include "backup/backup.h"
 #include "backup/kube/kube.h"
 #include "backup/s3/s3.h"
@@ -117,88 +118,31 @@ int backup_restore_list_ids(struct s3_client *s3, const char *prefix, const char
     return 0;
 }
 
-/* ---- reading and verifying ---- */
+/* ---- reading and verifying: through the shared reader (backup_read.c) ---- */
 
-struct path_ix {
-    const char *path;
-    size_t i;
-};
-
-static int path_cmp(const void *a, const void *b)
-{
-    return strcmp(((const struct path_ix *)a)->path, ((const struct path_ix *)b)->path);
-}
-
-struct read_ctx {
+struct keep_ctx {
+    cJSON **objects; /* manifest order; NULL when only verifying */
     const struct backup_manifest *mf;
-    struct path_ix *ix; /* manifest paths, sorted */
-    bool *seen;
-    cJSON **objects; /* NULL unless keep_objects */
-    struct backup_archive_reader *reader;
-    struct cm_err feed_err; /* why the reader refused the bytes */
 };
 
-static int entry_cb(void *ctx, const char *path, const void *data, size_t n, struct cm_err *err)
+static int keep_cb(const struct backup_mf_resource *r, const char *json, size_t len, void *ctx,
+                   struct cm_err *err)
 {
-    struct read_ctx *c = ctx;
-    struct path_ix key = {path, 0};
-    const struct path_ix *hit;
-    const struct backup_mf_resource *res;
-    char hex[65];
+    struct keep_ctx *k = ctx;
+    size_t i = (size_t)(r - k->mf->resources);
+    int rc;
 
-    hit = bsearch(&key, c->ix, c->mf->n_resources, sizeof(*c->ix), path_cmp);
-    if (hit == NULL)
-        return cm_err_set(err, CM_EINTEGRITY, "archive entry %.200s is not in the manifest", path);
-    if (c->seen[hit->i])
-        return cm_err_set(err, CM_EINTEGRITY, "archive entry %.200s appears twice", path);
-    c->seen[hit->i] = true;
-    res = &c->mf->resources[hit->i];
-    backup_sha256_hex(data, n, hex);
-    if (n != res->size || strcmp(hex, res->sha256) != 0)
-        return cm_err_set(err, CM_EINTEGRITY,
-                          "%s %s%s%s: checksum mismatch (archive entry %.120s: %zu bytes sha256 "
-                          "%.16s..., manifest: %llu bytes %.16s...)",
-                          res->kind, res->namespace_, res->namespace_[0] ? "/" : "", res->name,
-                          path, n, hex, (unsigned long long)res->size, res->sha256);
-    if (c->objects != NULL) {
-        int rc = kube_json_parse(data, n, &c->objects[hit->i], err);
-
-        if (rc != 0) {
-            cm_err_prefix(err, "archive entry %.200s", path);
-            return rc == CM_ENOMEM ? rc : CM_EINTEGRITY;
-        }
+    if (k->objects == NULL)
+        return 0;
+    /* The shared reader hands each manifest resource over at most once. */
+    if (CM_NEVER(k->objects[i] != NULL))
+        return cm_err_set(err, CM_EINTEGRITY, "archive entry %.200s appears twice", r->path);
+    rc = kube_json_parse(json, len, &k->objects[i], err);
+    if (rc != 0) {
+        cm_err_prefix(err, "archive entry %.200s", r->path);
+        return rc == CM_ENOMEM ? rc : CM_EINTEGRITY;
     }
     return 0;
-}
-
-static int archive_write(const void *p, size_t n, void *ctx)
-{
-    struct read_ctx *c = ctx;
-
-    return backup_archive_reader_feed(c->reader, p, n, &c->feed_err);
-}
-
-static enum policy_lock_mode lock_of(enum s3_lock_mode m)
-{
-    return m == S3_LOCK_COMPLIANCE   ? POLICY_LOCK_COMPLIANCE
-           : m == S3_LOCK_GOVERNANCE ? POLICY_LOCK_GOVERNANCE
-                                     : POLICY_LOCK_NONE;
-}
-
-/* The weaker of the two lock states: a restore point is only as immutable as its
- * least protected object. */
-static void merge_lock(struct backup_restore_point *p, const struct s3_object_info *a,
-                       const struct s3_object_info *b)
-{
-    enum policy_lock_mode ma = lock_of(a->lock_mode);
-    enum policy_lock_mode mb = lock_of(b->lock_mode);
-
-    p->lock_mode = ma < mb ? ma : mb;
-    if (p->lock_mode == POLICY_LOCK_NONE)
-        p->retain_until = 0;
-    else
-        p->retain_until = a->retain_until < b->retain_until ? a->retain_until : b->retain_until;
-    p->legal_hold = a->legal_hold && b->legal_hold;
 }
 
 void backup_restore_point_destroy(struct backup_restore_point *p)
@@ -214,142 +158,72 @@ void backup_restore_point_destroy(struct backup_restore_point *p)
     cm_free(p);
 }
 
-static int verify_archive(struct s3_client *s3, const char *akey, struct read_ctx *c,
-                          const struct backup_key *key, struct s3_object_info *info,
-                          struct cm_err *err)
-{
-    const struct backup_manifest *mf = c->mf;
-    size_t i;
-    int rc;
-
-    rc = backup_archive_reader_create(key, entry_cb, c, &c->reader, err);
-    if (rc != 0)
-        return rc;
-    cm_err_clear(&c->feed_err);
-    rc = s3_client_get_object(s3, akey, NULL, NULL, archive_write, c, info, err);
-    if (rc != 0 && c->feed_err.code != 0) {
-        /* The reader refused the bytes (bad gzip/tar/frame, digest mismatch). */
-        rc = rc == CM_ENOMEM ? rc : CM_EINTEGRITY;
-        return cm_err_set(err, rc, "archive %s: %s", akey, c->feed_err.msg);
-    }
-    if (rc == CM_ENOENT)
-        return cm_err_set(err, CM_EINTEGRITY, "archive %s is missing", akey);
-    if (rc != 0)
-        return rc;
-    rc = backup_archive_reader_finish(c->reader, err);
-    if (rc != 0) {
-        cm_err_prefix(err, "archive %s", akey);
-        return rc == CM_ENOMEM ? rc : CM_EINTEGRITY;
-    }
-    if (backup_archive_reader_bytes(c->reader) != mf->archive_size ||
-        strcmp(backup_archive_reader_sha256(c->reader), mf->archive_sha256) != 0)
-        return cm_err_set(err, CM_EINTEGRITY,
-                          "archive %s: %llu bytes sha256 %.16s..., the manifest says %llu "
-                          "bytes %.16s...",
-                          akey, (unsigned long long)backup_archive_reader_bytes(c->reader),
-                          backup_archive_reader_sha256(c->reader),
-                          (unsigned long long)mf->archive_size, mf->archive_sha256);
-    for (i = 0; i < mf->n_resources; i++) {
-        if (!c->seen[i])
-            return cm_err_set(err, CM_EINTEGRITY, "%s %s%s%s: missing from the archive",
-                              mf->resources[i].kind, mf->resources[i].namespace_,
-                              mf->resources[i].namespace_[0] ? "/" : "", mf->resources[i].name);
-    }
-    return 0;
-}
-
 int backup_restore_point_read(struct s3_client *s3, const char *prefix, const char *ns,
                               const char *id, const struct backup_key *key, bool keep_objects,
                               struct backup_restore_point **out, struct cm_err *err)
 {
     struct backup_restore_point *p = NULL;
-    struct read_ctx c;
-    struct s3_object_info minfo;
-    struct s3_object_info ainfo;
-    char mkey[BACKUP_KEY_MAX];
-    char akey[BACKUP_KEY_MAX];
-    char *buf = NULL;
-    size_t len = 0;
+    struct backup_rp *rp = NULL;
+    struct keep_ctx k;
     size_t i;
     int rc;
 
-    memset(&c, 0, sizeof(c));
-    rc = backup_rp_key(prefix, ns, id, BACKUP_MANIFEST_NAME, mkey, sizeof(mkey), err);
+    memset(&k, 0, sizeof(k));
+    rc = backup_rp_open(s3, prefix, ns, id, &rp, err);
     if (rc != 0)
-        return rc;
+        goto cleanup;
+    k.mf = backup_rp_manifest(rp);
     p = cm_calloc(1, sizeof(*p));
-    if (p == NULL)
-        return cm_err_set(err, CM_ENOMEM, "out of memory");
-    rc = s3_client_get_object_mem(s3, mkey, NULL, BACKUP_MANIFEST_MAX, &buf, &len, &minfo, err);
-    if (rc == CM_ENOENT) {
-        rc = cm_err_set(err, CM_ENOENT, "restore point %s/%s is incomplete: no %s", ns, id,
-                        BACKUP_MANIFEST_NAME);
+    if (p == NULL || (keep_objects && k.mf->n_resources > 0 &&
+                      (k.objects = cm_calloc(k.mf->n_resources, sizeof(*k.objects))) == NULL)) {
+        rc = cm_err_set(err, CM_ENOMEM, "out of memory");
         goto cleanup;
     }
+    /* Everything is collected before anything is returned: a caller never sees an
+     * object of a point whose archive digest, at the very end, turns out wrong. */
+    rc = backup_rp_foreach_resource(rp, key, keep_cb, &k, err);
     if (rc != 0)
         goto cleanup;
-    rc = backup_manifest_parse(buf, len, &p->mf, err);
-    if (rc != 0) {
-        cm_err_prefix(err, "%s", mkey);
-        if (rc == CM_EPARSE)
-            rc = CM_EINTEGRITY;
-        goto cleanup;
-    }
-    if (strcmp(p->mf->id, id) != 0 || strcmp(p->mf->namespace_, ns) != 0) {
-        rc = cm_err_set(err, CM_EINTEGRITY, "%s: names restore point %s/%s", mkey,
-                        p->mf->namespace_, p->mf->id);
-        goto cleanup;
-    }
-    if (p->mf->key_id[0] != '\0' && key == NULL) {
-        rc = cm_err_set(err, CM_EINVAL, "restore point %s/%s is encrypted (key %s): give its key",
-                        ns, id, p->mf->key_id);
-        goto cleanup;
-    }
-    if (p->mf->key_id[0] != '\0' && strcmp(p->mf->key_id, key->id) != 0) {
-        rc = cm_err_set(err, CM_EINVAL, "restore point %s/%s is encrypted with key %s, not %s", ns,
-                        id, p->mf->key_id, key->id);
-        goto cleanup;
-    }
-    rc = backup_rp_key(prefix, ns, id, p->mf->archive_key, akey, sizeof(akey), err);
-    if (rc != 0)
-        goto cleanup;
-    c.mf = p->mf;
-    if (p->mf->n_resources > 0) {
-        c.ix = cm_calloc(p->mf->n_resources, sizeof(*c.ix));
-        c.seen = cm_calloc(p->mf->n_resources, sizeof(*c.seen));
-        if (keep_objects)
-            c.objects = cm_calloc(p->mf->n_resources, sizeof(*c.objects));
-        if (c.ix == NULL || c.seen == NULL || (keep_objects && c.objects == NULL)) {
-            rc = cm_err_set(err, CM_ENOMEM, "out of memory");
-            goto cleanup;
-        }
-        for (i = 0; i < p->mf->n_resources; i++) {
-            c.ix[i].path = p->mf->resources[i].path;
-            c.ix[i].i = i;
-        }
-        qsort(c.ix, p->mf->n_resources, sizeof(*c.ix), path_cmp);
-    }
-    rc = verify_archive(s3, akey, &c, p->mf->key_id[0] != '\0' ? key : NULL, &ainfo, err);
-    if (rc != 0)
-        goto cleanup;
-    merge_lock(p, &minfo, &ainfo);
+    backup_rp_lock(rp, &p->lock_mode, &p->retain_until, &p->legal_hold);
+    p->foreign_versions = backup_rp_foreign_versions(rp);
     if (keep_objects) {
-        p->objects = c.objects;
-        p->n_objects = p->mf->n_resources;
-        c.objects = NULL;
+        p->objects = k.objects;
+        p->n_objects = k.mf->n_resources;
+        k.objects = NULL;
     }
+    p->mf = backup_rp_manifest_take(rp);
     *out = p;
     p = NULL;
 cleanup:
-    if (c.objects != NULL) {
-        for (i = 0; i < c.mf->n_resources; i++)
-            cJSON_Delete(c.objects[i]);
-        cm_free(c.objects);
+    /* A corrupt manifest or archive is damage to the point, as the contract says. */
+    if (rc == CM_EPARSE)
+        rc = CM_EINTEGRITY;
+    if (k.objects != NULL) {
+        for (i = 0; i < k.mf->n_resources; i++)
+            cJSON_Delete(k.objects[i]);
+        cm_free(k.objects);
     }
-    backup_archive_reader_destroy(c.reader);
-    cm_free(c.ix);
-    cm_free(c.seen);
-    cm_free(buf);
     backup_restore_point_destroy(p);
+    backup_rp_destroy(rp);
+    return rc;
+}
+
+int backup_restore_key_lookup(struct kube_client *kc, const struct policy_backup *bp,
+                              const char *secret_ns, const char *app_ns, struct backup_key *out,
+                              struct cm_err *err)
+{
+    int rc;
+
+    if (bp == NULL || bp->encryption_key_secret[0] == '\0')
+        return cm_err_set(err, CM_ENOENT, "BackupPolicy %s names no encryption key Secret",
+                          bp != NULL ? bp->name : "?");
+    if (kc == NULL)
+        return cm_err_set(err, CM_ENOENT,
+                          "BackupPolicy %s encrypts with Secret %s: no cluster to read it from",
+                          bp->name, bp->encryption_key_secret);
+    /* Where the executor reads it (the Secret namespace), else the app's namespace. */
+    rc = backup_key_from_secret(kc, secret_ns, bp->encryption_key_secret, out, err);
+    if (rc == CM_ENOENT && app_ns != NULL && secret_ns != NULL && strcmp(secret_ns, app_ns) != 0)
+        rc = backup_key_from_secret(kc, app_ns, bp->encryption_key_secret, out, err);
     return rc;
 }

@@ -210,7 +210,6 @@ static int locate(const struct restore_args *a, const struct policy_set *ps, str
 {
     const struct policy_backup *found = NULL;
     struct s3_client *found_s3 = NULL;
-    char key[BACKUP_KEY_MAX];
     struct cm_err err;
     size_t i;
 
@@ -236,15 +235,21 @@ static int locate(const struct restore_args *a, const struct policy_set *ps, str
     for (i = 0; i < policy_set_backup_count(ps); i++) {
         const struct policy_backup *bp = policy_set_backup_get(ps, i);
         struct s3_client *s3 = NULL;
-        struct s3_object_info info;
+        struct backup_rp *rp = NULL;
+        int orc;
 
         if (found != NULL && same_location(found, bp))
             continue;
-        if (backup_restore_s3_open(bp, kc, secret_ns, a->s3_endpoint, &s3, &err) != 0 ||
-            backup_rp_key(bp->location.prefix, a->ns, a->id, BACKUP_MANIFEST_NAME, key, sizeof(key),
-                          &err) != 0 ||
-            s3_client_head_object(s3, key, NULL, &info, &err) != 0) {
-            if (err.code != CM_ENOENT)
+        cm_err_clear(&err);
+        orc = backup_restore_s3_open(bp, kc, secret_ns, a->s3_endpoint, &s3, &err);
+        /* The same reader as the restore itself (the original manifest.json version, so
+         * a delete marker or a newer version does not hide the point). A point that is
+         * there but damaged counts as found: reading it then says why it is refused. */
+        if (orc == 0)
+            orc = backup_rp_open(s3, bp->location.prefix, a->ns, a->id, &rp, &err);
+        backup_rp_destroy(rp);
+        if (orc != 0 && orc != CM_EINTEGRITY && orc != CM_EPARSE && orc != CM_EUNSUPPORTED) {
+            if (orc != CM_ENOENT)
                 cm_log(CM_LOG_WARN, "restore", "policy bucket not searched",
                        CM_LS("policy", bp->name), CM_LS("err", err.msg));
             s3_client_destroy(s3);
@@ -298,12 +303,9 @@ static int read_point(const struct restore_args *a, const struct policy_backup *
         struct cm_err kerr;
         char first[CM_ERR_MSG_MAX];
 
-        /* Where `backup` reads it (the Secret namespace), else the app's namespace. */
         snprintf(first, sizeof(first), "%s", err.msg);
         cm_err_clear(&kerr);
-        rc = backup_key_from_secret(kc, secret_ns, bp->encryption_key_secret, &key, &kerr);
-        if (rc == CM_ENOENT && strcmp(secret_ns, a->ns) != 0)
-            rc = backup_key_from_secret(kc, a->ns, bp->encryption_key_secret, &key, &kerr);
+        rc = backup_restore_key_lookup(kc, bp, secret_ns, a->ns, &key, &kerr);
         if (rc == 0) {
             have_key = true;
             rc = backup_restore_point_read(s3, bp->location.prefix, a->ns, a->id, &key, true, out,
@@ -322,6 +324,15 @@ static int read_point(const struct restore_args *a, const struct policy_backup *
         cm_log(CM_LOG_ERROR, "restore", "restore point refused", CM_LS("ns", a->ns),
                CM_LS("id", a->id), CM_LS("err", err.msg));
         return 1;
+    }
+    if ((*out)->foreign_versions > 0) {
+        /* Object Lock protects versions, not keys: someone with write access added
+         * these. The original versions verified and are the ones restored. */
+        fprintf(stderr,
+                "lockwarden restore: warning: restore point %s/%s has %zu later version(s) of "
+                "its manifest or archive that lockwarden did not write; ignored, restoring the "
+                "original (verified) versions\n",
+                a->ns, a->id, (*out)->foreign_versions);
     }
     return 0;
 }

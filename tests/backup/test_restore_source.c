@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_restore_source.c - reading a restore point back: a complete point verifies and
- * yields its objects and the weakest lock; every kind of damage is refused with
- * CM_EINTEGRITY naming what differs (an entry's digest, an extra, missing or repeated
- * entry, the archive's digest, a truncated or missing archive, a manifest for another
- * point); a partial point is CM_ENOENT; encrypted points need the right key; listing
- * ids ignores what is not an id. An in-memory S3 transport serves the bucket. */
+/* test_restore_source.c - reading a restore point back (through the shared reader): a
+ * complete point verifies and yields its objects and the weakest lock; every kind of
+ * damage is refused with CM_EINTEGRITY naming what differs (an entry's digest, an
+ * extra, missing or repeated entry, the archive's digest, a truncated or missing
+ * archive, a manifest for another point); a later manifest.json or archive version
+ * (a foreign write) is ignored and counted; a partial point is CM_ENOENT; encrypted
+ * points need the right key; listing ids ignores what is not an id. An in-memory,
+ * versioned S3 transport serves the bucket. */
 #include "backup/backup.h"
 #include "backup/s3/s3.h"
 
@@ -21,10 +23,11 @@
 
 /* ---- an in-memory bucket behind the s3 transport vtable ---- */
 
-#define MEM_MAX 8
+#define MEM_MAX 16
 
 struct mem_obj {
     char key[256];
+    char version[16]; /* every PUT makes a new version, as in a versioned bucket */
     unsigned char *data;
     size_t len;
     char headers[256]; /* "Name: value\n" lines */
@@ -43,6 +46,7 @@ static void mem_put(struct mem_bucket *b, const char *key, const void *p, size_t
 
     assert_true(b->n <= MEM_MAX);
     snprintf(o->key, sizeof(o->key), "%s", key);
+    snprintf(o->version, sizeof(o->version), "v%zu", b->n);
     o->data = malloc(n + 1);
     assert_non_null(o->data);
     memcpy(o->data, p, n);
@@ -59,15 +63,35 @@ static void mem_clear(struct mem_bucket *b)
     memset(b, 0, sizeof(*b));
 }
 
-static struct mem_obj *mem_get(struct mem_bucket *b, const char *key)
+/* The version asked for, else the latest (the last PUT) of key. */
+static struct mem_obj *mem_get(struct mem_bucket *b, const char *key, const char *version)
 {
     size_t i;
 
-    for (i = 0; i < b->n; i++) {
-        if (strcmp(b->o[i].key, key) == 0)
-            return &b->o[i];
+    for (i = b->n; i > 0; i--) {
+        struct mem_obj *o = &b->o[i - 1];
+
+        if (strcmp(o->key, key) == 0 && (version[0] == '\0' || strcmp(o->version, version) == 0))
+            return o;
     }
     return NULL;
+}
+
+/* The value of query parameter name ("" when absent). */
+static void query_param(const char *query, const char *name, char *out, size_t len)
+{
+    size_t nl = strlen(name);
+    const char *p = query;
+
+    out[0] = '\0';
+    while (p != NULL && *p != '\0') {
+        if (strncmp(p, name, nl) == 0 && p[nl] == '=') {
+            snprintf(out, len, "%.*s", (int)strcspn(p + nl + 1, "&"), p + nl + 1);
+            return;
+        }
+        p = strchr(p, '&');
+        p = p != NULL ? p + 1 : NULL;
+    }
 }
 
 static int send_headers(const struct s3_http_response *resp, const char *h)
@@ -160,6 +184,37 @@ static int mem_list(struct mem_bucket *b, const char *query, const struct s3_htt
     return reply(resp, 200, "Content-Type: application/xml\n", xml, strlen(xml));
 }
 
+/* ListObjectVersions: newest first, as S3 lists the versions of one key. */
+static int mem_list_versions(struct mem_bucket *b, const char *query,
+                             const struct s3_http_response *resp)
+{
+    char prefix[256];
+    char xml[8192];
+    size_t used;
+    size_t i;
+
+    query_param(query, "prefix", prefix, sizeof(prefix));
+    unescape(prefix);
+    used = (size_t)snprintf(xml, sizeof(xml),
+                            "<?xml version=\"1.0\"?><ListVersionsResult><Name>b-test</Name>"
+                            "<Prefix>%s</Prefix><IsTruncated>false</IsTruncated>",
+                            prefix);
+    for (i = b->n; i > 0; i--) {
+        const struct mem_obj *o = &b->o[i - 1];
+
+        if (strncmp(o->key, prefix, strlen(prefix)) != 0)
+            continue;
+        used += (size_t)snprintf(xml + used, sizeof(xml) - used,
+                                 "<Version><Key>%s</Key><VersionId>%s</VersionId>"
+                                 "<IsLatest>%s</IsLatest><Size>%zu</Size></Version>",
+                                 o->key, o->version, mem_get(b, o->key, "") == o ? "true" : "false",
+                                 o->len);
+        assert_true(used < sizeof(xml));
+    }
+    snprintf(xml + used, sizeof(xml) - used, "</ListVersionsResult>");
+    return reply(resp, 200, "Content-Type: application/xml\n", xml, strlen(xml));
+}
+
 static int mem_perform(void *ctx, const struct s3_http_request *req,
                        const struct s3_http_response *resp, struct cm_err *err)
 {
@@ -168,6 +223,7 @@ static int mem_perform(void *ctx, const struct s3_http_request *req,
     struct mem_bucket *b = ctx;
     const char *path = strstr(req->url, "/b-test");
     char key[512];
+    char version[64];
     char *q;
     struct mem_obj *o;
 
@@ -178,9 +234,13 @@ static int mem_perform(void *ctx, const struct s3_http_request *req,
     if (q != NULL)
         *q++ = '\0';
     unescape(key);
+    if (strcmp(req->method, "GET") == 0 && key[0] == '\0' && q != NULL &&
+        (strncmp(q, "versions", 8) == 0 || strstr(q, "&versions") != NULL))
+        return mem_list_versions(b, q, resp);
     if (strcmp(req->method, "GET") == 0 && key[0] == '\0')
         return mem_list(b, q != NULL ? q : "", resp);
-    o = mem_get(b, key);
+    query_param(q != NULL ? q : "", "versionId", version, sizeof(version));
+    o = mem_get(b, key, version);
     if (o == NULL)
         return reply(resp, 404, "Content-Type: application/xml\n", nokey, strlen(nokey));
     if (strcmp(req->method, "HEAD") == 0)
@@ -425,9 +485,118 @@ static void test_damage_refused(void **state)
                    "resources/core/v1/secrets/x.json is not in the manifest");
     expect_refused(fx, F_DUP_ENTRY, CM_EINTEGRITY, "appears twice");
     expect_refused(fx, F_MISSING, CM_EINTEGRITY, "Secret shop/gone: missing from the archive");
-    expect_refused(fx, F_ARCHIVE_SHA, CM_EINTEGRITY, "the manifest says");
+    expect_refused(fx, F_ARCHIVE_SHA, CM_EINTEGRITY, "manifest says 279 bytes");
     expect_refused(fx, F_OTHER_ID, CM_EINTEGRITY, "names restore point shop/");
     expect_refused(fx, F_NO_ARCHIVE, CM_EINTEGRITY, "is missing");
+}
+
+/* Object Lock protects versions, not keys: anyone with write access can PUT a newer
+ * manifest.json. Restore must read the version the capture wrote, not the latest. */
+static void test_foreign_manifest_version_ignored(void **state)
+{
+    struct fx *fx = *state;
+    struct backup_restore_point *p = NULL;
+    struct backup_manifest *m = NULL;
+    struct cm_buf mf;
+    struct cm_err err;
+    char mkey[BACKUP_KEY_MAX];
+    static const char evil[] = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":"
+                               "{\"name\":\"evil\",\"namespace\":\"shop\"}}";
+    struct backup_mf_resource r;
+
+    put_point(fx, 0, NULL);
+    /* The attacker's manifest: well formed, for this very point, naming one object of
+     * its own and an archive digest of its choosing. */
+    cm_buf_init(&mf, 1 << 20);
+    assert_int_equal(backup_manifest_create(ID, "shop", "goldpolicy", &m), 0);
+    memset(&r, 0, sizeof(r));
+    r.api_version = (char *)"v1";
+    r.kind = (char *)"ConfigMap";
+    r.resource = (char *)"configmaps";
+    r.namespace_ = (char *)"shop";
+    r.name = (char *)"evil";
+    r.path = (char *)"resources/core/v1/configmaps/evil.json";
+    r.size = strlen(evil);
+    backup_sha256_hex(evil, strlen(evil), r.sha256);
+    assert_int_equal(backup_manifest_add_resource(m, &r), 0);
+    m->completed_at = m->created_at + 5;
+    memcpy(m->lock_mode, "NONE", 5);
+    m->archive_size = 1;
+    memset(m->archive_sha256, 'a', 64);
+    assert_int_equal(backup_manifest_format(m, &mf), 0);
+    assert_int_equal(
+        backup_rp_key("gold", "shop", ID, BACKUP_MANIFEST_NAME, mkey, sizeof(mkey), &err), 0);
+    mem_put(&fx->bucket, mkey, mf.ptr, mf.len, NULL);
+    backup_manifest_destroy(m);
+    cm_buf_free(&mf);
+
+    assert_int_equal(read_point(fx, NULL, true, &p, &err), 0);
+    assert_int_equal(p->foreign_versions, 1);
+    assert_int_equal(p->mf->n_resources, 2);
+    assert_string_equal(p->mf->resources[1].name, "web");
+    assert_int_equal(p->n_objects, 2);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(p->objects[1], "kind")->valuestring,
+                        "Deployment");
+    /* The lock is the original version's, not the unlocked foreign one's. */
+    assert_int_equal(p->lock_mode, POLICY_LOCK_GOVERNANCE);
+    backup_restore_point_destroy(p);
+}
+
+/* The same for the archive: the manifest pins the version the capture wrote. */
+static void test_foreign_archive_version_ignored(void **state)
+{
+    struct fx *fx = *state;
+    struct backup_restore_point *p = NULL;
+    struct backup_rp *rp = NULL;
+    struct cm_err err;
+    char akey[BACKUP_KEY_MAX];
+    struct mem_obj *orig;
+
+    put_point(fx, 0, NULL);
+    assert_int_equal(
+        backup_rp_key("gold", "shop", ID, BACKUP_ARCHIVE_NAME, akey, sizeof(akey), &err), 0);
+    orig = mem_get(&fx->bucket, akey, "");
+    assert_non_null(orig);
+    /* Record the original version id in a new manifest as the capture does, then add a
+     * damaged archive version on top. */
+    {
+        struct mem_obj *mo;
+        struct backup_manifest *m = NULL;
+        struct cm_buf mf;
+        char mkey[BACKUP_KEY_MAX];
+        unsigned char *bad;
+
+        assert_int_equal(
+            backup_rp_key("gold", "shop", ID, BACKUP_MANIFEST_NAME, mkey, sizeof(mkey), &err), 0);
+        mo = mem_get(&fx->bucket, mkey, "");
+        assert_int_equal(backup_manifest_parse((const char *)mo->data, mo->len, &m, &err), 0);
+        snprintf(m->archive_version, sizeof(m->archive_version), "%s", orig->version);
+        cm_buf_init(&mf, 1 << 20);
+        assert_int_equal(backup_manifest_format(m, &mf), 0);
+        free(mo->data);
+        mo->data = malloc(mf.len);
+        assert_non_null(mo->data);
+        memcpy(mo->data, mf.ptr, mf.len);
+        mo->len = mf.len;
+        cm_buf_free(&mf);
+        backup_manifest_destroy(m);
+        orig = mem_get(&fx->bucket, akey, "");
+        bad = malloc(orig->len);
+        assert_non_null(bad);
+        memcpy(bad, orig->data, orig->len);
+        bad[orig->len / 2] ^= 0x5a;
+        mem_put(&fx->bucket, akey, bad, orig->len, NULL);
+        free(bad);
+    }
+    assert_int_equal(read_point(fx, NULL, true, &p, &err), 0);
+    assert_int_equal(p->foreign_versions, 1);
+    assert_int_equal(p->n_objects, 2);
+    backup_restore_point_destroy(p);
+    /* verify reads the same pinned versions and reports the foreign one. */
+    assert_int_equal(backup_rp_open(fx->s3, "gold", "shop", ID, &rp, &err), 0);
+    assert_int_equal(backup_rp_foreign_versions(rp), 1);
+    assert_int_equal(backup_rp_foreach_resource(rp, NULL, NULL, NULL, &err), 0);
+    backup_rp_destroy(rp);
 }
 
 static void test_truncated_archive(void **state)
@@ -453,7 +622,7 @@ static void test_partial_point(void **state)
     struct cm_err err;
 
     assert_int_equal(read_point(fx, NULL, true, &p, &err), CM_ENOENT);
-    assert_non_null(strstr(err.msg, "incomplete"));
+    assert_non_null(strstr(err.msg, "is partial or absent"));
 }
 
 static void test_encrypted_point(void **state)
@@ -528,6 +697,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_complete_point, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damage_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_manifest_version_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_archive_version_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_archive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_point, setup, teardown),
         cmocka_unit_test_setup_teardown(test_encrypted_point, setup, teardown),

@@ -3,8 +3,9 @@
  * kube-apiserver) and real restore points in radosgw: apps captured by the executor
  * now (protected), five hours ago under an hourly schedule (stale), under a policy
  * without Object Lock although the app asks for immutability (not-immutable), with a
- * tampered archive, in a bucket that does not exist, never captured, or not bound at
- * all (unprotected). Every output format is checked, and the exit code is 1, or 0 for a
+ * tampered archive (original version removed, a flipped one on top), in a bucket that does not exist, never captured, or not bound at
+ * all (unprotected); a foreign manifest.json version over a good point is ignored
+ * (pinned reads) and named. Every output format is checked, and the exit code is 1, or 0 for a
  * cluster whose only app is protected. Needs S3_ENDPOINT/AWS_* (tests/support/rgw.sh)
  * and LW_BIN. */
 #include "backup/backup.h"
@@ -159,6 +160,8 @@ static int setup(void **state)
     char policy[4096];
     char buf[2048];
     char id[BACKUP_ID_LEN + 1];
+    char shop_id[BACKUP_ID_LEN + 1];
+    struct backup_rp *rp = NULL;
     char key[BACKUP_KEY_MAX];
     char *arch = NULL;
     size_t len = 0;
@@ -242,7 +245,7 @@ static int setup(void **state)
         fprintf(stderr, "policies: %s\n", err.msg);
         return -1;
     }
-    if (capture(&e, "goldpolicy", "shop", 0, NULL) != 0 ||
+    if (capture(&e, "goldpolicy", "shop", 0, shop_id) != 0 ||
         capture(&e, "goldpolicy", "inventory", now - 5 * 3600, NULL) != 0 ||
         capture(&e, "nolockpolicy", "payments", 0, NULL) != 0 ||
         capture(&e, "goldpolicy", "tampered", 0, id) != 0)
@@ -258,6 +261,21 @@ static int setup(void **state)
         return -1;
     }
     cm_free(arch);
+    /* ... and the version the capture wrote removed (GOVERNANCE lets a privileged
+     * caller do that): the reader is pinned to it, so the point no longer verifies. */
+    if (backup_rp_open(e.s3, "gold", "tampered", id, &rp, &err) != 0 ||
+        s3_client_delete_object(e.s3, key, backup_rp_manifest(rp)->archive_version, true,
+                                &err) != 0) {
+        fprintf(stderr, "tampering: %s\n", err.msg);
+        backup_rp_destroy(rp);
+        return -1;
+    }
+    backup_rp_destroy(rp);
+    /* A foreign manifest.json version over shop's point (Object Lock protects versions,
+     * not keys): the audit reads the original one, so shop stays protected. */
+    if (backup_rp_key("gold", "shop", shop_id, BACKUP_MANIFEST_NAME, key, sizeof(key), &err) != 0 ||
+        s3_client_put_object(e.s3, key, "{}", 2, NULL, NULL, &err) != 0)
+        return -1;
     *state = &e;
     return 0;
 }
@@ -343,7 +361,11 @@ static void test_json_classes(void **state)
     /* A tampered point: what differs is named, and its lock is still read back. */
     pt = cJSON_GetObjectItemCaseSensitive(app(rep, "tampered"), "latestRestorePoint");
     assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(pt, "verifyDetail")->valuestring,
-                           "archive gold/tampered/"));
+                           "resources.tar.gz is missing"));
+    /* shop's foreign manifest.json version was ignored, and named. */
+    pt = cJSON_GetObjectItemCaseSensitive(app(rep, "shop"), "latestRestorePoint");
+    assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(pt, "verifyDetail")->valuestring,
+                           "1 later version"));
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(pt, "lockMode")->valuestring,
                         "GOVERNANCE");
     assert_string_equal(cls(rep, "empty"), "unprotected");

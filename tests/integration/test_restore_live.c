@@ -3,7 +3,8 @@
  * kube-apiserver (tests/fixtures/restore/app.json) is captured by the executor into a
  * real radosgw bucket with Object Lock, then the real binary restores it after loss,
  * clones it into another namespace, skips or updates what exists, plans a dry run,
- * reports a partial failure object by object, and refuses a tampered archive. The
+ * reports a partial failure object by object, and ignores archive and manifest.json
+ * versions that lockwarden did not write (it reads the pinned originals). The
  * restored objects must equal the seeded ones minus the fields the cluster assigns.
  * Needs S3_ENDPOINT/S3_REGION/AWS_* from tests/support/rgw.sh (tests/run.sh) and
  * LW_BIN. */
@@ -446,6 +447,12 @@ static cJSON *report_item(cJSON *rep, const char *kind, const char *ns, const ch
     return NULL;
 }
 
+static int s3_test_sink(void *ctx, const void *p, size_t n, struct cm_err *err)
+{
+    (void)err;
+    return cm_buf_add(ctx, p, n);
+}
+
 /* ---- tests (run in order: each leaves the cluster as the next expects) ---- */
 
 static void test_restore_after_loss(void **state)
@@ -672,7 +679,10 @@ static void test_partial_failure_reported_per_object(void **state)
     cJSON_Delete(rep);
 }
 
-static void test_tampered_archive_refused(void **state)
+/* A new version of the archive with one byte flipped: Object Lock keeps the original
+ * version, and restore reads the version the manifest pins, so the point still
+ * restores (from the original bytes) and the foreign version is named. */
+static void test_foreign_archive_version_ignored(void **state)
 {
     struct env *e = *state;
     char pt[128];
@@ -691,8 +701,6 @@ static void test_tampered_archive_refused(void **state)
                           NULL};
 
     point_arg(e, pt, sizeof(pt), true);
-    /* A new version of the archive with one byte flipped: Object Lock keeps the old
-     * version, but a reader of the latest must notice. */
     assert_int_equal(backup_rp_key("gold", NS, e->id, BACKUP_ARCHIVE_NAME, key, sizeof(key), &err),
                      0);
     assert_int_equal(s3_client_get_object_mem(e->s3, key, NULL, 64 << 20, &arch, &len, NULL, &err),
@@ -701,11 +709,87 @@ static void test_tampered_archive_refused(void **state)
     arch[len / 2] ^= 0x5a;
     assert_int_equal(s3_client_put_object(e->s3, key, arch, len, NULL, NULL, &err), 0);
     cm_free(arch);
-    fake_kube_requests_clear(e->fk);
-    assert_int_equal(run(e, args), 1);
-    assert_non_null(strstr(e->errout, "refusing restore point"));
-    assert_int_equal(fake_kube_verb_count(e->fk, "create"), 0);
-    assert_int_equal(count_ns(e, "shop-tamper"), 0);
+    assert_int_equal(run(e, args), 0);
+    assert_non_null(strstr(e->errout, "later version(s)"));
+    assert_true(compare_app(e, "shop-tamper") >= 10);
+}
+
+/* The attack the pinned reader exists for: someone with the bucket's write credentials
+ * PUTs their own archive (an extra ConfigMap) and a well-formed manifest.json naming
+ * it over the point's keys. Restore reads the OLDEST manifest.json version (the one
+ * the capture wrote), so the attacker's objects never reach the cluster. */
+static void test_foreign_manifest_version_ignored(void **state)
+{
+    struct env *e = *state;
+    char pt[128];
+    char akey[BACKUP_KEY_MAX];
+    char mkey[BACKUP_KEY_MAX];
+    struct backup_archive_writer *w = NULL;
+    struct backup_manifest *m = NULL;
+    struct backup_mf_resource r;
+    struct s3_put_result put;
+    struct cm_buf arch;
+    struct cm_buf mf;
+    struct cm_err err;
+    cJSON *cm;
+    static const char evil[] = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":"
+                               "{\"name\":\"evil\",\"namespace\":\"shop\"},"
+                               "\"data\":{\"x\":\"attacker\"}}";
+    const char *args[] = {"restore",
+                          pt,
+                          "--namespace-map",
+                          "shop=shop-foreign",
+                          "-p",
+                          e->policy_file,
+                          "--kubeconfig",
+                          e->kubeconfig,
+                          NULL};
+
+    point_arg(e, pt, sizeof(pt), true);
+    assert_int_equal(backup_rp_key("gold", NS, e->id, BACKUP_ARCHIVE_NAME, akey, sizeof(akey),
+                                   &err),
+                     0);
+    assert_int_equal(backup_rp_key("gold", NS, e->id, BACKUP_MANIFEST_NAME, mkey, sizeof(mkey),
+                                   &err),
+                     0);
+    cm_buf_init(&arch, 1 << 20);
+    cm_buf_init(&mf, 1 << 20);
+    assert_int_equal(backup_archive_writer_create(s3_test_sink, &arch, NULL, time(NULL), &w, &err),
+                     0);
+    assert_int_equal(backup_archive_writer_add(w, "resources/core/v1/configmaps/evil.json", evil,
+                                               strlen(evil), &err),
+                     0);
+    assert_int_equal(backup_archive_writer_finish(w, &err), 0);
+    assert_int_equal(s3_client_put_object(e->s3, akey, arch.ptr, arch.len, NULL, &put, &err), 0);
+    assert_int_equal(backup_manifest_create(e->id, NS, "goldpolicy", &m), 0);
+    memset(&r, 0, sizeof(r));
+    r.api_version = (char *)"v1";
+    r.kind = (char *)"ConfigMap";
+    r.resource = (char *)"configmaps";
+    r.namespace_ = (char *)NS;
+    r.name = (char *)"evil";
+    r.path = (char *)"resources/core/v1/configmaps/evil.json";
+    r.size = strlen(evil);
+    backup_sha256_hex(evil, strlen(evil), r.sha256);
+    assert_int_equal(backup_manifest_add_resource(m, &r), 0);
+    m->completed_at = m->created_at + 1;
+    memcpy(m->lock_mode, "NONE", 5);
+    m->archive_size = backup_archive_writer_bytes(w);
+    memcpy(m->archive_sha256, backup_archive_writer_sha256(w), 65);
+    snprintf(m->archive_version, sizeof(m->archive_version), "%s", put.version_id);
+    assert_int_equal(backup_manifest_format(m, &mf), 0);
+    assert_int_equal(s3_client_put_object(e->s3, mkey, mf.ptr, mf.len, NULL, NULL, &err), 0);
+    backup_archive_writer_destroy(w);
+    backup_manifest_destroy(m);
+    cm_buf_free(&arch);
+    cm_buf_free(&mf);
+
+    assert_int_equal(run(e, args), 0);
+    assert_non_null(strstr(e->errout, "later version(s)"));
+    cm = fake_kube_get_object(e->fk, "v1", "ConfigMap", "shop-foreign", "evil");
+    assert_null(cm);
+    cJSON_Delete(cm);
+    assert_true(compare_app(e, "shop-foreign") >= 10);
 }
 
 static void test_encrypted_point(void **state)
@@ -797,7 +881,8 @@ int main(void)
         cmocka_unit_test(test_clone_into_new_namespace),
         cmocka_unit_test(test_dry_run_changes_nothing),
         cmocka_unit_test(test_partial_failure_reported_per_object),
-        cmocka_unit_test(test_tampered_archive_refused),
+        cmocka_unit_test(test_foreign_archive_version_ignored),
+        cmocka_unit_test(test_foreign_manifest_version_ignored),
         cmocka_unit_test(test_encrypted_point),
         cmocka_unit_test(test_bad_arguments),
     };
