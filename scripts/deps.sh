@@ -11,7 +11,7 @@ BUILD_PKGS="gcc make pkg-config libc6-dev libmicrohttpd-dev libgnutls28-dev libs
 # for libFuzzer and the sanitizers' leak checker.
 # chromium renders the audit HTML report in a real browser.
 TEST_PKGS="$BUILD_PKGS libcmocka-dev curl openssl ca-certificates radosgw ceph-mon ceph-osd python3 python3-yaml clang libclang-rt-14-dev procps chromium"
-BENCH_PKGS="$TEST_PKGS wrk"
+BENCH_PKGS="$TEST_PKGS"
 
 case "${1:-build}" in
 build) want=$BUILD_PKGS ;;
