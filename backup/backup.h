@@ -358,6 +358,17 @@ void backup_metrics_seen(struct backup_metrics *m, const char *ns, const char *p
                          time_t last_success);
 /* Counts one prune decision per action and extends/deletes done. Thread-safe. */
 void backup_metrics_prune(struct backup_metrics *m, enum backup_gfs_action a, unsigned count);
+struct backup_prune_report;
+/* Adds a prune run's outcome: its decisions per action, the locks it extended, the
+ * points it deleted and those retained by their lock. r may be NULL (no-op).
+ * Thread-safe; cannot fail. */
+void backup_metrics_prune_report(struct backup_metrics *m, const struct backup_prune_report *r);
+/* Counts one maintenance pass (a failure is one whose location could not be listed or
+ * that hit any per-point or per-namespace error); ok sets the last-success time to
+ * when. left_alone: namespaces the pass could not judge (their policy is not loaded),
+ * kept as a gauge. Thread-safe; cannot fail. */
+void backup_metrics_maintenance(struct backup_metrics *m, bool ok, time_t when,
+                                size_t left_alone);
 void backup_metrics_set_leader(struct backup_metrics *m, bool is_leader);
 void backup_metrics_set_running(struct backup_metrics *m, int running);
 /* Appends the Prometheus text exposition (format 0.0.4). Thread-safe. Returns 0 or
@@ -604,12 +615,22 @@ struct backup_prune_report {
     size_t counts[4];       /* per enum backup_gfs_action */
     size_t deleted;
     size_t extended;
-    size_t errors;
+    size_t errors;          /* failed points, plus namespaces that could not be judged */
+    size_t retained_by_lock; /* RETAINED decisions plus deletes refused by the lock */
+    size_t left_alone;      /* namespaces whose newest manifest names a policy that
+                               is not loaded: nothing deleted or extended */
 };
 
 /* Maps a namespace's policy name (from its newest manifest) to the policy that judges
  * it. Return NULL to leave that namespace alone. */
 typedef const struct policy_backup *(*backup_policy_lookup_fn)(const char *name, void *ctx);
+
+/* Called with begin = true before prune touches namespace ns, and with begin = false
+ * when it is done with it (only after a begin that returned true). Returning false
+ * from begin stops the run before ns (backup_prune_run then returns CM_ECANCELED).
+ * The executor uses it to serialise a namespace between its maintenance pass and a
+ * capture's prune, and to stop a pass on shutdown or lost leadership. */
+typedef bool (*backup_prune_ns_fn)(const char *ns, bool begin, void *ctx);
 
 struct backup_prune_opts {
     struct s3_client *s3;
@@ -619,19 +640,64 @@ struct backup_prune_opts {
     void *lookup_ctx;
     time_t now;                        /* 0: wall clock */
     bool dry_run;                      /* decide and report, change nothing */
+    int64_t extend_margin_s;           /* 0: GFS window only; see backup_gfs_decide_margin */
+    backup_prune_ns_fn ns_hook;        /* NULL: none */
+    void *ns_hook_ctx;
 };
 
 /* GFS prune: per namespace, the policy named by its newest complete restore point
  * decides (namespaces without one, or whose policy lookup returns NULL, are left
- * alone). EXPIRE deletes every object version of the point, manifest first, so that
- * an interrupted prune leaves a partial point rather than a broken complete one;
- * AccessDenied on a locked version counts as "retained", never as an error. EXTEND
- * puts a later retain-until on every version (never shortens) and writes a
- * locks/<time>.json record. Returns 0 (per-point failures are in the report),
- * CM_ENOMEM or s3 listing codes. Free the report with backup_prune_report_cleanup. */
+ * alone; the latter are counted in left_alone). EXPIRE deletes every object version of the point,
+ * manifest first, so that an interrupted prune leaves a partial point rather than a
+ * broken complete one; AccessDenied on a locked version counts as "retained", never
+ * as an error. EXTEND puts a later retain-until on every version (never shortens) and
+ * writes a locks/<time>.json record. A namespace whose locks cannot be read is logged
+ * and counted in errors, and the run goes on with the next one. Returns 0 (per-point
+ * and per-namespace failures are in the report), CM_ECANCELED (ns_hook said stop; the
+ * report holds what was done), CM_ENOMEM or s3 listing codes (report empty). Free the
+ * report with backup_prune_report_cleanup. */
 CM_NODISCARD int backup_prune_run(const struct backup_prune_opts *o,
                                   struct backup_prune_report *report, struct cm_err *err);
 void backup_prune_report_cleanup(struct backup_prune_report *r);
+
+/* ---- maintenance (backup_maint.c) ---- */
+
+/* One maintenance pass over every location the loaded BackupPolicies name. */
+struct backup_maint_opts {
+    const struct policy_set *policies; /* required: the locations, and counts by name */
+    struct kube_client *kube;          /* credentials Secrets; NULL: the environment */
+    const char *secret_namespace;      /* where those Secrets live */
+    const char *endpoint_override;     /* NULL: each policy's endpoint */
+    time_t now;                        /* 0: the wall clock */
+    uint64_t interval_s;               /* sets the margin (backup_maint_margin); 0 default */
+    struct backup_metrics *metrics;    /* NULL: none; else each prune report is added */
+    backup_prune_ns_fn ns_hook;        /* passed to every prune (NULL: none) */
+    void *ns_hook_ctx;
+};
+
+struct backup_maint_result {
+    size_t locations;        /* distinct (endpoint, bucket, prefix) visited */
+    size_t locations_failed; /* could not be opened or listed */
+    size_t namespaces;       /* namespaces judged or left alone */
+    size_t extended;
+    size_t deleted;
+    size_t retained_by_lock;
+    size_t left_alone;       /* namespaces whose policy is not loaded: untouched */
+    size_t errors;           /* per-point and per-namespace failures */
+};
+
+/* Runs GFS prune with lock extension on every distinct location (endpoint after the
+ * override, bucket, prefix) of o->policies, for every namespace found there: the
+ * bucket is the source of truth, so apps whose workloads were deleted or unbound stay
+ * maintained. Each namespace is judged by the policy named in its newest manifest;
+ * when that policy is not loaded it is left alone (nothing deleted or extended,
+ * logged). Kept points whose lock ends within backup_maint_margin(o->interval_s) are
+ * extended. A location that fails does not stop the others. *out (may be NULL) is
+ * filled in every case. Returns 0 when everything succeeded; CM_EIO when a location,
+ * namespace or point failed (err names the first); CM_ECANCELED when ns_hook stopped
+ * it; CM_EINVAL (no policies). Not thread-safe per kube client. */
+CM_NODISCARD int backup_maint_run(const struct backup_maint_opts *o,
+                                  struct backup_maint_result *out, struct cm_err *err);
 
 /* ---- executor (backup_executor.c) ---- */
 
@@ -649,14 +715,20 @@ struct backup_executor_opts {
     const char *identity;             /* holder identity; NULL = hostname-pid */
     unsigned lease_seconds;           /* 0 = 15 */
     const char *metrics_addr;         /* "127.0.0.1:9464"; NULL/"" = no HTTP server */
-    bool once;                        /* one scheduling pass, wait for its captures, exit */
+    bool once;                        /* one scheduling pass, wait for its captures, one
+                                         maintenance pass, exit */
     uint64_t snapshot_timeout_ms;     /* passed to captures (0 = default) */
+    uint64_t maintenance_interval_s;  /* 0 = BACKUP_MAINT_INTERVAL_DEFAULT */
+    bool maintenance_only;            /* no captures: maintenance passes only */
 };
 
 /* Runs the executor until SIGINT/SIGTERM (blocked in all threads and awaited by the
- * scheduling loop) or, with once, after one pass. Returns 0, or CM_ECONFIG /
- * CM_EIO for startup failures (bad metrics address, port in use). Must be called from
- * the main thread before other threads exist. */
+ * scheduling loop) or, with once, after one pass. While leader it also runs a
+ * maintenance pass (backup_maint_run) on its own thread at startup, on becoming
+ * leader and every maintenance_interval_s; losing leadership or a signal stops a pass
+ * between namespaces. Returns 0, CM_EIO when the maintenance pass of a once run
+ * failed, or CM_ECONFIG / CM_EIO for startup failures (bad metrics address, port in
+ * use). Must be called from the main thread before other threads exist. */
 CM_NODISCARD int backup_executor_run(const struct backup_executor_opts *o, struct cm_err *err);
 
 /* Leader election on a coordination.k8s.io/v1 Lease: creates it when absent, renews

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* backup_executor.c - `lockwarden executor`: the scheduling loop (cron per
  * BackupPolicy, one catch-up after downtime, capped concurrent captures, a prune after
- * each capture), leader election and the /metrics endpoint. */
+ * each capture), the periodic maintenance pass on its own thread, leader election and
+ * the /metrics endpoint. */
 #include "backup/backup.h"
 #include "backup/kube/kube.h"
 #include "backup/s3/s3.h"
@@ -39,10 +40,29 @@ struct ex_slot {
     time_t started;
 };
 
+/* The maintenance thread. busy, last_start and last_ok belong to the loop thread; done
+ * and stop are shared under ex->mu; ok is written by the thread before done. */
+struct ex_maint {
+    pthread_t th;
+    bool busy; /* a thread runs or awaits join */
+    bool done;
+    bool stop; /* leadership lost or shutting down: stop between namespaces */
+    bool ok;
+    time_t started;
+    time_t last_start; /* 0: due at once (startup, became leader) */
+    bool last_ok;
+};
+
 struct ex {
     const struct backup_executor_opts *o;
     struct backup_metrics *metrics;
-    pthread_mutex_t mu; /* guards slots' done flags and the running count */
+    pthread_mutex_t mu; /* guards slots' done flags, the running count, maint.done/stop */
+    /* Held while prune works on one namespace, by a capture's prune and by the
+     * maintenance pass, so the two never extend or delete the same point at once (a
+     * second extension could otherwise try to set an earlier date, or rewrite the
+     * locks/<time>.json key in the same second). */
+    pthread_mutex_t prune_mu;
+    struct ex_maint maint;
     struct ex_slot slots[EX_MAX_SLOTS];
     unsigned n_slots;
     int running;
@@ -84,7 +104,6 @@ static void *worker(void *arg)
     bool have_key = false;
     struct cm_err err;
     struct backup_location loc;
-    size_t i;
     int rc;
 
     memset(&key, 0, sizeof(key));
@@ -124,10 +143,12 @@ static void *worker(void *arg)
         po.namespace_ = s->ns;
         po.lookup = lookup;
         po.lookup_ctx = (void *)ex->o->policies;
-        if (backup_prune_run(&po, &pr, &err) == 0) {
-            for (i = 0; i < 4; i++)
-                backup_metrics_prune(ex->metrics, (enum backup_gfs_action)i,
-                                     (unsigned)pr.counts[i]);
+        po.extend_margin_s = backup_maint_margin(ex->o->maintenance_interval_s);
+        pthread_mutex_lock(&ex->prune_mu);
+        rc = backup_prune_run(&po, &pr, &err);
+        pthread_mutex_unlock(&ex->prune_mu);
+        if (rc == 0) {
+            backup_metrics_prune_report(ex->metrics, &pr);
             backup_prune_report_cleanup(&pr);
         } else {
             cm_log(CM_LOG_WARN, "executor", "prune after capture failed", CM_LS("ns", s->ns),
@@ -199,6 +220,155 @@ static int start(struct ex *ex, struct ex_app *a, const struct policy_backup *p,
     a->running = true;
     a->last_run = now;
     return 0;
+}
+
+/* ---- maintenance ---- */
+
+/* Serialises a namespace with captures' prunes, and stops the pass when asked. */
+static bool maint_ns_hook(const char *ns, bool begin, void *ctx)
+{
+    struct ex *ex = ctx;
+    bool stop;
+
+    (void)ns;
+    if (!begin) {
+        pthread_mutex_unlock(&ex->prune_mu);
+        return true;
+    }
+    pthread_mutex_lock(&ex->mu);
+    stop = ex->maint.stop;
+    pthread_mutex_unlock(&ex->mu);
+    if (stop)
+        return false;
+    pthread_mutex_lock(&ex->prune_mu);
+    return true;
+}
+
+static void *maint_thread(void *arg)
+{
+    struct ex *ex = arg;
+    struct kube_client *kube = NULL;
+    struct backup_maint_opts mo;
+    struct backup_maint_result res;
+    struct cm_err err;
+    uint64_t t0 = cm_time_mono_ns();
+    int rc;
+
+    memset(&err, 0, sizeof(err));
+    memset(&res, 0, sizeof(res));
+    rc = kube_client_create(ex->o->kube_cfg, &kube, &err);
+    if (rc == 0) {
+        memset(&mo, 0, sizeof(mo));
+        mo.policies = ex->o->policies;
+        mo.kube = kube;
+        mo.secret_namespace = ex->o->secret_namespace;
+        mo.endpoint_override = ex->o->endpoint_override;
+        mo.now = ex->maint.started;
+        mo.interval_s = ex->o->maintenance_interval_s;
+        mo.metrics = ex->metrics;
+        mo.ns_hook = maint_ns_hook;
+        mo.ns_hook_ctx = ex;
+        rc = backup_maint_run(&mo, &res, &err);
+    }
+    kube_client_destroy(kube);
+    /* A canceled pass (leadership lost, shutdown) is neither a success nor a failure. */
+    if (rc != CM_ECANCELED)
+        backup_metrics_maintenance(ex->metrics, rc == 0, (time_t)(cm_time_now_ms() / 1000),
+                                   res.left_alone);
+    cm_log(rc == 0              ? CM_LOG_INFO
+           : rc == CM_ECANCELED ? CM_LOG_WARN
+                                : CM_LOG_ERROR,
+           "executor",
+           rc == 0              ? "maintenance pass done"
+           : rc == CM_ECANCELED ? "maintenance pass stopped"
+                                : "maintenance pass failed",
+           CM_LI("locations", (long long)res.locations),
+           CM_LI("locations_failed", (long long)res.locations_failed),
+           CM_LI("namespaces", (long long)res.namespaces),
+           CM_LI("extended", (long long)res.extended), CM_LI("deleted", (long long)res.deleted),
+           CM_LI("retained_by_lock", (long long)res.retained_by_lock),
+           CM_LI("left_alone", (long long)res.left_alone), CM_LI("errors", (long long)res.errors),
+           CM_LI("duration_ms", (long long)((cm_time_mono_ns() - t0) / 1000000u)),
+           CM_LS("err", rc != 0 ? err.msg : NULL));
+    pthread_mutex_lock(&ex->mu);
+    ex->maint.ok = rc == 0;
+    ex->maint.done = true;
+    pthread_mutex_unlock(&ex->mu);
+    return NULL;
+}
+
+/* Joins a finished (or, with wait, any) maintenance thread. Loop thread only. */
+static void maint_reap(struct ex *ex, bool wait)
+{
+    bool done;
+
+    if (!ex->maint.busy)
+        return;
+    pthread_mutex_lock(&ex->mu);
+    done = ex->maint.done;
+    pthread_mutex_unlock(&ex->mu);
+    if (!done && !wait)
+        return;
+    pthread_join(ex->maint.th, NULL);
+    ex->maint.busy = false;
+    ex->maint.last_ok = ex->maint.ok;
+}
+
+/* Asks a running pass to stop between namespaces (it is joined by maint_reap). */
+static void maint_stop(struct ex *ex)
+{
+    pthread_mutex_lock(&ex->mu);
+    ex->maint.stop = true;
+    pthread_mutex_unlock(&ex->mu);
+}
+
+/* Starts a pass when one is due and none runs. Loop thread only. */
+static void maint_start(struct ex *ex, time_t now, bool force)
+{
+    sigset_t all, old;
+    int rc;
+
+    if (ex->maint.busy)
+        return;
+    if (!force && !backup_maint_due(ex->maint.last_start, ex->maint.last_ok,
+                                    ex->o->maintenance_interval_s, now))
+        return;
+    ex->maint.done = false;
+    ex->maint.stop = false;
+    ex->maint.ok = false;
+    ex->maint.started = now;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    rc = pthread_create(&ex->maint.th, NULL, maint_thread, ex);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* Counted as started either way: a failure to start retries after the short delay. */
+    ex->maint.last_start = now;
+    if (rc != 0) {
+        ex->maint.last_ok = false;
+        cm_log(CM_LOG_ERROR, "executor", "cannot start the maintenance thread");
+        return;
+    }
+    ex->maint.busy = true;
+    cm_log(CM_LOG_INFO, "executor", "maintenance pass started");
+}
+
+/* Warns about policies whose lock is not longer than the margin: their kept points
+ * are renewed at every pass, to now + margin (longer than the policy asks). */
+static void warn_short_locks(const struct ex *ex)
+{
+    int64_t margin = backup_maint_margin(ex->o->maintenance_interval_s);
+    size_t i;
+
+    for (i = 0; i < policy_set_backup_count(ex->o->policies); i++) {
+        const struct policy_backup *p = policy_set_backup_get(ex->o->policies, i);
+
+        if (p->lock_mode != POLICY_LOCK_NONE && (int64_t)p->lock_days * 86400 <= margin)
+            cm_log(CM_LOG_WARN, "executor",
+                   "objectLock.days is not longer than the maintenance margin (2 x interval + "
+                   "1 day): kept restore points are extended at every pass, to now + the margin",
+                   CM_LS("policy", p->name), CM_LI("lock_days", p->lock_days),
+                   CM_LI("margin_s", margin));
+    }
 }
 
 /* The newest complete restore point's time, from the bucket. */
@@ -396,6 +566,7 @@ int backup_executor_run(const struct backup_executor_opts *o, struct cm_err *err
     char ident[200];
     uint64_t tick = o->tick_ms ? o->tick_ms : 15000;
     bool leader = !o->leader_elect;
+    bool once_failed = false;
     int rc;
 
     memset(&ex, 0, sizeof(ex));
@@ -417,6 +588,10 @@ int backup_executor_run(const struct backup_executor_opts *o, struct cm_err *err
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     if (pthread_mutex_init(&ex.mu, NULL) != 0)
         return cm_err_set(err, CM_ENOMEM, "executor: mutex");
+    if (pthread_mutex_init(&ex.prune_mu, NULL) != 0) {
+        pthread_mutex_destroy(&ex.mu);
+        return cm_err_set(err, CM_ENOMEM, "executor: mutex");
+    }
     rc = backup_metrics_create(&ex.metrics);
     if (rc != 0) {
         rc = cm_err_set(err, rc, "executor: out of memory");
@@ -440,7 +615,12 @@ int backup_executor_run(const struct backup_executor_opts *o, struct cm_err *err
         cm_log(CM_LOG_INFO, "executor", "metrics listening", CM_LS("addr", o->metrics_addr));
     }
     cm_log(CM_LOG_INFO, "executor", "started", CM_LS("identity", ident),
-           CM_LI("max_concurrent", ex.n_slots), CM_LB("leader_elect", o->leader_elect));
+           CM_LI("max_concurrent", ex.n_slots), CM_LB("leader_elect", o->leader_elect),
+           CM_LI("maintenance_interval_s", o->maintenance_interval_s
+                                               ? (long long)o->maintenance_interval_s
+                                               : (long long)BACKUP_MAINT_INTERVAL_DEFAULT),
+           CM_LB("maintenance_only", o->maintenance_only));
+    warn_short_locks(&ex);
     for (;;) {
         time_t now = (time_t)(cm_time_now_ms() / 1000);
         struct timespec ts;
@@ -448,6 +628,7 @@ int backup_executor_run(const struct backup_executor_opts *o, struct cm_err *err
         int sig;
 
         reap(&ex, false);
+        maint_reap(&ex, false);
         if (o->leader_elect) {
             struct cm_err le;
             bool was = leader;
@@ -465,19 +646,31 @@ int backup_executor_run(const struct backup_executor_opts *o, struct cm_err *err
                 /* Another replica may have captured meanwhile: re-read the bucket. */
                 for (j = 0; j < ex.n_apps; j++)
                     ex.apps[j].known = false;
+                /* Only the leader maintains: stop a running pass when leadership goes,
+                 * and start one at once when it comes. */
+                if (leader)
+                    ex.maint.last_start = 0;
+                else
+                    maint_stop(&ex);
             }
             backup_metrics_set_leader(ex.metrics, leader);
         } else {
             backup_metrics_set_leader(ex.metrics, true);
         }
         if (leader && o->once) {
-            /* One pass over every due app, at most max_concurrent at a time. */
-            while (pass(&ex, kube, now) > 0)
+            /* One pass over every due app, at most max_concurrent at a time, then one
+             * maintenance pass (after the captures, so it sees their points). */
+            while (!o->maintenance_only && pass(&ex, kube, now) > 0)
                 reap(&ex, true);
+            maint_start(&ex, (time_t)(cm_time_now_ms() / 1000), true);
+            maint_reap(&ex, true);
+            once_failed = !ex.maint.last_ok;
             break;
         }
-        if (leader)
+        if (leader && !o->maintenance_only)
             (void)pass(&ex, kube, now);
+        if (leader)
+            maint_start(&ex, now, false);
         ts.tv_sec = (time_t)(tick / 1000);
         ts.tv_nsec = (long)(tick % 1000) * 1000000L;
         sig = sigtimedwait(&sigs, &si, &ts);
@@ -487,14 +680,17 @@ int backup_executor_run(const struct backup_executor_opts *o, struct cm_err *err
             break;
         }
     }
+    maint_stop(&ex);
     reap(&ex, true);
-    rc = 0;
+    maint_reap(&ex, true);
+    rc = once_failed ? cm_err_set(err, CM_EIO, "executor: the maintenance pass failed") : 0;
 cleanup:
     if (d != NULL)
         MHD_stop_daemon(d);
     kube_client_destroy(kube);
     backup_metrics_destroy(ex.metrics);
     cm_free(ex.apps);
+    pthread_mutex_destroy(&ex.prune_mu);
     pthread_mutex_destroy(&ex.mu);
     return rc;
 }

@@ -70,8 +70,8 @@ int backup_gfs_decide(const struct backup_gfs_point *pts, size_t n,
 }
 
 int backup_gfs_decide_margin(const struct backup_gfs_point *pts, size_t n,
-                             const struct backup_gfs_counts *counts, time_t now,
-                             uint32_t lock_days, int64_t margin_s, struct backup_gfs_decision *out)
+                             const struct backup_gfs_counts *counts, time_t now, uint32_t lock_days,
+                             int64_t margin_s, struct backup_gfs_decision *out)
 {
     static const unsigned reason[GFS_KINDS] = {BACKUP_GFS_R_HOURLY, BACKUP_GFS_R_DAILY,
                                                BACKUP_GFS_R_WEEKLY, BACKUP_GFS_R_MONTHLY,

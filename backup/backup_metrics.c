@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* backup_metrics.c - the executor's Prometheus metrics: last success per app,
- * failures, bytes, durations, prune decisions, leadership. Thread-safe. */
+ * failures, bytes, durations, prune decisions, lock extensions, maintenance passes,
+ * leadership. Thread-safe. */
 #include "backup/backup.h"
 
 #include <pthread.h>
@@ -27,6 +28,13 @@ struct backup_metrics {
     size_t cap_apps;
     uint64_t overflow;
     uint64_t prune[4];
+    uint64_t extended; /* locks extended (prune after capture and maintenance) */
+    uint64_t pruned;   /* restore points deleted */
+    uint64_t retained; /* past the counts but kept by their lock */
+    uint64_t maint_runs;
+    uint64_t maint_failures;
+    time_t maint_last_success;
+    uint64_t maint_left_alone; /* gauge: namespaces the last pass could not judge */
     bool leader;
     int running;
 };
@@ -131,6 +139,37 @@ void backup_metrics_prune(struct backup_metrics *m, enum backup_gfs_action a, un
     pthread_mutex_unlock(&m->mu);
 }
 
+void backup_metrics_prune_report(struct backup_metrics *m, const struct backup_prune_report *r)
+{
+    size_t i;
+
+    if (m == NULL || r == NULL)
+        return;
+    pthread_mutex_lock(&m->mu);
+    for (i = 0; i < 4; i++)
+        m->prune[i] += r->counts[i];
+    m->extended += r->extended;
+    m->pruned += r->deleted;
+    m->retained += r->retained_by_lock;
+    pthread_mutex_unlock(&m->mu);
+}
+
+void backup_metrics_maintenance(struct backup_metrics *m, bool ok, time_t when, size_t left_alone)
+{
+    if (m == NULL)
+        return;
+    pthread_mutex_lock(&m->mu);
+    m->maint_runs++;
+    if (ok) {
+        if (when > m->maint_last_success)
+            m->maint_last_success = when;
+    } else {
+        m->maint_failures++;
+    }
+    m->maint_left_alone = left_alone;
+    pthread_mutex_unlock(&m->mu);
+}
+
 void backup_metrics_set_leader(struct backup_metrics *m, bool is_leader)
 {
     if (m == NULL)
@@ -192,6 +231,13 @@ static int header(struct cm_buf *b, const char *name, const char *type, const ch
     return cm_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+static int counter(struct cm_buf *b, const char *name, const char *help, uint64_t v)
+{
+    int rc = header(b, name, "counter", help);
+
+    return rc == 0 ? cm_buf_addf(b, "%s %llu\n", name, (unsigned long long)v) : rc;
+}
+
 int backup_metrics_format(struct backup_metrics *m, struct cm_buf *b)
 {
     size_t i;
@@ -249,6 +295,36 @@ int backup_metrics_format(struct backup_metrics *m, struct cm_buf *b)
         rc = cm_buf_addf(b, "lockwarden_backup_prune_decisions_total{action=\"%s\"} %llu\n",
                          backup_gfs_action_name((enum backup_gfs_action)i),
                          (unsigned long long)m->prune[i]);
+    if (rc == 0)
+        rc = counter(b, "lockwarden_backup_locks_extended_total",
+                     "Restore points whose Object Lock was extended.", m->extended);
+    if (rc == 0)
+        rc = counter(b, "lockwarden_backup_points_pruned_total",
+                     "Restore points deleted past the GFS counts (their lock expired).", m->pruned);
+    if (rc == 0)
+        rc = counter(b, "lockwarden_backup_points_retained_by_lock_total",
+                     "Prune decisions on points past the GFS counts kept by their lock.",
+                     m->retained);
+    if (rc == 0)
+        rc = counter(b, "lockwarden_backup_maintenance_runs_total",
+                     "Maintenance passes (prune and lock extension of every location).",
+                     m->maint_runs);
+    if (rc == 0)
+        rc = counter(b, "lockwarden_backup_maintenance_failures_total",
+                     "Maintenance passes with an error (location, namespace or point).",
+                     m->maint_failures);
+    if (rc == 0)
+        rc = header(b, "lockwarden_backup_maintenance_last_success_timestamp_seconds", "gauge",
+                    "Unix time of the last maintenance pass without errors.");
+    if (rc == 0)
+        rc = cm_buf_addf(b, "lockwarden_backup_maintenance_last_success_timestamp_seconds %lld\n",
+                         (long long)m->maint_last_success);
+    if (rc == 0)
+        rc = header(b, "lockwarden_backup_maintenance_namespaces_left_alone", "gauge",
+                    "Namespaces the last maintenance pass could not judge (policy not loaded).");
+    if (rc == 0)
+        rc = cm_buf_addf(b, "lockwarden_backup_maintenance_namespaces_left_alone %llu\n",
+                         (unsigned long long)m->maint_left_alone);
     if (rc == 0)
         rc = header(b, "lockwarden_backup_apps_overflow_total", "counter",
                     "Captures of apps beyond the metrics table cap.");

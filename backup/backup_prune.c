@@ -184,8 +184,13 @@ static int prune_namespace(const struct backup_prune_opts *o, const struct backu
     }
     pol = o->lookup(newest->policy, o->lookup_ctx);
     if (pol == NULL) {
-        cm_log(CM_LOG_WARN, "backup", "prune: policy not loaded; namespace left alone",
+        /* Never delete on missing configuration: without the counts nothing is known to
+         * be past them. Locks are not extended either; the log says so. */
+        cm_log(CM_LOG_WARN, "backup",
+               "prune: policy not loaded; namespace left alone (nothing deleted, no lock "
+               "extended)",
                CM_LS("ns", newest->namespace_), CM_LS("policy", newest->policy));
+        r->left_alone++;
         return 0;
     }
     pts = cm_calloc(n, sizeof(*pts));
@@ -209,8 +214,9 @@ static int prune_namespace(const struct backup_prune_opts *o, const struct backu
     counts.weekly = pol->retention.weekly;
     counts.monthly = pol->retention.monthly;
     counts.yearly = pol->retention.yearly;
-    rc = backup_gfs_decide(pts, n, &counts, now,
-                           pol->lock_mode != POLICY_LOCK_NONE ? pol->lock_days : 0, dec);
+    rc = backup_gfs_decide_margin(pts, n, &counts, now,
+                                  pol->lock_mode != POLICY_LOCK_NONE ? pol->lock_days : 0,
+                                  o->extend_margin_s, dec);
     if (rc != 0) {
         rc = cm_err_set(err, rc, "prune: %s", cm_strerror(rc));
         goto cleanup;
@@ -226,6 +232,8 @@ static int prune_namespace(const struct backup_prune_opts *o, const struct backu
         it->decision = dec[i];
         it->retain_until = pts[i].retain_until;
         r->counts[dec[i].action]++;
+        if (dec[i].action == BACKUP_GFS_RETAINED)
+            r->retained_by_lock++;
         if (o->dry_run)
             continue;
         if (dec[i].action == BACKUP_GFS_EXPIRE) {
@@ -233,6 +241,8 @@ static int prune_namespace(const struct backup_prune_opts *o, const struct backu
                 r->errors++;
             else if (it->done)
                 r->deleted++;
+            if (it->retained_by_lock)
+                r->retained_by_lock++;
         } else if (dec[i].action == BACKUP_GFS_EXTEND) {
             enum s3_lock_mode m = modes[i] != S3_LOCK_NONE ? modes[i] : mode_of(pol);
 
@@ -269,15 +279,35 @@ int backup_prune_run(const struct backup_prune_opts *o, struct backup_prune_repo
     if (rc != 0)
         return rc;
     for (start = 0, i = 1; rc == 0 && start < backup_catalog_count(cat); i++) {
-        if (i == backup_catalog_count(cat) ||
+        const char *ns;
+        struct cm_err nerr;
+
+        if (i < backup_catalog_count(cat) &&
             strcmp(backup_catalog_get(cat, i)->namespace_,
-                   backup_catalog_get(cat, start)->namespace_) != 0) {
-            rc = prune_namespace(o, cat, start, i - start, now, r, err);
-            start = i;
+                   backup_catalog_get(cat, start)->namespace_) == 0)
+            continue;
+        ns = backup_catalog_get(cat, start)->namespace_;
+        if (o->ns_hook != NULL && !o->ns_hook(ns, true, o->ns_hook_ctx)) {
+            rc = cm_err_set(err, CM_ECANCELED, "prune: stopped before namespace %s", ns);
+            break;
         }
+        memset(&nerr, 0, sizeof(nerr));
+        rc = prune_namespace(o, cat, start, i - start, now, r, &nerr);
+        if (o->ns_hook != NULL)
+            (void)o->ns_hook(ns, false, o->ns_hook_ctx);
+        if (rc != 0 && rc != CM_ENOMEM) {
+            /* One namespace's unreadable locks must not stop the others' maintenance. */
+            cm_log(CM_LOG_ERROR, "backup", "prune: namespace skipped", CM_LS("ns", ns),
+                   CM_LS("err", nerr.msg));
+            r->errors++;
+            rc = 0;
+        } else if (rc != 0) {
+            (void)cm_err_set(err, rc, "%s", nerr.msg);
+        }
+        start = i;
     }
     backup_catalog_destroy(cat);
-    if (rc != 0)
+    if (rc != 0 && rc != CM_ECANCELED)
         backup_prune_report_cleanup(r);
     return rc;
 }

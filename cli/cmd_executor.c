@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_executor.c - `lockwarden executor`: runs every BackupPolicy on its schedule for
- * the workloads bound to it, serves /metrics and, with several replicas, leads through
- * a Lease. */
+ * the workloads bound to it, maintains every restore point in the policies' buckets,
+ * serves /metrics and, with several replicas, leads through a Lease. */
 #include "backup/backup.h"
 #include "backup/kube/kube.h"
 #include "backup/s3/s3.h"
@@ -20,11 +20,14 @@ static void ex_usage(FILE *f)
             "usage: lockwarden executor -p POLICIES [--kubeconfig FILE] [--context NAME]\n"
             "                           [--metrics-addr HOST:PORT] [--max-concurrent N]\n"
             "                           [--tick SECONDS] [--leader-elect] [--lease-namespace NS]\n"
-            "                           [--lease-name NAME] [--identity ID] [--once]\n\n"
+            "                           [--lease-name NAME] [--identity ID] [--once]\n"
+            "                           [--maintenance-interval SECONDS] [--maintenance-only]\n\n"
             "Captures every namespace whose Deployments/StatefulSets carry\n"
             "lockwarden.io/backup-policy on that BackupPolicy's cron schedule; a capture\n"
             "missed while the executor was down runs once at start. Prunes each app after a\n"
-            "capture (GFS counts, locks honoured and extended).\n\n"
+            "capture, and every restore point in every policy's bucket in a maintenance pass\n"
+            "(at start, then every interval): GFS counts, locks honoured and extended before\n"
+            "they could lapse, also for apps no workload is bound to any more.\n\n"
             "  -p, --policies PATH      BackupPolicy file or directory (repeatable)\n"
             "      --kubeconfig FILE, --context NAME   the cluster (default: in-cluster)\n"
             "      --metrics-addr A     serve /metrics and /healthz on A (default\n"
@@ -39,7 +42,12 @@ static void ex_usage(FILE *f)
             "                           service account's namespace)\n"
             "      --s3-endpoint URL    override the policies' endpoint\n"
             "      --snapshot-timeout S seconds to wait for readyToUse (default 600)\n"
-            "      --once               one scheduling pass, wait for its captures, exit\n\n"
+            "      --maintenance-interval S   seconds between maintenance passes (default\n"
+            "                           21600; 60..604800); locks ending within 2 x S + 1 day\n"
+            "                           are extended\n"
+            "      --maintenance-only   no captures: maintenance passes only\n"
+            "      --once               one scheduling pass, wait for its captures, one\n"
+            "                           maintenance pass, exit (1 when that pass failed)\n\n"
             "Stops on SIGINT/SIGTERM after the running captures finish.\n");
 }
 
@@ -88,6 +96,10 @@ int cmd_executor(int argc, char **argv)
             o.leader_elect = true;
             continue;
         }
+        if (strcmp(a, "--maintenance-only") == 0) {
+            o.maintenance_only = true;
+            continue;
+        }
         if (val == NULL) {
             fprintf(stderr, "lockwarden executor: %s needs a value (or is unknown)\n", a);
             return 2;
@@ -113,6 +125,10 @@ int cmd_executor(int argc, char **argv)
             if (parse_u(a, val, 1, 3600, &v) != 0)
                 return 2;
             o.tick_ms = v * 1000;
+        } else if (strcmp(a, "--maintenance-interval") == 0) {
+            if (parse_u(a, val, 60, BACKUP_MAINT_INTERVAL_MAX, &v) != 0)
+                return 2;
+            o.maintenance_interval_s = v;
         } else if (strcmp(a, "--snapshot-timeout") == 0) {
             if (parse_u(a, val, 1, 86400, &v) != 0)
                 return 2;

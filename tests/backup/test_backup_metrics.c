@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_backup_metrics.c - Prometheus text of the executor metrics, escaping, caps and
- * concurrent updates. */
+/* test_backup_metrics.c - Prometheus text of the executor metrics, escaping, caps,
+ * concurrent updates, prune and maintenance counters. */
 #include "backup/backup.h"
 
 #include <pthread.h>
@@ -134,13 +134,65 @@ static void test_threads(void **state)
     backup_metrics_destroy(m);
 }
 
+/* Prune reports and maintenance passes: lock extensions, deletions and points retained
+ * by their lock add up; a failed pass counts as a run and a failure and keeps the last
+ * success time; the left-alone gauge follows the last pass. */
+static void test_maintenance(void **state)
+{
+    struct backup_metrics *m = NULL;
+    struct backup_prune_report r;
+    struct cm_buf b;
+
+    (void)state;
+    assert_int_equal(backup_metrics_create(&m), 0);
+    memset(&r, 0, sizeof(r));
+    r.counts[BACKUP_GFS_KEEP] = 4;
+    r.counts[BACKUP_GFS_EXTEND] = 2;
+    r.counts[BACKUP_GFS_RETAINED] = 3;
+    r.counts[BACKUP_GFS_EXPIRE] = 1;
+    r.extended = 2;
+    r.deleted = 1;
+    r.retained_by_lock = 3;
+    backup_metrics_prune_report(m, &r);
+    backup_metrics_prune_report(m, &r);
+    backup_metrics_prune_report(m, NULL);
+    backup_metrics_prune_report(NULL, &r);
+    backup_metrics_maintenance(m, true, 1700000000, 2);
+    backup_metrics_maintenance(m, false, 1700000500, 1);
+    backup_metrics_maintenance(NULL, true, 1, 0);
+    cm_buf_init(&b, 1 << 20);
+    assert_int_equal(backup_metrics_format(m, &b), 0);
+    assert_non_null(strstr(b.ptr, "# TYPE lockwarden_backup_locks_extended_total counter\n"
+                                  "lockwarden_backup_locks_extended_total 4\n"));
+    assert_non_null(strstr(b.ptr, "lockwarden_backup_points_pruned_total 2\n"));
+    assert_non_null(strstr(b.ptr, "lockwarden_backup_points_retained_by_lock_total 6\n"));
+    assert_non_null(
+        strstr(b.ptr, "lockwarden_backup_prune_decisions_total{action=\"extend\"} 4\n"));
+    assert_non_null(strstr(b.ptr, "lockwarden_backup_prune_decisions_total{action=\"keep\"} 8\n"));
+    assert_non_null(strstr(b.ptr, "lockwarden_backup_maintenance_runs_total 2\n"));
+    assert_non_null(strstr(b.ptr, "lockwarden_backup_maintenance_failures_total 1\n"));
+    assert_non_null(
+        strstr(b.ptr, "lockwarden_backup_maintenance_last_success_timestamp_seconds 1700000000\n"));
+    assert_non_null(strstr(b.ptr, "lockwarden_backup_maintenance_namespaces_left_alone 1\n"));
+    cm_buf_free(&b);
+    /* an older success never replaces a newer one */
+    backup_metrics_maintenance(m, true, 1600000000, 0);
+    cm_buf_init(&b, 1 << 20);
+    assert_int_equal(backup_metrics_format(m, &b), 0);
+    assert_non_null(
+        strstr(b.ptr, "lockwarden_backup_maintenance_last_success_timestamp_seconds 1700000000\n"));
+    assert_non_null(strstr(b.ptr, "lockwarden_backup_maintenance_runs_total 3\n"));
+    assert_non_null(strstr(b.ptr, "lockwarden_backup_maintenance_namespaces_left_alone 0\n"));
+    cm_buf_free(&b);
+    backup_metrics_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format),
-        cmocka_unit_test(test_seen_from_bucket),
-        cmocka_unit_test(test_app_cap),
-        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_format),      cmocka_unit_test(test_seen_from_bucket),
+        cmocka_unit_test(test_app_cap),     cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_maintenance),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -102,8 +102,8 @@ static void test_maint_due_interval(void **state)
     assert_false(backup_maint_due(t, true, 0, t + BACKUP_MAINT_INTERVAL_DEFAULT - 1));
     assert_true(backup_maint_due(t, true, 0, t + BACKUP_MAINT_INTERVAL_DEFAULT));
     /* an interval past the cap waits the cap, not longer */
-    assert_false(
-        backup_maint_due(t, true, BACKUP_MAINT_INTERVAL_MAX + 5, t + BACKUP_MAINT_INTERVAL_MAX - 1));
+    assert_false(backup_maint_due(t, true, BACKUP_MAINT_INTERVAL_MAX + 5,
+                                  t + BACKUP_MAINT_INTERVAL_MAX - 1));
     assert_true(
         backup_maint_due(t, true, BACKUP_MAINT_INTERVAL_MAX + 5, t + BACKUP_MAINT_INTERVAL_MAX));
 }
