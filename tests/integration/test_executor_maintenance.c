@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_executor_maintenance.c - the executor's maintenance pass against radosgw and
+ * the fake apiserver: restore points of an app no workload is bound to any more are
+ * still maintained (the kept point's 1-day lock is extended, an expired point is
+ * deleted, a locked one and a legally held one are retained), a namespace whose policy
+ * is gone is left alone, a location shared by two policies is visited once, and a
+ * long-running executor does it at startup and reports it on /metrics. */
+#include "backup/backup.h"
+#include "backup/s3/s3.h"
+#include "tests/support/fake_kube.h"
+#include "tests/support/kube_testutil.h"
+#include "tests/support/proc.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define PREFIX "ex"
+#define INTERVAL 3600 /* --maintenance-interval: margin 2 h + 1 day > the 1-day lock */
+
+struct env {
+    const char *endpoint;
+    const char *lw;
+    struct s3_credentials creds;
+    struct fake_kube *kube;
+    char dir[512];
+    char kubeconfig[600];
+    char policy[600];
+    char log[600];
+    char bucket[64];
+    struct s3_client *s3;
+};
+
+static unsigned g_seq;
+
+static int setup(void **state)
+{
+    struct env *e = calloc(1, sizeof(*e));
+    const char *ak = getenv("S3_ACCESS_KEY");
+    const char *sk = getenv("S3_SECRET_KEY");
+    struct fake_kube_opts ko;
+    struct s3_config cfg;
+    char seed[600];
+    char yaml[3000];
+    struct cm_err err;
+    int i, n = 0;
+
+    if (e == NULL)
+        return -1;
+    e->endpoint = getenv("S3_ENDPOINT");
+    e->lw = getenv("LW_BIN");
+    if (e->endpoint == NULL || ak == NULL || sk == NULL || e->lw == NULL) {
+        fprintf(stderr, "S3_ENDPOINT/S3_ACCESS_KEY/S3_SECRET_KEY/LW_BIN not set: run through "
+                        "tests/run.sh\n");
+        free(e);
+        return -1;
+    }
+    setenv("AWS_ACCESS_KEY_ID", ak, 1);
+    setenv("AWS_SECRET_ACCESS_KEY", sk, 1);
+    if (s3_credentials_set(&e->creds, ak, sk, NULL, &err) != 0 ||
+        kube_test_mkdtemp(e->dir, sizeof(e->dir)) != 0)
+        return -1;
+    (void)snprintf(seed, sizeof(seed), "%s/tests/fixtures/backup/app-shop.json",
+                   getenv("LW_TOP") ? getenv("LW_TOP") : ".");
+    memset(&ko, 0, sizeof(ko));
+    ko.seed_file = seed;
+    ko.snapshot_ready_after_gets = 1;
+    if (fake_kube_start(&ko, &e->kube) != 0)
+        return -1;
+    (void)snprintf(e->kubeconfig, sizeof(e->kubeconfig), "%s/kubeconfig", e->dir);
+    (void)snprintf(e->log, sizeof(e->log), "%s/executor.log", e->dir);
+    if (fake_kube_write_kubeconfig(e->kube, e->kubeconfig, NULL, false) != 0)
+        return -1;
+    (void)snprintf(e->bucket, sizeof(e->bucket), "lw-mt-%ld-%lld-%u", (long)getpid(),
+                   (long long)(cm_time_now_ms() % 100000000), ++g_seq);
+    /* Two policies naming the same location: it must be maintained once. The app
+     * points name testpolicy: 1 hourly point kept, locks of 1 day. */
+    for (i = 0; i < 2; i++)
+        n += snprintf(yaml + n, sizeof(yaml) - (size_t)n,
+                      "%sapiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\n"
+                      "metadata:\n  name: %s\nspec:\n  schedule: \"0 0 1 1 *\"\n"
+                      "  retention:\n    hourly: 1\n  objectLock:\n    mode: GOVERNANCE\n"
+                      "    days: 1\n  location:\n    endpoint: \"%s\"\n    region: us-east-1\n"
+                      "    bucket: %s\n    prefix: " PREFIX "\n    pathStyle: true\n",
+                      i ? "---\n" : "", i ? "otherpolicy" : "testpolicy", e->endpoint, e->bucket);
+    if (kube_test_write(e->dir, "policy.yaml", yaml, e->policy, sizeof(e->policy)) != 0)
+        return -1;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.endpoint = e->endpoint;
+    cfg.region = "us-east-1";
+    cfg.bucket = e->bucket;
+    cfg.path_style = true;
+    cfg.creds = &e->creds;
+    if (s3_client_create(&cfg, &e->s3, &err) != 0 ||
+        s3_client_create_bucket(e->s3, true, &err) != 0) {
+        fprintf(stderr, "bucket: %s\n", err.msg);
+        return -1;
+    }
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct env *e = *state;
+
+    s3_client_destroy(e->s3);
+    fake_kube_stop(e->kube);
+    s3_credentials_cleanup(&e->creds);
+    kube_test_rmtree(e->dir);
+    free(e);
+    return 0;
+}
+
+/* Writes a complete restore point ns/<id> created at `created`, as a capture would:
+ * an archive, then a manifest naming policy; both locked (GOVERNANCE) until `until`
+ * (0: not locked) and, with hold, under legal hold. The id goes to id. */
+static void put_point(struct env *e, const char *ns, time_t created, const char *policy,
+                      time_t until, bool hold, char id[BACKUP_ID_LEN + 1])
+{
+    static const char archive[] = "not a real archive: prune never reads it";
+    struct backup_manifest *m = NULL;
+    struct s3_put_opts po;
+    struct cm_buf b;
+    struct cm_err err;
+    char key[BACKUP_KEY_MAX + 1];
+
+    assert_int_equal(backup_rp_id_new(created, id, BACKUP_ID_LEN + 1), 0);
+    memset(&po, 0, sizeof(po));
+    po.lock_mode = until != 0 ? S3_LOCK_GOVERNANCE : S3_LOCK_NONE;
+    po.retain_until = until;
+    po.legal_hold = hold;
+    assert_int_equal(backup_rp_key(PREFIX, ns, id, BACKUP_ARCHIVE_NAME, key, sizeof(key), &err), 0);
+    assert_int_equal(
+        s3_client_put_object(e->s3, key, archive, sizeof(archive) - 1, &po, NULL, &err), 0);
+    assert_int_equal(backup_manifest_create(id, ns, policy, &m), 0);
+    backup_sha256_hex(archive, sizeof(archive) - 1, m->archive_sha256);
+    m->archive_size = sizeof(archive) - 1;
+    memcpy(m->lock_mode, until != 0 ? "GOVERNANCE" : "NONE", until != 0 ? 11 : 5);
+    m->retain_until = until;
+    m->completed_at = created + 1;
+    cm_buf_init(&b, 1 << 20);
+    assert_int_equal(backup_manifest_format(m, &b), 0);
+    backup_manifest_destroy(m);
+    po.content_type = "application/json";
+    assert_int_equal(backup_rp_key(PREFIX, ns, id, BACKUP_MANIFEST_NAME, key, sizeof(key), &err),
+                     0);
+    assert_int_equal(s3_client_put_object(e->s3, key, b.ptr, b.len, &po, NULL, &err), 0);
+    cm_buf_free(&b);
+}
+
+/* Object versions stored under ns/id (0: the point is gone). */
+static size_t versions(struct env *e, const char *ns, const char *id)
+{
+    struct backup_catalog *c = NULL;
+    const struct backup_rp_info *p;
+    struct cm_err err;
+    size_t n = 0;
+
+    assert_int_equal(backup_catalog_list(e->s3, PREFIX, ns, false, &c, &err), 0);
+    p = backup_catalog_find(c, ns, id);
+    if (p != NULL)
+        n = p->n_objects;
+    backup_catalog_destroy(c);
+    return n;
+}
+
+/* The retain-until date radosgw reports for a point's manifest. */
+static time_t manifest_lock(struct env *e, const char *ns, const char *id)
+{
+    struct s3_object_info info;
+    struct cm_err err;
+    char key[BACKUP_KEY_MAX + 1];
+
+    assert_int_equal(backup_rp_key(PREFIX, ns, id, BACKUP_MANIFEST_NAME, key, sizeof(key), &err),
+                     0);
+    assert_int_equal(s3_client_head_object(e->s3, key, NULL, &info, &err), 0);
+    return info.retain_until;
+}
+
+static size_t complete_points(struct env *e, const char *ns)
+{
+    struct backup_catalog *c = NULL;
+    struct cm_err err;
+    size_t i, n = 0;
+
+    assert_int_equal(backup_catalog_list(e->s3, PREFIX, ns, false, &c, &err), 0);
+    for (i = 0; i < backup_catalog_count(c); i++)
+        n += backup_catalog_get(c, i)->complete;
+    backup_catalog_destroy(c);
+    return n;
+}
+
+static bool log_has(const char *path, const char *needle)
+{
+    char *log = NULL;
+    size_t len = 0;
+    struct cm_err err;
+    bool found;
+
+    if (cm_fs_read_file(path, 1 << 24, &log, &len, &err) != 0)
+        return false;
+    found = strstr(log, needle) != NULL;
+    cm_free(log);
+    return found;
+}
+
+/* The points of app "gone", whose workloads no longer exist (the fake cluster has
+ * none in that namespace): hourly: 1 keeps only the newest. */
+struct gone {
+    char kept[BACKUP_ID_LEN + 1];    /* 1 h old, locked 1 day: extended */
+    char locked[BACKUP_ID_LEN + 1];  /* 2 h old, locked 1 day: retained */
+    char expired[BACKUP_ID_LEN + 1]; /* 3 h old, no lock: deleted */
+    char held[BACKUP_ID_LEN + 1];    /* 4 h old, legal hold: the delete is refused */
+    time_t until;
+};
+
+static void seed_gone(struct env *e, struct gone *g)
+{
+    time_t now = (time_t)(cm_time_now_ms() / 1000);
+
+    g->until = now + 86400;
+    put_point(e, "gone", now - 4 * 3600, "testpolicy", 0, true, g->held);
+    put_point(e, "gone", now - 3 * 3600, "testpolicy", 0, false, g->expired);
+    put_point(e, "gone", now - 2 * 3600, "testpolicy", g->until, false, g->locked);
+    put_point(e, "gone", now - 3600, "testpolicy", g->until, false, g->kept);
+    assert_int_equal(versions(e, "gone", g->expired), 2);
+}
+
+static void check_gone(struct env *e, const struct gone *g, time_t started)
+{
+    /* kept: extended to at least start + the margin (2 x interval + 1 day), and the
+     * extension recorded as a new locks/ object beside the point's two */
+    assert_true(manifest_lock(e, "gone", g->kept) >= started + 2 * INTERVAL + 86400);
+    assert_int_equal(versions(e, "gone", g->kept), 3);
+    /* past the counts and locked: untouched, lock never shortened nor extended */
+    assert_int_equal(versions(e, "gone", g->locked), 2);
+    assert_int_equal((long long)manifest_lock(e, "gone", g->locked), (long long)g->until);
+    /* past the counts and unlocked: every version deleted */
+    assert_int_equal(versions(e, "gone", g->expired), 0);
+    /* legal hold: the refused delete means retained; the manifest went first, so the
+     * archive is still there too */
+    assert_int_equal(versions(e, "gone", g->held), 2);
+}
+
+/* `executor --once --maintenance-only`: no capture, one maintenance pass. */
+static void test_once_maintains_unbound_app(void **state)
+{
+    struct env *e = *state;
+    char interval[16];
+    char *argv[] = {(char *)e->lw,
+                    "executor",
+                    "--once",
+                    "--maintenance-only",
+                    "-p",
+                    e->policy,
+                    "--kubeconfig",
+                    e->kubeconfig,
+                    "--metrics-addr",
+                    "",
+                    "--maintenance-interval",
+                    interval,
+                    NULL};
+    struct gone g;
+    time_t started;
+    int code = -1;
+
+    (void)snprintf(interval, sizeof(interval), "%d", INTERVAL);
+    seed_gone(e, &g);
+    started = (time_t)(cm_time_now_ms() / 1000);
+    assert_int_equal(proc_run(argv, e->log, 120000, &code), 0);
+    assert_int_equal(code, 0);
+    check_gone(e, &g, started);
+    /* maintenance only: the bound app "shop" was not captured */
+    assert_int_equal(complete_points(e, "shop"), 0);
+    assert_true(log_has(e->log, "\"extended\":1,\"deleted\":1,\"retained_by_lock\":2"));
+    /* testpolicy and otherpolicy share the location: one visit */
+    assert_true(log_has(e->log, "\"locations\":1,\"locations_failed\":0"));
+    /* a 1-day lock is shorter than the margin: the executor warns that such points are
+     * renewed at every pass */
+    assert_true(log_has(e->log, "objectLock.days is not longer than the maintenance margin"));
+}
+
+/* A namespace whose newest manifest names a policy that no longer exists: nothing is
+ * deleted (never delete on missing configuration), and the pass says so. */
+static void test_missing_policy_left_alone(void **state)
+{
+    struct env *e = *state;
+    char *argv[] = {(char *)e->lw, "executor",     "--once",      "--maintenance-only", "-p",
+                    e->policy,     "--kubeconfig", e->kubeconfig, "--metrics-addr",     "",
+                    NULL};
+    char old[BACKUP_ID_LEN + 1], newest[BACKUP_ID_LEN + 1];
+    time_t now = (time_t)(cm_time_now_ms() / 1000);
+    int code = -1;
+
+    put_point(e, "orphan", now - 3 * 3600, "deletedpolicy", 0, false, old);
+    put_point(e, "orphan", now - 3600, "deletedpolicy", 0, false, newest);
+    assert_int_equal(proc_run(argv, e->log, 120000, &code), 0);
+    assert_int_equal(code, 0);
+    assert_int_equal(versions(e, "orphan", old), 2);
+    assert_int_equal(versions(e, "orphan", newest), 2);
+    assert_true(log_has(e->log, "policy not loaded; namespace left alone"));
+    assert_true(log_has(e->log, "\"left_alone\":1"));
+}
+
+static int free_port(void)
+{
+    struct sockaddr_in sa;
+    socklen_t l = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int port;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &l), 0);
+    port = ntohs(sa.sin_port);
+    close(fd);
+    return port;
+}
+
+static size_t collect(char *p, size_t sz, size_t n, void *ctx)
+{
+    struct cm_buf *b = ctx;
+
+    return cm_buf_add(b, p, sz * n) == 0 ? sz * n : 0;
+}
+
+static int get_metrics(const char *url, struct cm_buf *b)
+{
+    CURL *c = curl_easy_init();
+    CURLcode rc;
+
+    cm_buf_reset(b);
+    if (c == NULL)
+        return -1;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
+    rc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    return rc == CURLE_OK ? 0 : -1;
+}
+
+/* The long-running executor runs a pass at startup (beside capturing the bound app
+ * "shop") and reports it on /metrics; SIGTERM stops it cleanly. */
+static void test_startup_pass_and_metrics(void **state)
+{
+    struct env *e = *state;
+    char addr[64], url[96], interval[16];
+    struct proc p;
+    struct cm_buf b;
+    struct gone g;
+    time_t started;
+    int64_t deadline;
+    int code = -1;
+    bool seen = false;
+
+    (void)snprintf(addr, sizeof(addr), "127.0.0.1:%d", free_port());
+    (void)snprintf(url, sizeof(url), "http://%s/metrics", addr);
+    (void)snprintf(interval, sizeof(interval), "%d", INTERVAL);
+    seed_gone(e, &g);
+    started = (time_t)(cm_time_now_ms() / 1000);
+    {
+        char *argv[] = {(char *)e->lw,
+                        "executor",
+                        "-p",
+                        e->policy,
+                        "--kubeconfig",
+                        e->kubeconfig,
+                        "--metrics-addr",
+                        addr,
+                        "--tick",
+                        "1",
+                        "--maintenance-interval",
+                        interval,
+                        NULL};
+
+        memset(&p, 0, sizeof(p));
+        assert_int_equal(proc_spawn(&p, argv, NULL, e->log), 0);
+    }
+    cm_buf_init(&b, 1 << 20);
+    deadline = cm_time_now_ms() + 60000;
+    while (cm_time_now_ms() < deadline && !seen) {
+        if (get_metrics(url, &b) == 0 && b.ptr != NULL &&
+            strstr(b.ptr, "lockwarden_backup_maintenance_runs_total 1\n") != NULL &&
+            strstr(b.ptr, "lockwarden_backup_captures_total{namespace=\"shop\"") != NULL)
+            seen = true;
+        else
+            proc_nap_ms(100);
+    }
+    if (!seen) {
+        proc_kill(&p);
+        fail_msg("no maintenance run on /metrics; last body:\n%s", b.ptr ? b.ptr : "(none)");
+    }
+    assert_non_null(strstr(b.ptr, "lockwarden_backup_maintenance_failures_total 0\n"));
+    assert_null(strstr(b.ptr, "lockwarden_backup_maintenance_last_success_timestamp_seconds 0\n"));
+    assert_non_null(strstr(b.ptr, "lockwarden_backup_points_pruned_total 1\n"));
+    assert_null(strstr(b.ptr, "lockwarden_backup_locks_extended_total 0\n"));
+    assert_null(strstr(b.ptr, "lockwarden_backup_points_retained_by_lock_total 0\n"));
+    assert_non_null(strstr(b.ptr, "lockwarden_backup_maintenance_namespaces_left_alone 0\n"));
+    assert_int_equal(proc_signal(&p, SIGTERM), 0);
+    assert_int_equal(proc_wait_exit(&p, 30000, &code), 0);
+    assert_int_equal(code, 0);
+    check_gone(e, &g, started);
+    assert_int_equal(complete_points(e, "shop"), 1);
+    cm_buf_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_once_maintains_unbound_app, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_policy_left_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_startup_pass_and_metrics, setup, teardown),
+    };
+    cJSON_Hooks h = {cm_malloc, cm_free};
+    int rc;
+
+    cJSON_InitHooks(&h);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
