@@ -3,11 +3,11 @@
  * kube-apiserver) and real restore points in radosgw: apps captured by the executor
  * now (protected), five hours ago under an hourly schedule (stale), under a policy
  * without Object Lock although the app asks for immutability (not-immutable), with a
- * tampered archive (original version removed, a flipped one on top), in a bucket that does not exist, never captured, or not bound at
- * all (unprotected); a foreign manifest.json version over a good point is ignored
- * (pinned reads) and named. Every output format is checked, and the exit code is 1, or 0 for a
- * cluster whose only app is protected. Needs S3_ENDPOINT/AWS_* (tests/support/rgw.sh)
- * and LW_BIN. */
+ * tampered archive (original version removed, a flipped one on top), in a bucket that does not
+ * exist, never captured, or not bound at all (unprotected); a foreign manifest.json version over a
+ * good point is ignored (pinned reads) and named. Every output format is checked, and the exit code
+ * is 1, or 0 for a cluster whose only app is protected. Needs S3_ENDPOINT/AWS_*
+ * (tests/support/rgw.sh) and LW_BIN. */
 #include "backup/backup.h"
 #include "backup/kube/kube.h"
 #include "backup/s3/s3.h"
@@ -264,8 +264,8 @@ static int setup(void **state)
     /* ... and the version the capture wrote removed (GOVERNANCE lets a privileged
      * caller do that): the reader is pinned to it, so the point no longer verifies. */
     if (backup_rp_open(e.s3, "gold", "tampered", id, &rp, &err) != 0 ||
-        s3_client_delete_object(e.s3, key, backup_rp_manifest(rp)->archive_version, true,
-                                &err) != 0) {
+        s3_client_delete_object(e.s3, key, backup_rp_manifest(rp)->archive_version, true, &err) !=
+            0) {
         fprintf(stderr, "tampering: %s\n", err.msg);
         backup_rp_destroy(rp);
         return -1;

@@ -746,12 +746,10 @@ static void test_foreign_manifest_version_ignored(void **state)
                           NULL};
 
     point_arg(e, pt, sizeof(pt), true);
-    assert_int_equal(backup_rp_key("gold", NS, e->id, BACKUP_ARCHIVE_NAME, akey, sizeof(akey),
-                                   &err),
-                     0);
-    assert_int_equal(backup_rp_key("gold", NS, e->id, BACKUP_MANIFEST_NAME, mkey, sizeof(mkey),
-                                   &err),
-                     0);
+    assert_int_equal(
+        backup_rp_key("gold", NS, e->id, BACKUP_ARCHIVE_NAME, akey, sizeof(akey), &err), 0);
+    assert_int_equal(
+        backup_rp_key("gold", NS, e->id, BACKUP_MANIFEST_NAME, mkey, sizeof(mkey), &err), 0);
     cm_buf_init(&arch, 1 << 20);
     cm_buf_init(&mf, 1 << 20);
     assert_int_equal(backup_archive_writer_create(s3_test_sink, &arch, NULL, time(NULL), &w, &err),
