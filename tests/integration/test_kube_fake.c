@@ -223,6 +223,94 @@ static void test_create_update_semantics(void **state)
     }
 }
 
+/* Lists serve each object's serialised item from a cache: every change must show in
+ * the next list (replace, patch, in-place snapshot status, re-seed, delete). */
+static const char *listed_label(struct fx *f, const char *path, const char *name)
+{
+    static char out[64];
+    cJSON *l = get_raw(f, path, 0);
+    const cJSON *it;
+
+    out[0] = '\0';
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(l, "items"))
+    {
+        const cJSON *md = cJSON_GetObjectItemCaseSensitive(it, "metadata");
+        const char *v = str_at(md, "labels", "v");
+
+        if (strcmp(cJSON_GetObjectItemCaseSensitive(md, "name")->valuestring, name) == 0)
+            (void)snprintf(out, sizeof(out), "%s", v ? v : "(none)");
+    }
+    cJSON_Delete(l);
+    return out;
+}
+
+static void test_list_cache_follows_changes(void **state)
+{
+    struct fx *f = *state;
+    struct kube_ref r = {"v1", "configmaps", "cache", "c1"};
+    static const char list[] = "/api/v1/namespaces/cache/configmaps?limit=10";
+    static const char patch[] = "{\"metadata\":{\"labels\":{\"v\":\"2\"}}}";
+    struct cm_err err;
+    cJSON *obj;
+
+    assert_int_equal(fake_kube_add_object_json(f->srv, "{\"apiVersion\":\"v1\",\"kind\":"
+                                                       "\"ConfigMap\",\"metadata\":{\"name\":"
+                                                       "\"c1\",\"namespace\":\"cache\","
+                                                       "\"labels\":{\"v\":\"1\"}}}"),
+                     1);
+    assert_string_equal(listed_label(f, list, "c1"), "1");
+    assert_string_equal(listed_label(f, list, "c1"), "1"); /* served from the cache */
+    assert_int_equal(kube_patch(f->c, &r, KUBE_PATCH_MERGE, patch, strlen(patch), NULL, &err), 0);
+    assert_string_equal(listed_label(f, list, "c1"), "2");
+    obj = fake_kube_get_object(f->srv, "v1", "configmaps", "cache", "c1");
+    assert_non_null(obj);
+    cJSON_ReplaceItemInObjectCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
+                                         "labels"),
+        "v", cJSON_CreateString("3"));
+    assert_int_equal(kube_update(f->c, &r, obj, NULL, &err), 0);
+    cJSON_Delete(obj);
+    assert_string_equal(listed_label(f, list, "c1"), "3");
+    assert_int_equal(fake_kube_add_object_json(f->srv, "{\"apiVersion\":\"v1\",\"kind\":"
+                                                       "\"ConfigMap\",\"metadata\":{\"name\":"
+                                                       "\"c1\",\"namespace\":\"cache\","
+                                                       "\"labels\":{\"v\":\"4\"}}}"),
+                     1);
+    assert_string_equal(listed_label(f, list, "c1"), "4");
+    assert_int_equal(kube_delete(f->c, &r, NULL, &err), 0);
+    assert_string_equal(listed_label(f, list, "c1"), "");
+    /* a snapshot's status changes in place on its K-th GET */
+    {
+        struct kube_ref vs = {"snapshot.storage.k8s.io/v1", "volumesnapshots", "cache", NULL};
+        static const char vsl[] =
+            "/apis/snapshot.storage.k8s.io/v1/namespaces/cache/volumesnapshots?limit=5";
+        cJSON *l;
+        cJSON *s = cJSON_Parse("{\"apiVersion\":\"snapshot.storage.k8s.io/v1\",\"kind\":"
+                               "\"VolumeSnapshot\",\"metadata\":{\"name\":\"s1\"},\"spec\":"
+                               "{\"source\":{\"persistentVolumeClaimName\":\"p\"}}}");
+
+        assert_int_equal(kube_create(f->c, &vs, s, NULL, &err), 0);
+        cJSON_Delete(s);
+        l = get_raw(f, vsl, 0);
+        assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(l, "items"), 0), "status"),
+            "readyToUse")));
+        cJSON_Delete(l);
+        vs.name = "s1";
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(kube_get(f->c, &vs, &s, &err), 0);
+            cJSON_Delete(s);
+        }
+        l = get_raw(f, vsl, 0);
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(l, "items"), 0), "status"),
+            "readyToUse")));
+        cJSON_Delete(l);
+    }
+}
+
 /* RFC 6902 JSON patches: every operation, and failures as 422 Invalid. */
 static void test_json_patch(void **state)
 {
@@ -471,6 +559,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wire_format, setup, teardown),
         cmocka_unit_test_setup_teardown(test_selectors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_update_semantics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_cache_follows_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_patch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_namespace_delete_cascades, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_kinds, setup, teardown),

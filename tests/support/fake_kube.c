@@ -49,17 +49,27 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 
 /* ---- responses ---- */
 
-static enum MHD_Result send_json(struct MHD_Connection *conn, int status, cJSON *body,
-                                 unsigned retry_after_s)
+/* Sends body (serialised here) or, when text is not NULL, text as it is; frees both. */
+static enum MHD_Result send_result(struct MHD_Connection *conn, int status, cJSON *body, char *text,
+                                   size_t text_len, unsigned retry_after_s)
 {
-    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
     struct MHD_Response *resp;
     enum MHD_Result ret;
 
-    cJSON_Delete(body);
-    resp = MHD_create_response_from_buffer(text ? strlen(text) : 0, text ? text : (char *)"",
-                                           MHD_RESPMEM_MUST_COPY);
-    cJSON_free(text);
+    if (text != NULL) {
+        cJSON_Delete(body);
+        /* malloc'd by the store; libmicrohttpd frees it with free(). */
+        resp = MHD_create_response_from_buffer(text_len, text, MHD_RESPMEM_MUST_FREE);
+        if (resp == NULL)
+            free(text);
+    } else {
+        char *t = body ? cJSON_PrintUnformatted(body) : NULL;
+
+        cJSON_Delete(body);
+        resp = MHD_create_response_from_buffer(t ? strlen(t) : 0, t ? t : (char *)"",
+                                               MHD_RESPMEM_MUST_COPY);
+        cJSON_free(t);
+    }
     if (resp == NULL)
         return MHD_NO;
     (void)MHD_add_response_header(resp, "Content-Type", "application/json");
@@ -73,6 +83,12 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, int status, cJSON 
     ret = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     return ret;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *conn, int status, cJSON *body,
+                                 unsigned retry_after_s)
+{
+    return send_result(conn, status, body, NULL, 0, retry_after_s);
 }
 
 static enum MHD_Result send_raw(struct MHD_Connection *conn, int status, const char *ctype,
@@ -476,7 +492,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 {
     struct fake_kube *s = cls;
     struct fk_req *rq = *con_cls;
-    struct fk_result res = {0, NULL, 0};
+    struct fk_result res = {0, NULL, 0, NULL, 0};
     struct route rt;
     char query[2048] = "";
     struct q_ctx qc = {query, sizeof(query), 0};
@@ -560,7 +576,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     }
     log_req(s, method, url, query, ua, verb, res.status, had_token, had_cert);
     pthread_mutex_unlock(&s->mu);
-    return send_json(conn, res.status, res.body, res.retry_after_s);
+    return send_result(conn, res.status, res.body, res.text, res.text_len, res.retry_after_s);
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,

@@ -40,6 +40,12 @@ struct fk_obj {
     char ns[FK_NAME];
     char name[FK_NAME];
     cJSON *obj;
+    /* The object as a list item (compact JSON, without apiVersion/kind for built-in
+     * types), serialised once and reused by every list until the object changes, as
+     * the real apiserver's watch cache keeps serialised objects. malloc'd; NULL = not
+     * cached. Whoever changes obj calls fk_obj_changed(). */
+    char *item_json;
+    size_t item_len;
     /* VolumeSnapshots: GETs left before ready; -1 = not pending. */
     long snap_gets_left;
 };
@@ -134,6 +140,10 @@ struct fk_result {
     int status;
     cJSON *body;
     unsigned retry_after_s;
+    /* Instead of body: a response already serialised (malloc'd; sent and freed by the
+     * HTTP layer). Lists use it so that a page is a concatenation of cached items. */
+    char *text;
+    size_t text_len;
 };
 
 struct fk_list_q {
@@ -161,6 +171,8 @@ int fk_store_add(struct fake_kube *s, const cJSON *obj);
 struct fk_obj *fk_store_find(struct fake_kube *s, const char *group, const char *plural,
                              const char *ns, const char *name);
 void fk_store_remove(struct fake_kube *s, struct fk_obj *o);
+/* Drops o's cached list-item JSON: call after any change to o->obj. */
+void fk_obj_changed(struct fk_obj *o);
 void fk_store_free(struct fake_kube *s);
 
 /* ---- patches (kube_fake_patch.c) ---- */

@@ -13,7 +13,7 @@
 /* ---- lists ---- */
 
 struct key_ref {
-    const struct fk_obj *o;
+    struct fk_obj *o;
 };
 
 static int cmp_obj(const void *a, const void *b)
@@ -127,16 +127,53 @@ static int field_match(const char *sel, const struct fk_obj *o, char *msg, size_
     return 1;
 }
 
-static cJSON *list_item(const struct fk_type *t, const struct fk_obj *o)
+/* The object as a list item, serialised once (see fk_obj.item_json). */
+static bool list_item_json(const struct fk_type *t, struct fk_obj *o)
 {
-    cJSON *c = cJSON_Duplicate(o->obj, 1);
+    cJSON *c;
+    char *text;
 
-    if (c != NULL && t->builtin) {
+    if (o->item_json != NULL)
+        return true;
+    c = cJSON_Duplicate(o->obj, 1);
+    if (c == NULL)
+        return false;
+    if (t->builtin) {
         /* The real apiserver leaves these out of typed lists' items. */
         cJSON_DeleteItemFromObjectCaseSensitive(c, "apiVersion");
         cJSON_DeleteItemFromObjectCaseSensitive(c, "kind");
     }
-    return c;
+    text = cJSON_PrintUnformatted(c);
+    cJSON_Delete(c);
+    if (text == NULL)
+        return false;
+    o->item_len = strlen(text);
+    o->item_json = malloc(o->item_len + 1);
+    if (o->item_json != NULL)
+        memcpy(o->item_json, text, o->item_len + 1);
+    cJSON_free(text);
+    return o->item_json != NULL;
+}
+
+/* Appends to a malloc'd buffer; false on OOM (the buffer is then freed). */
+static bool text_add(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        size_t ncap = (*len + n + 1) * 2;
+        char *nb = realloc(*buf, ncap);
+
+        if (nb == NULL) {
+            free(*buf);
+            *buf = NULL;
+            return false;
+        }
+        *buf = nb;
+        *cap = ncap;
+    }
+    memcpy(*buf + *len, p, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+    return true;
 }
 
 void fk_store_list(struct fake_kube *s, const struct fk_type *t, const char *ns,
@@ -154,7 +191,12 @@ void fk_store_list(struct fake_kube *s, const struct fk_type *t, const char *ns,
     bool have_after = false;
     cJSON *j = NULL;
     cJSON *meta;
-    cJSON *items;
+    char *env;
+    char *text = NULL;
+    size_t tlen = 0;
+    size_t tcap = 0;
+    size_t end;
+    bool ok;
     char av[FK_NAME + 80];
     char kind[FK_NAME + 8];
     char rvs[32];
@@ -203,7 +245,7 @@ void fk_store_list(struct fake_kube *s, const struct fk_type *t, const char *ns,
         return;
     }
     for (i = 0; i < s->nobjs; i++) {
-        const struct fk_obj *o = &s->objs[i];
+        struct fk_obj *o = &s->objs[i];
         int m;
 
         if (strcmp(o->plural, t->plural) != 0 || strcmp(o->group, t->group) != 0)
@@ -240,6 +282,11 @@ void fk_store_list(struct fake_kube *s, const struct fk_type *t, const char *ns,
         while (start < nsel && cmp_key(sel[start].o, after_ns, after_name) <= 0)
             start++;
     }
+    end = start;
+    while (end < nsel && (limit == 0 || end - start < limit))
+        end++;
+    /* The envelope through cJSON (escaping), the items from the per-object cache: a
+     * page costs a concatenation, not a serialisation of every object. */
     j = cJSON_CreateObject();
     if (t->group[0] != '\0')
         (void)snprintf(av, sizeof(av), "%s/%s", t->group, t->version);
@@ -251,21 +298,36 @@ void fk_store_list(struct fake_kube *s, const struct fk_type *t, const char *ns,
     meta = cJSON_AddObjectToObject(j, "metadata");
     (void)snprintf(rvs, sizeof(rvs), "%llu", (unsigned long long)list_rv);
     cJSON_AddStringToObject(meta, "resourceVersion", rvs);
-    items = cJSON_AddArrayToObject(j, "items");
-    for (i = start; i < nsel && (limit == 0 || i - start < limit); i++)
-        cJSON_AddItemToArray(items, list_item(t, sel[i].o));
-    if (i < nsel) {
+    if (end < nsel) {
         char raw[3 * FK_NAME + 40];
         char tok[6 * FK_NAME + 80];
-        const struct fk_obj *last = sel[i - 1].o;
+        const struct fk_obj *last = sel[end - 1].o;
 
         (void)snprintf(raw, sizeof(raw), "%llu\x1f%s\x1f%s", (unsigned long long)list_rv, last->ns,
                        last->name);
         hex_encode(raw, tok, sizeof(tok));
         cJSON_AddStringToObject(meta, "continue", tok);
-        cJSON_AddNumberToObject(meta, "remainingItemCount", (double)(nsel - i));
+        cJSON_AddNumberToObject(meta, "remainingItemCount", (double)(nsel - end));
     }
+    env = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    ok = env != NULL && strlen(env) > 1 && text_add(&text, &tlen, &tcap, env, strlen(env) - 1) &&
+         text_add(&text, &tlen, &tcap, ",\"items\":[", 10);
+    cJSON_free(env);
+    for (i = start; ok && i < end; i++) {
+        struct fk_obj *o = sel[i].o;
+
+        ok = list_item_json(t, o) && (i == start || text_add(&text, &tlen, &tcap, ",", 1)) &&
+             text_add(&text, &tlen, &tcap, o->item_json, o->item_len);
+    }
+    ok = ok && text_add(&text, &tlen, &tcap, "]}", 2);
     free(sel);
+    if (!ok) {
+        free(text);
+        fk_set_error(r, 500, "InternalError", "out of memory");
+        return;
+    }
     r->status = 200;
-    r->body = j;
+    r->text = text;
+    r->text_len = tlen;
 }

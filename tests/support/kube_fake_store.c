@@ -132,10 +132,18 @@ struct fk_obj *fk_store_find(struct fake_kube *s, const char *group, const char 
     return NULL;
 }
 
+void fk_obj_changed(struct fk_obj *o)
+{
+    free(o->item_json);
+    o->item_json = NULL;
+    o->item_len = 0;
+}
+
 void fk_store_remove(struct fake_kube *s, struct fk_obj *o)
 {
     size_t i = (size_t)(o - s->objs);
 
+    fk_obj_changed(o);
     cJSON_Delete(o->obj);
     memmove(&s->objs[i], &s->objs[i + 1], (s->nobjs - i - 1) * sizeof(*o));
     s->nobjs--;
@@ -145,8 +153,10 @@ void fk_store_free(struct fake_kube *s)
 {
     size_t i;
 
-    for (i = 0; i < s->nobjs; i++)
+    for (i = 0; i < s->nobjs; i++) {
+        fk_obj_changed(&s->objs[i]);
         cJSON_Delete(s->objs[i].obj);
+    }
     free(s->objs);
     s->objs = NULL;
     s->nobjs = s->capobjs = 0;
@@ -212,6 +222,7 @@ static void snapshot_ready(struct fake_kube *s, struct fk_obj *o)
     struct fk_type ct;
     cJSON *c;
 
+    fk_obj_changed(o);
     (void)snprintf(content, sizeof(content), "snapcontent-%s", uid ? uid : o->name);
     (void)snprintf(handle, sizeof(handle), "snap-%s", uid ? uid : o->name);
     now_rfc3339(now, sizeof(now));
@@ -282,6 +293,7 @@ static void snapshot_created(struct fake_kube *s, struct fk_obj *o)
     cJSON *status = ensure_obj(o->obj, "status");
     size_t i;
 
+    fk_obj_changed(o);
     for (i = 0; i < s->nfails; i++) {
         if (strcmp(s->fails[i].key, o->name) == 0 ||
             (pvc != NULL && strcmp(s->fails[i].key, pvc) == 0)) {
@@ -531,6 +543,7 @@ static void replace_obj(struct fake_kube *s, const struct fk_type *t, struct fk_
     }
     set_rv(s, nmeta);
     cJSON_Delete(old);
+    fk_obj_changed(o);
     o->obj = next;
     r->status = 200;
     r->body = cJSON_Duplicate(next, 1);
@@ -672,6 +685,7 @@ int fk_store_add(struct fake_kube *s, const cJSON *obj)
     old = fk_store_find(s, t.group, t.plural, ns, name);
     if (old != NULL) {
         cJSON_Delete(old->obj);
+        fk_obj_changed(old);
         old->obj = copy;
         return 0;
     }
