@@ -353,6 +353,10 @@ typedef int (*kube_page_fn)(const cJSON *list, void *ctx);
 /* Called before a list restarts from the beginning because its continue token
  * expired (410): drop what the item/page callbacks collected so far. */
 typedef void (*kube_restart_fn)(void *ctx);
+/* Like kube_item_fn, but the item (complete, as above) is detached from its page and
+ * moves to the callback, which frees it with cJSON_Delete whatever it returns. Lets a
+ * caller change or keep an item without copying it. */
+typedef int (*kube_item_take_fn)(cJSON *item, void *ctx);
 
 struct kube_list_opts {
     const char *label_selector; /* NULL or "app=web,tier in (a,b)"; passed as is */
@@ -380,6 +384,16 @@ CM_NODISCARD int kube_list(struct kube_client *c, const struct kube_ref *ref,
                            const struct kube_list_opts *opts, kube_item_fn item_fn,
                            kube_page_fn page_fn, void *ctx, struct kube_list_info *info,
                            struct cm_err *err);
+
+/* kube_list() whose items move to take_fn (see kube_item_take_fn) instead of being
+ * lent: page_fn (may be NULL) sees each whole page first, then take_fn gets its items
+ * one by one, detached. take_fn is required (CM_EINVAL). Same paging, restart and
+ * errors as kube_list; when take_fn stops the list, the items not yet taken are freed
+ * with their page. */
+CM_NODISCARD int kube_list_take(struct kube_client *c, const struct kube_ref *ref,
+                                const struct kube_list_opts *opts, kube_item_take_fn take_fn,
+                                kube_page_fn page_fn, void *ctx, struct kube_list_info *info,
+                                struct cm_err *err);
 
 /* ---- Status objects ---- */
 

@@ -233,9 +233,11 @@ static int build_list_path(const char *base, const struct kube_list_opts *opts, 
     return rc;
 }
 
-int kube_list(struct kube_client *c, const struct kube_ref *ref, const struct kube_list_opts *opts,
-              kube_item_fn item_fn, kube_page_fn page_fn, void *ctx, struct kube_list_info *info,
-              struct cm_err *err)
+/* Lists with item_fn (lent items) or take_fn (items moved to the callback). */
+static int list_pages(struct kube_client *c, const struct kube_ref *ref,
+                      const struct kube_list_opts *opts, kube_item_fn item_fn,
+                      kube_item_take_fn take_fn, kube_page_fn page_fn, void *ctx,
+                      struct kube_list_info *info, struct cm_err *err)
 {
     char base[KUBE_MAX_PATH];
     struct kube_list_info li;
@@ -253,7 +255,7 @@ int kube_list(struct kube_client *c, const struct kube_ref *ref, const struct ku
     for (;;) {
         const cJSON *meta;
         const cJSON *v;
-        const cJSON *it;
+        cJSON *it;
 
         rc = build_list_path(base, opts, cont, &path);
         if (rc != 0) {
@@ -299,6 +301,18 @@ int kube_list(struct kube_client *c, const struct kube_ref *ref, const struct ku
             if (rc != 0)
                 goto cleanup;
         }
+        if (take_fn != NULL) {
+            cJSON *items = cJSON_GetObjectItemCaseSensitive(page, "items");
+
+            /* Detached one by one from the front, so a failure leaves the rest to
+             * the page's cJSON_Delete. */
+            for (it = items->child; it != NULL; it = items->child) {
+                li.items++;
+                rc = take_fn(cJSON_DetachItemViaPointer(items, it), ctx);
+                if (rc != 0)
+                    goto cleanup;
+            }
+        }
         cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(page, "items"))
         {
             li.items++;
@@ -337,4 +351,20 @@ cleanup:
     cm_free(cont);
     cm_buf_free(&path);
     return rc;
+}
+
+int kube_list(struct kube_client *c, const struct kube_ref *ref, const struct kube_list_opts *opts,
+              kube_item_fn item_fn, kube_page_fn page_fn, void *ctx, struct kube_list_info *info,
+              struct cm_err *err)
+{
+    return list_pages(c, ref, opts, item_fn, NULL, page_fn, ctx, info, err);
+}
+
+int kube_list_take(struct kube_client *c, const struct kube_ref *ref,
+                   const struct kube_list_opts *opts, kube_item_take_fn take_fn,
+                   kube_page_fn page_fn, void *ctx, struct kube_list_info *info, struct cm_err *err)
+{
+    if (take_fn == NULL)
+        return cm_err_set(err, CM_EINVAL, "kube: list: no take callback");
+    return list_pages(c, ref, opts, NULL, take_fn, page_fn, ctx, info, err);
 }

@@ -161,6 +161,62 @@ static void test_list_paging(void **state)
     assert_non_null(strstr(kube_fault_url(f->fl, 2), "&continue=t2"));
 }
 
+/* Takes the item: keeps the first one (to prove it outlives its page), frees the rest. */
+static cJSON *kept;
+
+static int take_item(cJSON *item, void *ctx)
+{
+    struct fx *f = ctx;
+    int rc = on_item(item, ctx);
+
+    /* the item is detached: no parent, no siblings */
+    assert_null(item->next);
+    assert_null(item->prev);
+    if (kept == NULL)
+        kept = item;
+    else
+        cJSON_Delete(item);
+    (void)f;
+    return rc;
+}
+
+static void test_list_take_items(void **state)
+{
+    struct fx *f = *state;
+    struct kube_ref r = {"apps/v1", "deployments", "prod", NULL};
+    struct kube_list_opts o = {NULL, NULL, 2, on_restart};
+    struct kube_list_info info;
+    struct cm_err err;
+
+    kept = NULL;
+    kube_fault_push(f->fl, 200, -1, PAGE(ITEM("a") "," ITEM("b"), ",\"continue\":\"t1\""));
+    kube_fault_push(f->fl, 200, -1, PAGE(ITEM("c"), ""));
+    assert_int_equal(kube_list_take(f->c, &r, &o, take_item, on_page, f, &info, &err), 0);
+    assert_int_equal(f->n, 3);
+    assert_string_equal(f->names[2], "c");
+    assert_int_equal(f->pages, 2);
+    assert_int_equal(info.items, 3);
+    /* the first item is ours, alive after its page was freed */
+    assert_non_null(kept);
+    assert_string_equal(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(kept, "metadata"), "name")
+            ->valuestring,
+        "a");
+    cJSON_Delete(kept);
+    kept = NULL;
+    /* a non-zero return stops the list; the untaken items go with the page (ASan) */
+    f->n = 0;
+    f->stop_at = 1;
+    kube_fault_push(f->fl, 200, -1, PAGE(ITEM("a") "," ITEM("b") "," ITEM("c"), ""));
+    assert_int_equal(kube_list_take(f->c, &r, &o, take_item, NULL, f, &info, &err), 42);
+    assert_int_equal(f->n, 1);
+    cJSON_Delete(kept);
+    kept = NULL;
+    /* no take callback: refused before any request */
+    assert_int_equal(kube_list_take(f->c, &r, &o, NULL, NULL, f, &info, &err), CM_EINVAL);
+    assert_int_equal(kube_fault_count(f->fl), 3);
+}
+
 static void test_list_expired_restart(void **state)
 {
     struct fx *f = *state;
@@ -490,6 +546,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ref_path),
         cmocka_unit_test_setup_teardown(test_list_paging, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_take_items, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_expired_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_stop_and_shapes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_typed_calls, setup, teardown),
