@@ -4,13 +4,14 @@
  * live against the cluster and its buckets, or offline from a recorded state file. */
 #include "backup/backup.h"
 #include "cli/cli.h"
+#include "cli/cli_opts.h"
 #include "common/cm.h"
 #include "policy/policy.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define AUDIT_MAX_POLICY_PATHS 64
+#define AUDIT_MAX_EXCLUDE 64
 #define AUDIT_OUT_MAX (512u << 20)
 
 static void audit_usage(FILE *f)
@@ -42,16 +43,11 @@ static void audit_usage(FILE *f)
 }
 
 struct audit_args {
-    const char *policies[AUDIT_MAX_POLICY_PATHS];
-    size_t n_policies;
+    struct cli_common c; /* -p, --kubeconfig, --context, --secret-namespace, --s3-endpoint */
     enum backup_audit_format format;
     const char *out;
-    const char *kubeconfig;
-    const char *context;
     const char *input;
-    const char *s3_endpoint;
-    const char *secret_ns;
-    const char *exclude[AUDIT_MAX_POLICY_PATHS];
+    const char *exclude[AUDIT_MAX_EXCLUDE];
     size_t n_exclude;
     time_t now;
 };
@@ -59,6 +55,7 @@ struct audit_args {
 /* Returns 0, 1 for --help, or 2 on a usage error (printed). */
 static int parse_args(int argc, char **argv, struct audit_args *a)
 {
+    int taken;
     int i;
 
     memset(a, 0, sizeof(*a));
@@ -74,34 +71,26 @@ static int parse_args(int argc, char **argv, struct audit_args *a)
             fprintf(stderr, "lockwarden audit: %s needs a value (or is unknown)\n", o);
             return 2;
         }
-        if (strcmp(o, "-p") == 0 || strcmp(o, "--policies") == 0) {
-            if (a->n_policies == AUDIT_MAX_POLICY_PATHS) {
-                fprintf(stderr, "lockwarden audit: more than %d -p paths\n",
-                        AUDIT_MAX_POLICY_PATHS);
-                return 2;
-            }
-            a->policies[a->n_policies++] = v;
-        } else if (strcmp(o, "-o") == 0 || strcmp(o, "--output") == 0) {
+        taken = cli_common_opt("audit", o, v, &a->c);
+        if (taken == 2)
+            return 2;
+        if (taken == 1) {
+            i++;
+            continue;
+        }
+        if (strcmp(o, "-o") == 0 || strcmp(o, "--output") == 0) {
             if (backup_audit_format_parse(v, &a->format) != 0) {
                 fprintf(stderr, "lockwarden audit: -o %s: want text, json, csv or html\n", v);
                 return 2;
             }
         } else if (strcmp(o, "--out") == 0) {
             a->out = v;
-        } else if (strcmp(o, "--kubeconfig") == 0) {
-            a->kubeconfig = v;
-        } else if (strcmp(o, "--context") == 0) {
-            a->context = v;
         } else if (strcmp(o, "--input") == 0) {
             a->input = v;
-        } else if (strcmp(o, "--s3-endpoint") == 0) {
-            a->s3_endpoint = v;
-        } else if (strcmp(o, "--secret-namespace") == 0) {
-            a->secret_ns = v;
         } else if (strcmp(o, "--exclude-namespace") == 0) {
-            if (a->n_exclude == AUDIT_MAX_POLICY_PATHS) {
+            if (a->n_exclude == AUDIT_MAX_EXCLUDE) {
                 fprintf(stderr, "lockwarden audit: more than %d --exclude-namespace\n",
-                        AUDIT_MAX_POLICY_PATHS);
+                        AUDIT_MAX_EXCLUDE);
                 return 2;
             }
             a->exclude[a->n_exclude++] = v;
@@ -154,7 +143,7 @@ int cmd_audit(int argc, char **argv)
     rc = parse_args(argc, argv, &a);
     if (rc != 0)
         return rc == 1 ? 0 : 2;
-    rc = backup_audit_policies_load(a.policies, a.n_policies, &ps, &err);
+    rc = backup_audit_policies_load(a.c.policies, a.c.n_policies, &ps, &err);
     if (rc != 0) {
         fprintf(stderr, "lockwarden audit: %s\n", err.msg);
         goto cleanup;
@@ -171,10 +160,10 @@ int cmd_audit(int argc, char **argv)
         struct backup_audit_live_opts lo;
 
         memset(&lo, 0, sizeof(lo));
-        lo.kubeconfig = a.kubeconfig;
-        lo.context = a.context;
-        lo.endpoint_override = a.s3_endpoint;
-        lo.secret_ns = a.secret_ns;
+        lo.kubeconfig = a.c.kubeconfig;
+        lo.context = a.c.context;
+        lo.endpoint_override = a.c.s3_endpoint;
+        lo.secret_ns = a.c.secret_ns;
         lo.ps = ps;
         lo.now = a.now > 0 ? a.now : (time_t)(cm_time_now_ms() / 1000);
         rc = backup_audit_live(&lo, &r, &err);

@@ -5,31 +5,26 @@
 #include "backup/kube/kube.h"
 #include "backup/s3/s3.h"
 #include "cli/cli.h"
+#include "cli/cli_opts.h"
 #include "common/cm.h"
 #include "policy/policy.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define BK_MAX_PATHS 64
 #define BK_MAX_LOCATIONS 64
 
 struct bk_args {
     const char *sub;
-    const char *policies[BK_MAX_PATHS];
-    size_t n_policies;
-    const char *kubeconfig;
-    const char *context;
+    struct cli_common c; /* -p, --kubeconfig, --context, --secret-namespace, --s3-endpoint */
     const char *ns;
     const char *policy;
     const char *output;
-    const char *endpoint;
     const char *bucket;
     const char *region;
     const char *prefix;
     bool path_style;
     const char *key_file;
-    const char *secret_ns;
     const char *target; /* verify: NS/ID or ID */
     uint64_t snapshot_timeout_ms;
     time_t now;
@@ -68,6 +63,8 @@ static void bk_usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct bk_args *a)
 {
+    char cmd[32];
+    int taken;
     int i;
 
     memset(a, 0, sizeof(*a));
@@ -86,6 +83,7 @@ static int parse_args(int argc, char **argv, struct bk_args *a)
         bk_usage(stderr);
         return 2;
     }
+    (void)snprintf(cmd, sizeof(cmd), "backup %s", a->sub);
     for (i = 2; i < argc; i++) {
         const char *o = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -115,17 +113,14 @@ static int parse_args(int argc, char **argv, struct bk_args *a)
             fprintf(stderr, "lockwarden backup %s: %s needs a value (or is unknown)\n", a->sub, o);
             return 2;
         }
-        if (strcmp(o, "-p") == 0 || strcmp(o, "--policies") == 0) {
-            if (a->n_policies == BK_MAX_PATHS) {
-                fprintf(stderr, "lockwarden backup: more than %d -p paths\n", BK_MAX_PATHS);
-                return 2;
-            }
-            a->policies[a->n_policies++] = v;
-        } else if (strcmp(o, "--kubeconfig") == 0) {
-            a->kubeconfig = v;
-        } else if (strcmp(o, "--context") == 0) {
-            a->context = v;
-        } else if (strcmp(o, "-n") == 0 || strcmp(o, "--namespace") == 0) {
+        taken = cli_common_opt(cmd, o, v, &a->c);
+        if (taken == 2)
+            return 2;
+        if (taken == 1) {
+            i++;
+            continue;
+        }
+        if (strcmp(o, "-n") == 0 || strcmp(o, "--namespace") == 0) {
             a->ns = v;
         } else if (strcmp(o, "--policy") == 0) {
             a->policy = v;
@@ -135,8 +130,6 @@ static int parse_args(int argc, char **argv, struct bk_args *a)
                 return 2;
             }
             a->output = v;
-        } else if (strcmp(o, "--s3-endpoint") == 0) {
-            a->endpoint = v;
         } else if (strcmp(o, "--bucket") == 0) {
             a->bucket = v;
         } else if (strcmp(o, "--region") == 0) {
@@ -145,8 +138,6 @@ static int parse_args(int argc, char **argv, struct bk_args *a)
             a->prefix = v;
         } else if (strcmp(o, "--encryption-key") == 0) {
             a->key_file = v;
-        } else if (strcmp(o, "--secret-namespace") == 0) {
-            a->secret_ns = v;
         } else if (strcmp(o, "--snapshot-timeout") == 0) {
             uint64_t s;
 
@@ -177,11 +168,11 @@ static int parse_args(int argc, char **argv, struct bk_args *a)
         fprintf(stderr, "lockwarden backup run: --namespace is required\n");
         return 2;
     }
-    if ((strcmp(a->sub, "run") == 0 || strcmp(a->sub, "prune") == 0) && a->n_policies == 0) {
+    if ((strcmp(a->sub, "run") == 0 || strcmp(a->sub, "prune") == 0) && a->c.n_policies == 0) {
         fprintf(stderr, "lockwarden backup %s: -p POLICIES is required\n", a->sub);
         return 2;
     }
-    if ((strcmp(a->sub, "list") == 0 || strcmp(a->sub, "verify") == 0) && a->n_policies == 0 &&
+    if ((strcmp(a->sub, "list") == 0 || strcmp(a->sub, "verify") == 0) && a->c.n_policies == 0 &&
         a->bucket == NULL) {
         fprintf(stderr, "lockwarden backup %s: give -p POLICIES or --bucket\n", a->sub);
         return 2;
@@ -200,8 +191,8 @@ static int load_policies(const struct bk_args *a, struct policy_set **out, struc
 
     if (rc != 0)
         return rc;
-    rc = cm_fs_load_tree(a->policies, a->n_policies, POLICY_MAX_FILE_BYTES, policy_loader_add_file,
-                         l, err);
+    rc = cm_fs_load_tree(a->c.policies, a->c.n_policies, POLICY_MAX_FILE_BYTES,
+                         policy_loader_add_file, l, err);
     if (rc != 0) {
         policy_loader_destroy(l);
         return rc;
@@ -225,8 +216,8 @@ static size_t locations(const struct bk_args *a, const struct policy_set *ps, st
         out[0].loc.bucket = a->bucket;
         out[0].loc.region = a->region;
         out[0].loc.prefix = a->prefix;
-        out[0].loc.endpoint = a->endpoint;
-        out[0].loc.path_style = a->path_style || a->endpoint != NULL;
+        out[0].loc.endpoint = a->c.s3_endpoint;
+        out[0].loc.path_style = a->path_style || a->c.s3_endpoint != NULL;
         return 1;
     }
     for (i = 0; ps != NULL && i < policy_set_backup_count(ps) && n < BK_MAX_LOCATIONS; i++) {
@@ -235,7 +226,7 @@ static size_t locations(const struct bk_args *a, const struct policy_set *ps, st
 
         if (a->policy != NULL && policy_set_backup_find(ps, a->policy, strlen(a->policy)) != p)
             continue;
-        backup_location_of(p, a->endpoint, &l);
+        backup_location_of(p, a->c.s3_endpoint, &l);
         for (j = 0; j < n; j++) {
             if (strcmp(out[j].loc.bucket, l.bucket) == 0 &&
                 strcmp(out[j].loc.prefix ? out[j].loc.prefix : "", l.prefix ? l.prefix : "") == 0 &&
@@ -252,20 +243,16 @@ static size_t locations(const struct bk_args *a, const struct policy_set *ps, st
     return n;
 }
 
-/* A kube client when one can be made; required only for run. */
-static int open_kube(const struct bk_args *a, bool required, struct kube_client **out,
-                     const char **secret_ns, struct cm_err *err)
+/* list, verify and prune work without a cluster (credentials from the environment);
+ * one is only needed for the policies' Secrets. */
+static void kube_optional(const struct bk_args *a, struct kube_client **kube,
+                          const char **secret_ns)
 {
-    struct kube_config *cfg = NULL;
-    int rc = kube_config_load(a->kubeconfig, a->context, &cfg, err);
+    struct cm_err e;
 
-    if (rc != 0)
-        return required ? rc : 0;
-    rc = kube_client_create(cfg, out, err);
-    if (rc == 0 && *secret_ns == NULL)
-        *secret_ns = kube_config_namespace(kube_client_config(*out));
-    kube_config_destroy(cfg);
-    return required ? rc : 0;
+    if (cli_kube_open(&a->c, kube, secret_ns, &e) != 0)
+        cm_log(CM_LOG_DEBUG, "backup", "no cluster: policy Secrets cannot be read",
+               CM_LS("err", e.msg));
 }
 
 static int open_s3(const struct bk_args *a, struct kube_client *kube, const char *secret_ns,
@@ -318,7 +305,7 @@ static int do_run(const struct bk_args *a, struct policy_set *ps, struct cm_err 
     struct s3_client *s3 = NULL;
     struct backup_app *apps = NULL;
     const struct policy_backup *p = NULL;
-    const char *secret_ns = a->secret_ns;
+    const char *secret_ns = a->c.secret_ns;
     struct backup_capture_opts co;
     struct backup_capture_result res;
     struct backup_key key;
@@ -328,7 +315,7 @@ static int do_run(const struct bk_args *a, struct policy_set *ps, struct cm_err 
     int rc;
 
     memset(&key, 0, sizeof(key));
-    rc = open_kube(a, true, &kube, &secret_ns, err);
+    rc = cli_kube_open(&a->c, &kube, &secret_ns, err);
     if (rc != 0)
         goto cleanup;
     if (a->policy != NULL) {
@@ -362,7 +349,7 @@ static int do_run(const struct bk_args *a, struct policy_set *ps, struct cm_err 
         }
     }
     memset(&l, 0, sizeof(l));
-    backup_location_of(p, a->endpoint, &l.loc);
+    backup_location_of(p, a->c.s3_endpoint, &l.loc);
     l.pol = p;
     rc = open_s3(a, kube, secret_ns, &l, &s3, err);
     if (rc == 0)
@@ -427,7 +414,7 @@ static int do_list(const struct bk_args *a, struct policy_set *ps, struct cm_err
 {
     struct bk_loc locs[BK_MAX_LOCATIONS];
     struct kube_client *kube = NULL;
-    const char *secret_ns = a->secret_ns;
+    const char *secret_ns = a->c.secret_ns;
     size_t n = locations(a, ps, locs);
     size_t i;
     int rc = 0;
@@ -436,7 +423,7 @@ static int do_list(const struct bk_args *a, struct policy_set *ps, struct cm_err
     if (n == 0)
         return cm_err_set(err, CM_ECONFIG, "the policies name no bucket");
     if (a->bucket == NULL)
-        (void)open_kube(a, false, &kube, &secret_ns, err);
+        kube_optional(a, &kube, &secret_ns);
     if (json && n > 1)
         printf("[");
     for (i = 0; i < n && rc == 0; i++) {
@@ -477,7 +464,7 @@ static int do_verify(const struct bk_args *a, struct policy_set *ps, struct cm_e
 {
     struct bk_loc locs[BK_MAX_LOCATIONS];
     struct kube_client *kube = NULL;
-    const char *secret_ns = a->secret_ns;
+    const char *secret_ns = a->c.secret_ns;
     struct backup_verify_report rep;
     struct backup_key key;
     bool have_key = false;
@@ -506,7 +493,7 @@ static int do_verify(const struct bk_args *a, struct policy_set *ps, struct cm_e
     if (backup_rp_id_parse(id, strlen(id), NULL) != 0)
         return cm_err_set(err, CM_EINVAL, "%s is not a restore point id", id);
     if (a->bucket == NULL)
-        (void)open_kube(a, false, &kube, &secret_ns, err);
+        kube_optional(a, &kube, &secret_ns);
     rc = get_key(a, NULL, NULL, NULL, &key, &have_key, err);
     if (rc != 0)
         goto cleanup;
@@ -565,14 +552,14 @@ static int do_prune(const struct bk_args *a, struct policy_set *ps, struct cm_er
 {
     struct bk_loc locs[BK_MAX_LOCATIONS];
     struct kube_client *kube = NULL;
-    const char *secret_ns = a->secret_ns;
+    const char *secret_ns = a->c.secret_ns;
     size_t n = locations(a, ps, locs);
     size_t i, j;
     int rc = 0;
     size_t errors = 0;
     size_t locked = 0;
 
-    (void)open_kube(a, false, &kube, &secret_ns, err);
+    kube_optional(a, &kube, &secret_ns);
     for (i = 0; i < n && rc == 0; i++) {
         struct s3_client *s3 = NULL;
         struct backup_prune_opts po;
@@ -644,7 +631,7 @@ int cmd_backup(int argc, char **argv)
         fprintf(stderr, "lockwarden backup: %s\n", err.msg);
         return 1;
     }
-    if (a.n_policies > 0) {
+    if (a.c.n_policies > 0) {
         rc = load_policies(&a, &ps, &err);
         if (rc != 0) {
             fprintf(stderr, "lockwarden backup: %s\n", err.msg);

@@ -6,13 +6,12 @@
 #include "backup/kube/kube.h"
 #include "backup/s3/s3.h"
 #include "cli/cli.h"
+#include "cli/cli_opts.h"
 #include "common/cm.h"
 #include "policy/policy.h"
 
 #include <stdio.h>
 #include <string.h>
-
-#define RESTORE_MAX_POLICY_PATHS 64
 
 static void restore_usage(FILE *f)
 {
@@ -50,15 +49,10 @@ static void restore_usage(FILE *f)
 }
 
 struct restore_args {
-    const char *policies[RESTORE_MAX_POLICY_PATHS];
-    size_t n_policies;
+    struct cli_common c; /* -p, --kubeconfig, --context, --secret-namespace, --s3-endpoint */
     struct backup_restore_nsmap nsmap;
     const char *point;
-    const char *kubeconfig;
-    const char *context;
     const char *key_file;
-    const char *s3_endpoint;
-    const char *secret_ns;
     bool dry_run;
     bool update;
     bool json;
@@ -119,6 +113,7 @@ static int split_point(struct restore_args *a)
 static int parse_args(int argc, char **argv, struct restore_args *a)
 {
     struct cm_err err;
+    int taken;
     int i;
 
     memset(a, 0, sizeof(*a));
@@ -148,14 +143,14 @@ static int parse_args(int argc, char **argv, struct restore_args *a)
             fprintf(stderr, "lockwarden restore: %s needs a value (or is unknown)\n", o);
             return 2;
         }
-        if (strcmp(o, "-p") == 0 || strcmp(o, "--policies") == 0) {
-            if (a->n_policies == RESTORE_MAX_POLICY_PATHS) {
-                fprintf(stderr, "lockwarden restore: more than %d -p paths\n",
-                        RESTORE_MAX_POLICY_PATHS);
-                return 2;
-            }
-            a->policies[a->n_policies++] = v;
-        } else if (strcmp(o, "--namespace-map") == 0) {
+        taken = cli_common_opt("restore", o, v, &a->c);
+        if (taken == 2)
+            return 2;
+        if (taken == 1) {
+            i++;
+            continue;
+        }
+        if (strcmp(o, "--namespace-map") == 0) {
             if (backup_restore_nsmap_add(&a->nsmap, v, &err) != 0) {
                 fprintf(stderr, "lockwarden restore: %s\n", err.msg);
                 return 2;
@@ -172,16 +167,8 @@ static int parse_args(int argc, char **argv, struct restore_args *a)
                 return 2;
             }
             a->json = strcmp(v, "json") == 0;
-        } else if (strcmp(o, "--kubeconfig") == 0) {
-            a->kubeconfig = v;
-        } else if (strcmp(o, "--context") == 0) {
-            a->context = v;
         } else if (strcmp(o, "--encryption-key") == 0 || strcmp(o, "--key-file") == 0) {
             a->key_file = v;
-        } else if (strcmp(o, "--secret-namespace") == 0) {
-            a->secret_ns = v;
-        } else if (strcmp(o, "--s3-endpoint") == 0) {
-            a->s3_endpoint = v;
         } else {
             fprintf(stderr, "lockwarden restore: unknown option %s\n", o);
             return 2;
@@ -220,7 +207,7 @@ static int locate(const struct restore_args *a, const struct policy_set *ps, str
                     a->policy);
             return 2;
         }
-        if (backup_restore_s3_open(found, kc, secret_ns, a->s3_endpoint, &found_s3, &err) != 0) {
+        if (backup_restore_s3_open(found, kc, secret_ns, a->c.s3_endpoint, &found_s3, &err) != 0) {
             fprintf(stderr, "lockwarden restore: %s\n", err.msg);
             return 1;
         }
@@ -241,7 +228,7 @@ static int locate(const struct restore_args *a, const struct policy_set *ps, str
         if (found != NULL && same_location(found, bp))
             continue;
         cm_err_clear(&err);
-        orc = backup_restore_s3_open(bp, kc, secret_ns, a->s3_endpoint, &s3, &err);
+        orc = backup_restore_s3_open(bp, kc, secret_ns, a->c.s3_endpoint, &s3, &err);
         /* The same reader as the restore itself (the original manifest.json version, so
          * a delete marker or a newer version does not hide the point). A point that is
          * there but damaged counts as found: reading it then says why it is refused. */
@@ -341,7 +328,6 @@ int cmd_restore(int argc, char **argv)
 {
     struct restore_args *a = NULL;
     struct policy_set *ps = NULL;
-    struct kube_config *cfg = NULL;
     struct kube_client *kc = NULL;
     struct s3_client *s3 = NULL;
     const struct policy_backup *bp = NULL;
@@ -367,17 +353,15 @@ int cmd_restore(int argc, char **argv)
         code = rc == 1 ? 0 : 2;
         goto cleanup;
     }
-    if (backup_audit_policies_load(a->policies, a->n_policies, &ps, &err) != 0) {
+    if (backup_audit_policies_load(a->c.policies, a->c.n_policies, &ps, &err) != 0) {
         fprintf(stderr, "lockwarden restore: %s\n", err.msg);
         goto cleanup;
     }
     code = 1;
-    if (kube_config_load(a->kubeconfig, a->context, &cfg, &err) != 0 ||
-        kube_client_create(cfg, &kc, &err) != 0) {
+    if (cli_kube_open(&a->c, &kc, &secret_ns, &err) != 0) {
         fprintf(stderr, "lockwarden restore: %s\n", err.msg);
         goto cleanup;
     }
-    secret_ns = a->secret_ns != NULL ? a->secret_ns : kube_config_namespace(cfg);
     code = locate(a, ps, kc, secret_ns, &bp, &s3);
     if (code != 0)
         goto cleanup;
@@ -425,7 +409,6 @@ cleanup:
     backup_restore_point_destroy(rp);
     s3_client_destroy(s3);
     kube_client_destroy(kc);
-    kube_config_destroy(cfg);
     policy_set_destroy(ps);
     cm_free(a);
     return code;
