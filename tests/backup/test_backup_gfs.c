@@ -92,6 +92,9 @@ static void test_daily_weekly_monthly(void **state)
     int i;
 
     (void)state;
+    /* retain_until = 0 (unlocked): left unset it was stack garbage, and a garbage date
+     * in the future made d[29] RETAINED instead of EXPIREd under ASan. */
+    memset(p, 0, sizeof(p));
     for (i = 0; i < 40; i++) {
         p[i].created = base - (time_t)i * D;
         p[i].complete = true;
