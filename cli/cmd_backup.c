@@ -184,22 +184,6 @@ static int parse_args(int argc, char **argv, struct bk_args *a)
     return 0;
 }
 
-static int load_policies(const struct bk_args *a, struct policy_set **out, struct cm_err *err)
-{
-    struct policy_loader *l = NULL;
-    int rc = policy_loader_create(&l, err);
-
-    if (rc != 0)
-        return rc;
-    rc = cm_fs_load_tree(a->c.policies, a->c.n_policies, POLICY_MAX_FILE_BYTES,
-                         policy_loader_add_file, l, err);
-    if (rc != 0) {
-        policy_loader_destroy(l);
-        return rc;
-    }
-    return policy_loader_finish(l, out, err);
-}
-
 /* One bucket to read: from --bucket or from each distinct policy location. */
 struct bk_loc {
     struct backup_location loc;
@@ -261,14 +245,11 @@ static int open_s3(const struct bk_args *a, struct kube_client *kube, const char
     struct s3_credentials creds = {0};
     int rc;
 
-    if (l->pol != NULL)
-        rc = backup_creds_resolve(kube, secret_ns, l->pol, &creds, err);
-    else
-        rc = s3_credentials_from_env(&creds, err);
-    (void)a;
-    if (rc != 0)
-        return rc;
-    rc = backup_s3_open(&l->loc, &creds, out, err);
+    if (l->pol != NULL) /* the same client restore and the audit open for a policy */
+        return backup_restore_s3_open(l->pol, kube, secret_ns, a->c.s3_endpoint, out, err);
+    rc = s3_credentials_from_env(&creds, err);
+    if (rc == 0)
+        rc = backup_s3_open(&l->loc, &creds, out, err);
     s3_credentials_cleanup(&creds);
     return rc;
 }
@@ -292,7 +273,9 @@ static int get_key(const struct bk_args *a, struct kube_client *kube, const char
                               "BackupPolicy %s encrypts with Secret %s: give "
                               "--encryption-key or a cluster",
                               p->name, p->encryption_key_secret);
-        rc = backup_key_from_secret(kube, secret_ns, p->encryption_key_secret, key, err);
+        /* The executor's Secret namespace only: a capture never takes its key from the
+         * namespace it captures. */
+        rc = backup_restore_key_lookup(kube, p, secret_ns, NULL, key, err);
         *have = rc == 0;
         return rc;
     }
@@ -503,8 +486,7 @@ static int do_verify(const struct bk_args *a, struct policy_set *ps, struct cm_e
 
         if (!have_key && locs[i].pol != NULL && locs[i].pol->encryption_key_secret[0] != '\0' &&
             kube != NULL &&
-            backup_key_from_secret(kube, secret_ns, locs[i].pol->encryption_key_secret, &key,
-                                   err) == 0)
+            backup_restore_key_lookup(kube, locs[i].pol, secret_ns, ns, &key, err) == 0)
             have_key = true;
         rc = open_s3(a, kube, secret_ns, &locs[i], &s3, err);
         if (rc == 0)
@@ -632,7 +614,7 @@ int cmd_backup(int argc, char **argv)
         return 1;
     }
     if (a.c.n_policies > 0) {
-        rc = load_policies(&a, &ps, &err);
+        rc = backup_audit_policies_load(a.c.policies, a.c.n_policies, &ps, &err);
         if (rc != 0) {
             fprintf(stderr, "lockwarden backup: %s\n", err.msg);
             s3_global_cleanup();
