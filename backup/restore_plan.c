@@ -97,23 +97,6 @@ void backup_restore_nsmap_init(struct backup_restore_nsmap *m)
     memset(m, 0, sizeof(*m));
 }
 
-/* RFC 1123 label: 1..63 of [a-z0-9-], alphanumeric at both ends. */
-static bool dns_label(const char *s, size_t n)
-{
-    size_t i;
-
-    if (n == 0 || n > 63)
-        return false;
-    for (i = 0; i < n; i++) {
-        char c = s[i];
-        bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-
-        if (!alnum && !(c == '-' && i > 0 && i + 1 < n))
-            return false;
-    }
-    return true;
-}
-
 int backup_restore_nsmap_add(struct backup_restore_nsmap *m, const char *spec, struct cm_err *err)
 {
     const char *eq = spec != NULL ? strchr(spec, '=') : NULL;
@@ -126,7 +109,7 @@ int backup_restore_nsmap_add(struct backup_restore_nsmap *m, const char *spec, s
                           spec != NULL ? spec : "");
     nf = (size_t)(eq - spec);
     nt = strlen(eq + 1);
-    if (!dns_label(spec, nf) || !dns_label(eq + 1, nt))
+    if (!backup_ns_valid(spec, nf) || !backup_ns_valid(eq + 1, nt))
         return cm_err_set(err, CM_EINVAL,
                           "--namespace-map \"%.140s\": both sides must be namespace names "
                           "(lowercase letters, digits, '-', at most 63)",
