@@ -4,6 +4,7 @@
  * dependencies, the archive closed, then waiting for the snapshots, and manifest.json
  * last). */
 #include "backup/backup.h"
+#include "backup/backup_pipe.h"
 #include "backup/kube/kube.h"
 #include "backup/s3/s3.h"
 #include "policy/policy.h"
@@ -28,6 +29,7 @@ struct cap {
     struct cm_err *err;
     struct backup_manifest *m;
     struct backup_archive_writer *w;
+    struct backup_pipe *pipe; /* feeds w from a worker thread while objects are listed */
     struct s3_upload *up;
     struct cap_pvc *pvcs;
     size_t n_pvcs;
@@ -79,14 +81,15 @@ static void copy_name(char *dst, size_t len, const char *src)
     (void)snprintf(dst, len, "%s", src != NULL ? src : "");
 }
 
-/* Strips a copy of obj and adds it to the archive and the manifest. */
-static int add_object(struct cap *c, const struct kube_resource *r, const cJSON *obj)
+/* Strips obj (the caller's, changed in place: it is discarded afterwards) and adds it
+ * to the archive, through the pipe, and to the manifest. Each object is serialised
+ * exactly once, and its JSON moves into the pipe without a copy. */
+static int add_object(struct cap *c, const struct kube_resource *r, cJSON *obj)
 {
     const char *stripped[BACKUP_STRIP_MAX];
     struct backup_mf_resource mr;
     char path[300];
     char *json = NULL;
-    cJSON *copy = NULL;
     const char *name = meta_str(obj, "name");
     size_t n = 0;
     int rc;
@@ -99,15 +102,10 @@ static int add_object(struct cap *c, const struct kube_resource *r, const cJSON 
         return cm_err_set(c->err, rc, "%s %s: cannot form an archive path", r->plural, name);
     if (c->restarted && backup_manifest_find(c->m, path) != NULL)
         return 0;
-    copy = cJSON_Duplicate(obj, true);
-    if (copy == NULL)
+    backup_strip_object(obj, r->group, r->kind, stripped, &n);
+    json = cJSON_PrintUnformatted(obj);
+    if (json == NULL)
         return cm_err_set(c->err, CM_ENOMEM, "capture: out of memory");
-    backup_strip_object(copy, r->group, r->kind, stripped, &n);
-    json = cJSON_PrintUnformatted(copy);
-    if (json == NULL) {
-        rc = cm_err_set(c->err, CM_ENOMEM, "capture: out of memory");
-        goto cleanup;
-    }
     memset(&mr, 0, sizeof(mr));
     mr.api_version = (char *)r->api_version;
     mr.kind = (char *)r->kind;
@@ -119,16 +117,14 @@ static int add_object(struct cap *c, const struct kube_resource *r, const cJSON 
     backup_sha256_hex(json, mr.size, mr.sha256);
     mr.stripped = (char **)stripped;
     mr.n_stripped = n;
-    rc = backup_archive_writer_add(c->w, path, json, mr.size, c->err);
+    /* json belongs to the pipe from here on, also on failure. */
+    rc = backup_pipe_add(c->pipe, path, json, mr.size, c->err);
     if (rc != 0)
-        goto cleanup;
+        return rc;
     rc = backup_manifest_add_resource(c->m, &mr);
     if (rc != 0)
         rc = cm_err_set(c->err, rc, "capture: manifest: %s (%s %s)", cm_strerror(rc), r->plural,
                         name);
-cleanup:
-    cJSON_free(json);
-    cJSON_Delete(copy);
     return rc;
 }
 
@@ -147,15 +143,18 @@ static void note_group_type(struct cap *c, const struct kube_resource *r)
     memcpy(c->crd[c->n_crd++], key, strlen(key) + 1);
 }
 
-static int on_item(const cJSON *item, void *ctx)
+static int on_item(cJSON *item, void *ctx)
 {
     struct cap *c = ctx;
     const struct kube_resource *r = c->cur;
+    int rc = 0;
 
-    if (backup_strip_skip(r->group, r->plural, item))
-        return 0;
-    note_group_type(c, r);
-    return add_object(c, r, item);
+    if (!backup_strip_skip(r->group, r->plural, item)) {
+        note_group_type(c, r);
+        rc = add_object(c, r, item);
+    }
+    cJSON_Delete(item);
+    return rc;
 }
 
 static void on_restart(void *ctx)
@@ -438,7 +437,7 @@ static int capture_namespace(struct cap *c, struct kube_client *kube,
         kube_resource_ref(r, c->o->namespace_, NULL, &ref);
         c->cur = r;
         c->restarted = false;
-        rc = kube_list(kube, &ref, &lo, on_item, NULL, c, NULL, c->err);
+        rc = kube_list_take(kube, &ref, &lo, on_item, NULL, c, NULL, c->err);
         if (rc == CM_EAUTH && c->err != NULL && strncmp(c->err->msg, "forbidden", 9) == 0) {
             /* RBAC that does not grant this type (e.g. a least-privilege chart without
              * Secrets or custom resources): skip it, loudly, and say so in the manifest.
@@ -574,12 +573,19 @@ int backup_capture_run(const struct backup_capture_opts *o, struct backup_captur
     }
     if (rc == 0)
         rc = backup_archive_writer_create(upload_sink, c.up, o->key, now, &c.w, err);
+    if (rc == 0)
+        rc = backup_pipe_start(c.w, &c.pipe, err);
     if (rc != 0)
         goto cleanup;
     t_setup = cm_time_mono_ns();
     rc = capture_namespace(&c, o->kube, d);
     if (rc == 0)
         rc = capture_cluster(&c, o->kube, d);
+    if (rc == 0) {
+        /* Joins the worker: the writer and the upload are this thread's again. */
+        rc = backup_pipe_finish(c.pipe, err);
+        c.pipe = NULL;
+    }
     if (rc == 0)
         rc = backup_archive_writer_finish(c.w, err);
     if (rc != 0)
@@ -634,6 +640,9 @@ int backup_capture_run(const struct backup_capture_opts *o, struct backup_captur
            CM_LI("snapshots_ms", (t_snap - t_close) / 1000000u),
            CM_LI("duration_ms", (cm_time_mono_ns() - t0) / 1000000u));
 cleanup:
+    /* Stop the worker before anything it uses (writer, upload) goes away. */
+    backup_pipe_abort(c.pipe);
+    c.pipe = NULL;
     if (rc != 0) {
         s3_upload_abort(c.up);
         c.up = NULL;
