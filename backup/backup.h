@@ -877,9 +877,10 @@ CM_NODISCARD int backup_restore_s3_open(const struct policy_backup *bp, struct k
 #define BACKUP_RESTORE_MAX_IDS 100000 /* restore points listed for one namespace */
 
 /* Lists the restore point ids of namespace ns under prefix (the "<prefix>/<ns>/"
- * directory), complete or not, sorted oldest first (ids sort by time). *ids is a new
- * array of *n ids (cm_free; NULL when *n is 0). Returns 0, CM_ETOOBIG (more than
- * BACKUP_RESTORE_MAX_IDS), CM_EINVAL (bad namespace), CM_ENOMEM or the s3 codes. */
+ * directory), complete or not, sorted oldest first (ids sort by time), through
+ * backup_catalog_list (object versions: a delete marker does not hide a point). *ids
+ * is a new array of *n ids (cm_free; NULL when *n is 0). Returns 0, CM_ETOOBIG (more
+ * than BACKUP_RESTORE_MAX_IDS), CM_EINVAL (bad namespace), CM_ENOMEM or the s3 codes. */
 CM_NODISCARD int backup_restore_list_ids(struct s3_client *s3, const char *prefix,
                                          const char *ns, char (**ids)[BACKUP_ID_LEN + 1],
                                          size_t *n, struct cm_err *err);

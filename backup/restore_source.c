@@ -7,8 +7,6 @@
 #include "backup/kube/kube.h"
 #include "backup/s3/s3.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* ---- client ---- */
@@ -35,86 +33,45 @@ cleanup:
     return rc;
 }
 
-/* ---- listing restore points ---- */
-
-struct list_ctx {
-    size_t skip; /* bytes of "<prefix>/<ns>/" */
-    char (*ids)[BACKUP_ID_LEN + 1];
-    size_t n;
-    size_t cap;
-};
-
-static int list_cb(const struct s3_list_entry *e, void *ctx)
-{
-    struct list_ctx *l = ctx;
-    const char *id;
-    size_t n;
-    time_t t;
-
-    if (!e->is_prefix || strlen(e->key) <= l->skip)
-        return 0;
-    id = e->key + l->skip;
-    n = strlen(id);
-    if (n > 0 && id[n - 1] == '/')
-        n--;
-    /* Only well-formed ids count; anything else in the directory is not ours. */
-    if (n != BACKUP_ID_LEN || backup_rp_id_parse(id, n, &t) != 0)
-        return 0;
-    if (l->n == BACKUP_RESTORE_MAX_IDS)
-        return CM_ETOOBIG;
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 64;
-        char(*nids)[BACKUP_ID_LEN + 1] = cm_realloc(l->ids, ncap * sizeof(*nids));
-
-        if (nids == NULL)
-            return CM_ENOMEM;
-        l->ids = nids;
-        l->cap = ncap;
-    }
-    memcpy(l->ids[l->n], id, n);
-    l->ids[l->n][n] = '\0';
-    l->n++;
-    return 0;
-}
-
-static int id_cmp(const void *a, const void *b)
-{
-    return strcmp(a, b);
-}
+/* ---- listing restore points: through the executor's catalog ---- */
 
 int backup_restore_list_ids(struct s3_client *s3, const char *prefix, const char *ns,
                             char (**ids)[BACKUP_ID_LEN + 1], size_t *n, struct cm_err *err)
 {
-    char dir[BACKUP_KEY_MAX];
-    struct list_ctx l;
-    struct s3_list_opts o;
-    int len;
+    struct backup_catalog *c = NULL;
+    char(*out)[BACKUP_ID_LEN + 1] = NULL;
+    size_t count;
+    size_t i;
     int rc;
 
     if (ns == NULL || !backup_ns_valid(ns, strlen(ns)))
         return cm_err_set(err, CM_EINVAL, "restore points: bad namespace \"%.64s\"",
                           ns != NULL ? ns : "");
-    len = snprintf(dir, sizeof(dir), "%s%s%s/", prefix != NULL ? prefix : "",
-                   prefix != NULL && prefix[0] != '\0' ? "/" : "", ns);
-    if (len < 0 || (size_t)len >= sizeof(dir))
-        return cm_err_set(err, CM_ETOOBIG, "restore points: prefix too long");
-    memset(&l, 0, sizeof(l));
-    l.skip = (size_t)len;
-    memset(&o, 0, sizeof(o));
-    o.prefix = dir;
-    o.delimiter = "/";
-    rc = s3_client_list_objects(s3, &o, list_cb, &l, NULL, err);
-    if (rc == CM_ETOOBIG || rc == CM_ENOMEM)
-        cm_err_set(err, rc, "restore points of %s: %s", ns,
-                   rc == CM_ETOOBIG ? "too many" : "out of memory");
+    /* The catalog reads object versions, so a delete marker over manifest.json does
+     * not hide a point, and it keeps only well-formed ids. */
+    rc = backup_catalog_list(s3, prefix, ns, false, &c, err);
     if (rc != 0) {
-        cm_free(l.ids);
+        cm_err_prefix(err, "restore points of %s", ns);
         return rc;
     }
-    if (l.n > 1)
-        qsort(l.ids, l.n, sizeof(*l.ids), id_cmp);
-    *ids = l.ids;
-    *n = l.n;
+    count = backup_catalog_count(c);
+    if (count > BACKUP_RESTORE_MAX_IDS) {
+        backup_catalog_destroy(c);
+        return cm_err_set(err, CM_ETOOBIG, "restore points of %s: too many", ns);
+    }
+    if (count > 0) {
+        out = cm_calloc(count, sizeof(*out));
+        if (out == NULL) {
+            backup_catalog_destroy(c);
+            return cm_err_set(err, CM_ENOMEM, "restore points of %s: out of memory", ns);
+        }
+    }
+    /* Sorted by namespace, then id: one namespace here, so oldest first. */
+    for (i = 0; i < count; i++)
+        memcpy(out[i], backup_catalog_get(c, i)->id, BACKUP_ID_LEN + 1);
+    backup_catalog_destroy(c);
+    *ids = out;
+    *n = count;
     return 0;
 }
 

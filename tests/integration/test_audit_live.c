@@ -274,7 +274,8 @@ static int setup(void **state)
     /* A foreign manifest.json version over shop's point (Object Lock protects versions,
      * not keys): the audit reads the original one, so shop stays protected. */
     if (backup_rp_key("gold", "shop", shop_id, BACKUP_MANIFEST_NAME, key, sizeof(key), &err) != 0 ||
-        s3_client_put_object(e.s3, key, "{}", 2, NULL, NULL, &err) != 0)
+        s3_client_put_object(e.s3, key, "{}", 2, NULL, NULL, &err) != 0 ||
+        s3_client_delete_object(e.s3, key, NULL, false, &err) != 0) /* + a delete marker */
         return -1;
     *state = &e;
     return 0;

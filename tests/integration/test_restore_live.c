@@ -777,6 +777,8 @@ static void test_foreign_manifest_version_ignored(void **state)
     snprintf(m->archive_version, sizeof(m->archive_version), "%s", put.version_id);
     assert_int_equal(backup_manifest_format(m, &mf), 0);
     assert_int_equal(s3_client_put_object(e->s3, mkey, mf.ptr, mf.len, NULL, NULL, &err), 0);
+    /* ... and a delete marker on top: not a version, so it hides nothing either. */
+    assert_int_equal(s3_client_delete_object(e->s3, mkey, NULL, false, &err), 0);
     backup_archive_writer_destroy(w);
     backup_manifest_destroy(m);
     cm_buf_free(&arch);
