@@ -6,13 +6,12 @@
 #include "backup/kube/kube.h"
 #include "backup/s3/s3.h"
 #include "cli/cli.h"
+#include "cli/cli_opts.h"
 #include "common/cm.h"
 #include "policy/policy.h"
 
 #include <stdio.h>
 #include <string.h>
-
-#define EX_MAX_PATHS 64
 
 static void ex_usage(FILE *f)
 {
@@ -63,19 +62,18 @@ static int parse_u(const char *o, const char *v, uint64_t lo, uint64_t hi, uint6
 
 int cmd_executor(int argc, char **argv)
 {
-    const char *paths[EX_MAX_PATHS];
-    size_t n_paths = 0;
-    const char *kubeconfig = NULL;
-    const char *context = NULL;
+    struct cli_common c; /* -p, --kubeconfig, --context, --secret-namespace, --s3-endpoint */
     struct backup_executor_opts o;
     struct policy_loader *l = NULL;
     struct policy_set *ps = NULL;
     struct kube_config *cfg = NULL;
     struct cm_err err;
     uint64_t v;
+    int taken;
     int i;
     int rc;
 
+    memset(&c, 0, sizeof(c));
     memset(&o, 0, sizeof(o));
     memset(&err, 0, sizeof(err));
     o.metrics_addr = "0.0.0.0:9464";
@@ -105,17 +103,12 @@ int cmd_executor(int argc, char **argv)
             return 2;
         }
         i++;
-        if (strcmp(a, "-p") == 0 || strcmp(a, "--policies") == 0) {
-            if (n_paths == EX_MAX_PATHS) {
-                fprintf(stderr, "lockwarden executor: more than %d -p paths\n", EX_MAX_PATHS);
-                return 2;
-            }
-            paths[n_paths++] = val;
-        } else if (strcmp(a, "--kubeconfig") == 0) {
-            kubeconfig = val;
-        } else if (strcmp(a, "--context") == 0) {
-            context = val;
-        } else if (strcmp(a, "--metrics-addr") == 0) {
+        taken = cli_common_opt("executor", a, val, &c);
+        if (taken == 2)
+            return 2;
+        if (taken == 1)
+            continue;
+        if (strcmp(a, "--metrics-addr") == 0) {
             o.metrics_addr = val;
         } else if (strcmp(a, "--max-concurrent") == 0) {
             if (parse_u(a, val, 1, 64, &v) != 0)
@@ -139,23 +132,21 @@ int cmd_executor(int argc, char **argv)
             o.lease_name = val;
         } else if (strcmp(a, "--identity") == 0) {
             o.identity = val;
-        } else if (strcmp(a, "--secret-namespace") == 0) {
-            o.secret_namespace = val;
-        } else if (strcmp(a, "--s3-endpoint") == 0) {
-            o.endpoint_override = val;
         } else {
             fprintf(stderr, "lockwarden executor: unknown option %s\n", a);
             return 2;
         }
     }
-    if (n_paths == 0) {
+    if (c.n_policies == 0) {
         fprintf(stderr, "lockwarden executor: -p POLICIES is required\n");
         return 2;
     }
+    o.secret_namespace = c.secret_ns;
+    o.endpoint_override = c.s3_endpoint;
     rc = policy_loader_create(&l, &err);
     if (rc == 0) {
-        rc =
-            cm_fs_load_tree(paths, n_paths, POLICY_MAX_FILE_BYTES, policy_loader_add_file, l, &err);
+        rc = cm_fs_load_tree(c.policies, c.n_policies, POLICY_MAX_FILE_BYTES,
+                             policy_loader_add_file, l, &err);
         if (rc != 0)
             policy_loader_destroy(l);
         else
@@ -170,7 +161,7 @@ int cmd_executor(int argc, char **argv)
         policy_set_destroy(ps);
         return 2;
     }
-    rc = kube_config_load(kubeconfig, context, &cfg, &err);
+    rc = kube_config_load(c.kubeconfig, c.context, &cfg, &err);
     if (rc == 0 && s3_global_init(&err) != 0)
         rc = CM_EIO;
     if (rc == 0) {
