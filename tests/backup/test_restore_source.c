@@ -298,6 +298,26 @@ static int mem_sink(void *ctx, const void *p, size_t n, struct cm_err *err)
     return cm_buf_add(ctx, p, n);
 }
 
+/* Adds core/v1 object ns "shop" kind/name with JSON json to m's resources. */
+static void add_core_resource(struct backup_manifest *m, const char *kind, const char *resource,
+                              const char *name, const char *json)
+{
+    struct backup_mf_resource r;
+    char path[256];
+
+    snprintf(path, sizeof(path), "resources/core/v1/%s/%s.json", resource, name);
+    memset(&r, 0, sizeof(r));
+    r.api_version = (char *)"v1";
+    r.kind = (char *)kind;
+    r.resource = (char *)resource;
+    r.namespace_ = (char *)"shop";
+    r.name = (char *)name;
+    r.path = path;
+    r.size = strlen(json);
+    backup_sha256_hex(json, strlen(json), r.sha256);
+    assert_int_equal(backup_manifest_add_resource(m, &r), 0);
+}
+
 struct fx {
     struct mem_bucket bucket;
     struct s3_client *s3;
@@ -347,20 +367,8 @@ static void put_point(struct fx *fx, unsigned flags, const struct backup_key *ke
     if (flags & F_EXTRA_ENTRY)
         assert_int_equal(
             backup_archive_writer_add(w, "resources/core/v1/secrets/x.json", "{}", 2, &err), 0);
-    if (flags & F_MISSING) {
-        struct backup_mf_resource r;
-
-        memset(&r, 0, sizeof(r));
-        r.api_version = (char *)"v1";
-        r.kind = (char *)"Secret";
-        r.resource = (char *)"secrets";
-        r.namespace_ = (char *)"shop";
-        r.name = (char *)"gone";
-        r.path = (char *)"resources/core/v1/secrets/gone.json";
-        r.size = 2;
-        backup_sha256_hex("{}", 2, r.sha256);
-        assert_int_equal(backup_manifest_add_resource(m, &r), 0);
-    }
+    if (flags & F_MISSING)
+        add_core_resource(m, "Secret", "secrets", "gone", "{}");
     assert_int_equal(backup_archive_writer_finish(w, &err), 0);
     m->completed_at = m->created_at + 5;
     memcpy(m->lock_mode, "COMPLIANCE", 11);
@@ -502,23 +510,13 @@ static void test_foreign_manifest_version_ignored(void **state)
     char mkey[BACKUP_KEY_MAX];
     static const char evil[] = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":"
                                "{\"name\":\"evil\",\"namespace\":\"shop\"}}";
-    struct backup_mf_resource r;
 
     put_point(fx, 0, NULL);
     /* The attacker's manifest: well formed, for this very point, naming one object of
      * its own and an archive digest of its choosing. */
     cm_buf_init(&mf, 1 << 20);
     assert_int_equal(backup_manifest_create(ID, "shop", "goldpolicy", &m), 0);
-    memset(&r, 0, sizeof(r));
-    r.api_version = (char *)"v1";
-    r.kind = (char *)"ConfigMap";
-    r.resource = (char *)"configmaps";
-    r.namespace_ = (char *)"shop";
-    r.name = (char *)"evil";
-    r.path = (char *)"resources/core/v1/configmaps/evil.json";
-    r.size = strlen(evil);
-    backup_sha256_hex(evil, strlen(evil), r.sha256);
-    assert_int_equal(backup_manifest_add_resource(m, &r), 0);
+    add_core_resource(m, "ConfigMap", "configmaps", "evil", evil);
     m->completed_at = m->created_at + 5;
     memcpy(m->lock_mode, "NONE", 5);
     m->archive_size = 1;
