@@ -119,15 +119,23 @@ static void point_failed(struct point_cache *c, const char *id, const char *msg)
     c->pt.verify_detail = c->detail;
 }
 
-/* The lock of a point that failed verification, from its manifest object's HEAD (the
- * report still says what the bucket holds). Returns 0 (unreadable: left NONE). */
+/* The lock of a point that failed verification (the report still says what the bucket
+ * holds): its original manifest.json version's, through the shared reader when the
+ * manifest can still be opened, else the latest version's HEAD. Returns 0 (unreadable:
+ * left NONE). */
 static int head_lock(struct s3_client *s3, const char *prefix, const char *ns, const char *id,
                      struct point_cache *c)
 {
+    struct backup_rp *rp = NULL;
     struct s3_object_info info;
     char key[BACKUP_KEY_MAX];
     struct cm_err err;
 
+    if (backup_rp_open(s3, prefix, ns, id, &rp, &err) == 0) {
+        backup_rp_lock(rp, &c->pt.lock_mode, &c->pt.retain_until, &c->pt.legal_hold);
+        backup_rp_destroy(rp);
+        return 0;
+    }
     if (backup_rp_key(prefix, ns, id, BACKUP_MANIFEST_NAME, key, sizeof(key), &err) != 0 ||
         s3_client_head_object(s3, key, NULL, &info, &err) != 0)
         return 0;
