@@ -131,8 +131,9 @@ int backup_restore_point_read(struct s3_client *s3, const char *prefix, const ch
         goto cleanup;
     k.mf = backup_rp_manifest(rp);
     p = cm_calloc(1, sizeof(*p));
-    if (p == NULL || (keep_objects && k.mf->n_resources > 0 &&
-                      (k.objects = cm_calloc(k.mf->n_resources, sizeof(*k.objects))) == NULL)) {
+    if (p != NULL && keep_objects && k.mf->n_resources > 0)
+        k.objects = cm_calloc(k.mf->n_resources, sizeof(*k.objects));
+    if (p == NULL || (keep_objects && k.mf->n_resources > 0 && k.objects == NULL)) {
         rc = cm_err_set(err, CM_ENOMEM, "out of memory");
         goto cleanup;
     }
@@ -153,8 +154,11 @@ int backup_restore_point_read(struct s3_client *s3, const char *prefix, const ch
     p = NULL;
 cleanup:
     /* A corrupt manifest or archive is damage to the point, as the contract says. */
-    if (rc == CM_EPARSE)
+    if (rc == CM_EPARSE) {
         rc = CM_EINTEGRITY;
+        if (err != NULL)
+            err->code = rc;
+    }
     if (k.objects != NULL) {
         for (i = 0; i < k.mf->n_resources; i++)
             cJSON_Delete(k.objects[i]);
