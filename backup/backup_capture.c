@@ -9,6 +9,7 @@
 #include "backup/s3/s3.h"
 #include "policy/policy.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -39,6 +40,14 @@ struct cap {
     size_t n_crd;
     bool restarted; /* a list restarted: skip paths already archived */
     const struct kube_resource *cur;
+    /* The bucket's Object Lock preflight runs on its own thread while the capture reads
+     * the cluster (read-only); whatever has a side effect (a VolumeSnapshot, the first
+     * byte handed to the upload) waits for its verdict first: preflight_wait(). */
+    pthread_mutex_t pf_mu;
+    pthread_t pf_thread;
+    bool pf_running;
+    int pf_rc;
+    struct cm_err pf_err;
 };
 
 static void do_sleep(const struct backup_capture_opts *o, uint64_t ms)
@@ -55,9 +64,62 @@ static void do_sleep(const struct backup_capture_opts *o, uint64_t ms)
         ;
 }
 
+static void *preflight_main(void *arg)
+{
+    struct cap *c = arg;
+
+    c->pf_rc = s3_client_preflight_lock(c->o->s3, &c->pf_err);
+    if (c->pf_rc != 0)
+        cm_err_prefix(&c->pf_err, "BackupPolicy %s asks for Object Lock, refusing",
+                      c->o->policy->name);
+    return NULL;
+}
+
+/* Starts the preflight when the policy asks for Object Lock (inline when no thread
+ * can be started). */
+static void preflight_start(struct cap *c)
+{
+    if (c->o->policy->lock_mode == POLICY_LOCK_NONE)
+        return;
+    if (pthread_create(&c->pf_thread, NULL, preflight_main, c) == 0)
+        c->pf_running = true;
+    else
+        (void)preflight_main(c);
+}
+
+/* The preflight's verdict, waiting for it if it still runs. Called from the capture
+ * thread and from the archive worker (through the sink); the first caller joins. */
+static int preflight_wait(struct cap *c, struct cm_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&c->pf_mu);
+    if (c->pf_running) {
+        (void)pthread_join(c->pf_thread, NULL);
+        c->pf_running = false;
+    }
+    rc = c->pf_rc;
+    if (rc != 0 && err != NULL)
+        *err = c->pf_err;
+    pthread_mutex_unlock(&c->pf_mu);
+    return rc;
+}
+
+/* Runs on the archive worker. Nothing reaches the bucket before the preflight passed,
+ * and the S3 client is the preflight thread's until then; bytes that only fill the
+ * upload's part buffer need neither, so deflate never waits for the preflight unless
+ * a part would be sent. */
 static int upload_sink(void *ctx, const void *p, size_t n, struct cm_err *err)
 {
-    return s3_upload_write(ctx, p, n, err);
+    struct cap *c = ctx;
+
+    if (n > s3_upload_room(c->up)) {
+        int rc = preflight_wait(c, err);
+
+        if (rc != 0)
+            return rc;
+    }
+    return s3_upload_write(c->up, p, n, err);
 }
 
 static const char *meta_str(const cJSON *obj, const char *k)
@@ -518,18 +580,17 @@ int backup_capture_run(const struct backup_capture_opts *o, struct backup_captur
     c.o = o;
     c.err = err;
     now = o->now != 0 ? o->now : (time_t)(cm_time_now_ms() / 1000);
-    if (o->policy->lock_mode != POLICY_LOCK_NONE) {
-        rc = s3_client_preflight_lock(o->s3, err);
-        if (rc != 0) {
-            cm_err_prefix(err, "BackupPolicy %s asks for Object Lock, refusing", o->policy->name);
-            return rc;
-        }
-    }
     if (backup_rp_id_new(now, id, sizeof(id)) != 0)
         return cm_err_set(err, CM_EIO, "capture: no randomness for the restore point id");
     rc = backup_manifest_create(id, o->namespace_, o->policy->name, &c.m);
     if (rc != 0)
         return cm_err_set(err, rc, "capture: %s", cm_strerror(rc));
+    if (pthread_mutex_init(&c.pf_mu, NULL) != 0) {
+        backup_manifest_destroy(c.m);
+        return cm_err_set(err, CM_ENOMEM, "capture: out of memory");
+    }
+    /* From here on every exit goes through cleanup, which waits for the preflight. */
+    preflight_start(&c);
     c.pvcs = cm_calloc(64, sizeof(*c.pvcs));
     c.cap_pvcs = 64;
     c.crd = cm_calloc(CAP_MAX_GROUPS, sizeof(*c.crd));
@@ -552,6 +613,8 @@ int backup_capture_run(const struct backup_capture_opts *o, struct backup_captur
     memset(&lo, 0, sizeof(lo));
     pvc_ref.namespace_ = o->namespace_;
     rc = kube_list(o->kube, &pvc_ref, &lo, on_pvc, NULL, &c, NULL, err);
+    if (rc == 0 && c.n_pvcs > 0)
+        rc = preflight_wait(&c, err); /* refuse before creating anything */
     if (rc != 0)
         goto cleanup;
     rc = create_snapshots(&c, o->kube);
@@ -572,7 +635,7 @@ int backup_capture_run(const struct backup_capture_opts *o, struct backup_captur
         rc = s3_upload_open(o->s3, key, &po, &c.up, err);
     }
     if (rc == 0)
-        rc = backup_archive_writer_create(upload_sink, c.up, o->key, now, &c.w, err);
+        rc = backup_archive_writer_create(upload_sink, &c, o->key, now, &c.w, err);
     if (rc == 0)
         rc = backup_pipe_start(c.w, &c.pipe, err);
     if (rc != 0)
@@ -588,6 +651,8 @@ int backup_capture_run(const struct backup_capture_opts *o, struct backup_captur
     }
     if (rc == 0)
         rc = backup_archive_writer_finish(c.w, err);
+    if (rc == 0)
+        rc = preflight_wait(&c, err); /* passed already: the sink saw bytes */
     if (rc != 0)
         goto cleanup;
     t_objects = cm_time_mono_ns();
@@ -640,9 +705,11 @@ int backup_capture_run(const struct backup_capture_opts *o, struct backup_captur
            CM_LI("snapshots_ms", (t_snap - t_close) / 1000000u),
            CM_LI("duration_ms", (cm_time_mono_ns() - t0) / 1000000u));
 cleanup:
-    /* Stop the worker before anything it uses (writer, upload) goes away. */
+    /* Stop the worker before anything it uses (writer, upload) goes away, and the
+     * preflight before the S3 client is used here again. */
     backup_pipe_abort(c.pipe);
     c.pipe = NULL;
+    (void)preflight_wait(&c, NULL);
     if (rc != 0) {
         s3_upload_abort(c.up);
         c.up = NULL;
@@ -656,5 +723,6 @@ cleanup:
     backup_manifest_destroy(c.m);
     cm_free(c.pvcs);
     cm_free(c.crd);
+    pthread_mutex_destroy(&c.pf_mu);
     return rc;
 }

@@ -329,6 +329,11 @@ CM_NODISCARD int s3_upload_open(struct s3_client *c, const char *key,
  * aborted on the server and every later call returns the same code; the caller still
  * calls s3_upload_abort() (or close) to free it. */
 CM_NODISCARD int s3_upload_write(struct s3_upload *u, const void *p, size_t n, struct cm_err *err);
+/* How many bytes s3_upload_write() takes now without any request to the server and
+ * without touching the client: writes of fewer bytes only fill the part buffer (so a
+ * caller may write them while another thread still uses the client). 0 after a
+ * failure. Cannot fail; same thread rules as s3_upload_write. */
+size_t s3_upload_room(const struct s3_upload *u);
 /* Finishes the object and frees u (always, also on failure). out may be NULL. */
 CM_NODISCARD int s3_upload_close(struct s3_upload *u, struct s3_put_result *out,
                                  struct cm_err *err);

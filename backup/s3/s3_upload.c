@@ -214,6 +214,12 @@ int s3_upload_write(struct s3_upload *u, const void *p, size_t n, struct cm_err 
     return 0;
 }
 
+size_t s3_upload_room(const struct s3_upload *u)
+{
+    /* A write that fills the buffer exactly sends the part: the room is one less. */
+    return u->failed != 0 ? 0 : u->cap - u->len - 1;
+}
+
 static void abort_multipart(struct s3_upload *u)
 {
     struct s3_req r;

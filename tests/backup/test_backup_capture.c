@@ -225,6 +225,33 @@ static void test_preflight_refuses(void **state)
         fake_kube_count_objects(e->fk, "snapshot.storage.k8s.io/v1", "volumesnapshots", "shop"), 0);
 }
 
+/* Without PVCs nothing waits for the preflight until the first archive byte: it runs
+ * while the namespace is read, and its refusal still comes before any S3 write. */
+static void test_preflight_refuses_while_listing(void **state)
+{
+    struct env *e = *state;
+    struct backup_capture_opts o;
+    struct cm_err err;
+    struct s3_fault_reply none = {0, 200, NULL,
+                                  "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/"
+                                  "2006-03-01/\"/>",
+                                  0};
+
+    assert_int_equal(fake_kube_add_object_json(
+                         e->fk, "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":"
+                                "{\"name\":\"c\",\"namespace\":\"nopvc\"},\"data\":{}}"),
+                     1);
+    opts(e, &o, "lockedpolicy");
+    o.namespace_ = "nopvc";
+    assert_int_equal(s3_fault_push(e->f, &none), 0);
+    assert_int_equal(backup_capture_run(&o, NULL, &err), CM_ECONFIG);
+    assert_non_null(strstr(err.msg, "b-test"));
+    assert_non_null(strstr(err.msg, "lockedpolicy"));
+    assert_non_null(strstr(err.msg, "refusing"));
+    assert_int_equal(find_req(e, 0, "PUT", ""), SIZE_MAX);
+    assert_int_equal(find_req(e, 0, "POST", ""), SIZE_MAX);
+}
+
 /* 403 on one type (RBAC without Secrets): skipped, logged, named in the manifest. */
 static void test_forbidden_type_skipped(void **state)
 {
@@ -357,6 +384,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_preflight_refuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preflight_refuses_while_listing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forbidden_type_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unauthorized_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_encrypted_capture, setup, teardown),

@@ -233,6 +233,35 @@ static void test_part_retry_resends_buffer(void **state)
     assert_int_equal(s3_fault_sleeps(x->f), 2);
 }
 
+/* s3_upload_room(): the bytes a write takes without a request; at the limit nothing is
+ * sent, one more byte sends the part; 0 once the upload failed. */
+static void test_room(void **state)
+{
+    struct fx *x = *state;
+    struct s3_upload *u = NULL;
+    struct s3_put_result res;
+    struct cm_err err;
+
+    assert_int_equal(s3_upload_open(x->c, "room", NULL, &u, &err), 0);
+    assert_int_equal(s3_upload_room(u), PART - 1);
+    assert_int_equal(s3_upload_write(u, x->data, 10, &err), 0);
+    assert_int_equal(s3_upload_room(u), PART - 11);
+    assert_int_equal(s3_upload_write(u, x->data, PART - 11, &err), 0); /* exactly the room */
+    assert_int_equal(s3_fault_count(x->f), 0);
+    assert_int_equal(s3_upload_room(u), 0);
+    assert_int_equal(s3_upload_write(u, x->data, 1, &err), 0); /* one more: the part goes */
+    assert_int_equal(s3_fault_count(x->f), 2);                 /* create + part 1 */
+    assert_int_equal(s3_upload_room(u), PART - 1);
+    assert_int_equal(s3_upload_close(u, &res, &err), 0);
+    assert_int_equal(res.size, PART);
+
+    push(x->f, 0, 403, NULL, "<Error><Code>AccessDenied</Code></Error>");
+    assert_int_equal(s3_upload_open(x->c, "room2", NULL, &u, &err), 0);
+    assert_int_equal(s3_upload_write(u, x->data, PART, &err), CM_EAUTH);
+    assert_int_equal(s3_upload_room(u), 0);
+    s3_upload_abort(u);
+}
+
 static void test_part_failure_aborts(void **state)
 {
     struct fx *x = *state;
@@ -469,15 +498,11 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_multipart_locked),
-        T(test_single_put_below_one_part),
-        T(test_part_retry_resends_buffer),
-        T(test_part_failure_aborts),
-        T(test_abort_frees_and_aborts),
-        T(test_complete_errors),
-        T(test_put_stream),
-        T(test_part_without_etag),
-        T(test_part_limit),
+        T(test_multipart_locked),          T(test_single_put_below_one_part),
+        T(test_part_retry_resends_buffer), T(test_room),
+        T(test_part_failure_aborts),       T(test_abort_frees_and_aborts),
+        T(test_complete_errors),           T(test_put_stream),
+        T(test_part_without_etag),         T(test_part_limit),
         T(test_open_validation_and_oom),
     };
 #undef T
