@@ -590,8 +590,9 @@ struct backup_verify_report {
  * then the archive's size and SHA-256) and each object's retention mode and date from
  * the server. key may be NULL: an encrypted archive is then checked as stored bytes
  * only (resources_skipped). Returns 0 when everything matches; CM_ENOENT (partial or
- * absent), CM_EINTEGRITY (a digest, size, missing resource or lock differs: err says
- * which), or the codes of backup_rp_foreach_resource. report may be NULL. */
+ * absent: no manifest.json), CM_EINTEGRITY (a digest, size, missing resource, missing
+ * archive object or lock differs: err says which), or the codes of
+ * backup_rp_foreach_resource. report may be NULL. */
 CM_NODISCARD int backup_verify_run(struct s3_client *s3, const char *prefix, const char *ns,
                                    const char *id, const struct backup_key *key,
                                    struct backup_verify_report *report, struct cm_err *err);

@@ -158,11 +158,21 @@ static enum policy_lock_mode lock_of(enum s3_lock_mode m)
 void backup_rp_lock(const struct backup_rp *rp, enum policy_lock_mode *mode, time_t *retain_until,
                     bool *legal_hold)
 {
-    const struct s3_object_info *a = &rp->minfo;
-    const struct s3_object_info *b = rp->has_ainfo ? &rp->ainfo : &rp->minfo;
-    enum policy_lock_mode ma = lock_of(a->lock_mode);
-    enum policy_lock_mode mb = lock_of(b->lock_mode);
+    const struct s3_object_info *a;
+    const struct s3_object_info *b;
+    enum policy_lock_mode ma;
+    enum policy_lock_mode mb;
 
+    if (CM_NEVER(rp == NULL)) {
+        *mode = POLICY_LOCK_NONE;
+        *retain_until = 0;
+        *legal_hold = false;
+        return;
+    }
+    a = &rp->minfo;
+    b = rp->has_ainfo ? &rp->ainfo : &rp->minfo;
+    ma = lock_of(a->lock_mode);
+    mb = lock_of(b->lock_mode);
     *mode = ma < mb ? ma : mb;
     if (*mode == POLICY_LOCK_NONE)
         *retain_until = 0;

@@ -42,6 +42,8 @@ static int check_stored_only(struct s3_client *s3, const char *akey,
     }
     rc = s3_client_get_object(s3, akey, m->archive_version[0] ? m->archive_version : NULL, NULL,
                               hash_body, &h, NULL, err);
+    if (rc == CM_ENOENT) /* as backup_rp_foreach_resource: damage, not a partial point */
+        rc = cm_err_set(err, CM_EINTEGRITY, "%s is missing (the manifest names it)", akey);
     if (rc == 0 && (EVP_DigestFinal_ex(h.md, md, &mdl) != 1 || mdl != 32))
         rc = cm_err_set(err, CM_EIO, "verify: SHA-256 failed");
     EVP_MD_CTX_free(h.md);
