@@ -8,12 +8,13 @@
  * discovery, every list page over HTTP from the fake apiserver, strip, archive, upload,
  * manifest; its own log line gives the phases.
  * S3_ENDPOINT etc. come from tests/bench/run.sh; the fake kube-apiserver runs here
- * (in this process, plain HTTP). It keeps each object's list-item JSON once it was
- * serialised, as a real apiserver's watch cache does; one list before timing warms it.
+ * (in this process, plain HTTP unless LW_BENCH_CAPTURE_TLS). It keeps each object's list-item JSON
+ * once it was serialised, as a real apiserver's watch cache does; one list before timing warms it.
  *   LW_BENCH_CAPTURE_N      resources (default 2000)
  *   LW_BENCH_CAPTURE_BYTES  bytes of payload per resource (default 5000)
  *   LW_BENCH_CAPTURE_REPS   runs of each side (default 5)
- *   LW_BENCH_CAPTURE_RANDOM set: random alphanumeric payloads (deflate's worst case) */
+ *   LW_BENCH_CAPTURE_RANDOM set: random alphanumeric payloads (deflate's worst case)
+ *   LW_BENCH_CAPTURE_TLS    set: the fake apiserver speaks HTTPS (as a real one does) */
 #include "backup/backup.h"
 #include "backup/kube/kube.h"
 #include "backup/s3/s3.h"
@@ -87,6 +88,8 @@ static int warm_fake(const struct fake_kube *fk)
     int rc;
 
     rc = kube_config_create(fake_kube_url(fk), &cfg, &err);
+    if (rc == 0 && fake_kube_ca_pem(fk) != NULL)
+        rc = kube_config_set_ca_pem(cfg, fake_kube_ca_pem(fk), strlen(fake_kube_ca_pem(fk)));
     if (rc == 0)
         rc = kube_client_create(cfg, &kc, &err);
     if (rc == 0)
@@ -163,6 +166,7 @@ int main(void)
     uint64_t n = env_u64("LW_BENCH_CAPTURE_N", 2000);
     uint64_t per = env_u64("LW_BENCH_CAPTURE_BYTES", 5000);
     struct fake_kube *fk = NULL;
+    struct fake_kube_opts fko;
     struct s3_credentials creds = {0};
     struct s3_client *s3 = NULL;
     struct s3_config cfg;
@@ -188,7 +192,9 @@ int main(void)
     }
     setenv("AWS_ACCESS_KEY_ID", ak, 1);
     setenv("AWS_SECRET_ACCESS_KEY", sk, 1);
-    if (kube_test_mkdtemp(dir, sizeof(dir)) != 0 || fake_kube_start(NULL, &fk) != 0)
+    memset(&fko, 0, sizeof(fko));
+    fko.tls = getenv("LW_BENCH_CAPTURE_TLS") != NULL;
+    if (kube_test_mkdtemp(dir, sizeof(dir)) != 0 || fake_kube_start(&fko, &fk) != 0)
         return 1;
     payload = malloc(per + 1);
     if (payload == NULL)
@@ -268,8 +274,9 @@ int main(void)
     printf("capture: %llu resources, %.1f MB of JSON (%s payload), %llu runs of each side\n",
            (unsigned long long)n, (double)all.len / 1e6,
            getenv("LW_BENCH_CAPTURE_RANDOM") ? "random" : "config-like", (unsigned long long)reps);
-    printf("  fake apiserver: in this process, plain HTTP, one libmicrohttpd thread; list items\n"
-           "  pre-serialised (warmed by one list before timing), as a watch cache serves them\n");
+    printf("  fake apiserver: in this process, %s, one libmicrohttpd thread; list items\n"
+           "  pre-serialised (warmed by one list before timing), as a watch cache serves them\n",
+           fko.tls ? "HTTPS" : "plain HTTP");
     for (i = 0; i < reps; i++) {
         char *argv[] = {(char *)lw, "backup",       "run", "--namespace", "bench",       "-p",
                         pol,        "--kubeconfig", kc,    "--policy",    "benchpolicy", NULL};
