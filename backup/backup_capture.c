@@ -2,7 +2,9 @@
 /* backup_capture.c - one capture: an app's namespace into a new restore point
  * (snapshots first, then resources streamed into the archive, then cluster-scoped
  * dependencies, the archive closed, then waiting for the snapshots, and manifest.json
- * last). */
+ * last). Three threads at most: this one reads the cluster and serialises objects, the
+ * archive worker (backup_pipe.h) compresses and uploads, and the bucket preflight runs
+ * beside the reads until something with a side effect needs its verdict. */
 #include "backup/backup.h"
 #include "backup/backup_pipe.h"
 #include "backup/kube/kube.h"
