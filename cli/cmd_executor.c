@@ -64,7 +64,6 @@ int cmd_executor(int argc, char **argv)
 {
     struct cli_common c; /* -p, --kubeconfig, --context, --secret-namespace, --s3-endpoint */
     struct backup_executor_opts o;
-    struct policy_loader *l = NULL;
     struct policy_set *ps = NULL;
     struct kube_config *cfg = NULL;
     struct cm_err err;
@@ -143,15 +142,7 @@ int cmd_executor(int argc, char **argv)
     }
     o.secret_namespace = c.secret_ns;
     o.endpoint_override = c.s3_endpoint;
-    rc = policy_loader_create(&l, &err);
-    if (rc == 0) {
-        rc = cm_fs_load_tree(c.policies, c.n_policies, POLICY_MAX_FILE_BYTES,
-                             policy_loader_add_file, l, &err);
-        if (rc != 0)
-            policy_loader_destroy(l);
-        else
-            rc = policy_loader_finish(l, &ps, &err);
-    }
+    rc = backup_audit_policies_load(c.policies, c.n_policies, &ps, &err);
     if (rc != 0) {
         fprintf(stderr, "lockwarden executor: %s\n", err.msg);
         return 2;
