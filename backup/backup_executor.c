@@ -70,19 +70,13 @@ struct ex {
     size_t n_apps;
 };
 
+/* The S3 client of policy p as restore and the audit open it (credentials from the
+ * Secret namespace, the endpoint override applied). */
 static int ex_open_s3(const struct ex *ex, struct kube_client *kube, const struct policy_backup *p,
                       struct s3_client **s3, struct cm_err *err)
 {
-    struct s3_credentials creds = {0};
-    struct backup_location loc;
-    int rc = backup_creds_resolve(kube, ex->o->secret_namespace, p, &creds, err);
-
-    if (rc != 0)
-        return rc;
-    backup_location_of(p, ex->o->endpoint_override, &loc);
-    rc = backup_s3_open(&loc, &creds, s3, err);
-    s3_credentials_cleanup(&creds);
-    return rc;
+    return backup_restore_s3_open(p, kube, ex->o->secret_namespace, ex->o->endpoint_override, s3,
+                                  err);
 }
 
 static const struct policy_backup *lookup(const char *name, void *ctx)
@@ -113,8 +107,9 @@ static void *worker(void *arg)
     if (rc == 0)
         rc = ex_open_s3(ex, kube, s->pol, &s3, &err);
     if (rc == 0 && s->pol->encryption_key_secret[0] != '\0') {
-        rc = backup_key_from_secret(kube, ex->o->secret_namespace, s->pol->encryption_key_secret,
-                                    &key, &err);
+        /* The Secret namespace only: a capture never takes its key from the namespace
+         * it captures. */
+        rc = backup_restore_key_lookup(kube, s->pol, ex->o->secret_namespace, NULL, &key, &err);
         have_key = rc == 0;
     }
     if (rc == 0) {

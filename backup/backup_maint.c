@@ -47,18 +47,14 @@ static int maint_location(const struct backup_maint_opts *o, const struct policy
                           const struct backup_location *loc, time_t now,
                           struct backup_maint_result *res, struct cm_err *err)
 {
-    struct s3_credentials creds;
     struct s3_client *s3 = NULL;
     struct backup_prune_opts po;
     struct backup_prune_report r;
     int rc;
 
-    memset(&creds, 0, sizeof(creds));
     memset(&r, 0, sizeof(r));
-    rc = backup_creds_resolve(o->kube, o->secret_namespace, p, &creds, err);
-    if (rc == 0)
-        rc = backup_s3_open(loc, &creds, &s3, err);
-    s3_credentials_cleanup(&creds);
+    /* loc is p's location after the override: the client opens the same one. */
+    rc = backup_restore_s3_open(p, o->kube, o->secret_namespace, o->endpoint_override, &s3, err);
     if (rc == 0) {
         memset(&po, 0, sizeof(po));
         po.s3 = s3;
