@@ -285,23 +285,17 @@ static int audit_all(struct live *l, struct backup_audit_report *r, struct cm_er
 int backup_audit_live(const struct backup_audit_live_opts *o, struct backup_audit_report **out,
                       struct cm_err *err)
 {
-    struct kube_config *cfg = NULL;
     struct backup_audit_report *r = NULL;
     struct live l;
     size_t i;
     int rc;
 
     memset(&l, 0, sizeof(l));
-    rc = kube_config_load(o->kubeconfig, o->context, &cfg, err);
-    if (rc != 0)
-        goto cleanup;
-    rc = kube_client_create(cfg, &l.kc, err);
+    rc = backup_kube_open(o->kubeconfig, o->context, o->secret_ns, &l.kc, &l.secret_ns, err);
     if (rc != 0)
         goto cleanup;
     l.ps = o->ps;
     l.endpoint_override = o->endpoint_override;
-    l.secret_ns =
-        o->secret_ns != NULL ? o->secret_ns : kube_config_namespace(kube_client_config(l.kc));
     l.namespaces = cJSON_CreateArray();
     l.workloads = cJSON_CreateArray();
     if (o->ps != NULL && policy_set_backup_count(o->ps) > 0) {
@@ -340,6 +334,5 @@ cleanup:
     cJSON_Delete(l.namespaces);
     cJSON_Delete(l.workloads);
     kube_client_destroy(l.kc);
-    kube_config_destroy(cfg);
     return rc;
 }

@@ -375,13 +375,23 @@ void backup_metrics_set_running(struct backup_metrics *m, int running);
  * the cm_buf error. */
 CM_NODISCARD int backup_metrics_format(struct backup_metrics *m, struct cm_buf *out);
 
-/* ---- S3 and credentials for a BackupPolicy (backup_store.c) ---- */
+/* ---- the cluster, S3 and credentials for a BackupPolicy (backup_store.c) ---- */
 
 struct kube_client;
 struct s3_client;
 struct s3_credentials;
 struct policy_backup;
 struct policy_set;
+
+/* Opens the cluster (kube_config_load with kubeconfig and context, each may be NULL,
+ * then a client) into *out, and sets *secret_ns (may be NULL) to secret_ns_override
+ * when not NULL, else the context's namespace (borrowed from the client: valid until
+ * kube_client_destroy). The one way the CLI and the live audit reach the cluster whose
+ * Secrets they read. Returns 0 or the kube codes with err; outputs untouched on
+ * failure. */
+CM_NODISCARD int backup_kube_open(const char *kubeconfig, const char *context,
+                                  const char *secret_ns_override, struct kube_client **out,
+                                  const char **secret_ns, struct cm_err *err);
 
 /* Fills creds for policy p: from the Secret p->location.credentials_secret in
  * namespace secret_ns (data keys aws_access_key_id/aws_secret_access_key or
@@ -1225,7 +1235,7 @@ CM_NODISCARD int backup_audit_state_load(const char *name, const char *buf, size
 
 /* Where and how the live audit looks. Strings borrowed; NULL = the default. */
 struct backup_audit_live_opts {
-    const char *kubeconfig;        /* as kube_config_load (NULL: in-cluster or ~/.kube) */
+    const char *kubeconfig;        /* as backup_kube_open (NULL: in-cluster or ~/.kube) */
     const char *context;
     const char *endpoint_override; /* as backup_restore_s3_open */
     const char *secret_ns;         /* credentials/key Secrets (NULL: context's namespace) */

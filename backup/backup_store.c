@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* backup_store.c - where a BackupPolicy's restore points live: S3 client, credentials
- * (a Secret or the environment) and the client-side encryption key from a Secret. */
+/* backup_store.c - where a BackupPolicy's restore points live: the cluster its Secrets
+ * are read from, S3 client, credentials (a Secret or the environment) and the
+ * client-side encryption key from a Secret. */
 #include "backup/backup.h"
 #include "backup/kube/kube.h"
 #include "backup/s3/s3.h"
@@ -36,6 +37,25 @@ static int get_secret(struct kube_client *kube, const char *ns, const char *name
     if (rc == CM_ENOENT)
         return cm_err_set(err, CM_ENOENT, "Secret %s/%s not found", ns, name);
     return rc;
+}
+
+int backup_kube_open(const char *kubeconfig, const char *context, const char *secret_ns_override,
+                     struct kube_client **out, const char **secret_ns, struct cm_err *err)
+{
+    struct kube_config *cfg = NULL;
+    struct kube_client *kc = NULL;
+    int rc = kube_config_load(kubeconfig, context, &cfg, err);
+
+    if (rc == 0)
+        rc = kube_client_create(cfg, &kc, err); /* the client keeps its own copy */
+    kube_config_destroy(cfg);
+    if (rc != 0)
+        return rc;
+    if (secret_ns != NULL)
+        *secret_ns = secret_ns_override != NULL ? secret_ns_override
+                                                : kube_config_namespace(kube_client_config(kc));
+    *out = kc;
+    return 0;
 }
 
 int backup_creds_resolve(struct kube_client *kube, const char *secret_ns,

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cli_opts.c - the options and cluster opening the backup, restore and audit
- * subcommands share (one parser, so one spelling and one limit for each). */
+/* cli_opts.c - the options the backup, restore, audit and executor subcommands share
+ * (one parser, so one spelling and one limit for each). */
 #include "cli/cli_opts.h"
-#include "backup/kube/kube.h"
 #include "common/cm.h"
 
 #include <stdio.h>
@@ -28,22 +27,4 @@ int cli_common_opt(const char *cmd, const char *o, const char *v, struct cli_com
         return 0;
     }
     return 1;
-}
-
-int cli_kube_open(const struct cli_common *c, struct kube_client **out, const char **secret_ns,
-                  struct cm_err *err)
-{
-    struct kube_config *cfg = NULL;
-    struct kube_client *kc = NULL;
-    int rc = kube_config_load(c->kubeconfig, c->context, &cfg, err);
-
-    if (rc == 0)
-        rc = kube_client_create(cfg, &kc, err); /* the client keeps its own copy */
-    kube_config_destroy(cfg);
-    if (rc != 0)
-        return rc;
-    *secret_ns =
-        c->secret_ns != NULL ? c->secret_ns : kube_config_namespace(kube_client_config(kc));
-    *out = kc;
-    return 0;
 }

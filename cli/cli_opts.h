@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cli_opts.h - what the cluster and bucket subcommands (backup, restore, audit) share:
- * the -p/--kubeconfig/--context/--secret-namespace/--s3-endpoint options and opening
- * the cluster they name. Single-threaded (argv parsing, before any work starts). */
+/* cli_opts.h - what the cluster and bucket subcommands (backup, restore, audit,
+ * executor) share: the -p/--kubeconfig/--context/--secret-namespace/--s3-endpoint
+ * options. They open the cluster these name with backup_kube_open(). Single-threaded
+ * (argv parsing, before any work starts). */
 #ifndef CLI_CLI_OPTS_H
 #define CLI_CLI_OPTS_H
 
@@ -10,8 +11,6 @@
 #include <stddef.h>
 
 #define CLI_MAX_POLICY_PATHS 64
-
-struct kube_client;
 
 /* The shared options. Strings are borrowed from argv. Zero it before parsing. */
 struct cli_common {
@@ -29,12 +28,5 @@ struct cli_common {
  * a usage error to stderr (more than CLI_MAX_POLICY_PATHS -p paths). */
 CM_NODISCARD int cli_common_opt(const char *cmd, const char *o, const char *v,
                                 struct cli_common *c);
-
-/* Opens the cluster c names (kube_config_load with --kubeconfig/--context, then a
- * client) into *out, and sets *secret_ns to --secret-namespace, else the context's
- * namespace (borrowed from the client: valid until kube_client_destroy). Returns 0 or
- * the kube codes with err; *out untouched on failure. */
-CM_NODISCARD int cli_kube_open(const struct cli_common *c, struct kube_client **out,
-                               const char **secret_ns, struct cm_err *err);
 
 #endif /* CLI_CLI_OPTS_H */

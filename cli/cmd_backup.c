@@ -234,7 +234,7 @@ static void kube_optional(const struct bk_args *a, struct kube_client **kube,
 {
     struct cm_err e;
 
-    if (cli_kube_open(&a->c, kube, secret_ns, &e) != 0)
+    if (backup_kube_open(a->c.kubeconfig, a->c.context, a->c.secret_ns, kube, secret_ns, &e) != 0)
         cm_log(CM_LOG_DEBUG, "backup", "no cluster: policy Secrets cannot be read",
                CM_LS("err", e.msg));
 }
@@ -298,7 +298,7 @@ static int do_run(const struct bk_args *a, struct policy_set *ps, struct cm_err 
     int rc;
 
     memset(&key, 0, sizeof(key));
-    rc = cli_kube_open(&a->c, &kube, &secret_ns, err);
+    rc = backup_kube_open(a->c.kubeconfig, a->c.context, a->c.secret_ns, &kube, &secret_ns, err);
     if (rc != 0)
         goto cleanup;
     if (a->policy != NULL) {

@@ -361,7 +361,8 @@ int cmd_restore(int argc, char **argv)
         goto cleanup;
     }
     code = 1;
-    if (cli_kube_open(&a->c, &kc, &secret_ns, &err) != 0) {
+    rc = backup_kube_open(a->c.kubeconfig, a->c.context, a->c.secret_ns, &kc, &secret_ns, &err);
+    if (rc != 0) {
         fprintf(stderr, "lockwarden restore: %s\n", err.msg);
         goto cleanup;
     }
