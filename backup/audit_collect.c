@@ -161,23 +161,3 @@ int backup_audit_add_workload(struct backup_audit_report *r, const struct policy
     }
     return backup_audit_report_add(r, &f, err);
 }
-
-int backup_audit_policies_load(const char *const *paths, size_t n, struct policy_set **out,
-                               struct cm_err *err)
-{
-    struct policy_loader *l = NULL;
-    int rc;
-
-    rc = policy_loader_create(&l, err);
-    if (rc != 0)
-        return rc;
-    if (n > 0) {
-        rc = cm_fs_load_tree(paths, n, POLICY_MAX_FILE_BYTES, policy_loader_add_file, l, err);
-        if (rc != 0) {
-            policy_loader_destroy(l);
-            return rc;
-        }
-    }
-    /* finish destroys the loader whatever happens */
-    return policy_loader_finish(l, out, err);
-}

@@ -95,8 +95,8 @@ static struct bucket *bucket_for(struct live *l, const struct policy_backup *bp)
         return NULL; /* every policy of the set has a slot (see backup_audit_live) */
     if (l->buckets[i].s3 == NULL && l->buckets[i].rc == 0) {
         cm_err_clear(&err);
-        l->buckets[i].rc = backup_restore_s3_open(bp, l->kc, l->secret_ns, l->endpoint_override,
-                                                  &l->buckets[i].s3, &err);
+        l->buckets[i].rc = backup_store_open(bp, l->kc, l->secret_ns, l->endpoint_override,
+                                             &l->buckets[i].s3, &err);
         if (l->buckets[i].rc != 0)
             snprintf(l->buckets[i].msg, sizeof(l->buckets[i].msg), "%s", err.msg);
     }
@@ -184,7 +184,7 @@ static int find_point(struct live *l, const struct policy_backup *bp, const char
         rc = backup_restore_point_read(b->s3, bp->location.prefix, ns, id, have_key ? &key : NULL,
                                        false, &p, &err);
         if (rc == CM_EINVAL && !have_key && bp->encryption_key_secret[0] != '\0') {
-            rc = backup_restore_key_lookup(l->kc, bp, l->secret_ns, ns, &key, &err);
+            rc = backup_key_lookup(l->kc, bp, l->secret_ns, ns, &key, &err);
             if (rc == 0) {
                 have_key = true;
                 rc = backup_restore_point_read(b->s3, bp->location.prefix, ns, id, &key, false, &p,

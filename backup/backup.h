@@ -375,13 +375,21 @@ void backup_metrics_set_running(struct backup_metrics *m, int running);
  * the cm_buf error. */
 CM_NODISCARD int backup_metrics_format(struct backup_metrics *m, struct cm_buf *out);
 
-/* ---- the cluster, S3 and credentials for a BackupPolicy (backup_store.c) ---- */
+/* ---- what backup, the executor, restore and the audit share: policies, the cluster,
+ * a BackupPolicy's S3 client, credentials and key (backup_store.c) ---- */
 
 struct kube_client;
 struct s3_client;
 struct s3_credentials;
 struct policy_backup;
 struct policy_set;
+
+/* Loads every policy file under paths (files or directories, cm_fs_load_tree) into
+ * one set: the policies of the backup CLI, the executor, restore and the audit. n == 0
+ * gives an empty set. Returns 0, the loader's codes or CM_ENOMEM, with err naming
+ * "file:line:col"; *out untouched on failure. */
+CM_NODISCARD int backup_policies_load(const char *const *paths, size_t n,
+                                      struct policy_set **out, struct cm_err *err);
 
 /* Opens the cluster (kube_config_load with kubeconfig and context, each may be NULL,
  * then a client) into *out, and sets *secret_ns (may be NULL) to secret_ns_override
@@ -426,6 +434,28 @@ CM_NODISCARD int backup_s3_open(const struct backup_location *loc,
 CM_NODISCARD int backup_key_from_secret(struct kube_client *kube, const char *ns,
                                         const char *name, struct backup_key *out,
                                         struct cm_err *err);
+
+/* The S3 client of BackupPolicy bp, as the backup CLI, the executor (captures and
+ * maintenance), restore and the audit all open it: bp's location with
+ * endpoint_override (when not NULL or "") replacing its endpoint and turning on
+ * path-style addressing (backup_location_of); credentials as backup_creds_resolve():
+ * the Secret bp names (location.credentialsSecret, in namespace secret_ns, read through
+ * kc), else the environment. kc may be NULL (environment only). Returns 0 or the s3/kube
+ * codes with err, which names the BackupPolicy; *out untouched on failure. */
+CM_NODISCARD int backup_store_open(const struct policy_backup *bp, struct kube_client *kc,
+                                   const char *secret_ns, const char *endpoint_override,
+                                   struct s3_client **out, struct cm_err *err);
+
+/* Reads the encryption key of BackupPolicy bp from the Secret its encryption.keySecret
+ * names: in secret_ns first (where the executor reads it), then in app_ns (may be
+ * NULL) when that differs. A capture (executor, backup run) passes app_ns NULL: it
+ * never takes its key from the namespace it captures; verify, restore and the audit
+ * pass the point's namespace. Returns 0, CM_ENOENT (bp names no Secret, kc is NULL, or
+ * the Secret is in neither namespace), or backup_key_from_secret's codes; *out is
+ * wiped by the caller with backup_key_wipe(). */
+CM_NODISCARD int backup_key_lookup(struct kube_client *kc, const struct policy_backup *bp,
+                                   const char *secret_ns, const char *app_ns,
+                                   struct backup_key *out, struct cm_err *err);
 
 /* ---- capture (backup_capture.c) ---- */
 
@@ -876,15 +906,6 @@ CM_NODISCARD int backup_restore_sort(cJSON **objs, size_t n);
 struct kube_client;
 struct s3_client;
 
-/* Makes an S3 client for bp's location (endpoint_override, when not NULL or "",
- * replaces the policy's endpoint and turns on path-style addressing). Credentials as
- * backup_creds_resolve(): the Secret bp names (location.credentialsSecret, in
- * namespace secret_ns, read through kc), else the environment. kc may be NULL
- * (environment only). Returns 0 or the s3/kube codes with err. */
-CM_NODISCARD int backup_restore_s3_open(const struct policy_backup *bp, struct kube_client *kc,
-                                        const char *secret_ns, const char *endpoint_override,
-                                        struct s3_client **out, struct cm_err *err);
-
 #define BACKUP_RESTORE_MAX_IDS 100000 /* restore points listed for one namespace */
 
 /* Lists the restore point ids of namespace ns under prefix (the "<prefix>/<ns>/"
@@ -929,15 +950,6 @@ CM_NODISCARD int backup_restore_point_read(struct s3_client *s3, const char *pre
                                            struct backup_restore_point **out,
                                            struct cm_err *err);
 void backup_restore_point_destroy(struct backup_restore_point *p);
-
-/* Reads the encryption key of BackupPolicy bp from the Secret its encryption.keySecret
- * names: in secret_ns first (where the executor reads it), then in app_ns (may be
- * NULL) when that differs. Returns 0, CM_ENOENT (bp names no Secret, kc is NULL, or
- * the Secret is in neither namespace), or backup_key_from_secret's codes; *out is
- * wiped by the caller with backup_key_wipe(). */
-CM_NODISCARD int backup_restore_key_lookup(struct kube_client *kc, const struct policy_backup *bp,
-                                           const char *secret_ns, const char *app_ns,
-                                           struct backup_key *out, struct cm_err *err);
 
 /* ---- restore results ---- */
 
@@ -1212,12 +1224,6 @@ CM_NODISCARD int backup_audit_add_workload(struct backup_audit_report *r,
                                            const struct backup_audit_point *pt,
                                            struct cm_err *err);
 
-/* Loads every policy file under paths (files or directories, cm_fs_load_tree) into
- * one set. n == 0 gives an empty set. Returns 0, the loader's codes or CM_ENOMEM, with
- * err naming "file:line:col". */
-CM_NODISCARD int backup_audit_policies_load(const char *const *paths, size_t n,
-                                            struct policy_set **out, struct cm_err *err);
-
 #define BACKUP_AUDIT_STATE_MAX_POINTS 100000
 
 /* Builds a report from a recorded cluster state (JSON or YAML, untrusted):
@@ -1237,7 +1243,7 @@ CM_NODISCARD int backup_audit_state_load(const char *name, const char *buf, size
 struct backup_audit_live_opts {
     const char *kubeconfig;        /* as backup_kube_open (NULL: in-cluster or ~/.kube) */
     const char *context;
-    const char *endpoint_override; /* as backup_restore_s3_open */
+    const char *endpoint_override; /* as backup_store_open */
     const char *secret_ns;         /* credentials/key Secrets (NULL: context's namespace) */
     const struct policy_set *ps;   /* guardrails and BackupPolicies (may be NULL) */
     time_t now;                    /* the classification clock */
@@ -1246,7 +1252,7 @@ struct backup_audit_live_opts {
 /* The live audit: lists every namespace, Deployment and StatefulSet through the
  * cluster, binds and evaluates each app against o->ps, and for each bound app reads
  * the newest complete restore point of its namespace from its BackupPolicy's bucket
- * (credentials as backup_restore_s3_open, Secrets in o->secret_ns; an encrypted point
+ * (credentials as backup_store_open, Secrets in o->secret_ns; an encrypted point
  * gets its key from the policy's encryptionKeySecret in o->secret_ns, else in the
  * app's namespace), verifying it end to end and reading its lock back. Partial points
  * are skipped when a complete one exists. A bucket that cannot be read makes the app's

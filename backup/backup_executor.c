@@ -75,8 +75,7 @@ struct ex {
 static int ex_open_s3(const struct ex *ex, struct kube_client *kube, const struct policy_backup *p,
                       struct s3_client **s3, struct cm_err *err)
 {
-    return backup_restore_s3_open(p, kube, ex->o->secret_namespace, ex->o->endpoint_override, s3,
-                                  err);
+    return backup_store_open(p, kube, ex->o->secret_namespace, ex->o->endpoint_override, s3, err);
 }
 
 static const struct policy_backup *lookup(const char *name, void *ctx)
@@ -109,7 +108,7 @@ static void *worker(void *arg)
     if (rc == 0 && s->pol->encryption_key_secret[0] != '\0') {
         /* The Secret namespace only: a capture never takes its key from the namespace
          * it captures. */
-        rc = backup_restore_key_lookup(kube, s->pol, ex->o->secret_namespace, NULL, &key, &err);
+        rc = backup_key_lookup(kube, s->pol, ex->o->secret_namespace, NULL, &key, &err);
         have_key = rc == 0;
     }
     if (rc == 0) {

@@ -54,7 +54,7 @@ static int maint_location(const struct backup_maint_opts *o, const struct policy
 
     memset(&r, 0, sizeof(r));
     /* loc is p's location after the override: the client opens the same one. */
-    rc = backup_restore_s3_open(p, o->kube, o->secret_namespace, o->endpoint_override, &s3, err);
+    rc = backup_store_open(p, o->kube, o->secret_namespace, o->endpoint_override, &s3, err);
     if (rc == 0) {
         memset(&po, 0, sizeof(po));
         po.s3 = s3;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* backup_store.c - where a BackupPolicy's restore points live: the cluster its Secrets
- * are read from, S3 client, credentials (a Secret or the environment) and the
+/* backup_store.c - what the backup CLI, the executor, restore and the audit share to
+ * reach a BackupPolicy's restore points: the policies, the cluster its Secrets are read
+ * from, the S3 client with its credentials (a Secret or the environment) and the
  * client-side encryption key from a Secret. */
 #include "backup/backup.h"
 #include "backup/kube/kube.h"
@@ -37,6 +38,26 @@ static int get_secret(struct kube_client *kube, const char *ns, const char *name
     if (rc == CM_ENOENT)
         return cm_err_set(err, CM_ENOENT, "Secret %s/%s not found", ns, name);
     return rc;
+}
+
+int backup_policies_load(const char *const *paths, size_t n, struct policy_set **out,
+                         struct cm_err *err)
+{
+    struct policy_loader *l = NULL;
+    int rc;
+
+    rc = policy_loader_create(&l, err);
+    if (rc != 0)
+        return rc;
+    if (n > 0) {
+        rc = cm_fs_load_tree(paths, n, POLICY_MAX_FILE_BYTES, policy_loader_add_file, l, err);
+        if (rc != 0) {
+            policy_loader_destroy(l);
+            return rc;
+        }
+    }
+    /* finish destroys the loader whatever happens */
+    return policy_loader_finish(l, out, err);
 }
 
 int backup_kube_open(const char *kubeconfig, const char *context, const char *secret_ns_override,
@@ -161,5 +182,45 @@ int backup_key_from_secret(struct kube_client *kube, const char *ns, const char 
     if (v != NULL)
         cm_free_secure(v, n);
     cJSON_Delete(secret);
+    return rc;
+}
+
+int backup_store_open(const struct policy_backup *bp, struct kube_client *kc, const char *secret_ns,
+                      const char *endpoint_override, struct s3_client **out, struct cm_err *err)
+{
+    struct s3_credentials creds = {0};
+    struct backup_location loc;
+    int rc;
+
+    rc = backup_creds_resolve(kc, secret_ns, bp, &creds, err);
+    if (rc != 0) {
+        cm_err_prefix(err, "BackupPolicy %s: S3 credentials", bp->name);
+        goto cleanup;
+    }
+    backup_location_of(bp, endpoint_override, &loc);
+    rc = backup_s3_open(&loc, &creds, out, err);
+    if (rc != 0)
+        cm_err_prefix(err, "BackupPolicy %s", bp->name);
+cleanup:
+    s3_credentials_cleanup(&creds);
+    return rc;
+}
+
+int backup_key_lookup(struct kube_client *kc, const struct policy_backup *bp, const char *secret_ns,
+                      const char *app_ns, struct backup_key *out, struct cm_err *err)
+{
+    int rc;
+
+    if (bp == NULL || bp->encryption_key_secret[0] == '\0')
+        return cm_err_set(err, CM_ENOENT, "BackupPolicy %s names no encryption key Secret",
+                          bp != NULL ? bp->name : "?");
+    if (kc == NULL)
+        return cm_err_set(err, CM_ENOENT,
+                          "BackupPolicy %s encrypts with Secret %s: no cluster to read it from",
+                          bp->name, bp->encryption_key_secret);
+    /* Where the executor reads it (the Secret namespace), else the app's namespace. */
+    rc = backup_key_from_secret(kc, secret_ns, bp->encryption_key_secret, out, err);
+    if (rc == CM_ENOENT && app_ns != NULL && secret_ns != NULL && strcmp(secret_ns, app_ns) != 0)
+        rc = backup_key_from_secret(kc, app_ns, bp->encryption_key_secret, out, err);
     return rc;
 }

@@ -1,37 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* restore_source.c - restore's and the audit's view of a bucket: the S3 client for a
- * BackupPolicy, the ids of a namespace's points, a whole restore point read through the
- * shared reader (backup_read.c) and collected only once all of it verifies, and the
- * policy's encryption key. */
+/* restore_source.c - restore's and the audit's view of a bucket: the ids of a
+ * namespace's points, and a whole restore point read through the shared reader
+ * (backup_read.c) and collected only once all of it verifies. */
 #include "backup/backup.h"
 #include "backup/kube/kube.h"
 #include "backup/s3/s3.h"
 
 #include <string.h>
-
-/* ---- client ---- */
-
-int backup_restore_s3_open(const struct policy_backup *bp, struct kube_client *kc,
-                           const char *secret_ns, const char *endpoint_override,
-                           struct s3_client **out, struct cm_err *err)
-{
-    struct s3_credentials creds = {0};
-    struct backup_location loc;
-    int rc;
-
-    rc = backup_creds_resolve(kc, secret_ns, bp, &creds, err);
-    if (rc != 0) {
-        cm_err_prefix(err, "BackupPolicy %s: S3 credentials", bp->name);
-        goto cleanup;
-    }
-    backup_location_of(bp, endpoint_override, &loc);
-    rc = backup_s3_open(&loc, &creds, out, err);
-    if (rc != 0)
-        cm_err_prefix(err, "BackupPolicy %s", bp->name);
-cleanup:
-    s3_credentials_cleanup(&creds);
-    return rc;
-}
 
 /* ---- listing restore points: through the executor's catalog ---- */
 
@@ -166,25 +141,5 @@ cleanup:
     }
     backup_restore_point_destroy(p);
     backup_rp_destroy(rp);
-    return rc;
-}
-
-int backup_restore_key_lookup(struct kube_client *kc, const struct policy_backup *bp,
-                              const char *secret_ns, const char *app_ns, struct backup_key *out,
-                              struct cm_err *err)
-{
-    int rc;
-
-    if (bp == NULL || bp->encryption_key_secret[0] == '\0')
-        return cm_err_set(err, CM_ENOENT, "BackupPolicy %s names no encryption key Secret",
-                          bp != NULL ? bp->name : "?");
-    if (kc == NULL)
-        return cm_err_set(err, CM_ENOENT,
-                          "BackupPolicy %s encrypts with Secret %s: no cluster to read it from",
-                          bp->name, bp->encryption_key_secret);
-    /* Where the executor reads it (the Secret namespace), else the app's namespace. */
-    rc = backup_key_from_secret(kc, secret_ns, bp->encryption_key_secret, out, err);
-    if (rc == CM_ENOENT && app_ns != NULL && secret_ns != NULL && strcmp(secret_ns, app_ns) != 0)
-        rc = backup_key_from_secret(kc, app_ns, bp->encryption_key_secret, out, err);
     return rc;
 }

@@ -143,7 +143,7 @@ int cmd_audit(int argc, char **argv)
     rc = parse_args(argc, argv, &a);
     if (rc != 0)
         return rc == 1 ? 0 : 2;
-    rc = backup_audit_policies_load(a.c.policies, a.c.n_policies, &ps, &err);
+    rc = backup_policies_load(a.c.policies, a.c.n_policies, &ps, &err);
     if (rc != 0) {
         fprintf(stderr, "lockwarden audit: %s\n", err.msg);
         goto cleanup;

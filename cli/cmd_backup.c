@@ -246,7 +246,7 @@ static int open_s3(const struct bk_args *a, struct kube_client *kube, const char
     int rc;
 
     if (l->pol != NULL) /* the same client restore and the audit open for a policy */
-        return backup_restore_s3_open(l->pol, kube, secret_ns, a->c.s3_endpoint, out, err);
+        return backup_store_open(l->pol, kube, secret_ns, a->c.s3_endpoint, out, err);
     rc = s3_credentials_from_env(&creds, err);
     if (rc == 0)
         rc = backup_s3_open(&l->loc, &creds, out, err);
@@ -275,7 +275,7 @@ static int get_key(const struct bk_args *a, struct kube_client *kube, const char
                               p->name, p->encryption_key_secret);
         /* The executor's Secret namespace only: a capture never takes its key from the
          * namespace it captures. */
-        rc = backup_restore_key_lookup(kube, p, secret_ns, NULL, key, err);
+        rc = backup_key_lookup(kube, p, secret_ns, NULL, key, err);
         *have = rc == 0;
         return rc;
     }
@@ -485,8 +485,7 @@ static int do_verify(const struct bk_args *a, struct policy_set *ps, struct cm_e
         struct s3_client *s3 = NULL;
 
         if (!have_key && locs[i].pol != NULL && locs[i].pol->encryption_key_secret[0] != '\0' &&
-            kube != NULL &&
-            backup_restore_key_lookup(kube, locs[i].pol, secret_ns, ns, &key, err) == 0)
+            kube != NULL && backup_key_lookup(kube, locs[i].pol, secret_ns, ns, &key, err) == 0)
             have_key = true;
         rc = open_s3(a, kube, secret_ns, &locs[i], &s3, err);
         if (rc == 0)
@@ -614,7 +613,7 @@ int cmd_backup(int argc, char **argv)
         return 1;
     }
     if (a.c.n_policies > 0) {
-        rc = backup_audit_policies_load(a.c.policies, a.c.n_policies, &ps, &err);
+        rc = backup_policies_load(a.c.policies, a.c.n_policies, &ps, &err);
         if (rc != 0) {
             fprintf(stderr, "lockwarden backup: %s\n", err.msg);
             s3_global_cleanup();

@@ -142,7 +142,7 @@ int cmd_executor(int argc, char **argv)
     }
     o.secret_namespace = c.secret_ns;
     o.endpoint_override = c.s3_endpoint;
-    rc = backup_audit_policies_load(c.policies, c.n_policies, &ps, &err);
+    rc = backup_policies_load(c.policies, c.n_policies, &ps, &err);
     if (rc != 0) {
         fprintf(stderr, "lockwarden executor: %s\n", err.msg);
         return 2;

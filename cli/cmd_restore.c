@@ -210,7 +210,7 @@ static int locate(const struct restore_args *a, const struct policy_set *ps, str
                     a->policy);
             return 2;
         }
-        if (backup_restore_s3_open(found, kc, secret_ns, a->c.s3_endpoint, &found_s3, &err) != 0) {
+        if (backup_store_open(found, kc, secret_ns, a->c.s3_endpoint, &found_s3, &err) != 0) {
             fprintf(stderr, "lockwarden restore: %s\n", err.msg);
             return 1;
         }
@@ -231,7 +231,7 @@ static int locate(const struct restore_args *a, const struct policy_set *ps, str
         if (found != NULL && same_location(found, bp))
             continue;
         cm_err_clear(&err);
-        orc = backup_restore_s3_open(bp, kc, secret_ns, a->c.s3_endpoint, &s3, &err);
+        orc = backup_store_open(bp, kc, secret_ns, a->c.s3_endpoint, &s3, &err);
         /* The same reader as the restore itself (the original manifest.json version, so
          * a delete marker or a newer version does not hide the point). A point that is
          * there but damaged counts as found: reading it then says why it is refused. */
@@ -295,7 +295,7 @@ static int read_point(const struct restore_args *a, const struct policy_backup *
 
         snprintf(first, sizeof(first), "%s", err.msg);
         cm_err_clear(&kerr);
-        rc = backup_restore_key_lookup(kc, bp, secret_ns, a->ns, &key, &kerr);
+        rc = backup_key_lookup(kc, bp, secret_ns, a->ns, &key, &kerr);
         if (rc == 0) {
             have_key = true;
             rc = backup_restore_point_read(s3, bp->location.prefix, a->ns, a->id, &key, true, out,
@@ -356,7 +356,7 @@ int cmd_restore(int argc, char **argv)
         code = rc == 1 ? 0 : 2;
         goto cleanup;
     }
-    if (backup_audit_policies_load(a->c.policies, a->c.n_policies, &ps, &err) != 0) {
+    if (backup_policies_load(a->c.policies, a->c.n_policies, &ps, &err) != 0) {
         fprintf(stderr, "lockwarden restore: %s\n", err.msg);
         goto cleanup;
     }

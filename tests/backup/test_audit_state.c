@@ -27,7 +27,7 @@ static int setup(void **state)
     struct cm_err err;
 
     memset(&fx, 0, sizeof(fx));
-    if (backup_audit_policies_load(paths, 1, &fx.ps, &err) != 0) {
+    if (backup_policies_load(paths, 1, &fx.ps, &err) != 0) {
         fprintf(stderr, "policies: %s\n", err.msg);
         return -1;
     }

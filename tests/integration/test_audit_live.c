@@ -241,7 +241,7 @@ static int setup(void **state)
     if (f == NULL || fputs(policy, f) < 0 || fclose(f) != 0)
         return -1;
     paths[0] = e.policy_file;
-    if (backup_audit_policies_load(paths, 1, &e.ps, &err) != 0) {
+    if (backup_policies_load(paths, 1, &e.ps, &err) != 0) {
         fprintf(stderr, "policies: %s\n", err.msg);
         return -1;
     }

@@ -350,7 +350,7 @@ static int setup(void **state)
     if (write_file(e.policy_file, policy) != 0)
         return -1;
     paths[0] = e.policy_file;
-    if (backup_audit_policies_load(paths, 1, &e.ps, &err) != 0) {
+    if (backup_policies_load(paths, 1, &e.ps, &err) != 0) {
         fprintf(stderr, "policy: %s\n", err.msg);
         return -1;
     }
