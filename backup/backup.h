@@ -391,6 +391,11 @@ struct policy_set;
 CM_NODISCARD int backup_policies_load(const char *const *paths, size_t n,
                                       struct policy_set **out, struct cm_err *err);
 
+/* The backup_policy_lookup_fn of the executor, maintenance and `backup prune`: ctx is
+ * a const struct policy_set *, and the result its BackupPolicy named name, or NULL when
+ * it has none of that name (prune then leaves the namespace alone). Cannot fail. */
+const struct policy_backup *backup_policy_lookup(const char *name, void *ctx);
+
 /* Opens the cluster (kube_config_load with kubeconfig and context, each may be NULL,
  * then a client) into *out, and sets *secret_ns (may be NULL) to secret_ns_override
  * when not NULL, else the context's namespace (borrowed from the client: valid until
@@ -423,6 +428,9 @@ struct backup_location {
  * endpoint. Cannot fail. */
 void backup_location_of(const struct policy_backup *p, const char *endpoint_override,
                         struct backup_location *out);
+/* True when a and b are the same place to visit once: equal endpoint, bucket and
+ * prefix (NULL and "" alike; region and path style do not count). Cannot fail. */
+bool backup_location_same(const struct backup_location *a, const struct backup_location *b);
 /* Creates an S3 client for loc with creds. Returns 0 or s3_client_create's codes. */
 CM_NODISCARD int backup_s3_open(const struct backup_location *loc,
                                 const struct s3_credentials *creds, struct s3_client **out,

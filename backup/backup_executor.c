@@ -78,11 +78,6 @@ static int ex_open_s3(const struct ex *ex, struct kube_client *kube, const struc
     return backup_store_open(p, kube, ex->o->secret_namespace, ex->o->endpoint_override, s3, err);
 }
 
-static const struct policy_backup *lookup(const char *name, void *ctx)
-{
-    return policy_set_backup_find(ctx, name, strlen(name));
-}
-
 static void *worker(void *arg)
 {
     struct ex_slot *s = arg;
@@ -135,7 +130,7 @@ static void *worker(void *arg)
         po.s3 = s3;
         po.prefix = loc.prefix;
         po.namespace_ = s->ns;
-        po.lookup = lookup;
+        po.lookup = backup_policy_lookup;
         po.lookup_ctx = (void *)ex->o->policies;
         po.extend_margin_s = backup_maint_margin(ex->o->maintenance_interval_s);
         pthread_mutex_lock(&ex->prune_mu);

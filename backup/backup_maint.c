@@ -9,20 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
-static const struct policy_backup *maint_lookup(const char *name, void *ctx)
-{
-    return policy_set_backup_find(ctx, name, strlen(name));
-}
-
 static const char *nz(const char *s)
 {
     return s != NULL ? s : "";
-}
-
-static bool same_location(const struct backup_location *a, const struct backup_location *b)
-{
-    return strcmp(nz(a->bucket), nz(b->bucket)) == 0 && strcmp(nz(a->prefix), nz(b->prefix)) == 0 &&
-           strcmp(nz(a->endpoint), nz(b->endpoint)) == 0;
 }
 
 /* True when an earlier policy of the set names the same location: it was visited. */
@@ -35,7 +24,7 @@ static bool seen_before(const struct backup_maint_opts *o, size_t i,
         struct backup_location k;
 
         backup_location_of(policy_set_backup_get(o->policies, j), o->endpoint_override, &k);
-        if (same_location(&k, l))
+        if (backup_location_same(&k, l))
             return true;
     }
     return false;
@@ -59,7 +48,7 @@ static int maint_location(const struct backup_maint_opts *o, const struct policy
         memset(&po, 0, sizeof(po));
         po.s3 = s3;
         po.prefix = loc->prefix;
-        po.lookup = maint_lookup;
+        po.lookup = backup_policy_lookup;
         po.lookup_ctx = (void *)o->policies;
         po.now = now;
         po.extend_margin_s = backup_maint_margin(o->interval_s);

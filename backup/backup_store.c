@@ -60,6 +60,11 @@ int backup_policies_load(const char *const *paths, size_t n, struct policy_set *
     return policy_loader_finish(l, out, err);
 }
 
+const struct policy_backup *backup_policy_lookup(const char *name, void *ctx)
+{
+    return policy_set_backup_find(ctx, name, strlen(name));
+}
+
 int backup_kube_open(const char *kubeconfig, const char *context, const char *secret_ns_override,
                      struct kube_client **out, const char **secret_ns, struct cm_err *err)
 {
@@ -144,6 +149,17 @@ void backup_location_of(const struct policy_backup *p, const char *endpoint_over
     out->prefix = p->location.prefix;
     out->path_style =
         p->location.path_style || (endpoint_override != NULL && endpoint_override[0] != '\0');
+}
+
+static const char *nz(const char *s)
+{
+    return s != NULL ? s : "";
+}
+
+bool backup_location_same(const struct backup_location *a, const struct backup_location *b)
+{
+    return strcmp(nz(a->bucket), nz(b->bucket)) == 0 && strcmp(nz(a->prefix), nz(b->prefix)) == 0 &&
+           strcmp(nz(a->endpoint), nz(b->endpoint)) == 0;
 }
 
 int backup_s3_open(const struct backup_location *loc, const struct s3_credentials *creds,

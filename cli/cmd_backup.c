@@ -212,10 +212,7 @@ static size_t locations(const struct bk_args *a, const struct policy_set *ps, st
             continue;
         backup_location_of(p, a->c.s3_endpoint, &l);
         for (j = 0; j < n; j++) {
-            if (strcmp(out[j].loc.bucket, l.bucket) == 0 &&
-                strcmp(out[j].loc.prefix ? out[j].loc.prefix : "", l.prefix ? l.prefix : "") == 0 &&
-                strcmp(out[j].loc.endpoint ? out[j].loc.endpoint : "",
-                       l.endpoint ? l.endpoint : "") == 0)
+            if (backup_location_same(&out[j].loc, &l))
                 break;
         }
         if (j == n) {
@@ -524,11 +521,6 @@ cleanup:
     return rc;
 }
 
-static const struct policy_backup *lookup(const char *name, void *ctx)
-{
-    return policy_set_backup_find(ctx, name, strlen(name));
-}
-
 static int do_prune(const struct bk_args *a, struct policy_set *ps, struct cm_err *err)
 {
     struct bk_loc locs[BK_MAX_LOCATIONS];
@@ -553,7 +545,7 @@ static int do_prune(const struct bk_args *a, struct policy_set *ps, struct cm_er
             po.s3 = s3;
             po.prefix = locs[i].loc.prefix;
             po.namespace_ = a->ns;
-            po.lookup = lookup;
+            po.lookup = backup_policy_lookup;
             po.lookup_ctx = ps;
             po.now = a->now;
             po.dry_run = a->dry_run;

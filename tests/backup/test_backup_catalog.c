@@ -194,11 +194,6 @@ static void test_details(void **state)
     backup_catalog_destroy(c);
 }
 
-static const struct policy_backup *lookup(const char *name, void *ctx)
-{
-    return policy_set_backup_find(ctx, name, strlen(name));
-}
-
 /* Only ID1 is complete; with zero counts and expired locks every point expires. The
  * manifest goes first; a refusal there keeps the archive. */
 static void run_prune(struct env *e, bool refuse_manifest, struct backup_prune_report *r)
@@ -223,7 +218,7 @@ static void run_prune(struct env *e, bool refuse_manifest, struct backup_prune_r
     o.s3 = e->s3;
     o.prefix = "p";
     o.namespace_ = "shop";
-    o.lookup = lookup;
+    o.lookup = backup_policy_lookup;
     o.lookup_ctx = e->ps;
     o.now = cm_time_from_utc(2026, 11, 30, 0, 0, 0);
     assert_int_equal(backup_prune_run(&o, r, &err), 0);
@@ -304,7 +299,7 @@ static void test_prune_unknown_policy_left_alone(void **state)
     memset(&o, 0, sizeof(o));
     o.s3 = e->s3;
     o.prefix = "p";
-    o.lookup = lookup;
+    o.lookup = backup_policy_lookup;
     o.lookup_ctx = e->ps;
     assert_int_equal(backup_prune_run(&o, &r, &err), 0);
     assert_int_equal(r.n_items, 0);

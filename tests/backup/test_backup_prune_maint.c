@@ -78,11 +78,6 @@ static void push(struct env *e, long status, const char *headers, const char *bo
     assert_int_equal(s3_fault_push(e->f, &r), 0);
 }
 
-static const struct policy_backup *lookup(const char *name, void *ctx)
-{
-    return policy_set_backup_find(ctx, name, strlen(name));
-}
-
 /* A listing of one complete point ID1 (manifest + archive) in each namespace of nss. */
 static void push_listing(struct env *e, const char *const *nss, size_t n)
 {
@@ -155,7 +150,7 @@ static void opts(struct env *e, struct backup_prune_opts *o, time_t now)
     memset(o, 0, sizeof(*o));
     o->s3 = e->s3;
     o->prefix = "p";
-    o->lookup = lookup;
+    o->lookup = backup_policy_lookup;
     o->lookup_ctx = e->ps;
     o->now = now;
 }
