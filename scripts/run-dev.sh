@@ -37,9 +37,10 @@ Try it from another terminal:
     --data-binary @$FIX/validate-deployment-create-web-bad.json \\
     'https://127.0.0.1:$PORT/validate?timeout=5s'
 
-  # the mutating side: which BackupPolicy a workload binds to (a JSONPatch when it does)
+  # auto-binding: a labelled Deployment gets lockwarden.io/backup-policy: goldpolicy
+  # (the answer's "patch" is a base64 JSONPatch; pipe it through base64 -d to read it)
   curl -sS --cacert $CERTS/ca.crt -H 'Content-Type: application/json' \\
-    --data-binary @$FIX/mutate-deployment-create-web-ok.json \\
+    --data-binary @$FIX/examples/mutate-deployment-create-web-gold.json \\
     'https://127.0.0.1:$PORT/mutate?timeout=5s'
 
   curl -sS --cacert $CERTS/ca.crt https://127.0.0.1:$PORT/metrics

@@ -62,6 +62,17 @@ curl -sS --cacert "$DIR/certs/ca.crt" -H 'Content-Type: application/json' \
     "https://127.0.0.1:$PORT/validate?timeout=5s" >"$DIR/answer.json"
 check "the curl line gets a denial" grep -q '"allowed":false' "$DIR/answer.json"
 check "the denial names the failing policies" grep -q 'blocked due to the following policies' "$DIR/answer.json"
+check "prints the auto-binding example" grep -q "examples/mutate-deployment-create-web-gold.json" "$DIR/run1.log"
+curl -sS --cacert "$DIR/certs/ca.crt" -H 'Content-Type: application/json' \
+    --data-binary @tests/fixtures/admissionreview/examples/mutate-deployment-create-web-gold.json \
+    "https://127.0.0.1:$PORT/mutate?timeout=5s" >"$DIR/mutate.json"
+python3 -c 'import base64, json, sys
+r = json.load(open(sys.argv[1]))["response"]
+ops = json.loads(base64.b64decode(r["patch"]))
+assert r["allowed"] and r["patchType"] == "JSONPatch", r
+assert any(o["path"].startswith("/metadata/annotations") and "goldpolicy" in json.dumps(o["value"]) for o in ops), ops
+' "$DIR/mutate.json" >"$DIR/mutate.check" 2>&1
+check "the example gets a JSONPatch binding goldpolicy" test $? = 0
 check "healthz" curl -sSf --cacert "$DIR/certs/ca.crt" "https://127.0.0.1:$PORT/healthz"
 ca1=$(cat "$DIR/certs/ca.crt")
 check "Ctrl-C stops it with exit 0" stop
