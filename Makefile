@@ -190,8 +190,9 @@ lint:
 coverage:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-cov CFLAGS="-O0 -g --coverage" test-build
 	$(Q)BUILD=build-cov LW_UNIT_ONLY=1 tests/run.sh
-	$(Q)gcov -b -o build-cov/policy policy/*.c >build-cov/gcov.txt 2>/dev/null; \
-		grep -A4 "^File 'policy/" build-cov/gcov.txt | grep -E "File|Lines|Branches"
+	$(Q)mkdir -p build-cov/gcov && cd build-cov/gcov && \
+		gcov -b -o ../policy ../../policy/*.c >../gcov.txt 2>/dev/null; \
+		grep -A4 "^File 'policy/" ../gcov.txt | grep -E "^File|Lines|Taken"
 
 check-deps: $(BUILD)/libpolicy.a
 	$(Q)scripts/check-deps.sh $(BUILD)/libpolicy.a
