@@ -61,12 +61,14 @@ static int asn1_to_time(const ASN1_TIME *t, time_t *out)
     return 0;
 }
 
-static int read_pem_cert(const char *path, X509 **out, struct cm_err *err)
+/* Reads one PEM object from path: a certificate (want_key false) or a private key. The
+ * file's bytes are wiped before they are freed, since a key file holds a secret. */
+static int read_pem(const char *path, bool want_key, X509 **cert, EVP_PKEY **key,
+                    struct cm_err *err)
 {
     char *buf = NULL;
     size_t len = 0;
     BIO *bio = NULL;
-    X509 *x = NULL;
     int rc = cm_fs_read_file(path, CERTS_MAX_FILE, &buf, &len, err);
 
     if (rc != 0)
@@ -76,45 +78,28 @@ static int read_pem_cert(const char *path, X509 **out, struct cm_err *err)
         rc = ssl_fail(err, "BIO_new_mem_buf");
         goto cleanup;
     }
-    x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-    if (x == NULL) {
+    if (want_key)
+        *key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    else
+        *cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    if (want_key ? *key == NULL : *cert == NULL) {
         rc = ssl_fail(err, path);
-        cm_err_prefix(err, "not a PEM certificate");
-        goto cleanup;
+        cm_err_prefix(err, want_key ? "not a PEM private key" : "not a PEM certificate");
     }
-    *out = x;
-cleanup:
-    BIO_free(bio);
-    cm_free(buf);
-    return rc;
-}
-
-static int read_pem_key(const char *path, EVP_PKEY **out, struct cm_err *err)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    BIO *bio = NULL;
-    EVP_PKEY *k = NULL;
-    int rc = cm_fs_read_file(path, CERTS_MAX_FILE, &buf, &len, err);
-
-    if (rc != 0)
-        return rc;
-    bio = BIO_new_mem_buf(buf, (int)len);
-    if (bio == NULL) {
-        rc = ssl_fail(err, "BIO_new_mem_buf");
-        goto cleanup;
-    }
-    k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-    if (k == NULL) {
-        rc = ssl_fail(err, path);
-        cm_err_prefix(err, "not a PEM private key");
-        goto cleanup;
-    }
-    *out = k;
 cleanup:
     BIO_free(bio);
     cm_free_secure(buf, len);
     return rc;
+}
+
+static int read_pem_cert(const char *path, X509 **out, struct cm_err *err)
+{
+    return read_pem(path, false, out, NULL, err);
+}
+
+static int read_pem_key(const char *path, EVP_PKEY **out, struct cm_err *err)
+{
+    return read_pem(path, true, NULL, out, err);
 }
 
 int certs_file_not_after(const char *path, time_t *out, struct cm_err *err)
