@@ -64,8 +64,11 @@ static const char *type_name(const cJSON *v)
     return "a mapping";
 }
 
-int pol_get_string(const struct pol_ctx *c, const cJSON *obj, const char *key, bool required,
-                   const char **out)
+/* The member key of obj when it has the wanted JSON type: 0 with *out = NULL when it is
+ * absent or null (an error if required), else an error naming the type found. */
+static int get_typed(const struct pol_ctx *c, const cJSON *obj, const char *key, bool required,
+                     cJSON_bool (*is_type)(const cJSON *), const char *type_word,
+                     const cJSON **out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 
@@ -75,8 +78,22 @@ int pol_get_string(const struct pol_ctx *c, const cJSON *obj, const char *key, b
             return pol_ctx_fail(c, CM_ECONFIG, obj, "%s is required", key);
         return 0;
     }
-    if (!cJSON_IsString(v))
-        return pol_ctx_fail(c, CM_ECONFIG, v, "%s must be a string, not %s", key, type_name(v));
+    if (!is_type(v))
+        return pol_ctx_fail(c, CM_ECONFIG, v, "%s must be %s, not %s", key, type_word,
+                            type_name(v));
+    *out = v;
+    return 0;
+}
+
+int pol_get_string(const struct pol_ctx *c, const cJSON *obj, const char *key, bool required,
+                   const char **out)
+{
+    const cJSON *v = NULL;
+    int rc = get_typed(c, obj, key, required, cJSON_IsString, "a string", &v);
+
+    *out = NULL;
+    if (rc != 0 || v == NULL)
+        return rc;
     if (strlen(v->valuestring) > POLICY_MAX_STRING)
         return pol_ctx_fail(c, CM_ETOOBIG, v, "%s is longer than %d bytes", key, POLICY_MAX_STRING);
     *out = v->valuestring;
@@ -86,35 +103,13 @@ int pol_get_string(const struct pol_ctx *c, const cJSON *obj, const char *key, b
 int pol_get_object(const struct pol_ctx *c, const cJSON *obj, const char *key, bool required,
                    const cJSON **out)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-    *out = NULL;
-    if (v == NULL || cJSON_IsNull(v)) {
-        if (required)
-            return pol_ctx_fail(c, CM_ECONFIG, obj, "%s is required", key);
-        return 0;
-    }
-    if (!cJSON_IsObject(v))
-        return pol_ctx_fail(c, CM_ECONFIG, v, "%s must be a mapping, not %s", key, type_name(v));
-    *out = v;
-    return 0;
+    return get_typed(c, obj, key, required, cJSON_IsObject, "a mapping", out);
 }
 
 int pol_get_array(const struct pol_ctx *c, const cJSON *obj, const char *key, bool required,
                   const cJSON **out)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-    *out = NULL;
-    if (v == NULL || cJSON_IsNull(v)) {
-        if (required)
-            return pol_ctx_fail(c, CM_ECONFIG, obj, "%s is required", key);
-        return 0;
-    }
-    if (!cJSON_IsArray(v))
-        return pol_ctx_fail(c, CM_ECONFIG, v, "%s must be a list, not %s", key, type_name(v));
-    *out = v;
-    return 0;
+    return get_typed(c, obj, key, required, cJSON_IsArray, "a list", out);
 }
 
 int pol_check_keys(const struct pol_ctx *c, const cJSON *obj, const char *const *allowed)
