@@ -62,23 +62,12 @@ static int get_dup(const struct pol_ctx *c, const cJSON *obj, const char *key, b
 }
 
 /* S3 bucket names: 3-63 of [a-z0-9.-], starting and ending with a letter or digit. */
+/* S3 bucket names: a DNS subdomain of 3 to 63 characters (the same character rules). */
 static bool bucket_name_ok(const char *s)
 {
     size_t n = strlen(s);
-    size_t i;
 
-    if (n < 3 || n > 63)
-        return false;
-    for (i = 0; i < n; i++) {
-        char ch = s[i];
-        bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
-
-        if (!alnum && ch != '-' && ch != '.')
-            return false;
-        if (!alnum && (i == 0 || i == n - 1))
-            return false;
-    }
-    return true;
+    return n >= 3 && n <= 63 && pol_is_dns_subdomain(s);
 }
 
 static int compile_location(const struct pol_ctx *c, const cJSON *loc, struct policy_backup *b)
