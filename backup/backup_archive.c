@@ -199,28 +199,6 @@ static void tar_header(unsigned char h[512], const char *name, size_t name_len, 
     h[155] = ' ';
 }
 
-static bool entry_path_ok(const char *p, size_t n)
-{
-    size_t i;
-    size_t seg = 0;
-
-    if (n == 0 || n > 255 || p[0] == '/')
-        return false;
-    for (i = 0; i <= n; i++) {
-        if (i == n || p[i] == '/') {
-            size_t l = i - seg;
-
-            if (l == 0 || (l == 1 && p[seg] == '.') ||
-                (l == 2 && p[seg] == '.' && p[seg + 1] == '.'))
-                return false;
-            seg = i + 1;
-        } else if ((unsigned char)p[i] < 0x20 || (unsigned char)p[i] > 0x7e) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static int pad512(struct backup_archive_writer *w, uint64_t size, struct cm_err *err)
 {
     static const unsigned char zero[512];
@@ -241,7 +219,7 @@ int backup_archive_writer_add(struct backup_archive_writer *w, const char *path,
     if (w->failed || w->finished)
         return cm_err_set(err, CM_EINVAL, "archive: writer already failed or finished");
     plen = strlen(path);
-    if (!entry_path_ok(path, plen))
+    if (!bk_path_ok_n(path, plen))
         return cm_err_set(err, CM_EINVAL, "archive: unsafe entry path \"%.80s\"", path);
     if (n > BACKUP_MAX_ENTRY)
         return cm_err_set(err, CM_ETOOBIG, "archive: entry %.80s is %zu bytes (max %u)", path, n,
@@ -481,7 +459,7 @@ static int on_pax(struct backup_archive_reader *r, struct cm_err *err)
         kv = p + i + 1;
         kvn = off + len - 1 - (i + 1);
         if (kvn > 5 && memcmp(kv, "path=", 5) == 0) {
-            if (kvn - 5 >= sizeof(r->pax_path) || !entry_path_ok(kv + 5, kvn - 5))
+            if (kvn - 5 >= sizeof(r->pax_path) || !bk_path_ok_n(kv + 5, kvn - 5))
                 return cm_err_set(err, CM_EPARSE, "archive: unsafe pax path");
             memcpy(r->pax_path, kv + 5, kvn - 5);
             r->pax_path[kvn - 5] = '\0';
@@ -514,7 +492,7 @@ static int on_entry(struct backup_archive_reader *r, struct cm_err *err)
             (void)snprintf(name, sizeof(name), "%.*s", (int)nl, nm);
     }
     n = strlen(name);
-    if (!entry_path_ok(name, n))
+    if (!bk_path_ok_n(name, n))
         return cm_err_set(err, CM_EPARSE, "archive: unsafe entry path");
     rc = r->fn(r->fn_ctx, name, r->data.ptr ? r->data.ptr : "", r->data.len, err);
     cm_buf_reset(&r->data);

@@ -43,6 +43,8 @@ bool bk_hex_ok(const char *s, size_t n);
 /* An archive path: relative, 1..255 bytes, no empty/"."/".." segment, printable ASCII
  * without backslashes. */
 bool bk_path_ok(const char *p);
+/* The same for p[0..n), not NUL-terminated (archive headers). */
+bool bk_path_ok_n(const char *p, size_t n);
 /* RFC 8259 syntax of s[0..n) with nesting at most BK_JSON_MAX_DEPTH; never allocates.
  * cJSON returns NULL for bad syntax and for a failed allocation alike: checking first
  * tells the two apart. */

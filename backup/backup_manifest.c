@@ -119,9 +119,8 @@ static bool hex64_ok(const char *s)
     return bk_hex_ok(s, 64);
 }
 
-bool bk_path_ok(const char *p)
+bool bk_path_ok_n(const char *p, size_t n)
 {
-    size_t n = p ? strlen(p) : 0;
     size_t i;
     size_t seg = 0;
 
@@ -140,6 +139,11 @@ bool bk_path_ok(const char *p)
         }
     }
     return true;
+}
+
+bool bk_path_ok(const char *p)
+{
+    return p != NULL && bk_path_ok_n(p, strlen(p));
 }
 
 static int grow(void **arr, size_t *cap, size_t n, size_t elem, size_t max)
