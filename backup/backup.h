@@ -1111,7 +1111,7 @@ struct backup_audit_verdict {
     bool lock_required;
 };
 
-/* Classifies an app at time now. The rules (see docs/readme/restore-audit.md):
+/* Classifies an app at time now. The rules (see the README, "Compliance audit"):
  * - unprotected: unbound, binding names no loaded policy, fails a guardrail, no restore
  *   point, latest point incomplete or failing verification;
  * - else not-immutable: immutability is required (policy objectLock, or the app's

@@ -37,7 +37,7 @@ static void audit_usage(FILE *f)
             "      --exclude-namespace NS  leave out the apps of NS (repeatable), e.g.\n"
             "                        kube-system\n"
             "      --input STATE     audit a recorded state file (JSON/YAML) instead of the\n"
-            "                        live cluster; see docs/readme/restore-audit.md\n\n"
+            "                        live cluster; see the README, 'Compliance audit'\n\n"
             "exit status: 0 every app protected, 1 anything out of compliance (or the audit\n"
             "could not be completed), 2 usage or input errors.\n");
 }
