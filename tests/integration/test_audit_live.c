@@ -12,22 +12,17 @@
 #include "backup/kube/kube.h"
 #include "backup/s3/s3.h"
 #include "tests/support/fake_kube.h"
+#include "tests/support/proc.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-extern char **environ;
 
 struct env {
     struct fake_kube *fk;
@@ -46,49 +41,18 @@ struct env {
 static int run(struct env *e, const char *const *args)
 {
     char *argv[32];
-    char outp[320];
-    char errp[320];
-    posix_spawn_file_actions_t fa;
-    const char *bin = getenv("LW_BIN") != NULL ? getenv("LW_BIN") : "build/lockwarden";
-    pid_t pid;
-    int status = -1;
+    struct proc_output o = {e->out, sizeof(e->out), e->errout, sizeof(e->errout), -1};
     size_t i;
-    size_t n;
-    FILE *f;
 
-    argv[0] = (char *)bin;
+    argv[0] = (char *)getenv("LW_BIN") != NULL ? getenv("LW_BIN") : "build/lockwarden";
     for (i = 0; args[i] != NULL && i < 30; i++)
         argv[i + 1] = (char *)args[i];
     argv[i + 1] = NULL;
-    snprintf(outp, sizeof(outp), "%s/out.txt", e->dir);
-    snprintf(errp, sizeof(errp), "%s/err.txt", e->dir);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0) {
-        posix_spawn_file_actions_destroy(&fa);
+    if (proc_run2(argv, e->dir, 120000, &o) != 0)
         return -1;
-    }
-    posix_spawn_file_actions_destroy(&fa);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    e->out[0] = e->errout[0] = '\0';
-    f = fopen(outp, "r");
-    if (f != NULL) {
-        n = fread(e->out, 1, sizeof(e->out) - 1, f);
-        e->out[n] = '\0';
-        fclose(f);
-    }
-    f = fopen(errp, "r");
-    if (f != NULL) {
-        n = fread(e->errout, 1, sizeof(e->errout) - 1, f);
-        e->errout[n] = '\0';
-        fclose(f);
-    }
     if (getenv("LW_TEST_VERBOSE") != NULL)
-        fprintf(stderr, "--- audit: exit %d\n%s%s", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                e->out, e->errout);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        fprintf(stderr, "--- audit: exit %d\n%s%s", o.exit_code, e->out, e->errout);
+    return o.exit_code;
 }
 
 static void no_sleep(uint64_t ms, void *ctx)

@@ -27,21 +27,31 @@ static int64_t now_ms(void)
     return (int64_t)(cm_time_mono_ns() / 1000000u);
 }
 
-int proc_spawn(struct proc *p, char *const argv[], char *const env[], const char *log_path)
+/* Starts argv with stdout to log_path and stderr to err_path (NULL: log_path too);
+ * oflags is O_APPEND or O_TRUNC. */
+static int spawn(struct proc *p, char *const argv[], char *const env[], const char *log_path,
+                 const char *err_path, int oflags)
 {
     pid_t pid;
-    int fd;
+    int fd, efd;
 
     memset(p, 0, sizeof(*p));
     if (argv == NULL || argv[0] == NULL || log_path == NULL)
         return CM_EINVAL;
     (void)snprintf(p->log_path, sizeof(p->log_path), "%s", log_path);
-    fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    fd = open(log_path, O_WRONLY | O_CREAT | oflags | O_CLOEXEC, 0644);
     if (fd < 0)
         return CM_EIO;
+    efd = err_path != NULL ? open(err_path, O_WRONLY | O_CREAT | oflags | O_CLOEXEC, 0644) : fd;
+    if (efd < 0) {
+        close(fd);
+        return CM_EIO;
+    }
     pid = fork();
     if (pid < 0) {
         close(fd);
+        if (efd != fd)
+            close(efd);
         return CM_EIO;
     }
     if (pid == 0) {
@@ -54,7 +64,7 @@ int proc_spawn(struct proc *p, char *const argv[], char *const env[], const char
         if (devnull >= 0)
             (void)dup2(devnull, 0);
         (void)dup2(fd, 1);
-        (void)dup2(fd, 2);
+        (void)dup2(efd, 2);
         for (i = 0; env != NULL && env[i] != NULL; i++) {
             char kv[4096];
             char *eq;
@@ -70,8 +80,15 @@ int proc_spawn(struct proc *p, char *const argv[], char *const env[], const char
         _exit(127);
     }
     close(fd);
+    if (efd != fd)
+        close(efd);
     p->pid = pid;
     return 0;
+}
+
+int proc_spawn(struct proc *p, char *const argv[], char *const env[], const char *log_path)
+{
+    return spawn(p, argv, env, log_path, NULL, O_APPEND);
 }
 
 static bool try_reap(struct proc *p)
@@ -196,5 +213,42 @@ int proc_run(char *const argv[], const char *log_path, int timeout_ms, int *exit
     rc = proc_wait_exit(&p, timeout_ms, exit_code);
     if (rc != 0)
         proc_kill(&p);
+    return rc;
+}
+
+/* Reads up to cap - 1 bytes of path into buf, NUL-terminated ("" when unreadable). */
+static void read_into(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = 0;
+
+    if (f != NULL) {
+        n = fread(buf, 1, cap - 1, f);
+        fclose(f);
+    }
+    buf[n] = '\0';
+}
+
+int proc_run2(char *const argv[], const char *dir, int timeout_ms, struct proc_output *o)
+{
+    char outp[600], errp[600];
+    struct proc p;
+    int rc;
+
+    if (dir == NULL || o == NULL || o->out == NULL || o->err == NULL || o->out_cap == 0 ||
+        o->err_cap == 0)
+        return CM_EINVAL;
+    o->out[0] = o->err[0] = '\0';
+    o->exit_code = -1;
+    (void)snprintf(outp, sizeof(outp), "%s/out.txt", dir);
+    (void)snprintf(errp, sizeof(errp), "%s/err.txt", dir);
+    rc = spawn(&p, argv, NULL, outp, errp, O_TRUNC);
+    if (rc != 0)
+        return rc;
+    rc = proc_wait_exit(&p, timeout_ms, &o->exit_code);
+    if (rc != 0)
+        proc_kill(&p);
+    read_into(outp, o->out, o->out_cap);
+    read_into(errp, o->err, o->err_cap);
     return rc;
 }

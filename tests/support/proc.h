@@ -54,6 +54,23 @@ void proc_kill(struct proc *p);
  * log_path. Returns 0 with *exit_code, CM_ETIMEDOUT or CM_EIO. */
 CM_NODISCARD int proc_run(char *const argv[], const char *log_path, int timeout_ms, int *exit_code);
 
+/* Where proc_run2 puts what the child wrote: out and err are the caller's buffers,
+ * each filled with at most cap - 1 bytes and NUL-terminated. */
+struct proc_output {
+    char *out;
+    size_t out_cap;
+    char *err;
+    size_t err_cap;
+    int exit_code; /* as proc_wait_exit; -1 when it did not exit */
+};
+
+/* Runs argv to completion (at most timeout_ms; killed after) with stdout and stderr
+ * kept apart: written (truncated) to dir/out.txt and dir/err.txt, then read into o.
+ * Returns 0 with o->exit_code, CM_ETIMEDOUT (the output so far is in o), CM_EIO or
+ * CM_EINVAL (a NULL or zero-sized buffer). */
+CM_NODISCARD int proc_run2(char *const argv[], const char *dir, int timeout_ms,
+                           struct proc_output *o);
+
 /* Sleeps ms milliseconds: only for pacing polls and load, never to wait for an event. */
 void proc_nap_ms(int ms);
 
