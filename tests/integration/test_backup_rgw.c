@@ -9,6 +9,7 @@
  * credentials from a Secret; client-side encryption. */
 #include "backup/backup.h"
 #include "backup/s3/s3.h"
+#include "tests/support/backup_env.h"
 #include "tests/support/fake_kube.h"
 #include "tests/support/kube_testutil.h"
 #include "tests/support/proc.h"
@@ -24,46 +25,12 @@
 #include <unistd.h>
 
 struct env {
-    const char *endpoint;
-    const char *lw;
-    struct s3_credentials creds;
-    struct fake_kube *kube;
-    char dir[512];
-    char kubeconfig[600];
-    char policy[600];
-    char log[600];
-    char bucket[64];
-    struct s3_client *s3;
+    struct bte_env b;
     char *out; /* output of the last lw() */
     int code;  /* its exit code */
 };
 
-static unsigned g_seq;
-
-static void bucket_name(char *out, size_t n, const char *what)
-{
-    (void)snprintf(out, n, "lw-bk-%s-%ld-%lld-%u", what, (long)getpid(),
-                   (long long)(cm_time_now_ms() % 100000000), ++g_seq);
-}
-
-static struct s3_client *client_for(struct env *e, const char *bucket)
-{
-    struct s3_config cfg;
-    struct s3_client *c = NULL;
-    struct cm_err err;
-
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.endpoint = e->endpoint;
-    cfg.region = "us-east-1";
-    cfg.bucket = bucket;
-    cfg.path_style = true;
-    cfg.creds = &e->creds;
-    if (s3_client_create(&cfg, &c, &err) != 0)
-        fail_msg("s3_client_create: %s", err.msg);
-    return c;
-}
-
-/* Writes the BackupPolicy "testpolicy" for e->bucket. lock: "" (none) or a mode. */
+/* Writes the BackupPolicy "testpolicy" for e->b.bucket. lock: "" (none) or a mode. */
 static void write_policy(struct env *e, const char *lock, unsigned days, const char *retention,
                          const char *extra)
 {
@@ -88,8 +55,9 @@ static void write_policy(struct env *e, const char *lock, unsigned days, const c
                    "    prefix: itest\n"
                    "    pathStyle: true\n"
                    "%s",
-                   retention, lockpart, e->endpoint, e->bucket, extra ? extra : "");
-    assert_int_equal(kube_test_write(e->dir, "policy.yaml", yaml, e->policy, sizeof(e->policy)), 0);
+                   retention, lockpart, e->b.endpoint, e->b.bucket, extra ? extra : "");
+    assert_int_equal(
+        kube_test_write(e->b.dir, "policy.yaml", yaml, e->b.policy, sizeof(e->b.policy)), 0);
 }
 
 /* Runs the binary with up to 12 arguments after "backup"/"executor"; keeps its output. */
@@ -101,15 +69,15 @@ static int lw(struct env *e, const char *const *args)
     size_t len = 0;
     struct cm_err err;
 
-    argv[n++] = (char *)e->lw;
+    argv[n++] = (char *)e->b.lw;
     for (i = 0; args[i] != NULL && n < 22; i++)
         argv[n++] = (char *)args[i];
     argv[n] = NULL;
-    (void)unlink(e->log);
-    assert_int_equal(proc_run(argv, e->log, 120000, &code), 0);
+    (void)unlink(e->b.log);
+    assert_int_equal(proc_run(argv, e->b.log, 120000, &code), 0);
     cm_free(e->out);
     e->out = NULL;
-    if (cm_fs_read_file(e->log, 16u << 20, &e->out, &len, &err) != 0)
+    if (cm_fs_read_file(e->b.log, 16u << 20, &e->out, &len, &err) != 0)
         e->out = cm_strdup("");
     e->code = code;
     return code;
@@ -124,47 +92,14 @@ static void expect_out(struct env *e, const char *needle)
 static int setup(void **state)
 {
     struct env *e = calloc(1, sizeof(*e));
-    const char *ak = getenv("S3_ACCESS_KEY");
-    const char *sk = getenv("S3_SECRET_KEY");
-    struct fake_kube_opts ko;
-    char seed[600];
-    struct cm_err err;
 
     if (e == NULL)
         return -1;
-    e->endpoint = getenv("S3_ENDPOINT");
-    e->lw = getenv("LW_BIN");
-    if (e->endpoint == NULL || ak == NULL || sk == NULL || e->lw == NULL) {
-        /* A missing server is a failure, not a skip: these tests are the proof. */
-        fprintf(stderr, "S3_ENDPOINT/S3_ACCESS_KEY/S3_SECRET_KEY/LW_BIN not set: run through "
-                        "tests/run.sh\n");
+    /* A missing server is a failure, not a skip: these tests are the proof. */
+    if (bte_env_setup(&e->b, "lw-bk-a", "lw.log", 2) != 0) {
         free(e);
         return -1;
     }
-    /* The binary reads the standard AWS variables. */
-    setenv("AWS_ACCESS_KEY_ID", ak, 1);
-    setenv("AWS_SECRET_ACCESS_KEY", sk, 1);
-    if (s3_credentials_set(&e->creds, ak, sk, NULL, &err) != 0 ||
-        kube_test_mkdtemp(e->dir, sizeof(e->dir)) != 0) {
-        free(e);
-        return -1;
-    }
-    (void)snprintf(seed, sizeof(seed), "%s/tests/fixtures/backup/app-shop.json",
-                   getenv("LW_TOP") ? getenv("LW_TOP") : ".");
-    memset(&ko, 0, sizeof(ko));
-    ko.seed_file = seed;
-    ko.snapshot_ready_after_gets = 2;
-    if (fake_kube_start(&ko, &e->kube) != 0) {
-        kube_test_rmtree(e->dir);
-        free(e);
-        return -1;
-    }
-    (void)snprintf(e->kubeconfig, sizeof(e->kubeconfig), "%s/kubeconfig", e->dir);
-    (void)snprintf(e->log, sizeof(e->log), "%s/lw.log", e->dir);
-    if (fake_kube_write_kubeconfig(e->kube, e->kubeconfig, NULL, false) != 0)
-        return -1;
-    bucket_name(e->bucket, sizeof(e->bucket), "a");
-    e->s3 = client_for(e, e->bucket);
     *state = e;
     return 0;
 }
@@ -173,12 +108,8 @@ static int teardown(void **state)
 {
     struct env *e = *state;
 
-    /* Locked versions cannot be deleted; the throwaway radosgw drops them at stop. */
-    s3_client_destroy(e->s3);
-    fake_kube_stop(e->kube);
-    s3_credentials_cleanup(&e->creds);
+    bte_env_teardown(&e->b);
     cm_free(e->out);
-    kube_test_rmtree(e->dir);
     free(e);
     return 0;
 }
@@ -187,8 +118,8 @@ static void make_bucket(struct env *e, bool lock)
 {
     struct cm_err err;
 
-    if (s3_client_create_bucket(e->s3, lock, &err) != 0)
-        fail_msg("create bucket %s: %s", e->bucket, err.msg);
+    if (s3_client_create_bucket(e->b.s3, lock, &err) != 0)
+        fail_msg("create bucket %s: %s", e->b.bucket, err.msg);
 }
 
 /* "restore point shop/<id> complete: ..." -> id */
@@ -281,8 +212,8 @@ static void test_capture_verify_delete_prune(void **state)
     make_bucket(e, true);
     write_policy(e, "COMPLIANCE", 1, "    hourly: 0\n", NULL);
     {
-        const char *a[] = {"backup",  "run",          "--namespace", "shop", "-p",
-                           e->policy, "--kubeconfig", e->kubeconfig, NULL};
+        const char *a[] = {"backup",    "run",          "--namespace",   "shop", "-p",
+                           e->b.policy, "--kubeconfig", e->b.kubeconfig, NULL};
 
         if (lw(e, a) != 0)
             fail_msg("backup run failed:\n%s", e->out);
@@ -291,10 +222,10 @@ static void test_capture_verify_delete_prune(void **state)
     expect_out(e, "1 snapshots");
     /* The snapshot object was created in the cluster with our labels. */
     assert_int_equal(
-        fake_kube_count_objects(e->kube, "snapshot.storage.k8s.io/v1", "volumesnapshots", "shop"),
+        fake_kube_count_objects(e->b.kube, "snapshot.storage.k8s.io/v1", "volumesnapshots", "shop"),
         1);
     /* Contents, through the reader restore uses. */
-    assert_int_equal(backup_rp_open(e->s3, "itest", "shop", id, &rp, &err), 0);
+    assert_int_equal(backup_rp_open(e->b.s3, "itest", "shop", id, &rp, &err), 0);
     m = backup_rp_manifest(rp);
     assert_string_equal(m->policy, "testpolicy");
     assert_string_equal(m->lock_mode, "COMPLIANCE");
@@ -329,13 +260,13 @@ static void test_capture_verify_delete_prune(void **state)
     assert_false(s.pv_claim_uid);
     /* verify: every object read back, digests and server-side locks */
     {
-        const char *a[] = {"backup", "verify", "shop/", NULL, "-p", e->policy, NULL};
+        const char *a[] = {"backup", "verify", "shop/", NULL, "-p", e->b.policy, NULL};
         char target[64];
 
         (void)snprintf(target, sizeof(target), "shop/%s", id);
         a[2] = target;
         a[3] = "-p";
-        a[4] = e->policy;
+        a[4] = e->b.policy;
         a[5] = NULL;
         if (lw(e, a) != 0)
             fail_msg("verify failed:\n%s", e->out);
@@ -344,8 +275,9 @@ static void test_capture_verify_delete_prune(void **state)
     }
     /* list -o json needs only the bucket */
     {
-        const char *a[] = {"backup",        "list",      "--bucket", e->bucket, "--prefix", "itest",
-                           "--s3-endpoint", e->endpoint, "-o",       "json",    NULL};
+        const char *a[] = {"backup", "list",          "--bucket",    e->b.bucket, "--prefix",
+                           "itest",  "--s3-endpoint", e->b.endpoint, "-o",        "json",
+                           NULL};
 
         assert_int_equal(lw(e, a), 0);
         expect_out(e, "\"status\":\"complete\"");
@@ -356,19 +288,21 @@ static void test_capture_verify_delete_prune(void **state)
     assert_int_equal(
         backup_rp_key("itest", "shop", id, BACKUP_ARCHIVE_NAME, key, sizeof(key), &err), 0);
     memset(&info, 0, sizeof(info));
-    assert_int_equal(s3_client_head_object(e->s3, key, NULL, &info, &err), 0);
+    assert_int_equal(s3_client_head_object(e->b.s3, key, NULL, &info, &err), 0);
     assert_int_equal(info.lock_mode, S3_LOCK_COMPLIANCE);
-    assert_int_equal(s3_client_delete_object(e->s3, key, info.version_id, false, &err), CM_ELOCKED);
+    assert_int_equal(s3_client_delete_object(e->b.s3, key, info.version_id, false, &err),
+                     CM_ELOCKED);
     /* prune with zero counts: the point is past the counts but locked, so retained */
     {
-        const char *a[] = {"backup", "prune", "-p", e->policy, "--kubeconfig", e->kubeconfig, NULL};
+        const char *a[] = {"backup",       "prune",         "-p", e->b.policy,
+                           "--kubeconfig", e->b.kubeconfig, NULL};
 
         if (lw(e, a) != 0)
             fail_msg("prune failed:\n%s", e->out);
         expect_out(e, "retained");
         expect_out(e, "0 deleted, 0 errors");
     }
-    assert_int_equal(s3_client_head_object(e->s3, key, NULL, &info, &err), 0);
+    assert_int_equal(s3_client_head_object(e->b.s3, key, NULL, &info, &err), 0);
     /* A later version written over the archive (possible even under Object Lock: it
      * adds a version) is ignored: reads are pinned to the version the manifest names,
      * and verify reports the foreign write. */
@@ -380,10 +314,10 @@ static void test_capture_verify_delete_prune(void **state)
         memset(&po, 0, sizeof(po));
         po.lock_mode = S3_LOCK_GOVERNANCE;
         po.retain_until = (time_t)(cm_time_now_ms() / 1000) + 3600;
-        assert_int_equal(s3_client_put_object(e->s3, key, "junk", 4, &po, NULL, &err), 0);
+        assert_int_equal(s3_client_put_object(e->b.s3, key, "junk", 4, &po, NULL, &err), 0);
         (void)snprintf(target, sizeof(target), "shop/%s", id);
         a[2] = target;
-        a[4] = e->policy;
+        a[4] = e->b.policy;
         if (lw(e, a) != 0)
             fail_msg("verify of a pinned point failed:\n%s", e->out);
         expect_out(e, "1 later version(s)");
@@ -397,10 +331,10 @@ static void test_capture_verify_delete_prune(void **state)
 
         assert_int_equal(
             backup_rp_key("itest", "shop", id, BACKUP_MANIFEST_NAME, mkey, sizeof(mkey), &err), 0);
-        assert_int_equal(s3_client_put_object(e->s3, mkey, "{}", 2, NULL, NULL, &err), 0);
+        assert_int_equal(s3_client_put_object(e->b.s3, mkey, "{}", 2, NULL, NULL, &err), 0);
         (void)snprintf(target, sizeof(target), "shop/%s", id);
         a[2] = target;
-        a[4] = e->policy;
+        a[4] = e->b.policy;
         if (lw(e, a) != 0)
             fail_msg("verify with a foreign manifest version failed:\n%s", e->out);
         expect_out(e, "2 later version(s)");
@@ -415,16 +349,16 @@ static void test_bucket_without_lock_refused(void **state)
 
     make_bucket(e, false);
     write_policy(e, "GOVERNANCE", 1, "    daily: 1\n", NULL);
-    a[5] = e->policy;
-    a[7] = e->kubeconfig;
+    a[5] = e->b.policy;
+    a[7] = e->b.kubeconfig;
     assert_int_equal(lw(e, a), 1);
-    expect_out(e, e->bucket);
+    expect_out(e, e->b.bucket);
     if (strstr(e->out, "versioning is not enabled") == NULL &&
         strstr(e->out, "Object Lock is not enabled") == NULL)
         fail_msg("no missing setting named:\n%s", e->out);
     /* nothing was written */
     assert_int_equal(
-        fake_kube_count_objects(e->kube, "snapshot.storage.k8s.io/v1", "volumesnapshots", "shop"),
+        fake_kube_count_objects(e->b.kube, "snapshot.storage.k8s.io/v1", "volumesnapshots", "shop"),
         0);
 }
 
@@ -440,25 +374,25 @@ static void test_api_faults_retried(void **state)
 
     make_bucket(e, true);
     write_policy(e, "GOVERNANCE", 1, "    daily: 1\n", NULL);
-    assert_int_equal(fake_kube_inject(e->kube, &r429), 0);
-    assert_int_equal(fake_kube_inject(e->kube, &r500), 0);
-    assert_int_equal(fake_kube_inject(e->kube, &r503), 0);
-    fake_kube_requests_clear(e->kube);
-    a[5] = e->policy;
-    a[7] = e->kubeconfig;
+    assert_int_equal(fake_kube_inject(e->b.kube, &r429), 0);
+    assert_int_equal(fake_kube_inject(e->b.kube, &r500), 0);
+    assert_int_equal(fake_kube_inject(e->b.kube, &r503), 0);
+    fake_kube_requests_clear(e->b.kube);
+    a[5] = e->b.policy;
+    a[7] = e->b.kubeconfig;
     if (lw(e, a) != 0)
         fail_msg("backup run with API faults failed:\n%s", e->out);
-    for (i = 0; i < fake_kube_request_count(e->kube); i++) {
+    for (i = 0; i < fake_kube_request_count(e->b.kube); i++) {
         struct fake_kube_request rq;
 
-        assert_int_equal(fake_kube_request_get(e->kube, i, &rq), 0);
+        assert_int_equal(fake_kube_request_get(e->b.kube, i, &rq), 0);
         n429 += rq.status == 429;
         n500 += rq.status == 500 || rq.status == 503;
     }
     assert_int_equal(n429, 2);
     assert_int_equal(n500, 2);
     assert_int_equal(
-        fake_kube_count_objects(e->kube, "snapshot.storage.k8s.io/v1", "volumesnapshots", "shop"),
+        fake_kube_count_objects(e->b.kube, "snapshot.storage.k8s.io/v1", "volumesnapshots", "shop"),
         1);
 }
 
@@ -477,14 +411,14 @@ static void test_forbidden_type_recorded(void **state)
 
     make_bucket(e, true);
     write_policy(e, "GOVERNANCE", 1, "    daily: 1\n", NULL);
-    assert_int_equal(fake_kube_inject(e->kube, &r), 0);
-    a[5] = e->policy;
-    a[7] = e->kubeconfig;
+    assert_int_equal(fake_kube_inject(e->b.kube, &r), 0);
+    a[5] = e->b.policy;
+    a[7] = e->b.kubeconfig;
     if (lw(e, a) != 0)
         fail_msg("run failed:\n%s", e->out);
     expect_out(e, "1 resource type(s) were forbidden");
     id_from_run(e, id);
-    assert_int_equal(backup_rp_open(e->s3, "itest", "shop", id, &rp, &err), 0);
+    assert_int_equal(backup_rp_open(e->b.s3, "itest", "shop", id, &rp, &err), 0);
     assert_int_equal(backup_rp_manifest(rp)->n_skipped, 1);
     assert_string_equal(backup_rp_manifest(rp)->skipped[0], "secrets");
     memset(&s, 0, sizeof(s));
@@ -503,16 +437,16 @@ static void test_snapshot_failure_fails_clearly(void **state)
 
     make_bucket(e, true);
     write_policy(e, "GOVERNANCE", 1, "    daily: 1\n", NULL);
-    assert_int_equal(fake_kube_snapshot_fail(e->kube, "data-db-0", "csi driver exploded"), 0);
-    a[5] = e->policy;
-    a[7] = e->kubeconfig;
+    assert_int_equal(fake_kube_snapshot_fail(e->b.kube, "data-db-0", "csi driver exploded"), 0);
+    a[5] = e->b.policy;
+    a[7] = e->b.kubeconfig;
     assert_int_equal(lw(e, a), 1);
     expect_out(e, "snapshot of PVC shop/data-db-0 failed: csi driver exploded");
     /* the failed capture's snapshot was cleaned up; its locked archive is a partial */
     assert_int_equal(
-        fake_kube_count_objects(e->kube, "snapshot.storage.k8s.io/v1", "volumesnapshots", "shop"),
+        fake_kube_count_objects(e->b.kube, "snapshot.storage.k8s.io/v1", "volumesnapshots", "shop"),
         0);
-    l[3] = e->policy;
+    l[3] = e->b.policy;
     assert_int_equal(lw(e, l), 0);
     expect_out(e, "\"status\":\"partial\"");
     assert_null(strstr(e->out, "\"status\":\"complete\""));
@@ -531,33 +465,33 @@ static void test_killed_capture_is_not_complete(void **state)
 
     make_bucket(e, true);
     write_policy(e, "GOVERNANCE", 1, "    daily: 1\n", NULL);
-    fake_kube_snapshot_ready_after(e->kube, 1000000); /* the snapshot never gets ready */
-    argv[0] = (char *)e->lw;
+    fake_kube_snapshot_ready_after(e->b.kube, 1000000); /* the snapshot never gets ready */
+    argv[0] = (char *)e->b.lw;
     argv[1] = "backup";
     argv[2] = "run";
     argv[3] = "--namespace";
     argv[4] = "shop";
-    argv[5] = e->policy;
+    argv[5] = e->b.policy;
     argv[6] = "--kubeconfig";
-    argv[7] = e->kubeconfig;
+    argv[7] = e->b.kubeconfig;
     argv[8] = "--policy";
     argv[9] = "testpolicy";
     argv[10] = NULL;
-    argv[5] = e->policy;
+    argv[5] = e->b.policy;
     {
         /* "-p" before the path */
         static char dash_p[] = "-p";
-        char *tmp[12] = {argv[0],   argv[1], argv[2], argv[3], argv[4], dash_p,
-                         e->policy, argv[6], argv[7], argv[8], argv[9], NULL};
+        char *tmp[12] = {argv[0],     argv[1], argv[2], argv[3], argv[4], dash_p,
+                         e->b.policy, argv[6], argv[7], argv[8], argv[9], NULL};
 
         memcpy(argv, tmp, sizeof(tmp));
     }
     memset(&p, 0, sizeof(p));
-    fake_kube_requests_clear(e->kube);
-    assert_int_equal(proc_spawn(&p, argv, NULL, e->log), 0);
+    fake_kube_requests_clear(e->b.kube);
+    assert_int_equal(proc_spawn(&p, argv, NULL, e->b.log), 0);
     /* Poll until the capture is waiting for the snapshot (it has read it twice). */
     deadline = cm_time_now_ms() + 60000;
-    while (fake_kube_request_match(e->kube, "GET", "/volumesnapshots/lw-", NULL) < 2) {
+    while (fake_kube_request_match(e->b.kube, "GET", "/volumesnapshots/lw-", NULL) < 2) {
         if (cm_time_now_ms() > deadline) {
             proc_kill(&p);
             fail_msg("capture never reached the snapshot wait");
@@ -566,7 +500,7 @@ static void test_killed_capture_is_not_complete(void **state)
     }
     assert_int_equal(proc_signal(&p, SIGKILL), 0);
     proc_kill(&p);
-    l[3] = e->policy;
+    l[3] = e->b.policy;
     assert_int_equal(lw(e, l), 0);
     expect_out(e, "\"status\":\"partial\"");
     assert_null(strstr(e->out, "\"status\":\"complete\""));
@@ -574,7 +508,7 @@ static void test_killed_capture_is_not_complete(void **state)
     assert_non_null(id);
     (void)snprintf(target, sizeof(target), "shop/%.*s", BACKUP_ID_LEN, id + 6);
     v[2] = target;
-    v[4] = e->policy;
+    v[4] = e->b.policy;
     assert_int_equal(lw(e, v), 1);
     expect_out(e, "partial");
 }
@@ -584,8 +518,8 @@ static void test_secret_credentials_and_encryption(void **state)
     struct env *e = *state;
     char secret[1024];
     char keyfile[600];
-    char *ak64 = cm_base64_encode(e->creds.access_key, strlen(e->creds.access_key), NULL);
-    char *sk64 = cm_base64_encode(e->creds.secret_key, strlen(e->creds.secret_key), NULL);
+    char *ak64 = cm_base64_encode(e->b.creds.access_key, strlen(e->b.creds.access_key), NULL);
+    char *sk64 = cm_base64_encode(e->b.creds.secret_key, strlen(e->b.creds.secret_key), NULL);
     char *saved_ak = cm_strdup(getenv("AWS_ACCESS_KEY_ID"));
     char *saved_sk = cm_strdup(getenv("AWS_SECRET_ACCESS_KEY"));
     char id[BACKUP_ID_LEN + 1];
@@ -599,17 +533,18 @@ static void test_secret_credentials_and_encryption(void **state)
                    "\"namespace\":\"lockwarden\"},\"data\":{\"aws_access_key_id\":\"%s\","
                    "\"aws_secret_access_key\":\"%s\"}}",
                    ak64, sk64);
-    assert_int_equal(fake_kube_add_object_json(e->kube, secret), 1);
-    assert_int_equal(fake_kube_add_object_json(
-                         e->kube, "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{"
+    assert_int_equal(fake_kube_add_object_json(e->b.kube, secret), 1);
+    assert_int_equal(
+        fake_kube_add_object_json(e->b.kube,
+                                  "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{"
                                   "\"name\":\"backup-key\",\"namespace\":\"lockwarden\"},\"data\":{"
                                   "\"key\":\"MDAwMTAyMDMwNDA1MDYwNzA4MDkwYTBiMGMwZDBlMGYxMDExMTIx"
                                   "MzE0MTUxNjE3MTgxOTFhMWIxYzFkMWUxZg==\"}}"),
-                     1);
+        1);
     write_policy(e, "GOVERNANCE", 1, "    daily: 1\n",
                  "    credentialsSecret: s3-creds\n  encryption:\n    keySecret: backup-key\n");
-    a[5] = e->policy;
-    a[7] = e->kubeconfig;
+    a[5] = e->b.policy;
+    a[7] = e->b.kubeconfig;
     /* No credentials in the environment: they must come from the Secret. */
     unsetenv("AWS_ACCESS_KEY_ID");
     unsetenv("AWS_SECRET_ACCESS_KEY");
@@ -622,29 +557,30 @@ static void test_secret_credentials_and_encryption(void **state)
     (void)snprintf(target, sizeof(target), "shop/%s", id);
     /* The stored archive is ciphertext; without the key only stored bytes are checked. */
     {
-        const char *v[] = {"backup",   "verify", target,          "--bucket",  e->bucket,
-                           "--prefix", "itest",  "--s3-endpoint", e->endpoint, NULL};
+        const char *v[] = {"backup",   "verify", target,          "--bucket",    e->b.bucket,
+                           "--prefix", "itest",  "--s3-endpoint", e->b.endpoint, NULL};
 
         assert_int_equal(lw(e, v), 0);
         expect_out(e, "not decrypted");
         expect_out(e, "resources.tar.gz.enc");
     }
-    assert_int_equal(kube_test_write(e->dir, "key.hex",
+    assert_int_equal(kube_test_write(e->b.dir, "key.hex",
                                      "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d"
                                      "1e1f\n",
                                      keyfile, sizeof(keyfile)),
                      0);
     {
-        const char *v[] = {"backup",    "verify",           target,  "--bucket",
-                           e->bucket,   "--prefix",         "itest", "--s3-endpoint",
-                           e->endpoint, "--encryption-key", keyfile, NULL};
+        const char *v[] = {"backup",      "verify",           target,  "--bucket",
+                           e->b.bucket,   "--prefix",         "itest", "--s3-endpoint",
+                           e->b.endpoint, "--encryption-key", keyfile, NULL};
 
         assert_int_equal(lw(e, v), 0);
         expect_out(e, "SHA-256 match");
     }
     {
-        const char *l[] = {"backup",        "list",      "--bucket", e->bucket, "--prefix", "itest",
-                           "--s3-endpoint", e->endpoint, "-o",       "json",    NULL};
+        const char *l[] = {"backup", "list",          "--bucket",    e->b.bucket, "--prefix",
+                           "itest",  "--s3-endpoint", e->b.endpoint, "-o",        "json",
+                           NULL};
 
         assert_int_equal(lw(e, l), 0);
         expect_out(e, "\"keyId\":\"sha256:");
@@ -676,17 +612,17 @@ static void test_prune_deletes_and_extends(void **state)
 
     make_bucket(e, true);
     write_policy(e, "", 0, "    daily: 1\n", NULL);
-    a[5] = e->policy;
-    a[7] = e->kubeconfig;
-    pr[3] = e->policy;
-    pr[5] = e->kubeconfig;
+    a[5] = e->b.policy;
+    a[7] = e->b.kubeconfig;
+    pr[3] = e->b.policy;
+    pr[5] = e->b.kubeconfig;
     assert_int_equal(lw(e, a), 0);
     id_from_run(e, first);
     assert_int_equal(lw(e, a), 0);
     id_from_run(e, second);
     assert_int_equal(lw(e, pr), 0);
     expect_out(e, "1 deleted, 0 errors");
-    assert_int_equal(backup_catalog_list(e->s3, "itest", "shop", false, &c, &err), 0);
+    assert_int_equal(backup_catalog_list(e->b.s3, "itest", "shop", false, &c, &err), 0);
     assert_int_equal(backup_catalog_count(c), 1);
     assert_string_equal(backup_catalog_get(c, 0)->id, strcmp(first, second) > 0 ? first : second);
     backup_catalog_destroy(c);
@@ -698,18 +634,18 @@ static void test_prune_deletes_and_extends(void **state)
     id_from_run(e, first);
     assert_int_equal(
         backup_rp_key("itest", "shop", first, BACKUP_ARCHIVE_NAME, key, sizeof(key), &err), 0);
-    assert_int_equal(s3_client_head_object(e->s3, key, NULL, &info, &err), 0);
+    assert_int_equal(s3_client_head_object(e->b.s3, key, NULL, &info, &err), 0);
     before = info.retain_until;
     cm_time_format((time_t)(cm_time_now_ms() / 1000) + 23 * 3600, now_s, sizeof(now_s));
     pr[6] = "--now";
     pr[7] = now_s;
     assert_int_equal(lw(e, pr), 0);
     expect_out(e, "extend");
-    assert_int_equal(s3_client_head_object(e->s3, key, NULL, &info, &err), 0);
+    assert_int_equal(s3_client_head_object(e->b.s3, key, NULL, &info, &err), 0);
     assert_true(info.retain_until > before + 20 * 3600);
     assert_int_equal(info.lock_mode, S3_LOCK_COMPLIANCE);
     /* the change is recorded as a new key, the manifest untouched */
-    assert_int_equal(backup_catalog_list(e->s3, "itest", "shop", false, &c, &err), 0);
+    assert_int_equal(backup_catalog_list(e->b.s3, "itest", "shop", false, &c, &err), 0);
     for (i = 0; i < backup_catalog_count(c); i++) {
         const struct backup_rp_info *p = backup_catalog_get(c, i);
         size_t j;
@@ -764,18 +700,18 @@ static void test_list_text_and_dry_run(void **state)
 
     make_bucket(e, true);
     write_policy(e, "", 0, "    hourly: 0\n", NULL);
-    a[5] = e->policy;
-    a[7] = e->kubeconfig;
+    a[5] = e->b.policy;
+    a[7] = e->b.kubeconfig;
     assert_int_equal(lw(e, a), 0);
     id_from_run(e, id);
-    l[3] = e->policy;
+    l[3] = e->b.policy;
     assert_int_equal(lw(e, l), 0);
     expect_out(e, "NAMESPACE");
     expect_out(e, id);
     expect_out(e, "complete");
     expect_out(e, "testpolicy");
     cm_time_format((time_t)(cm_time_now_ms() / 1000) + 7200, later, sizeof(later));
-    d[3] = e->policy;
+    d[3] = e->b.policy;
     d[6] = later;
     assert_int_equal(lw(e, d), 0);
     expect_out(e, "expire");

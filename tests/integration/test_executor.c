@@ -5,6 +5,7 @@
  * cleanly, and two replicas with --leader-elect never both capture. */
 #include "backup/backup.h"
 #include "backup/s3/s3.h"
+#include "tests/support/backup_env.h"
 #include "tests/support/fake_kube.h"
 #include "tests/support/kube_testutil.h"
 #include "tests/support/proc.h"
@@ -13,70 +14,25 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include <arpa/inet.h>
 #include <curl/curl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
-
-struct env {
-    const char *endpoint;
-    const char *lw;
-    struct s3_credentials creds;
-    struct fake_kube *kube;
-    char dir[512];
-    char kubeconfig[600];
-    char policy[600];
-    char log[600];
-    char bucket[64];
-    struct s3_client *s3;
-};
-
-static unsigned g_seq;
 
 static int setup(void **state)
 {
-    struct env *e = calloc(1, sizeof(*e));
-    const char *ak = getenv("S3_ACCESS_KEY");
-    const char *sk = getenv("S3_SECRET_KEY");
-    struct fake_kube_opts ko;
-    struct s3_config cfg;
-    char seed[600];
+    struct bte_env *e = calloc(1, sizeof(*e));
     char yaml[1500];
     struct cm_err err;
 
     if (e == NULL)
         return -1;
-    e->endpoint = getenv("S3_ENDPOINT");
-    e->lw = getenv("LW_BIN");
-    if (e->endpoint == NULL || ak == NULL || sk == NULL || e->lw == NULL) {
-        fprintf(stderr, "S3_ENDPOINT/S3_ACCESS_KEY/S3_SECRET_KEY/LW_BIN not set: run through "
-                        "tests/run.sh\n");
+    if (bte_env_setup(e, "lw-ex", "executor.log", 1) != 0) {
         free(e);
         return -1;
     }
-    setenv("AWS_ACCESS_KEY_ID", ak, 1);
-    setenv("AWS_SECRET_ACCESS_KEY", sk, 1);
-    if (s3_credentials_set(&e->creds, ak, sk, NULL, &err) != 0 ||
-        kube_test_mkdtemp(e->dir, sizeof(e->dir)) != 0)
-        return -1;
-    (void)snprintf(seed, sizeof(seed), "%s/tests/fixtures/backup/app-shop.json",
-                   getenv("LW_TOP") ? getenv("LW_TOP") : ".");
-    memset(&ko, 0, sizeof(ko));
-    ko.seed_file = seed;
-    ko.snapshot_ready_after_gets = 1;
-    if (fake_kube_start(&ko, &e->kube) != 0)
-        return -1;
-    (void)snprintf(e->kubeconfig, sizeof(e->kubeconfig), "%s/kubeconfig", e->dir);
-    (void)snprintf(e->log, sizeof(e->log), "%s/executor.log", e->dir);
-    if (fake_kube_write_kubeconfig(e->kube, e->kubeconfig, NULL, false) != 0)
-        return -1;
-    (void)snprintf(e->bucket, sizeof(e->bucket), "lw-ex-%ld-%lld-%u", (long)getpid(),
-                   (long long)(cm_time_now_ms() % 100000000), ++g_seq);
     (void)snprintf(yaml, sizeof(yaml),
                    "apiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\n"
                    "metadata:\n  name: testpolicy\nspec:\n  schedule: \"0 0 1 1 *\"\n"
@@ -84,17 +40,11 @@ static int setup(void **state)
                    "    days: 1\n  location:\n    endpoint: \"%s\"\n    region: us-east-1\n"
                    "    bucket: %s\n    prefix: ex\n    pathStyle: true\n",
                    e->endpoint, e->bucket);
-    if (kube_test_write(e->dir, "policy.yaml", yaml, e->policy, sizeof(e->policy)) != 0)
-        return -1;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.endpoint = e->endpoint;
-    cfg.region = "us-east-1";
-    cfg.bucket = e->bucket;
-    cfg.path_style = true;
-    cfg.creds = &e->creds;
-    if (s3_client_create(&cfg, &e->s3, &err) != 0 ||
+    if (kube_test_write(e->dir, "policy.yaml", yaml, e->policy, sizeof(e->policy)) != 0 ||
         s3_client_create_bucket(e->s3, true, &err) != 0) {
         fprintf(stderr, "bucket: %s\n", err.msg);
+        bte_env_teardown(e);
+        free(e);
         return -1;
     }
     *state = e;
@@ -103,17 +53,14 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    struct env *e = *state;
+    struct bte_env *e = *state;
 
-    s3_client_destroy(e->s3);
-    fake_kube_stop(e->kube);
-    s3_credentials_cleanup(&e->creds);
-    kube_test_rmtree(e->dir);
+    bte_env_teardown(e);
     free(e);
     return 0;
 }
 
-static size_t complete_points(struct env *e)
+static size_t complete_points(struct bte_env *e)
 {
     struct backup_catalog *c = NULL;
     struct cm_err err;
@@ -128,7 +75,7 @@ static size_t complete_points(struct env *e)
 
 static void test_once_catches_up_then_idles(void **state)
 {
-    struct env *e = *state;
+    struct bte_env *e = *state;
     char *argv[] = {(char *)e->lw,  "executor",    "--once",         "-p", e->policy,
                     "--kubeconfig", e->kubeconfig, "--metrics-addr", "",   NULL};
     int code = -1;
@@ -157,7 +104,7 @@ static bool line_has(const char *l, size_t ll, const char *needle)
 /* Two bound apps, --max-concurrent 1: --once captures both, one at a time. */
 static void test_once_two_apps_capped(void **state)
 {
-    struct env *e = *state;
+    struct bte_env *e = *state;
     char *argv[] = {(char *)e->lw,
                     "executor",
                     "--once",
@@ -205,59 +152,19 @@ static void test_once_two_apps_capped(void **state)
     assert_int_equal(max_running, 1);
 }
 
-static int free_port(void)
-{
-    struct sockaddr_in sa;
-    socklen_t l = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int port;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &l), 0);
-    port = ntohs(sa.sin_port);
-    close(fd);
-    return port;
-}
-
-static size_t collect(char *p, size_t sz, size_t n, void *ctx)
-{
-    struct cm_buf *b = ctx;
-
-    return cm_buf_add(b, p, sz * n) == 0 ? sz * n : 0;
-}
-
-static int get_metrics(const char *url, struct cm_buf *b)
-{
-    CURL *c = curl_easy_init();
-    CURLcode rc;
-
-    cm_buf_reset(b);
-    if (c == NULL)
-        return -1;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
-    rc = curl_easy_perform(c);
-    curl_easy_cleanup(c);
-    return rc == CURLE_OK ? 0 : -1;
-}
-
 static void test_metrics_and_sigterm(void **state)
 {
-    struct env *e = *state;
+    struct bte_env *e = *state;
     char addr[64], url[96];
     struct proc p;
     struct cm_buf b;
     int64_t deadline;
     int code = -1;
     bool seen = false;
+    int port = bte_free_port();
 
-    (void)snprintf(addr, sizeof(addr), "127.0.0.1:%d", free_port());
+    assert_true(port > 0);
+    (void)snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
     (void)snprintf(url, sizeof(url), "http://%s/metrics", addr);
     {
         char *argv[] = {(char *)e->lw, "executor",       "-p", e->policy, "--kubeconfig",
@@ -270,7 +177,7 @@ static void test_metrics_and_sigterm(void **state)
     cm_buf_init(&b, 1 << 20);
     deadline = cm_time_now_ms() + 60000;
     while (cm_time_now_ms() < deadline && !seen) {
-        if (get_metrics(url, &b) == 0 && b.ptr != NULL &&
+        if (bte_http_get(url, &b) == 0 && b.ptr != NULL &&
             strstr(b.ptr, "lockwarden_backup_last_success_timestamp_seconds{namespace=\"shop\","
                           "policy=\"testpolicy\"}") != NULL)
             seen = true;
@@ -293,7 +200,7 @@ static void test_metrics_and_sigterm(void **state)
 
 static void test_two_replicas_one_leader(void **state)
 {
-    struct env *e = *state;
+    struct bte_env *e = *state;
     struct proc a, b;
     char loga[700], logb[700];
     int64_t deadline;

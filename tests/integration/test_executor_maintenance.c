@@ -7,6 +7,7 @@
  * long-running executor does it at startup and reports it on /metrics. */
 #include "backup/backup.h"
 #include "backup/s3/s3.h"
+#include "tests/support/backup_env.h"
 #include "tests/support/fake_kube.h"
 #include "tests/support/kube_testutil.h"
 #include "tests/support/proc.h"
@@ -15,74 +16,29 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include <arpa/inet.h>
 #include <curl/curl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #define PREFIX "ex"
 #define INTERVAL 3600 /* --maintenance-interval: margin 2 h + 1 day > the 1-day lock */
 
-struct env {
-    const char *endpoint;
-    const char *lw;
-    struct s3_credentials creds;
-    struct fake_kube *kube;
-    char dir[512];
-    char kubeconfig[600];
-    char policy[600];
-    char log[600];
-    char bucket[64];
-    struct s3_client *s3;
-};
-
-static unsigned g_seq;
-
 static int setup(void **state)
 {
-    struct env *e = calloc(1, sizeof(*e));
-    const char *ak = getenv("S3_ACCESS_KEY");
-    const char *sk = getenv("S3_SECRET_KEY");
-    struct fake_kube_opts ko;
-    struct s3_config cfg;
-    char seed[600];
+    struct bte_env *e = calloc(1, sizeof(*e));
     char yaml[3000];
     struct cm_err err;
     int i, n = 0;
 
     if (e == NULL)
         return -1;
-    e->endpoint = getenv("S3_ENDPOINT");
-    e->lw = getenv("LW_BIN");
-    if (e->endpoint == NULL || ak == NULL || sk == NULL || e->lw == NULL) {
-        fprintf(stderr, "S3_ENDPOINT/S3_ACCESS_KEY/S3_SECRET_KEY/LW_BIN not set: run through "
-                        "tests/run.sh\n");
+    if (bte_env_setup(e, "lw-mt", "executor.log", 1) != 0) {
         free(e);
         return -1;
     }
-    setenv("AWS_ACCESS_KEY_ID", ak, 1);
-    setenv("AWS_SECRET_ACCESS_KEY", sk, 1);
-    if (s3_credentials_set(&e->creds, ak, sk, NULL, &err) != 0 ||
-        kube_test_mkdtemp(e->dir, sizeof(e->dir)) != 0)
-        return -1;
-    (void)snprintf(seed, sizeof(seed), "%s/tests/fixtures/backup/app-shop.json",
-                   getenv("LW_TOP") ? getenv("LW_TOP") : ".");
-    memset(&ko, 0, sizeof(ko));
-    ko.seed_file = seed;
-    ko.snapshot_ready_after_gets = 1;
-    if (fake_kube_start(&ko, &e->kube) != 0)
-        return -1;
-    (void)snprintf(e->kubeconfig, sizeof(e->kubeconfig), "%s/kubeconfig", e->dir);
-    (void)snprintf(e->log, sizeof(e->log), "%s/executor.log", e->dir);
-    if (fake_kube_write_kubeconfig(e->kube, e->kubeconfig, NULL, false) != 0)
-        return -1;
-    (void)snprintf(e->bucket, sizeof(e->bucket), "lw-mt-%ld-%lld-%u", (long)getpid(),
-                   (long long)(cm_time_now_ms() % 100000000), ++g_seq);
     /* Two policies naming the same location: it must be maintained once. The app
      * points name testpolicy: 1 hourly point kept, locks of 1 day. */
     for (i = 0; i < 2; i++)
@@ -93,17 +49,11 @@ static int setup(void **state)
                       "    days: 1\n  location:\n    endpoint: \"%s\"\n    region: us-east-1\n"
                       "    bucket: %s\n    prefix: " PREFIX "\n    pathStyle: true\n",
                       i ? "---\n" : "", i ? "otherpolicy" : "testpolicy", e->endpoint, e->bucket);
-    if (kube_test_write(e->dir, "policy.yaml", yaml, e->policy, sizeof(e->policy)) != 0)
-        return -1;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.endpoint = e->endpoint;
-    cfg.region = "us-east-1";
-    cfg.bucket = e->bucket;
-    cfg.path_style = true;
-    cfg.creds = &e->creds;
-    if (s3_client_create(&cfg, &e->s3, &err) != 0 ||
+    if (kube_test_write(e->dir, "policy.yaml", yaml, e->policy, sizeof(e->policy)) != 0 ||
         s3_client_create_bucket(e->s3, true, &err) != 0) {
         fprintf(stderr, "bucket: %s\n", err.msg);
+        bte_env_teardown(e);
+        free(e);
         return -1;
     }
     *state = e;
@@ -112,12 +62,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    struct env *e = *state;
+    struct bte_env *e = *state;
 
-    s3_client_destroy(e->s3);
-    fake_kube_stop(e->kube);
-    s3_credentials_cleanup(&e->creds);
-    kube_test_rmtree(e->dir);
+    bte_env_teardown(e);
     free(e);
     return 0;
 }
@@ -125,7 +72,7 @@ static int teardown(void **state)
 /* Writes a complete restore point ns/<id> created at `created`, as a capture would:
  * an archive, then a manifest naming policy; both locked (GOVERNANCE) until `until`
  * (0: not locked) and, with hold, under legal hold. The id goes to id. */
-static void put_point(struct env *e, const char *ns, time_t created, const char *policy,
+static void put_point(struct bte_env *e, const char *ns, time_t created, const char *policy,
                       time_t until, bool hold, char id[BACKUP_ID_LEN + 1])
 {
     static const char archive[] = "not a real archive: prune never reads it";
@@ -160,7 +107,7 @@ static void put_point(struct env *e, const char *ns, time_t created, const char 
 }
 
 /* Object versions stored under ns/id (0: the point is gone). */
-static size_t versions(struct env *e, const char *ns, const char *id)
+static size_t versions(struct bte_env *e, const char *ns, const char *id)
 {
     struct backup_catalog *c = NULL;
     const struct backup_rp_info *p;
@@ -176,7 +123,7 @@ static size_t versions(struct env *e, const char *ns, const char *id)
 }
 
 /* The retain-until date radosgw reports for a point's manifest. */
-static time_t manifest_lock(struct env *e, const char *ns, const char *id)
+static time_t manifest_lock(struct bte_env *e, const char *ns, const char *id)
 {
     struct s3_object_info info;
     struct cm_err err;
@@ -188,7 +135,7 @@ static time_t manifest_lock(struct env *e, const char *ns, const char *id)
     return info.retain_until;
 }
 
-static size_t complete_points(struct env *e, const char *ns)
+static size_t complete_points(struct bte_env *e, const char *ns)
 {
     struct backup_catalog *c = NULL;
     struct cm_err err;
@@ -225,7 +172,7 @@ struct gone {
     time_t until;
 };
 
-static void seed_gone(struct env *e, struct gone *g)
+static void seed_gone(struct bte_env *e, struct gone *g)
 {
     time_t now = (time_t)(cm_time_now_ms() / 1000);
 
@@ -237,7 +184,7 @@ static void seed_gone(struct env *e, struct gone *g)
     assert_int_equal(versions(e, "gone", g->expired), 2);
 }
 
-static void check_gone(struct env *e, const struct gone *g, time_t started)
+static void check_gone(struct bte_env *e, const struct gone *g, time_t started)
 {
     /* kept: extended to at least start + the margin (2 x interval + 1 day), and the
      * extension recorded as a new locks/ object beside the point's two */
@@ -256,7 +203,7 @@ static void check_gone(struct env *e, const struct gone *g, time_t started)
 /* `executor --once --maintenance-only`: no capture, one maintenance pass. */
 static void test_once_maintains_unbound_app(void **state)
 {
-    struct env *e = *state;
+    struct bte_env *e = *state;
     char interval[16];
     char *argv[] = {(char *)e->lw,
                     "executor",
@@ -295,7 +242,7 @@ static void test_once_maintains_unbound_app(void **state)
  * deleted (never delete on missing configuration), and the pass says so. */
 static void test_missing_policy_left_alone(void **state)
 {
-    struct env *e = *state;
+    struct bte_env *e = *state;
     char *argv[] = {(char *)e->lw, "executor",     "--once",      "--maintenance-only", "-p",
                     e->policy,     "--kubeconfig", e->kubeconfig, "--metrics-addr",     "",
                     NULL};
@@ -313,53 +260,11 @@ static void test_missing_policy_left_alone(void **state)
     assert_true(log_has(e->log, "\"left_alone\":1"));
 }
 
-static int free_port(void)
-{
-    struct sockaddr_in sa;
-    socklen_t l = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int port;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &l), 0);
-    port = ntohs(sa.sin_port);
-    close(fd);
-    return port;
-}
-
-static size_t collect(char *p, size_t sz, size_t n, void *ctx)
-{
-    struct cm_buf *b = ctx;
-
-    return cm_buf_add(b, p, sz * n) == 0 ? sz * n : 0;
-}
-
-static int get_metrics(const char *url, struct cm_buf *b)
-{
-    CURL *c = curl_easy_init();
-    CURLcode rc;
-
-    cm_buf_reset(b);
-    if (c == NULL)
-        return -1;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
-    rc = curl_easy_perform(c);
-    curl_easy_cleanup(c);
-    return rc == CURLE_OK ? 0 : -1;
-}
-
 /* The long-running executor runs a pass at startup (beside capturing the bound app
  * "shop") and reports it on /metrics; SIGTERM stops it cleanly. */
 static void test_startup_pass_and_metrics(void **state)
 {
-    struct env *e = *state;
+    struct bte_env *e = *state;
     char addr[64], url[96], interval[16];
     struct proc p;
     struct cm_buf b;
@@ -368,8 +273,10 @@ static void test_startup_pass_and_metrics(void **state)
     int64_t deadline;
     int code = -1;
     bool seen = false;
+    int port = bte_free_port();
 
-    (void)snprintf(addr, sizeof(addr), "127.0.0.1:%d", free_port());
+    assert_true(port > 0);
+    (void)snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
     (void)snprintf(url, sizeof(url), "http://%s/metrics", addr);
     (void)snprintf(interval, sizeof(interval), "%d", INTERVAL);
     seed_gone(e, &g);
@@ -395,7 +302,7 @@ static void test_startup_pass_and_metrics(void **state)
     cm_buf_init(&b, 1 << 20);
     deadline = cm_time_now_ms() + 60000;
     while (cm_time_now_ms() < deadline && !seen) {
-        if (get_metrics(url, &b) == 0 && b.ptr != NULL &&
+        if (bte_http_get(url, &b) == 0 && b.ptr != NULL &&
             strstr(b.ptr, "lockwarden_backup_maintenance_runs_total 1\n") != NULL &&
             strstr(b.ptr, "lockwarden_backup_captures_total{namespace=\"shop\"") != NULL)
             seen = true;

@@ -5,12 +5,11 @@
  * tokens, create/update/patch/delete semantics and a 2,000-object list. */
 #include "backup/kube/kube.h"
 #include "policy/policy.h"
+#include "tests/support/backup_env.h"
 #include "tests/support/fake_kube.h"
 #include "tests/support/kube_testca.h"
 #include "tests/support/kube_testutil.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 struct fx {
@@ -624,20 +622,11 @@ static void test_connection_refused(void **state)
 static void test_slow_peer_timeout(void **state)
 {
     struct fx *f = *state;
-    struct sockaddr_in sa;
-    socklen_t sl = sizeof(sa);
     char url[64];
     struct cm_err err;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = bte_silent_listener(url, sizeof(url));
 
     assert_true(fd >= 0);
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(listen(fd, 8), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-    (void)snprintf(url, sizeof(url), "http://127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
     assert_int_equal(kube_config_create(url, &f->cfg, &err), 0);
     kube_config_set_sleep(f->cfg, kube_test_sleep_record, &f->sleeps);
     kube_config_set_retry(f->cfg, 2, 10, 100, 0);

@@ -5,18 +5,16 @@
  * locking afterwards, listing with paging, virtual-host addressing. */
 #include "backup/s3/s3.h"
 #include "backup/s3/s3_int.h" /* the libcurl transport, to wrap it */
+#include "tests/support/backup_env.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 struct env {
@@ -539,8 +537,6 @@ static void test_transport_failures(void **state)
     struct s3_config cfg;
     struct s3_client *c = NULL;
     struct sleeps sl = {0};
-    struct sockaddr_in sa;
-    socklen_t sl_len = sizeof(sa);
     char ep[128];
     const char *port = strrchr(e->endpoint, ':');
     struct cm_err err;
@@ -558,15 +554,8 @@ static void test_transport_failures(void **state)
     cfg.connect_timeout_ms = 2000;
 
     /* A listening socket that never answers: the stall timeout fires, retried once. */
-    fd = socket(AF_INET, SOCK_STREAM, 0);
+    fd = bte_silent_listener(ep, sizeof(ep));
     assert_true(fd >= 0);
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(listen(fd, 8), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl_len), 0);
-    (void)snprintf(ep, sizeof(ep), "http://127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
     cfg.endpoint = ep;
     assert_int_equal(s3_client_create(&cfg, &c, &err), 0);
     rc = s3_client_head_bucket(c, &err);

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* backup_env.c - the backup/executor/restore/audit integration environment. */
+#include "tests/support/backup_env.h"
+
+#include "tests/support/kube_testutil.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static unsigned g_seq;
+
+void bte_bucket_name(char *out, size_t cap, const char *prefix)
+{
+    (void)snprintf(out, cap, "%s-%ld-%lld-%u", prefix, (long)getpid(),
+                   (long long)(cm_time_now_ms() % 100000000), ++g_seq);
+}
+
+int bte_s3_client(const struct bte_env *e, const char *bucket, struct s3_client **out,
+                  struct cm_err *err)
+{
+    struct s3_config cfg;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.endpoint = e->endpoint;
+    cfg.region = "us-east-1";
+    cfg.bucket = bucket;
+    cfg.path_style = true;
+    cfg.creds = &e->creds;
+    return s3_client_create(&cfg, out, err);
+}
+
+int bte_env_setup(struct bte_env *e, const char *bucket_prefix, const char *log_name,
+                  int snapshot_ready_after_gets)
+{
+    const char *ak = getenv("S3_ACCESS_KEY");
+    const char *sk = getenv("S3_SECRET_KEY");
+    const char *top = getenv("LW_TOP");
+    struct fake_kube_opts ko;
+    char seed[600];
+    struct cm_err err;
+
+    memset(e, 0, sizeof(*e));
+    e->endpoint = getenv("S3_ENDPOINT");
+    e->lw = getenv("LW_BIN");
+    if (e->endpoint == NULL || ak == NULL || sk == NULL || e->lw == NULL) {
+        fprintf(stderr, "S3_ENDPOINT/S3_ACCESS_KEY/S3_SECRET_KEY/LW_BIN not set: run through "
+                        "tests/run.sh\n");
+        return -1;
+    }
+    setenv("AWS_ACCESS_KEY_ID", ak, 1);
+    setenv("AWS_SECRET_ACCESS_KEY", sk, 1);
+    if (s3_credentials_set(&e->creds, ak, sk, NULL, &err) != 0 ||
+        kube_test_mkdtemp(e->dir, sizeof(e->dir)) != 0)
+        goto fail;
+    (void)snprintf(seed, sizeof(seed), "%s/tests/fixtures/backup/app-shop.json",
+                   top != NULL ? top : ".");
+    memset(&ko, 0, sizeof(ko));
+    ko.seed_file = seed;
+    ko.snapshot_ready_after_gets = snapshot_ready_after_gets;
+    if (fake_kube_start(&ko, &e->kube) != 0)
+        goto fail;
+    (void)snprintf(e->kubeconfig, sizeof(e->kubeconfig), "%s/kubeconfig", e->dir);
+    (void)snprintf(e->log, sizeof(e->log), "%s/%s", e->dir, log_name);
+    if (fake_kube_write_kubeconfig(e->kube, e->kubeconfig, NULL, false) != 0)
+        goto fail;
+    bte_bucket_name(e->bucket, sizeof(e->bucket), bucket_prefix);
+    if (bte_s3_client(e, e->bucket, &e->s3, &err) != 0) {
+        fprintf(stderr, "s3 client: %s\n", err.msg);
+        goto fail;
+    }
+    return 0;
+fail:
+    bte_env_teardown(e);
+    return -1;
+}
+
+void bte_env_teardown(struct bte_env *e)
+{
+    s3_client_destroy(e->s3);
+    e->s3 = NULL;
+    fake_kube_stop(e->kube);
+    e->kube = NULL;
+    s3_credentials_cleanup(&e->creds);
+    if (e->dir[0] != '\0')
+        kube_test_rmtree(e->dir);
+    e->dir[0] = '\0';
+}
+
+/* A 127.0.0.1 TCP socket bound to an ephemeral port (listening when listen_too);
+ * the port into *port. Returns the fd or -1. */
+static int loopback_socket(bool listen_too, int *port)
+{
+    struct sockaddr_in sa;
+    socklen_t l = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    if (fd < 0)
+        return -1;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || (listen_too && listen(fd, 8) != 0) ||
+        getsockname(fd, (struct sockaddr *)&sa, &l) != 0) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+int bte_free_port(void)
+{
+    int port = -1;
+    int fd = loopback_socket(false, &port);
+
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return port;
+}
+
+int bte_silent_listener(char *url, size_t cap)
+{
+    int port = -1;
+    int fd = loopback_socket(true, &port);
+
+    if (fd >= 0)
+        (void)snprintf(url, cap, "http://127.0.0.1:%u", (unsigned)port);
+    return fd;
+}
+
+static size_t collect(char *p, size_t sz, size_t n, void *ctx)
+{
+    struct cm_buf *b = ctx;
+
+    return cm_buf_add(b, p, sz * n) == 0 ? sz * n : 0;
+}
+
+int bte_http_get(const char *url, struct cm_buf *b)
+{
+    CURL *c = curl_easy_init();
+    CURLcode rc;
+
+    cm_buf_reset(b);
+    if (c == NULL)
+        return -1;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
+    rc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    return rc == CURLE_OK ? 0 : -1;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* backup_env.h - the environment of the backup, executor, restore and audit
+ * integration tests: radosgw credentials from tests/run.sh, a scratch directory, the
+ * fake kube-apiserver seeded with the "shop" app and a kubeconfig for it, a fresh
+ * bucket name with an S3 client for it, and loopback helpers (a free port, a silent
+ * listener, a plain HTTP GET for /metrics).
+ *
+ * Design note
+ * - S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY and LW_BIN come from tests/run.sh; a
+ *   missing one is a setup failure with a message, not a skip (these tests are the
+ *   proof). The binary reads the standard AWS variables, so setup exports them.
+ * - Setup does not create the bucket: some tests want it without Object Lock.
+ * - Not thread-safe; one env per test. */
+#ifndef TESTS_SUPPORT_BACKUP_ENV_H
+#define TESTS_SUPPORT_BACKUP_ENV_H
+
+#include "backup/s3/s3.h"
+#include "common/cm.h"
+#include "tests/support/fake_kube.h"
+
+struct bte_env {
+    const char *endpoint; /* $S3_ENDPOINT */
+    const char *lw;       /* $LW_BIN */
+    struct s3_credentials creds;
+    struct fake_kube *kube;
+    char dir[512];        /* scratch directory, removed by teardown */
+    char kubeconfig[600]; /* dir/kubeconfig for the fake apiserver */
+    char policy[600];     /* for the test's policy file */
+    char log[600];        /* dir/<log_name> */
+    char bucket[64];
+    struct s3_client *s3; /* a client for bucket */
+};
+
+/* Fills e: the variables above, dir, the fake apiserver seeded from
+ * tests/fixtures/backup/app-shop.json whose VolumeSnapshots are ready after
+ * snapshot_ready_after_gets GETs, its kubeconfig, log = dir/log_name, a bucket name
+ * made by bte_bucket_name(bucket_prefix) and e->s3 for it. Returns 0 or -1 (with a
+ * message on stderr; e is then cleaned up). */
+CM_NODISCARD int bte_env_setup(struct bte_env *e, const char *bucket_prefix, const char *log_name,
+                               int snapshot_ready_after_gets);
+
+/* Releases what setup made and removes dir. Locked versions cannot be deleted; the
+ * throwaway radosgw drops them when it stops. Safe after a failed setup. */
+void bte_env_teardown(struct bte_env *e);
+
+/* "<prefix>-<pid>-<ms>-<seq>": a bucket name no other test or run uses. */
+void bte_bucket_name(char *out, size_t cap, const char *prefix);
+
+/* A path-style us-east-1 client of e's endpoint and credentials for bucket.
+ * Returns 0 or a CM_E* code with err. */
+CM_NODISCARD int bte_s3_client(const struct bte_env *e, const char *bucket, struct s3_client **out,
+                               struct cm_err *err);
+
+/* A 127.0.0.1 TCP port that was free a moment ago, or -1. */
+int bte_free_port(void);
+
+/* A 127.0.0.1 socket that listens but never accepts or answers (the kernel completes
+ * handshakes from the backlog); "http://127.0.0.1:<port>" into url. Returns the fd
+ * (the caller closes it) or -1. */
+int bte_silent_listener(char *url, size_t cap);
+
+/* Plain HTTP GET of url (2 s timeout) into b (reset first). Returns 0 or -1. */
+CM_NODISCARD int bte_http_get(const char *url, struct cm_buf *b);
+
+#endif /* TESTS_SUPPORT_BACKUP_ENV_H */
