@@ -215,6 +215,61 @@ void wht_env_teardown(struct wht_env *e)
     }
 }
 
+int wht_env_finish(struct wht_env *e)
+{
+    int code = 0;
+    int rc = 0;
+
+    if (e->proc.pid > 0) {
+        code = -1;
+        rc = wht_env_stop(e, 15000, &code);
+        if (rc == 0 && code != 0) {
+            fprintf(stderr, "webhook exited %d on SIGTERM (log: %s)\n", code, e->log);
+            rc = CM_EIO;
+        }
+    }
+    wht_env_teardown(e);
+    return rc;
+}
+
+struct wht_env *wht_env_new(const char *policy_src)
+{
+    struct wht_env *e = calloc(1, sizeof(*e));
+
+    if (e != NULL && wht_env_setup(e, policy_src) != 0) {
+        wht_env_teardown(e);
+        free(e);
+        return NULL;
+    }
+    return e;
+}
+
+int wht_env_destroy(struct wht_env *e)
+{
+    int rc;
+
+    if (e == NULL)
+        return 0;
+    rc = wht_env_finish(e);
+
+    free(e);
+    return rc;
+}
+
+void wht_env_dump_log(const struct wht_env *e)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    struct cm_err err;
+
+    if (cm_fs_read_file(e->log, 16u << 20, &buf, &len, &err) != 0) {
+        fprintf(stderr, "cannot read %s: %s\n", e->log, err.msg);
+        return;
+    }
+    (void)fwrite(buf, 1, len, stderr);
+    cm_free(buf);
+}
+
 int wht_env_write_policy(const struct wht_env *e, const char *name, const char *data)
 {
     char path[512];

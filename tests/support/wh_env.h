@@ -53,6 +53,23 @@ CM_NODISCARD int wht_env_stop(struct wht_env *e, int timeout_ms, int *exit_code)
 /* Kills the webhook if running and removes the directory. Safe in any state. */
 void wht_env_teardown(struct wht_env *e);
 
+/* The end of a test: when the webhook runs, SIGTERM and wait up to 15 s for it to
+ * exit, then wht_env_teardown(). A clean stop exits 0; under ASan a leak or a
+ * sanitizer error in the server makes it non-zero. Returns 0 (it exited 0, or was not
+ * running), CM_ETIMEDOUT (it did not exit) or CM_EIO (it exited non-zero: the code is
+ * printed on stderr). */
+CM_NODISCARD int wht_env_finish(struct wht_env *e);
+
+/* A fixture whose state is the env alone: a calloc'd env after
+ * wht_env_setup(policy_src), or NULL. */
+struct wht_env *wht_env_new(const char *policy_src);
+
+/* wht_env_finish(), then frees e; the same returns (0 for NULL). */
+CM_NODISCARD int wht_env_destroy(struct wht_env *e);
+
+/* Copies the webhook's log to stderr (for a failure message). */
+void wht_env_dump_log(const struct wht_env *e);
+
 /* https://localhost:<port><path> */
 void wht_env_url(const struct wht_env *e, const char *path, char *out, size_t cap);
 

@@ -15,69 +15,59 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct fx {
-    struct wht_env env;
-};
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-
-    assert_non_null(f);
-    assert_int_equal(wht_env_setup(&f->env, NULL), 0);
-    *state = f;
+    *state = wht_env_new(NULL);
+    assert_non_null(*state);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-
-    wht_env_teardown(&f->env);
-    free(f);
+    assert_int_equal(wht_env_destroy(*state), 0); /* a clean stop exits 0 */
     return 0;
 }
 
 static void test_good_pair(void **state)
 {
-    struct fx *f = *state;
+    struct wht_env *e = *state;
     struct wh_cred *c = NULL;
     struct cm_err err;
     uint64_t d = 0;
 
-    assert_int_equal(wh_cred_load(f->env.cert, f->env.key, &c, &err), 0);
+    assert_int_equal(wh_cred_load(e->cert, e->key, &c, &err), 0);
     assert_int_equal(c->n_pcert, 1);
     assert_true(c->not_after > time(NULL) + 300 * 86400);
-    assert_int_equal(wh_cred_digest(f->env.cert, f->env.key, &d, &err), 0);
+    assert_int_equal(wh_cred_digest(e->cert, e->key, &d, &err), 0);
     assert_true(d == c->digest);
     wh_cred_release(c);
 }
 
 static void test_mismatch_garbage_missing(void **state)
 {
-    struct fx *f = *state;
+    struct wht_env *e = *state;
     struct wh_cred *c = NULL;
     struct cm_err err;
     char ca_key[400];
     char bad[400];
 
-    (void)snprintf(ca_key, sizeof(ca_key), "%s/ca.key", f->env.certs);
-    assert_int_equal(wh_cred_load(f->env.cert, ca_key, &c, &err), CM_ETLS);
+    (void)snprintf(ca_key, sizeof(ca_key), "%s/ca.key", e->certs);
+    assert_int_equal(wh_cred_load(e->cert, ca_key, &c, &err), CM_ETLS);
     assert_non_null(strstr(err.msg, "does not match"));
-    (void)snprintf(bad, sizeof(bad), "%s/bad.crt", f->env.dir);
+    (void)snprintf(bad, sizeof(bad), "%s/bad.crt", e->dir);
     assert_int_equal(cm_fs_write_atomic(bad, "-----BEGIN CERTIFICATE-----\nxx\n", 31, 0644, &err),
                      0);
-    assert_int_equal(wh_cred_load(bad, f->env.key, &c, &err), CM_ETLS);
+    assert_int_equal(wh_cred_load(bad, e->key, &c, &err), CM_ETLS);
     assert_non_null(strstr(err.msg, "bad.crt"));
-    assert_int_equal(wh_cred_load(f->env.cert, bad, &c, &err), CM_ETLS);
-    (void)snprintf(bad, sizeof(bad), "%s/missing.crt", f->env.dir);
-    assert_int_equal(wh_cred_load(bad, f->env.key, &c, &err), CM_ENOENT);
+    assert_int_equal(wh_cred_load(e->cert, bad, &c, &err), CM_ETLS);
+    (void)snprintf(bad, sizeof(bad), "%s/missing.crt", e->dir);
+    assert_int_equal(wh_cred_load(bad, e->key, &c, &err), CM_ENOENT);
     assert_null(c);
 }
 
 static void test_swap_keeps_pinned(void **state)
 {
-    struct fx *f = *state;
+    struct wht_env *e = *state;
     struct wh_tls t;
     struct wh_cred *a = NULL;
     struct wh_cred *b = NULL;
@@ -86,8 +76,8 @@ static void test_swap_keeps_pinned(void **state)
 
     assert_int_equal(wh_tls_init(&t), 0);
     assert_null(wh_tls_acquire(&t));
-    assert_int_equal(wh_cred_load(f->env.cert, f->env.key, &a, &err), 0);
-    assert_int_equal(wh_cred_load(f->env.cert, f->env.key, &b, &err), 0);
+    assert_int_equal(wh_cred_load(e->cert, e->key, &a, &err), 0);
+    assert_int_equal(wh_cred_load(e->cert, e->key, &b, &err), 0);
     wh_tls_swap(&t, a);
     pinned = wh_tls_acquire(&t); /* a connection accepted now */
     assert_ptr_equal(pinned, a);
