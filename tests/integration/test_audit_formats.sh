@@ -7,20 +7,10 @@
 # namespaces are excluded; 2: usage errors) and --out. Prints "N passed, N failed" last.
 #   LW_BIN=build/lockwarden tests/integration/test_audit_formats.sh
 set -u
-TOP=${LW_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-cd "$TOP" || exit 2
-BIN=${LW_BIN:-$TOP/build/lockwarden}
+# shellcheck source=tests/integration/lib_audit.sh
+. "$(dirname "$0")/lib_audit.sh"
 STATE=tests/fixtures/audit/cluster-state.json
 EXPECT=tests/fixtures/audit/expected-classes.txt
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
-check() { # check NAME COMMAND...
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else bad "$name"; fi
-}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM

@@ -9,18 +9,8 @@
 #   LW_BIN=build/lockwarden tests/integration/test_audit_html.sh
 #   LW_AUDIT_SCREENSHOT=docs/audit-report.png ... also keeps the screenshot there.
 set -u
-TOP=${LW_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-cd "$TOP" || exit 2
-BIN=${LW_BIN:-$TOP/build/lockwarden}
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
-check() { # check NAME COMMAND...
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else bad "$name"; fi
-}
+# shellcheck source=tests/integration/lib_audit.sh
+. "$(dirname "$0")/lib_audit.sh"
 
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$CHROMIUM" ]; then
