@@ -8,17 +8,6 @@
 #include <openssl/rand.h>
 #include <string.h>
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool is_space(unsigned char c)
 {
     return c == ' ' || c == '\n' || c == '\r' || c == '\t';
@@ -59,8 +48,8 @@ int backup_key_parse(const void *buf, size_t n, struct backup_key *out, struct c
         bool ok = true;
 
         for (i = 0; i < 32 && ok; i++) {
-            int hi = hexval(p[2 * i]);
-            int lo = hexval(p[2 * i + 1]);
+            int hi = cm_hexval(p[2 * i]);
+            int lo = cm_hexval(p[2 * i + 1]);
 
             ok = hi >= 0 && lo >= 0;
             k.k[i] = (unsigned char)(hi * 16 + lo);

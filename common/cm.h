@@ -158,6 +158,9 @@ CM_NODISCARD int cm_parse_i64(const char *s, size_t n, int64_t *out);
 CM_NODISCARD int cm_parse_u64(const char *s, size_t n, uint64_t *out);
 /* Parse a finite double (strtod syntax, C locale); returns 0 or CM_EPARSE. */
 CM_NODISCARD int cm_parse_double(const char *s, size_t n, double *out);
+/* The value of one hexadecimal digit: 0-9, a-f and A-F give 0..15; any other value
+ * of c (a char, negative for bytes >= 0x80, or an unsigned char) gives -1. */
+int cm_hexval(int c);
 
 /* ---- time ---- */
 

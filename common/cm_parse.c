@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cm_parse.c - strict number parsers that report errors (instead of atoi/sscanf). */
+/* cm_parse.c - strict number parsers that report errors (instead of atoi/sscanf) and
+ * the value of a hexadecimal digit. */
 #include "cm.h"
 
 #include <errno.h>
@@ -77,4 +78,15 @@ int cm_parse_double(const char *s, size_t n, double *out)
         return CM_EPARSE;
     *out = v;
     return 0;
+}
+
+int cm_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
 }

@@ -22,17 +22,6 @@ static void jv_ws(struct jv *v)
         v->i++;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Reads the 4 hex digits after "\u" at v->i; -1 when malformed. */
 static long jv_u4(struct jv *v)
 {
@@ -42,7 +31,7 @@ static long jv_u4(struct jv *v)
     if (v->n - v->i < 4)
         return -1;
     for (k = 0; k < 4; k++) {
-        int h = hexval(v->s[v->i + (size_t)k]);
+        int h = cm_hexval(v->s[v->i + (size_t)k]);
 
         if (h < 0)
             return -1;

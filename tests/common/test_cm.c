@@ -81,6 +81,30 @@ static void test_parse_numbers(void **state)
     assert_int_equal(cm_parse_double("0x10", 4, &d), CM_EPARSE);
 }
 
+static void test_hexval(void **state)
+{
+    int c;
+
+    (void)state;
+    assert_int_equal(cm_hexval('0'), 0);
+    assert_int_equal(cm_hexval('9'), 9);
+    assert_int_equal(cm_hexval('a'), 10);
+    assert_int_equal(cm_hexval('f'), 15);
+    assert_int_equal(cm_hexval('A'), 10);
+    assert_int_equal(cm_hexval('F'), 15);
+    /* the neighbours of each range */
+    assert_int_equal(cm_hexval('0' - 1), -1);
+    assert_int_equal(cm_hexval('9' + 1), -1);
+    assert_int_equal(cm_hexval('a' - 1), -1);
+    assert_int_equal(cm_hexval('g'), -1);
+    assert_int_equal(cm_hexval('A' - 1), -1);
+    assert_int_equal(cm_hexval('G'), -1);
+    assert_int_equal(cm_hexval((char)0xe9), -1); /* negative as a signed char */
+    assert_int_equal(cm_hexval(0xe9), -1);
+    for (c = 1; c < 256; c++)
+        assert_true((cm_hexval(c) >= 0) == (strchr("0123456789abcdefABCDEF", c) != NULL));
+}
+
 static void test_time(void **state)
 {
     char buf[40];
@@ -216,7 +240,7 @@ int main(void)
         cmocka_unit_test(test_json_escape),      cmocka_unit_test(test_parse_numbers),
         cmocka_unit_test(test_time),             cmocka_unit_test(test_base64),
         cmocka_unit_test(test_err),              cmocka_unit_test(test_log_line),
-        cmocka_unit_test(test_fs_tree),
+        cmocka_unit_test(test_fs_tree),          cmocka_unit_test(test_hexval),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
