@@ -17,19 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int setup(void **state)
-{
-    *state = wht_env_new(NULL);
-    assert_non_null(*state);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    assert_int_equal(wht_env_destroy(*state), 0); /* a clean stop exits 0 */
-    return 0;
-}
-
 static void start(struct wht_env *e, const char *const *extra)
 {
     if (wht_env_start(e, extra) != 0)
@@ -247,13 +234,12 @@ static void test_environment_configures_the_server(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_idle_connection_times_out, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_trickled_body_hits_the_request_timeout, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_per_address_connection_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sigterm_finishes_in_flight_request, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_config_errors_exit_2, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_environment_configures_the_server, setup, teardown),
+        WHT_ENV_TEST(test_idle_connection_times_out),
+        WHT_ENV_TEST(test_trickled_body_hits_the_request_timeout),
+        WHT_ENV_TEST(test_per_address_connection_limit),
+        WHT_ENV_TEST(test_sigterm_finishes_in_flight_request),
+        WHT_ENV_TEST(test_config_errors_exit_2),
+        WHT_ENV_TEST(test_environment_configures_the_server),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

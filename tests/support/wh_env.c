@@ -256,6 +256,21 @@ int wht_env_destroy(struct wht_env *e)
     return rc;
 }
 
+int wht_env_fixture_setup(void **state)
+{
+    *state = wht_env_new(NULL);
+    if (*state == NULL) {
+        fprintf(stderr, "wht_env_new failed\n");
+        return -1;
+    }
+    return 0;
+}
+
+int wht_env_fixture_teardown(void **state)
+{
+    return wht_env_destroy(*state) == 0 ? 0 : -1;
+}
+
 void wht_env_dump_log(const struct wht_env *e)
 {
     char *buf = NULL;

@@ -67,6 +67,16 @@ struct wht_env *wht_env_new(const char *policy_src);
 /* wht_env_finish(), then frees e; the same returns (0 for NULL). */
 CM_NODISCARD int wht_env_destroy(struct wht_env *e);
 
+/* cmocka setup and teardown for a test whose state is the env alone:
+ * *state = wht_env_new(NULL); then wht_env_destroy(*state). Each returns 0 or -1,
+ * which cmocka reports as a failed test (a webhook that did not stop with exit 0
+ * fails its test). */
+int wht_env_fixture_setup(void **state);
+int wht_env_fixture_teardown(void **state);
+/* A cmocka test entry with those two. */
+#define WHT_ENV_TEST(f)                                                                            \
+    cmocka_unit_test_setup_teardown(f, wht_env_fixture_setup, wht_env_fixture_teardown)
+
 /* Copies the webhook's log to stderr (for a failure message). */
 void wht_env_dump_log(const struct wht_env *e);
 

@@ -15,19 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int setup(void **state)
-{
-    *state = wht_env_new(NULL);
-    assert_non_null(*state);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    assert_int_equal(wht_env_destroy(*state), 0); /* a clean stop exits 0 */
-    return 0;
-}
-
 static void test_good_pair(void **state)
 {
     struct wht_env *e = *state;
@@ -93,9 +80,9 @@ static void test_swap_keeps_pinned(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_good_pair, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mismatch_garbage_missing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_swap_keeps_pinned, setup, teardown),
+        WHT_ENV_TEST(test_good_pair),
+        WHT_ENV_TEST(test_mismatch_garbage_missing),
+        WHT_ENV_TEST(test_swap_keeps_pinned),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
