@@ -21,42 +21,26 @@
 #include <string.h>
 #include <unistd.h>
 
-static int setup(void **state)
+static void policy_yaml(const struct bte_env *e, char *yaml, size_t cap)
 {
-    struct bte_env *e = calloc(1, sizeof(*e));
-    char yaml[1500];
-    struct cm_err err;
-
-    if (e == NULL)
-        return -1;
-    if (bte_env_setup(e, "lw-ex", "executor.log", 1) != 0) {
-        free(e);
-        return -1;
-    }
-    (void)snprintf(yaml, sizeof(yaml),
+    (void)snprintf(yaml, cap,
                    "apiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\n"
                    "metadata:\n  name: testpolicy\nspec:\n  schedule: \"0 0 1 1 *\"\n"
                    "  retention:\n    hourly: 5\n  objectLock:\n    mode: GOVERNANCE\n"
                    "    days: 1\n  location:\n    endpoint: \"%s\"\n    region: us-east-1\n"
                    "    bucket: %s\n    prefix: ex\n    pathStyle: true\n",
                    e->endpoint, e->bucket);
-    if (kube_test_write(e->dir, "policy.yaml", yaml, e->policy, sizeof(e->policy)) != 0 ||
-        s3_client_create_bucket(e->s3, true, &err) != 0) {
-        fprintf(stderr, "bucket: %s\n", err.msg);
-        bte_env_teardown(e);
-        free(e);
-        return -1;
-    }
-    *state = e;
-    return 0;
+}
+
+static int setup(void **state)
+{
+    *state = bte_env_new("lw-ex", "executor.log", 1, policy_yaml);
+    return *state != NULL ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    struct bte_env *e = *state;
-
-    bte_env_teardown(e);
-    free(e);
+    bte_env_free(*state);
     return 0;
 }
 
@@ -205,45 +189,30 @@ static void test_two_replicas_one_leader(void **state)
     char loga[700], logb[700];
     int64_t deadline;
     int code;
-    char *argva[] = {(char *)e->lw,
-                     "executor",
-                     "-p",
-                     e->policy,
-                     "--kubeconfig",
-                     e->kubeconfig,
-                     "--metrics-addr",
-                     "",
-                     "--tick",
-                     "1",
-                     "--leader-elect",
-                     "--lease-namespace",
-                     "lockwarden",
-                     "--identity",
-                     "replica-a",
-                     NULL};
-    char *argvb[] = {(char *)e->lw,
-                     "executor",
-                     "-p",
-                     e->policy,
-                     "--kubeconfig",
-                     e->kubeconfig,
-                     "--metrics-addr",
-                     "",
-                     "--tick",
-                     "1",
-                     "--leader-elect",
-                     "--lease-namespace",
-                     "lockwarden",
-                     "--identity",
-                     "replica-b",
-                     NULL};
+    char *argv[] = {(char *)e->lw,
+                    "executor",
+                    "-p",
+                    e->policy,
+                    "--kubeconfig",
+                    e->kubeconfig,
+                    "--metrics-addr",
+                    "",
+                    "--tick",
+                    "1",
+                    "--leader-elect",
+                    "--lease-namespace",
+                    "lockwarden",
+                    "--identity",
+                    "replica-a",
+                    NULL};
 
     (void)snprintf(loga, sizeof(loga), "%s/a.log", e->dir);
     (void)snprintf(logb, sizeof(logb), "%s/b.log", e->dir);
     memset(&a, 0, sizeof(a));
     memset(&b, 0, sizeof(b));
-    assert_int_equal(proc_spawn(&a, argva, NULL, loga), 0);
-    assert_int_equal(proc_spawn(&b, argvb, NULL, logb), 0);
+    assert_int_equal(proc_spawn(&a, argv, NULL, loga), 0);
+    argv[sizeof(argv) / sizeof(argv[0]) - 2] = "replica-b"; /* --identity */
+    assert_int_equal(proc_spawn(&b, argv, NULL, logb), 0);
     /* wait until one capture is complete and both replicas ran a few ticks */
     deadline = cm_time_now_ms() + 60000;
     while (complete_points(e) == 0 && cm_time_now_ms() < deadline)

@@ -26,46 +26,31 @@
 #define PREFIX "ex"
 #define INTERVAL 3600 /* --maintenance-interval: margin 2 h + 1 day > the 1-day lock */
 
-static int setup(void **state)
+/* Two policies naming the same location: it must be maintained once. The app points
+ * name testpolicy: 1 hourly point kept, locks of 1 day. */
+static void policy_yaml(const struct bte_env *e, char *yaml, size_t cap)
 {
-    struct bte_env *e = calloc(1, sizeof(*e));
-    char yaml[3000];
-    struct cm_err err;
     int i, n = 0;
 
-    if (e == NULL)
-        return -1;
-    if (bte_env_setup(e, "lw-mt", "executor.log", 1) != 0) {
-        free(e);
-        return -1;
-    }
-    /* Two policies naming the same location: it must be maintained once. The app
-     * points name testpolicy: 1 hourly point kept, locks of 1 day. */
     for (i = 0; i < 2; i++)
-        n += snprintf(yaml + n, sizeof(yaml) - (size_t)n,
+        n += snprintf(yaml + n, cap - (size_t)n,
                       "%sapiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\n"
                       "metadata:\n  name: %s\nspec:\n  schedule: \"0 0 1 1 *\"\n"
                       "  retention:\n    hourly: 1\n  objectLock:\n    mode: GOVERNANCE\n"
                       "    days: 1\n  location:\n    endpoint: \"%s\"\n    region: us-east-1\n"
                       "    bucket: %s\n    prefix: " PREFIX "\n    pathStyle: true\n",
                       i ? "---\n" : "", i ? "otherpolicy" : "testpolicy", e->endpoint, e->bucket);
-    if (kube_test_write(e->dir, "policy.yaml", yaml, e->policy, sizeof(e->policy)) != 0 ||
-        s3_client_create_bucket(e->s3, true, &err) != 0) {
-        fprintf(stderr, "bucket: %s\n", err.msg);
-        bte_env_teardown(e);
-        free(e);
-        return -1;
-    }
-    *state = e;
-    return 0;
+}
+
+static int setup(void **state)
+{
+    *state = bte_env_new("lw-mt", "executor.log", 1, policy_yaml);
+    return *state != NULL ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    struct bte_env *e = *state;
-
-    bte_env_teardown(e);
-    free(e);
+    bte_env_free(*state);
     return 0;
 }
 

@@ -92,6 +92,39 @@ void bte_env_teardown(struct bte_env *e)
     e->dir[0] = '\0';
 }
 
+struct bte_env *bte_env_new(const char *bucket_prefix, const char *log_name,
+                            int snapshot_ready_after_gets, bte_policy_fn *policy)
+{
+    struct bte_env *e = calloc(1, sizeof(*e));
+    char yaml[4096];
+    struct cm_err err;
+
+    if (e == NULL || bte_env_setup(e, bucket_prefix, log_name, snapshot_ready_after_gets) != 0) {
+        free(e);
+        return NULL;
+    }
+    policy(e, yaml, sizeof(yaml));
+    if (kube_test_write(e->dir, "policy.yaml", yaml, e->policy, sizeof(e->policy)) != 0) {
+        fprintf(stderr, "cannot write %s/policy.yaml\n", e->dir);
+        bte_env_free(e);
+        return NULL;
+    }
+    if (s3_client_create_bucket(e->s3, true, &err) != 0) {
+        fprintf(stderr, "bucket: %s\n", err.msg);
+        bte_env_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+void bte_env_free(struct bte_env *e)
+{
+    if (e == NULL)
+        return;
+    bte_env_teardown(e);
+    free(e);
+}
+
 /* A 127.0.0.1 TCP socket bound to an ephemeral port (listening when listen_too);
  * the port into *port. Returns the fd or -1. */
 static int loopback_socket(bool listen_too, int *port)

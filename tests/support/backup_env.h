@@ -43,6 +43,19 @@ CM_NODISCARD int bte_env_setup(struct bte_env *e, const char *bucket_prefix, con
  * throwaway radosgw drops them when it stops. Safe after a failed setup. */
 void bte_env_teardown(struct bte_env *e);
 
+/* Writes the policy file of e (fills yaml, cap bytes, from e->endpoint and e->bucket). */
+typedef void bte_policy_fn(const struct bte_env *e, char *yaml, size_t cap);
+
+/* A fixture for a test with one policy and a locked bucket: a calloc'd env after
+ * bte_env_setup(bucket_prefix, log_name, snapshot_ready_after_gets); policy writes
+ * dir/policy.yaml (path in e->policy); then e->bucket is created with Object Lock.
+ * Returns NULL on failure (message on stderr). */
+struct bte_env *bte_env_new(const char *bucket_prefix, const char *log_name,
+                            int snapshot_ready_after_gets, bte_policy_fn *policy);
+
+/* bte_env_teardown(), then frees e. NULL-safe. */
+void bte_env_free(struct bte_env *e);
+
 /* "<prefix>-<pid>-<ms>-<seq>": a bucket name no other test or run uses. */
 void bte_bucket_name(char *out, size_t cap, const char *prefix);
 
