@@ -735,8 +735,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cli_usage_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_text_and_dry_run, setup, teardown),
     };
-    cJSON_Hooks h = {cm_malloc, cm_free};
 
-    cJSON_InitHooks(&h);
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, bte_group_setup, bte_group_teardown);
 }

@@ -14,7 +14,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,12 +237,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_metrics_and_sigterm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_replicas_one_leader, setup, teardown),
     };
-    cJSON_Hooks h = {cm_malloc, cm_free};
-    int rc;
 
-    cJSON_InitHooks(&h);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    rc = cmocka_run_group_tests(tests, NULL, NULL);
-    curl_global_cleanup();
-    return rc;
+    return cmocka_run_group_tests(tests, bte_group_setup, bte_group_teardown);
 }

@@ -5,6 +5,7 @@
 #include "tests/support/kube_testutil.h"
 
 #include <arpa/inet.h>
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -14,6 +15,22 @@
 #include <unistd.h>
 
 static unsigned g_seq;
+
+int bte_group_setup(void **state)
+{
+    static cJSON_Hooks h = {cm_malloc, cm_free};
+
+    (void)state;
+    cJSON_InitHooks(&h);
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+int bte_group_teardown(void **state)
+{
+    (void)state;
+    curl_global_cleanup();
+    return 0;
+}
 
 void bte_bucket_name(char *out, size_t cap, const char *prefix)
 {

@@ -56,6 +56,11 @@ struct bte_env *bte_env_new(const char *bucket_prefix, const char *log_name,
 /* bte_env_teardown(), then frees e. NULL-safe. */
 void bte_env_free(struct bte_env *e);
 
+/* cmocka group setup and teardown: cJSON allocates through cm_malloc/cm_free (so the
+ * leak checks see it) and libcurl is initialised once for the group. Return 0. */
+int bte_group_setup(void **state);
+int bte_group_teardown(void **state);
+
 /* "<prefix>-<pid>-<ms>-<seq>": a bucket name no other test or run uses. */
 void bte_bucket_name(char *out, size_t cap, const char *prefix);
 
