@@ -141,14 +141,12 @@ static void test_metrics_and_sigterm(void **state)
     char addr[64], url[96];
     struct proc p;
     struct cm_buf b;
-    int64_t deadline;
     int code = -1;
-    bool seen = false;
-    int port = bte_free_port();
+    const char *want[] = {"lockwarden_backup_last_success_timestamp_seconds{namespace=\"shop\","
+                          "policy=\"testpolicy\"}",
+                          NULL};
 
-    assert_true(port > 0);
-    (void)snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-    (void)snprintf(url, sizeof(url), "http://%s/metrics", addr);
+    assert_int_equal(bte_metrics_addr(addr, sizeof(addr), url, sizeof(url)), 0);
     {
         char *argv[] = {(char *)e->lw, "executor",       "-p", e->policy, "--kubeconfig",
                         e->kubeconfig, "--metrics-addr", addr, "--tick",  "1",
@@ -158,16 +156,7 @@ static void test_metrics_and_sigterm(void **state)
         assert_int_equal(proc_spawn(&p, argv, NULL, e->log), 0);
     }
     cm_buf_init(&b, 1 << 20);
-    deadline = cm_time_now_ms() + 60000;
-    while (cm_time_now_ms() < deadline && !seen) {
-        if (bte_http_get(url, &b) == 0 && b.ptr != NULL &&
-            strstr(b.ptr, "lockwarden_backup_last_success_timestamp_seconds{namespace=\"shop\","
-                          "policy=\"testpolicy\"}") != NULL)
-            seen = true;
-        else
-            proc_nap_ms(100);
-    }
-    if (!seen) {
+    if (bte_wait_body(url, want, 60000, &b) != 0) {
         proc_kill(&p);
         fail_msg("no success metric for shop; last body:\n%s", b.ptr ? b.ptr : "(none)");
     }

@@ -254,14 +254,11 @@ static void test_startup_pass_and_metrics(void **state)
     struct cm_buf b;
     struct gone g;
     time_t started;
-    int64_t deadline;
     int code = -1;
-    bool seen = false;
-    int port = bte_free_port();
+    const char *want[] = {"lockwarden_backup_maintenance_runs_total 1\n",
+                          "lockwarden_backup_captures_total{namespace=\"shop\"", NULL};
 
-    assert_true(port > 0);
-    (void)snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-    (void)snprintf(url, sizeof(url), "http://%s/metrics", addr);
+    assert_int_equal(bte_metrics_addr(addr, sizeof(addr), url, sizeof(url)), 0);
     (void)snprintf(interval, sizeof(interval), "%d", INTERVAL);
     seed_gone(e, &g);
     started = (time_t)(cm_time_now_ms() / 1000);
@@ -284,16 +281,7 @@ static void test_startup_pass_and_metrics(void **state)
         assert_int_equal(proc_spawn(&p, argv, NULL, e->log), 0);
     }
     cm_buf_init(&b, 1 << 20);
-    deadline = cm_time_now_ms() + 60000;
-    while (cm_time_now_ms() < deadline && !seen) {
-        if (bte_http_get(url, &b) == 0 && b.ptr != NULL &&
-            strstr(b.ptr, "lockwarden_backup_maintenance_runs_total 1\n") != NULL &&
-            strstr(b.ptr, "lockwarden_backup_captures_total{namespace=\"shop\"") != NULL)
-            seen = true;
-        else
-            proc_nap_ms(100);
-    }
-    if (!seen) {
+    if (bte_wait_body(url, want, 60000, &b) != 0) {
         proc_kill(&p);
         fail_msg("no maintenance run on /metrics; last body:\n%s", b.ptr ? b.ptr : "(none)");
     }

@@ -3,6 +3,7 @@
 #include "tests/support/backup_env.h"
 
 #include "tests/support/kube_testutil.h"
+#include "tests/support/proc.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -207,4 +208,40 @@ int bte_http_get(const char *url, struct cm_buf *b)
     rc = curl_easy_perform(c);
     curl_easy_cleanup(c);
     return rc == CURLE_OK ? 0 : -1;
+}
+
+int bte_metrics_addr(char *addr, size_t acap, char *url, size_t ucap)
+{
+    int port = bte_free_port();
+
+    if (port <= 0)
+        return -1;
+    (void)snprintf(addr, acap, "127.0.0.1:%d", port);
+    (void)snprintf(url, ucap, "http://%s/metrics", addr);
+    return 0;
+}
+
+/* True when b holds every string of want. */
+static bool has_all(const struct cm_buf *b, const char *const *want)
+{
+    size_t i;
+
+    if (b->ptr == NULL)
+        return false;
+    for (i = 0; want[i] != NULL; i++)
+        if (strstr(b->ptr, want[i]) == NULL)
+            return false;
+    return true;
+}
+
+int bte_wait_body(const char *url, const char *const *want, int timeout_ms, struct cm_buf *b)
+{
+    int64_t deadline = cm_time_now_ms() + timeout_ms;
+
+    while (cm_time_now_ms() < deadline) {
+        if (bte_http_get(url, b) == 0 && has_all(b, want))
+            return 0;
+        proc_nap_ms(100);
+    }
+    return CM_ETIMEDOUT;
 }

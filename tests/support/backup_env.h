@@ -80,4 +80,13 @@ int bte_silent_listener(char *url, size_t cap);
 /* Plain HTTP GET of url (2 s timeout) into b (reset first). Returns 0 or -1. */
 CM_NODISCARD int bte_http_get(const char *url, struct cm_buf *b);
 
+/* A --metrics-addr for a child: "127.0.0.1:<free port>" into addr and
+ * "http://<addr>/metrics" into url. Returns 0 or -1 (no free port). */
+CM_NODISCARD int bte_metrics_addr(char *addr, size_t acap, char *url, size_t ucap);
+
+/* GETs url every 100 ms until the body contains every string of want (NULL-terminated)
+ * or timeout_ms passes; the last body stays in b. Returns 0 or CM_ETIMEDOUT. */
+CM_NODISCARD int bte_wait_body(const char *url, const char *const *want, int timeout_ms,
+                               struct cm_buf *b);
+
 #endif /* TESTS_SUPPORT_BACKUP_ENV_H */
