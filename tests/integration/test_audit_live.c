@@ -11,6 +11,7 @@
 #include "backup/backup.h"
 #include "backup/kube/kube.h"
 #include "backup/s3/s3.h"
+#include "tests/support/backup_env.h"
 #include "tests/support/fake_kube.h"
 #include "tests/support/proc.h"
 
@@ -117,8 +118,6 @@ static int setup(void **state)
     static struct env e;
     const char *endpoint = getenv("S3_ENDPOINT");
     const char *region = getenv("S3_REGION") != NULL ? getenv("S3_REGION") : "us-east-1";
-    struct s3_credentials creds = {0};
-    struct s3_config sc;
     struct cm_err err;
     const char *paths[1];
     char policy[4096];
@@ -170,20 +169,8 @@ static int setup(void **state)
         return -1;
 
     snprintf(e.bucket, sizeof(e.bucket), "lw-audit-%ld-%ld", (long)getpid(), (long)now);
-    if (s3_credentials_from_env(&creds, &err) != 0)
+    if (bte_locked_bucket(endpoint, region, e.bucket, &e.s3) != 0)
         return -1;
-    memset(&sc, 0, sizeof(sc));
-    sc.endpoint = endpoint;
-    sc.region = region;
-    sc.bucket = e.bucket;
-    sc.path_style = true;
-    sc.creds = &creds;
-    if (s3_client_create(&sc, &e.s3, &err) != 0 || s3_client_create_bucket(e.s3, true, &err) != 0) {
-        fprintf(stderr, "bucket: %s\n", err.msg);
-        s3_credentials_cleanup(&creds);
-        return -1;
-    }
-    s3_credentials_cleanup(&creds);
     snprintf(policy, sizeof(policy),
              "apiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\nmetadata:\n"
              "  name: goldpolicy\nspec:\n  schedule: \"@hourly\"\n  retention:\n    hourly: 24\n"

@@ -17,6 +17,39 @@
 
 static unsigned g_seq;
 
+int bte_locked_bucket(const char *endpoint, const char *region, const char *bucket,
+                      struct s3_client **out)
+{
+    struct s3_credentials creds;
+    struct s3_config sc;
+    struct cm_err err;
+    int rc;
+
+    *out = NULL;
+    memset(&creds, 0, sizeof(creds));
+    if (s3_credentials_from_env(&creds, &err) != 0) {
+        fprintf(stderr, "credentials: %s\n", err.msg);
+        return -1;
+    }
+    memset(&sc, 0, sizeof(sc));
+    sc.endpoint = endpoint;
+    sc.region = region;
+    sc.bucket = bucket;
+    sc.path_style = true;
+    sc.creds = &creds;
+    rc = s3_client_create(&sc, out, &err);
+    if (rc == 0)
+        rc = s3_client_create_bucket(*out, true, &err);
+    s3_credentials_cleanup(&creds);
+    if (rc != 0) {
+        fprintf(stderr, "bucket: %s\n", err.msg);
+        s3_client_destroy(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 int bte_group_setup(void **state)
 {
     static cJSON_Hooks h = {cm_malloc, cm_free};

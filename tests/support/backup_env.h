@@ -56,6 +56,12 @@ struct bte_env *bte_env_new(const char *bucket_prefix, const char *log_name,
 /* bte_env_teardown(), then frees e. NULL-safe. */
 void bte_env_free(struct bte_env *e);
 
+/* A path-style client of endpoint (region NULL: the client's default) for bucket,
+ * with the credentials of the AWS_* variables, and the bucket created with Object
+ * Lock. Returns 0 or -1 (message on stderr; *out is then NULL). */
+CM_NODISCARD int bte_locked_bucket(const char *endpoint, const char *region, const char *bucket,
+                                   struct s3_client **out);
+
 /* cmocka group setup and teardown: cJSON allocates through cm_malloc/cm_free (so the
  * leak checks see it) and libcurl is initialised once for the group. Return 0. */
 int bte_group_setup(void **state);
