@@ -223,7 +223,7 @@ static void no_sleep(uint64_t ms, void *ctx)
 static int setup(void **state)
 {
     static struct env e;
-    const char *endpoint = getenv("S3_ENDPOINT");
+    const char *endpoint = bte_s3_endpoint("test_restore_live");
     const char *region = getenv("S3_REGION");
     struct fake_kube_opts fo;
     struct cm_err err;
@@ -239,12 +239,8 @@ static int setup(void **state)
     const cJSON *it;
 
     memset(&e, 0, sizeof(e));
-    if (endpoint == NULL || endpoint[0] == '\0') {
-        fprintf(stderr,
-                "test_restore_live: S3_ENDPOINT is not set (tests/run.sh starts "
-                "radosgw; by hand: eval \"$(RGW_PORT=17580 tests/support/rgw.sh start)\")\n");
+    if (endpoint == NULL)
         return -1;
-    }
     snprintf(e.dir, sizeof(e.dir), "%s/lw-restore-XXXXXX",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (mkdtemp(e.dir) == NULL)

@@ -17,6 +17,20 @@
 
 static unsigned g_seq;
 
+const char *bte_s3_endpoint(const char *name)
+{
+    const char *endpoint = getenv("S3_ENDPOINT");
+
+    if (endpoint == NULL || endpoint[0] == '\0') {
+        fprintf(stderr,
+                "%s: S3_ENDPOINT is not set (tests/run.sh starts radosgw; by hand: eval "
+                "\"$(RGW_PORT=17580 tests/support/rgw.sh start)\")\n",
+                name);
+        return NULL;
+    }
+    return endpoint;
+}
+
 int bte_locked_bucket(const char *endpoint, const char *region, const char *bucket,
                       struct s3_client **out)
 {

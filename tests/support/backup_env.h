@@ -56,6 +56,10 @@ struct bte_env *bte_env_new(const char *bucket_prefix, const char *log_name,
 /* bte_env_teardown(), then frees e. NULL-safe. */
 void bte_env_free(struct bte_env *e);
 
+/* $S3_ENDPOINT for the live test name, or NULL with how to start radosgw by hand on
+ * stderr (tests/run.sh starts it). */
+const char *bte_s3_endpoint(const char *name);
+
 /* A path-style client of endpoint (region NULL: the client's default) for bucket,
  * with the credentials of the AWS_* variables, and the bucket created with Object
  * Lock. Returns 0 or -1 (message on stderr; *out is then NULL). */
