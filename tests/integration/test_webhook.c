@@ -21,43 +21,32 @@
 
 #define ANNOTATION "lockwarden.io/backup-policy"
 
-struct fx {
-    struct wht_env env;
-    struct tls_client *client;
-    struct tls_response resp;
-};
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct wht_client_env *f = calloc(1, sizeof(*f));
 
     assert_non_null(f);
     *state = f;
-    tls_response_init(&f->resp);
-    assert_int_equal(wht_env_setup(&f->env, NULL), 0);
+    assert_int_equal(wht_client_env_setup(f), 0);
     if (wht_env_start(&f->env, NULL) != 0) {
         wht_env_dump_log(&f->env);
         fail_msg("webhook did not start");
     }
-    assert_int_equal(tls_client_create(f->env.ca, 10000, &f->client), 0);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    int rc;
+    struct wht_client_env *f = *state;
+    int rc = wht_client_env_finish(f); /* a clean stop exits 0 */
 
-    tls_client_destroy(f->client);
-    tls_response_cleanup(&f->resp);
-    rc = wht_env_finish(&f->env); /* a clean stop exits 0 */
     free(f);
     assert_int_equal(rc, 0);
     return 0;
 }
 
 /* POSTs body to path (with the API server's ?timeout=5s) and parses the answer. */
-static cJSON *post(struct fx *f, const char *path, const char *body, size_t len)
+static cJSON *post(struct wht_client_env *f, const char *path, const char *body, size_t len)
 {
     char url[256];
     char with_query[200];
@@ -73,7 +62,7 @@ static cJSON *post(struct fx *f, const char *path, const char *body, size_t len)
     return j;
 }
 
-static cJSON *post_fixture(struct fx *f, const char *path, const char *fixture)
+static cJSON *post_fixture(struct wht_client_env *f, const char *path, const char *fixture)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -85,7 +74,7 @@ static cJSON *post_fixture(struct fx *f, const char *path, const char *fixture)
     return j;
 }
 
-static cJSON *post_json(struct fx *f, const char *path, const cJSON *review)
+static cJSON *post_json(struct wht_client_env *f, const char *path, const cJSON *review)
 {
     char *s = cJSON_PrintUnformatted(review);
     cJSON *j;
@@ -161,7 +150,7 @@ static void set_label(cJSON *review, const char *key, const char *value)
 
 static void test_validate_denies_unlabelled(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     cJSON *r = post_fixture(f, "/validate", "validate-deployment-create-web-bad.json");
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(resp_of(r), "status");
     const char *msg;
@@ -183,7 +172,7 @@ static void test_validate_denies_unlabelled(void **state)
 
 static void test_dry_run_is_judged_the_same(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     cJSON *a = post_fixture(f, "/validate", "validate-deployment-create-web-bad.json");
     cJSON *b = post_fixture(f, "/validate", "validate-deployment-create-web-bad-dryrun.json");
     const cJSON *sa = cJSON_GetObjectItemCaseSensitive(resp_of(a), "status");
@@ -197,7 +186,7 @@ static void test_dry_run_is_judged_the_same(void **state)
 
 static void test_validate_allows_labelled_with_audit_warning(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     cJSON *r = post_fixture(f, "/validate", "validate-deployment-create-web-ok.json");
     const cJSON *w = cJSON_GetObjectItemCaseSensitive(resp_of(r), "warnings");
 
@@ -215,7 +204,7 @@ static void test_validate_allows_labelled_with_audit_warning(void **state)
 
 static void test_no_warning_when_compliant(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     cJSON *rv = load_fixture("validate-deployment-create-web-ok.json");
     cJSON *r;
 
@@ -229,7 +218,7 @@ static void test_no_warning_when_compliant(void **state)
 
 static void test_statefulset_update_delete_allowed(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     cJSON *r = post_fixture(f, "/validate", "validate-statefulset-create-db.json");
 
     assert_true(allowed(r));
@@ -247,7 +236,7 @@ static void test_statefulset_update_delete_allowed(void **state)
 
 static void test_delete_of_unlabelled_and_subresource_allowed(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     cJSON *rv = load_fixture("validate-deployment-create-web-bad.json");
     cJSON *r;
 
@@ -268,7 +257,7 @@ static void test_delete_of_unlabelled_and_subresource_allowed(void **state)
 
 static void test_v1beta1_answered_in_v1beta1(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     cJSON *rv = load_fixture("validate-deployment-create-web-bad.json");
     cJSON *r;
 
@@ -283,7 +272,7 @@ static void test_v1beta1_answered_in_v1beta1(void **state)
 
 static void test_unknown_backup_policy_denied(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     cJSON *rv = load_fixture("validate-deployment-create-web-ok.json");
     const char *msg;
     cJSON *r;
@@ -302,7 +291,7 @@ static void test_unknown_backup_policy_denied(void **state)
 
 static void test_immutable_without_object_lock_denied(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     cJSON *rv = load_fixture("validate-deployment-create-web-ok.json");
     const char *msg;
     cJSON *r;
@@ -373,7 +362,7 @@ static void assert_patch_binds(cJSON *review_req, const cJSON *answer, const cha
 
 static void test_mutate_binds_by_label(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     cJSON *rv = load_fixture("mutate-deployment-create-web-ok.json");
     cJSON *r = post_json(f, "/mutate", rv);
 
@@ -385,7 +374,7 @@ static void test_mutate_binds_by_label(void **state)
 
 static void test_mutate_k10_prefix_names_the_same_policy(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     cJSON *rv = load_fixture("mutate-deployment-create-web-ok.json");
     cJSON *r;
 
@@ -398,7 +387,7 @@ static void test_mutate_k10_prefix_names_the_same_policy(void **state)
 
 static void test_mutate_without_annotations_map(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     cJSON *rv = load_fixture("mutate-deployment-create-web-ok.json");
     cJSON *meta = cJSON_GetObjectItemCaseSensitive(object_of(rv), "metadata");
     size_t len = 0;
@@ -419,7 +408,7 @@ static void test_mutate_without_annotations_map(void **state)
 
 static void test_mutate_replaces_a_wrong_binding(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     cJSON *rv = load_fixture("mutate-deployment-create-web-ok.json");
     cJSON *meta = cJSON_GetObjectItemCaseSensitive(object_of(rv), "metadata");
     cJSON *ann = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
@@ -441,7 +430,7 @@ static void test_mutate_replaces_a_wrong_binding(void **state)
 
 static void test_mutate_correct_binding_gives_no_patch(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     cJSON *rv = load_fixture("mutate-deployment-create-web-ok.json");
     cJSON *meta = cJSON_GetObjectItemCaseSensitive(object_of(rv), "metadata");
     cJSON *ann = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
@@ -458,7 +447,7 @@ static void test_mutate_correct_binding_gives_no_patch(void **state)
 
 static void test_mutate_selector_default_for_namespace(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     cJSON *rv = load_fixture("mutate-deployment-create-web-bad.json");
     cJSON *meta = cJSON_GetObjectItemCaseSensitive(object_of(rv), "metadata");
     size_t len = 0;
@@ -481,7 +470,7 @@ static void test_mutate_selector_default_for_namespace(void **state)
 
 static void test_mutate_delete_and_other_kinds_untouched(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     cJSON *rv = load_fixture("validate-deployment-delete-web-ok.json");
     size_t len = 0;
     cJSON *r = post_json(f, "/mutate", rv);
@@ -502,7 +491,8 @@ static void test_mutate_delete_and_other_kinds_untouched(void **state)
 }
 
 /* Sends raw bytes and returns the status. */
-static long raw(struct fx *f, const char *method, const char *path, const char *body, size_t len)
+static long raw(struct wht_client_env *f, const char *method, const char *path, const char *body,
+                size_t len)
 {
     char url[256];
 
@@ -513,7 +503,7 @@ static long raw(struct fx *f, const char *method, const char *path, const char *
 
 static void test_bad_inputs_get_their_status(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     static const char no_request[] =
         "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\"}";
     static const char no_uid[] = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":"
@@ -546,7 +536,7 @@ static void test_bad_inputs_get_their_status(void **state)
 
 static void test_body_limit_both_sides(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     const size_t cap = 3u << 20;
     char *fixture = NULL;
     size_t flen = 0;
@@ -581,7 +571,7 @@ static void test_body_limit_both_sides(void **state)
 
 static void test_health_ready_and_metrics(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     char line[512];
 
     assert_int_equal(raw(f, "GET", "/healthz", NULL, 0), 200);
@@ -631,7 +621,7 @@ static void test_health_ready_and_metrics(void **state)
 
 static void test_tls_version_alpn_and_keepalive(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     char alpn[32];
     char version[32];
     char url[256];

@@ -43,9 +43,7 @@ static const char require_team[] = "apiVersion: kyverno.io/v1\n"
                                    "              team: \"?*\"\n";
 
 struct fx {
-    struct wht_env env;
-    struct tls_client *client;
-    struct tls_response resp;
+    struct wht_client_env w;
     char *body;
     size_t len;
 };
@@ -56,21 +54,16 @@ static int setup(void **state)
 
     assert_non_null(f);
     *state = f;
-    tls_response_init(&f->resp);
     assert_int_equal(wht_fixture("validate-deployment-create-web-ok.json", &f->body, &f->len), 0);
-    assert_int_equal(wht_env_setup(&f->env, NULL), 0);
-    assert_int_equal(tls_client_create(f->env.ca, 10000, &f->client), 0);
+    assert_int_equal(wht_client_env_setup(&f->w), 0);
     return 0;
 }
 
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    int rc;
+    int rc = wht_client_env_finish(&f->w); /* a clean stop exits 0 */
 
-    tls_client_destroy(f->client);
-    tls_response_cleanup(&f->resp);
-    rc = wht_env_finish(&f->env); /* a clean stop exits 0 */
     cm_free(f->body);
     free(f);
     assert_int_equal(rc, 0);
@@ -79,8 +72,8 @@ static int teardown(void **state)
 
 static void start(struct fx *f, const char *const *extra)
 {
-    if (wht_env_start(&f->env, extra) != 0) {
-        wht_env_dump_log(&f->env);
+    if (wht_env_start(&f->w.env, extra) != 0) {
+        wht_env_dump_log(&f->w.env);
         fail_msg("webhook did not start");
     }
 }
@@ -90,10 +83,10 @@ static int verdict(struct fx *f)
 {
     char url[256];
 
-    wht_env_url(&f->env, "/validate?timeout=5s", url, sizeof(url));
-    assert_int_equal(tls_client_post_review(f->client, url, f->body, f->len, &f->resp), 0);
-    assert_int_equal(f->resp.status, 200);
-    return strstr(f->resp.body.ptr, "\"allowed\":true") != NULL;
+    wht_env_url(&f->w.env, "/validate?timeout=5s", url, sizeof(url));
+    assert_int_equal(tls_client_post_review(f->w.client, url, f->body, f->len, &f->w.resp), 0);
+    assert_int_equal(f->w.resp.status, 200);
+    return strstr(f->w.resp.body.ptr, "\"allowed\":true") != NULL;
 }
 
 /* Polls (deadline 10 s) until the verdict is want. */
@@ -113,18 +106,18 @@ static const char *metrics(struct fx *f)
 {
     char url[256];
 
-    wht_env_url(&f->env, "/metrics", url, sizeof(url));
-    assert_int_equal(tls_client_request(f->client, "GET", url, NULL, 0, NULL, &f->resp), 0);
-    assert_int_equal(f->resp.status, 200);
-    return f->resp.body.ptr;
+    wht_env_url(&f->w.env, "/metrics", url, sizeof(url));
+    assert_int_equal(tls_client_request(f->w.client, "GET", url, NULL, 0, NULL, &f->w.resp), 0);
+    assert_int_equal(f->w.resp.status, 200);
+    return f->w.resp.body.ptr;
 }
 
 static void start_load(struct fx *f, struct wht_load *l)
 {
     char url[256];
 
-    wht_env_url(&f->env, "/validate?timeout=5s", url, sizeof(url));
-    assert_int_equal(wht_load_start(l, 3, 1, url, f->env.ca, f->body, f->len, OK_UID), 0);
+    wht_env_url(&f->w.env, "/validate?timeout=5s", url, sizeof(url));
+    assert_int_equal(wht_load_start(l, 3, 1, url, f->w.env.ca, f->body, f->len, OK_UID), 0);
     assert_int_equal(wht_load_wait_progress(l, 20, 10000), 0);
 }
 
@@ -150,28 +143,28 @@ static void test_reload_new_file_invalid_set_and_sighup_under_load(void **state)
     assert_int_equal(verdict(f), 1);
 
     /* A new policy file denies web-ok from now on. */
-    assert_int_equal(wht_env_write_policy(&f->env, "require-team.yaml", require_team), 0);
+    assert_int_equal(wht_env_write_policy(&f->w.env, "require-team.yaml", require_team), 0);
     wait_verdict(f, 0);
     assert_int_equal(wht_load_wait_progress(&load, 20, 10000), 0);
     assert_non_null(strstr(metrics(f), "lockwarden_webhook_policy_reloads_total 1\n"));
-    assert_non_null(strstr(f->resp.body.ptr, "lockwarden_webhook_policy_generation 2\n"));
+    assert_non_null(strstr(f->w.resp.body.ptr, "lockwarden_webhook_policy_generation 2\n"));
 
     /* An invalid set: logged, counted, and the last good set keeps serving. */
-    assert_int_equal(wht_env_write_policy(&f->env, "broken.yaml", "kind: [unclosed\n"), 0);
-    assert_int_equal(proc_wait_log(&f->env.proc, "policy reload failed", 10000, NULL, 0), 0);
+    assert_int_equal(wht_env_write_policy(&f->w.env, "broken.yaml", "kind: [unclosed\n"), 0);
+    assert_int_equal(proc_wait_log(&f->w.env.proc, "policy reload failed", 10000, NULL, 0), 0);
     assert_non_null(strstr(metrics(f), "lockwarden_webhook_policy_reload_failures_total 1\n"));
-    assert_non_null(strstr(f->resp.body.ptr, "lockwarden_webhook_policy_generation 2\n"));
+    assert_non_null(strstr(f->w.resp.body.ptr, "lockwarden_webhook_policy_generation 2\n"));
     assert_int_equal(verdict(f), 0);
     assert_int_equal(wht_load_wait_progress(&load, 20, 10000), 0);
 
     /* Repair it and drop require-team; SIGHUP forces the reload at once. */
-    (void)snprintf(path, sizeof(path), "%s/broken.yaml", f->env.policies);
+    (void)snprintf(path, sizeof(path), "%s/broken.yaml", f->w.env.policies);
     assert_int_equal(unlink(path), 0);
-    (void)snprintf(path, sizeof(path), "%s/require-team.yaml", f->env.policies);
+    (void)snprintf(path, sizeof(path), "%s/require-team.yaml", f->w.env.policies);
     assert_int_equal(unlink(path), 0);
-    assert_int_equal(proc_signal(&f->env.proc, SIGHUP), 0);
+    assert_int_equal(proc_signal(&f->w.env.proc, SIGHUP), 0);
     wait_verdict(f, 1);
-    assert_int_equal(proc_wait_log(&f->env.proc, "SIGHUP: reloading policies", 5000, NULL, 0), 0);
+    assert_int_equal(proc_wait_log(&f->w.env.proc, "SIGHUP: reloading policies", 5000, NULL, 0), 0);
     assert_int_equal(wht_load_wait_progress(&load, 20, 10000), 0);
     stop_load(&load);
     /* The load saw both verdicts: in-flight requests finished on their own set. */
@@ -218,7 +211,7 @@ static void test_configmap_data_symlink_swap(void **state)
 
     /* The layout kubelet makes for a ConfigMap volume:
      *   cm/..2026_v1/<files>   cm/..data -> ..2026_v1   cm/<file> -> ..data/<file> */
-    (void)snprintf(cm, sizeof(cm), "%s/cm", f->env.dir);
+    (void)snprintf(cm, sizeof(cm), "%s/cm", f->w.env.dir);
     (void)snprintf(v1, sizeof(v1), "%s/..2026_v1", cm);
     (void)snprintf(v2, sizeof(v2), "%s/..2026_v2", cm);
     assert_int_equal(mkdir(cm, 0700), 0);
@@ -257,13 +250,13 @@ static void test_bad_policies_at_start_exit_nonzero(void **state)
     struct fx *f = *state;
     int code = -1;
 
-    assert_int_equal(wht_env_write_policy(&f->env, "broken.yaml", "kind: [unclosed\n"), 0);
-    assert_int_equal(wht_env_start(&f->env, NULL), CM_ECANCELED);
-    assert_int_equal(proc_wait_exit(&f->env.proc, 5000, &code), 0);
+    assert_int_equal(wht_env_write_policy(&f->w.env, "broken.yaml", "kind: [unclosed\n"), 0);
+    assert_int_equal(wht_env_start(&f->w.env, NULL), CM_ECANCELED);
+    assert_int_equal(proc_wait_exit(&f->w.env.proc, 5000, &code), 0);
     assert_int_equal(code, 2);
     /* One JSON line naming the file. */
-    assert_int_equal(proc_wait_log(&f->env.proc, "broken.yaml", 1000, NULL, 0), 0);
-    assert_int_equal(proc_wait_log(&f->env.proc, "\"level\":\"error\"", 1000, NULL, 0), 0);
+    assert_int_equal(proc_wait_log(&f->w.env.proc, "broken.yaml", 1000, NULL, 0), 0);
+    assert_int_equal(proc_wait_log(&f->w.env.proc, "\"level\":\"error\"", 1000, NULL, 0), 0);
 }
 
 int main(void)

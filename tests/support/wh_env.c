@@ -271,6 +271,25 @@ int wht_env_fixture_teardown(void **state)
     return wht_env_destroy(*state) == 0 ? 0 : -1;
 }
 
+int wht_client_env_setup(struct wht_client_env *c)
+{
+    int rc;
+
+    tls_response_init(&c->resp);
+    rc = wht_env_setup(&c->env, NULL);
+    if (rc == 0)
+        rc = tls_client_create(c->env.ca, 10000, &c->client);
+    return rc;
+}
+
+int wht_client_env_finish(struct wht_client_env *c)
+{
+    tls_client_destroy(c->client);
+    c->client = NULL;
+    tls_response_cleanup(&c->resp);
+    return wht_env_finish(&c->env);
+}
+
 void wht_env_dump_log(const struct wht_env *e)
 {
     char *buf = NULL;

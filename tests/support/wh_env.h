@@ -14,6 +14,7 @@
 #define TESTS_SUPPORT_WH_ENV_H
 
 #include "tests/support/proc.h"
+#include "tests/support/tls_client.h"
 
 #include <stdint.h>
 
@@ -76,6 +77,20 @@ int wht_env_fixture_teardown(void **state);
 /* A cmocka test entry with those two. */
 #define WHT_ENV_TEST(f)                                                                            \
     cmocka_unit_test_setup_teardown(f, wht_env_fixture_setup, wht_env_fixture_teardown)
+
+/* An env with a TLS client that trusts its CA (10 s timeout) and a response. */
+struct wht_client_env {
+    struct wht_env env;
+    struct tls_client *client;
+    struct tls_response resp;
+};
+
+/* Initialises resp, runs wht_env_setup(NULL) and creates the client. Returns 0 or a
+ * CM_E* code (then call wht_client_env_finish all the same). */
+CM_NODISCARD int wht_client_env_setup(struct wht_client_env *c);
+
+/* Destroys the client and the response, then wht_env_finish(); the same returns. */
+CM_NODISCARD int wht_client_env_finish(struct wht_client_env *c);
 
 /* Copies the webhook's log to stderr (for a failure message). */
 void wht_env_dump_log(const struct wht_env *e);
