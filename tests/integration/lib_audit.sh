@@ -16,3 +16,16 @@ check() { # check NAME COMMAND...
     shift
     if "$@"; then ok "$name"; else bad "$name"; fi
 }
+
+# split_expected LINE: ns, kind, name and cls from a line of
+# tests/fixtures/audit/expected-classes.txt ("ns kind name class"; the name may hold
+# spaces).
+# shellcheck disable=SC2034 # the callers read ns, kind, name and cls
+split_expected() {
+    ns=${1%% *}
+    rest=${1#* }
+    kind=${rest%% *}
+    rest=${rest#* }
+    cls=${rest##* }
+    name=${rest% *}
+}

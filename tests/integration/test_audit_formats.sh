@@ -91,12 +91,7 @@ EOF
 
 expected="$work/expected.tsv"
 while IFS= read -r line; do
-    ns=${line%% *}
-    rest=${line#* }
-    kind=${rest%% *}
-    rest=${rest#* }
-    cls=${rest##* }
-    name=${rest% *}
+    split_expected "$line"
     printf '%s\t%s\t%s\t%s\n' "$ns" "$kind" "$name" "$cls"
 done <"$EXPECT" | sort >"$expected"
 

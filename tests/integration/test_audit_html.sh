@@ -55,12 +55,7 @@ done
 rows=$(grep -o '<tr class="app ' "$work/dom.html" | wc -l)
 check "one row per app (9, got $rows)" [ "$rows" = 9 ]
 while IFS= read -r line; do
-    ns=${line%% *}
-    rest=${line#* }
-    kind=${rest%% *}
-    rest=${rest#* }
-    cls=${rest##* }
-    name=${rest% *}
+    split_expected "$line"
     # The DOM serialiser escapes & < > and quotes in attributes the same way we do.
     esc=$(printf '%s' "$name" | sed -e 's/&/\&amp;/g' -e 's/"/\&quot;/g' -e 's/</\&lt;/g' \
         -e 's/>/\&gt;/g')
