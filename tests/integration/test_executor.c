@@ -147,18 +147,14 @@ static void test_metrics_and_sigterm(void **state)
                           NULL};
 
     assert_int_equal(bte_metrics_addr(addr, sizeof(addr), url, sizeof(url)), 0);
+    cm_buf_init(&b, 1 << 20);
     {
         char *argv[] = {(char *)e->lw, "executor",       "-p", e->policy, "--kubeconfig",
                         e->kubeconfig, "--metrics-addr", addr, "--tick",  "1",
                         NULL};
 
-        memset(&p, 0, sizeof(p));
-        assert_int_equal(proc_spawn(&p, argv, NULL, e->log), 0);
-    }
-    cm_buf_init(&b, 1 << 20);
-    if (bte_wait_body(url, want, 60000, &b) != 0) {
-        proc_kill(&p);
-        fail_msg("no success metric for shop; last body:\n%s", b.ptr ? b.ptr : "(none)");
+        if (bte_spawn_wait_body(&p, argv, e->log, url, want, 60000, &b) != 0)
+            fail_msg("no success metric for shop; last body:\n%s", b.ptr ? b.ptr : "(none)");
     }
     assert_non_null(strstr(b.ptr, "lockwarden_backup_captures_total{namespace=\"shop\","
                                   "policy=\"testpolicy\",result=\"success\"} 1\n"));

@@ -277,13 +277,9 @@ static void test_startup_pass_and_metrics(void **state)
                         interval,
                         NULL};
 
-        memset(&p, 0, sizeof(p));
-        assert_int_equal(proc_spawn(&p, argv, NULL, e->log), 0);
-    }
-    cm_buf_init(&b, 1 << 20);
-    if (bte_wait_body(url, want, 60000, &b) != 0) {
-        proc_kill(&p);
-        fail_msg("no maintenance run on /metrics; last body:\n%s", b.ptr ? b.ptr : "(none)");
+        cm_buf_init(&b, 1 << 20);
+        if (bte_spawn_wait_body(&p, argv, e->log, url, want, 60000, &b) != 0)
+            fail_msg("no maintenance run on /metrics; last body:\n%s", b.ptr ? b.ptr : "(none)");
     }
     assert_non_null(strstr(b.ptr, "lockwarden_backup_maintenance_failures_total 0\n"));
     assert_null(strstr(b.ptr, "lockwarden_backup_maintenance_last_success_timestamp_seconds 0\n"));

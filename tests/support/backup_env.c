@@ -292,3 +292,16 @@ int bte_wait_body(const char *url, const char *const *want, int timeout_ms, stru
     }
     return CM_ETIMEDOUT;
 }
+
+int bte_spawn_wait_body(struct proc *p, char *const argv[], const char *log, const char *url,
+                        const char *const *want, int timeout_ms, struct cm_buf *b)
+{
+    int rc = proc_spawn(p, argv, NULL, log);
+
+    if (rc != 0)
+        return rc;
+    rc = bte_wait_body(url, want, timeout_ms, b);
+    if (rc != 0)
+        proc_kill(p);
+    return rc;
+}

@@ -17,6 +17,7 @@
 #include "backup/s3/s3.h"
 #include "common/cm.h"
 #include "tests/support/fake_kube.h"
+#include "tests/support/proc.h"
 
 struct bte_env {
     const char *endpoint; /* $S3_ENDPOINT */
@@ -93,6 +94,13 @@ CM_NODISCARD int bte_http_get(const char *url, struct cm_buf *b);
 /* A --metrics-addr for a child: "127.0.0.1:<free port>" into addr and
  * "http://<addr>/metrics" into url. Returns 0 or -1 (no free port). */
 CM_NODISCARD int bte_metrics_addr(char *addr, size_t acap, char *url, size_t ucap);
+
+/* Starts argv with its output appended to log, then bte_wait_body(url, want,
+ * timeout_ms, b); on a timeout the child is killed and reaped. Returns 0, a
+ * proc_spawn() error or CM_ETIMEDOUT. */
+CM_NODISCARD int bte_spawn_wait_body(struct proc *p, char *const argv[], const char *log,
+                                     const char *url, const char *const *want, int timeout_ms,
+                                     struct cm_buf *b);
 
 /* GETs url every 100 ms until the body contains every string of want (NULL-terminated)
  * or timeout_ms passes; the last body stays in b. Returns 0 or CM_ETIMEDOUT. */
