@@ -59,10 +59,11 @@ static size_t complete_points(struct bte_env *e)
 static void test_once_catches_up_then_idles(void **state)
 {
     struct bte_env *e = *state;
-    char *argv[] = {(char *)e->lw,  "executor",    "--once",         "-p", e->policy,
-                    "--kubeconfig", e->kubeconfig, "--metrics-addr", "",   NULL};
+    const char *extra[] = {"--once", NULL};
+    char *argv[BTE_ARGV_MAX];
     int code = -1;
 
+    bte_executor_argv(e, "", extra, argv);
     assert_int_equal(proc_run(argv, e->log, 120000, &code), 0);
     assert_int_equal(code, 0);
     assert_int_equal(complete_points(e), 1);
@@ -88,18 +89,8 @@ static bool line_has(const char *l, size_t ll, const char *needle)
 static void test_once_two_apps_capped(void **state)
 {
     struct bte_env *e = *state;
-    char *argv[] = {(char *)e->lw,
-                    "executor",
-                    "--once",
-                    "-p",
-                    e->policy,
-                    "--kubeconfig",
-                    e->kubeconfig,
-                    "--metrics-addr",
-                    "",
-                    "--max-concurrent",
-                    "1",
-                    NULL};
+    const char *extra[] = {"--once", "--max-concurrent", "1", NULL};
+    char *argv[BTE_ARGV_MAX];
     int code = -1;
     size_t i;
     int running = 0, max_running = 0;
@@ -108,6 +99,7 @@ static void test_once_two_apps_capped(void **state)
     struct cm_err err;
     const char *l;
 
+    bte_executor_argv(e, "", extra, argv);
     assert_int_equal(fake_kube_add_object_json(
                          e->kube,
                          "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{"
@@ -145,17 +137,14 @@ static void test_metrics_and_sigterm(void **state)
     const char *want[] = {"lockwarden_backup_last_success_timestamp_seconds{namespace=\"shop\","
                           "policy=\"testpolicy\"}",
                           NULL};
+    const char *extra[] = {"--tick", "1", NULL};
+    char *argv[BTE_ARGV_MAX];
 
     assert_int_equal(bte_metrics_addr(addr, sizeof(addr), url, sizeof(url)), 0);
     cm_buf_init(&b, 1 << 20);
-    {
-        char *argv[] = {(char *)e->lw, "executor",       "-p", e->policy, "--kubeconfig",
-                        e->kubeconfig, "--metrics-addr", addr, "--tick",  "1",
-                        NULL};
-
-        if (bte_spawn_wait_body(&p, argv, e->log, url, want, 60000, &b) != 0)
-            fail_msg("no success metric for shop; last body:\n%s", b.ptr ? b.ptr : "(none)");
-    }
+    bte_executor_argv(e, addr, extra, argv);
+    if (bte_spawn_wait_body(&p, argv, e->log, url, want, 60000, &b) != 0)
+        fail_msg("no success metric for shop; last body:\n%s", b.ptr ? b.ptr : "(none)");
     assert_non_null(strstr(b.ptr, "lockwarden_backup_captures_total{namespace=\"shop\","
                                   "policy=\"testpolicy\",result=\"success\"} 1\n"));
     assert_non_null(strstr(b.ptr, "lockwarden_executor_leader 1\n"));
@@ -173,29 +162,18 @@ static void test_two_replicas_one_leader(void **state)
     char loga[700], logb[700];
     int64_t deadline;
     int code;
-    char *argv[] = {(char *)e->lw,
-                    "executor",
-                    "-p",
-                    e->policy,
-                    "--kubeconfig",
-                    e->kubeconfig,
-                    "--metrics-addr",
-                    "",
-                    "--tick",
-                    "1",
-                    "--leader-elect",
-                    "--lease-namespace",
-                    "lockwarden",
-                    "--identity",
-                    "replica-a",
-                    NULL};
+    const char *extra[] = {"--tick",     "1",          "--leader-elect", "--lease-namespace",
+                           "lockwarden", "--identity", "replica-a",      NULL};
+    char *argv[BTE_ARGV_MAX];
 
     (void)snprintf(loga, sizeof(loga), "%s/a.log", e->dir);
     (void)snprintf(logb, sizeof(logb), "%s/b.log", e->dir);
     memset(&a, 0, sizeof(a));
     memset(&b, 0, sizeof(b));
+    bte_executor_argv(e, "", extra, argv);
     assert_int_equal(proc_spawn(&a, argv, NULL, loga), 0);
-    argv[sizeof(argv) / sizeof(argv[0]) - 2] = "replica-b"; /* --identity */
+    extra[6] = "replica-b"; /* --identity */
+    bte_executor_argv(e, "", extra, argv);
     assert_int_equal(proc_spawn(&b, argv, NULL, logb), 0);
     /* wait until one capture is complete and both replicas ran a few ticks */
     deadline = cm_time_now_ms() + 60000;

@@ -189,24 +189,15 @@ static void test_once_maintains_unbound_app(void **state)
 {
     struct bte_env *e = *state;
     char interval[16];
-    char *argv[] = {(char *)e->lw,
-                    "executor",
-                    "--once",
-                    "--maintenance-only",
-                    "-p",
-                    e->policy,
-                    "--kubeconfig",
-                    e->kubeconfig,
-                    "--metrics-addr",
-                    "",
-                    "--maintenance-interval",
-                    interval,
-                    NULL};
+    const char *extra[] = {"--once", "--maintenance-only", "--maintenance-interval", interval,
+                           NULL};
+    char *argv[BTE_ARGV_MAX];
     struct gone g;
     time_t started;
     int code = -1;
 
     (void)snprintf(interval, sizeof(interval), "%d", INTERVAL);
+    bte_executor_argv(e, "", extra, argv);
     seed_gone(e, &g);
     started = (time_t)(cm_time_now_ms() / 1000);
     assert_int_equal(proc_run(argv, e->log, 120000, &code), 0);
@@ -227,13 +218,13 @@ static void test_once_maintains_unbound_app(void **state)
 static void test_missing_policy_left_alone(void **state)
 {
     struct bte_env *e = *state;
-    char *argv[] = {(char *)e->lw, "executor",     "--once",      "--maintenance-only", "-p",
-                    e->policy,     "--kubeconfig", e->kubeconfig, "--metrics-addr",     "",
-                    NULL};
+    const char *extra[] = {"--once", "--maintenance-only", NULL};
+    char *argv[BTE_ARGV_MAX];
     char old[BACKUP_ID_LEN + 1], newest[BACKUP_ID_LEN + 1];
     time_t now = (time_t)(cm_time_now_ms() / 1000);
     int code = -1;
 
+    bte_executor_argv(e, "", extra, argv);
     put_point(e, "orphan", now - 3 * 3600, "deletedpolicy", 0, false, old);
     put_point(e, "orphan", now - 3600, "deletedpolicy", 0, false, newest);
     assert_int_equal(proc_run(argv, e->log, 120000, &code), 0);
@@ -263,20 +254,10 @@ static void test_startup_pass_and_metrics(void **state)
     seed_gone(e, &g);
     started = (time_t)(cm_time_now_ms() / 1000);
     {
-        char *argv[] = {(char *)e->lw,
-                        "executor",
-                        "-p",
-                        e->policy,
-                        "--kubeconfig",
-                        e->kubeconfig,
-                        "--metrics-addr",
-                        addr,
-                        "--tick",
-                        "1",
-                        "--maintenance-interval",
-                        interval,
-                        NULL};
+        const char *extra[] = {"--tick", "1", "--maintenance-interval", interval, NULL};
+        char *argv[BTE_ARGV_MAX];
 
+        bte_executor_argv(e, addr, extra, argv);
         cm_buf_init(&b, 1 << 20);
         if (bte_spawn_wait_body(&p, argv, e->log, url, want, 60000, &b) != 0)
             fail_msg("no maintenance run on /metrics; last body:\n%s", b.ptr ? b.ptr : "(none)");

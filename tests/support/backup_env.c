@@ -257,6 +257,20 @@ int bte_http_get(const char *url, struct cm_buf *b)
     return rc == CURLE_OK ? 0 : -1;
 }
 
+void bte_executor_argv(const struct bte_env *e, const char *metrics_addr, const char *const *extra,
+                       char *argv[BTE_ARGV_MAX])
+{
+    const char *head[] = {e->lw,         "executor",       "-p",        e->policy, "--kubeconfig",
+                          e->kubeconfig, "--metrics-addr", metrics_addr};
+    size_t n, i;
+
+    for (n = 0; n < sizeof(head) / sizeof(head[0]); n++)
+        argv[n] = (char *)head[n];
+    for (i = 0; extra != NULL && extra[i] != NULL && n < BTE_ARGV_MAX - 1; i++)
+        argv[n++] = (char *)extra[i];
+    argv[n] = NULL;
+}
+
 int bte_metrics_addr(char *addr, size_t acap, char *url, size_t ucap)
 {
     int port = bte_free_port();

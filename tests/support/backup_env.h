@@ -91,6 +91,15 @@ int bte_silent_listener(char *url, size_t cap);
 /* Plain HTTP GET of url (2 s timeout) into b (reset first). Returns 0 or -1. */
 CM_NODISCARD int bte_http_get(const char *url, struct cm_buf *b);
 
+/* Room for the argv bte_executor_argv() builds (with up to 16 extra arguments). */
+#define BTE_ARGV_MAX 24
+
+/* argv of "$LW_BIN executor -p <e->policy> --kubeconfig <e->kubeconfig>
+ * --metrics-addr <metrics_addr>" then the NULL-terminated extra (at most 16; the
+ * rest is dropped), NULL-terminated. The strings are not copied. */
+void bte_executor_argv(const struct bte_env *e, const char *metrics_addr, const char *const *extra,
+                       char *argv[BTE_ARGV_MAX]);
+
 /* A --metrics-addr for a child: "127.0.0.1:<free port>" into addr and
  * "http://<addr>/metrics" into url. Returns 0 or -1 (no free port). */
 CM_NODISCARD int bte_metrics_addr(char *addr, size_t acap, char *url, size_t ucap);
