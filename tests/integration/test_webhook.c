@@ -23,26 +23,8 @@
 
 static int setup(void **state)
 {
-    struct wht_client_env *f = calloc(1, sizeof(*f));
-
-    assert_non_null(f);
-    *state = f;
-    assert_int_equal(wht_client_env_setup(f), 0);
-    if (wht_env_start(&f->env, NULL) != 0) {
-        wht_env_dump_log(&f->env);
-        fail_msg("webhook did not start");
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct wht_client_env *f = *state;
-    int rc = wht_client_env_finish(f); /* a clean stop exits 0 */
-
-    free(f);
-    assert_int_equal(rc, 0);
-    return 0;
+    *state = wht_client_env_new(NULL, true);
+    return *state != NULL ? 0 : -1;
 }
 
 /* POSTs body to path (with the API server's ?timeout=5s) and parses the answer. */
@@ -649,32 +631,26 @@ static void test_tls_version_alpn_and_keepalive(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_validate_denies_unlabelled, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dry_run_is_judged_the_same, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_validate_allows_labelled_with_audit_warning, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_no_warning_when_compliant, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_statefulset_update_delete_allowed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_delete_of_unlabelled_and_subresource_allowed, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_v1beta1_answered_in_v1beta1, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_backup_policy_denied, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_immutable_without_object_lock_denied, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mutate_binds_by_label, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mutate_k10_prefix_names_the_same_policy, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_mutate_without_annotations_map, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mutate_replaces_a_wrong_binding, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mutate_correct_binding_gives_no_patch, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_mutate_selector_default_for_namespace, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_mutate_delete_and_other_kinds_untouched, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_bad_inputs_get_their_status, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_body_limit_both_sides, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_health_ready_and_metrics, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tls_version_alpn_and_keepalive, setup, teardown),
+        WHT_CLIENT_TEST(test_validate_denies_unlabelled, setup),
+        WHT_CLIENT_TEST(test_dry_run_is_judged_the_same, setup),
+        WHT_CLIENT_TEST(test_validate_allows_labelled_with_audit_warning, setup),
+        WHT_CLIENT_TEST(test_no_warning_when_compliant, setup),
+        WHT_CLIENT_TEST(test_statefulset_update_delete_allowed, setup),
+        WHT_CLIENT_TEST(test_delete_of_unlabelled_and_subresource_allowed, setup),
+        WHT_CLIENT_TEST(test_v1beta1_answered_in_v1beta1, setup),
+        WHT_CLIENT_TEST(test_unknown_backup_policy_denied, setup),
+        WHT_CLIENT_TEST(test_immutable_without_object_lock_denied, setup),
+        WHT_CLIENT_TEST(test_mutate_binds_by_label, setup),
+        WHT_CLIENT_TEST(test_mutate_k10_prefix_names_the_same_policy, setup),
+        WHT_CLIENT_TEST(test_mutate_without_annotations_map, setup),
+        WHT_CLIENT_TEST(test_mutate_replaces_a_wrong_binding, setup),
+        WHT_CLIENT_TEST(test_mutate_correct_binding_gives_no_patch, setup),
+        WHT_CLIENT_TEST(test_mutate_selector_default_for_namespace, setup),
+        WHT_CLIENT_TEST(test_mutate_delete_and_other_kinds_untouched, setup),
+        WHT_CLIENT_TEST(test_bad_inputs_get_their_status, setup),
+        WHT_CLIENT_TEST(test_body_limit_both_sides, setup),
+        WHT_CLIENT_TEST(test_health_ready_and_metrics, setup),
+        WHT_CLIENT_TEST(test_tls_version_alpn_and_keepalive, setup),
     };
 
     /* A fresh webhook (and CA) per test, so counts and logs start from zero. */

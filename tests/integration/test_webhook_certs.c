@@ -19,38 +19,14 @@
 
 #define OK_UID "ce50cb09-e435-4d7d-b406-54e8b00319a5"
 
-struct fx {
-    struct wht_env env;
-    char *body;
-    size_t len;
-};
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-
-    assert_non_null(f);
-    *state = f;
-    assert_int_equal(wht_fixture("validate-deployment-create-web-ok.json", &f->body, &f->len), 0);
-    assert_int_equal(wht_env_setup(&f->env, NULL), 0);
-    if (wht_env_start(&f->env, NULL) != 0)
-        fail_msg("webhook did not start; see %s", f->env.log);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    int rc = wht_env_finish(&f->env); /* a clean stop exits 0 */
-
-    cm_free(f->body);
-    free(f);
-    assert_int_equal(rc, 0);
-    return 0;
+    *state = wht_client_env_new("validate-deployment-create-web-ok.json", true);
+    return *state != NULL ? 0 : -1;
 }
 
 /* Polls (deadline 10 s) until the served serial differs from old; returns it. */
-static void wait_new_serial(struct fx *f, const char *old, char *out, size_t cap)
+static void wait_new_serial(struct wht_client_env *f, const char *old, char *out, size_t cap)
 {
     int i;
 
@@ -62,7 +38,7 @@ static void wait_new_serial(struct fx *f, const char *old, char *out, size_t cap
     fail_msg("the served certificate did not change from %s", old);
 }
 
-static void renew(struct fx *f)
+static void renew(struct wht_client_env *f)
 {
     const char *const args[] = {"--renew-within", "36500", NULL};
     int code = -1;
@@ -73,7 +49,7 @@ static void renew(struct fx *f)
 
 static void test_rotation_under_load_fails_nothing(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     struct wht_load load;
     struct tls_client *c = NULL;
     struct tls_response r;
@@ -113,7 +89,7 @@ static void test_rotation_under_load_fails_nothing(void **state)
 
 static void test_broken_certificate_keeps_the_old_one(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     struct tls_client *c = NULL;
     struct tls_response r;
     char url[256];
@@ -163,8 +139,8 @@ static void test_broken_certificate_keeps_the_old_one(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_rotation_under_load_fails_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_broken_certificate_keeps_the_old_one, setup, teardown),
+        WHT_CLIENT_TEST(test_rotation_under_load_fails_nothing, setup),
+        WHT_CLIENT_TEST(test_broken_certificate_keeps_the_old_one, setup),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -42,55 +42,31 @@ static const char require_team[] = "apiVersion: kyverno.io/v1\n"
                                    "            labels:\n"
                                    "              team: \"?*\"\n";
 
-struct fx {
-    struct wht_client_env w;
-    char *body;
-    size_t len;
-};
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-
-    assert_non_null(f);
-    *state = f;
-    assert_int_equal(wht_fixture("validate-deployment-create-web-ok.json", &f->body, &f->len), 0);
-    assert_int_equal(wht_client_env_setup(&f->w), 0);
-    return 0;
+    *state = wht_client_env_new("validate-deployment-create-web-ok.json", false);
+    return *state != NULL ? 0 : -1;
 }
 
-static int teardown(void **state)
+static void start(struct wht_client_env *f, const char *const *extra)
 {
-    struct fx *f = *state;
-    int rc = wht_client_env_finish(&f->w); /* a clean stop exits 0 */
-
-    cm_free(f->body);
-    free(f);
-    assert_int_equal(rc, 0);
-    return 0;
-}
-
-static void start(struct fx *f, const char *const *extra)
-{
-    if (wht_env_start(&f->w.env, extra) != 0) {
-        wht_env_dump_log(&f->w.env);
+    if (wht_env_start_or_dump(&f->env, extra) != 0)
         fail_msg("webhook did not start");
-    }
 }
 
 /* 1 when the web-ok review is allowed now, 0 when denied. */
-static int verdict(struct fx *f)
+static int verdict(struct wht_client_env *f)
 {
     char url[256];
 
-    wht_env_url(&f->w.env, "/validate?timeout=5s", url, sizeof(url));
-    assert_int_equal(tls_client_post_review(f->w.client, url, f->body, f->len, &f->w.resp), 0);
-    assert_int_equal(f->w.resp.status, 200);
-    return strstr(f->w.resp.body.ptr, "\"allowed\":true") != NULL;
+    wht_env_url(&f->env, "/validate?timeout=5s", url, sizeof(url));
+    assert_int_equal(tls_client_post_review(f->client, url, f->body, f->len, &f->resp), 0);
+    assert_int_equal(f->resp.status, 200);
+    return strstr(f->resp.body.ptr, "\"allowed\":true") != NULL;
 }
 
 /* Polls (deadline 10 s) until the verdict is want. */
-static void wait_verdict(struct fx *f, int want)
+static void wait_verdict(struct wht_client_env *f, int want)
 {
     int i;
 
@@ -102,22 +78,22 @@ static void wait_verdict(struct fx *f, int want)
     fail_msg("verdict did not become %d", want);
 }
 
-static const char *metrics(struct fx *f)
+static const char *metrics(struct wht_client_env *f)
 {
     char url[256];
 
-    wht_env_url(&f->w.env, "/metrics", url, sizeof(url));
-    assert_int_equal(tls_client_request(f->w.client, "GET", url, NULL, 0, NULL, &f->w.resp), 0);
-    assert_int_equal(f->w.resp.status, 200);
-    return f->w.resp.body.ptr;
+    wht_env_url(&f->env, "/metrics", url, sizeof(url));
+    assert_int_equal(tls_client_request(f->client, "GET", url, NULL, 0, NULL, &f->resp), 0);
+    assert_int_equal(f->resp.status, 200);
+    return f->resp.body.ptr;
 }
 
-static void start_load(struct fx *f, struct wht_load *l)
+static void start_load(struct wht_client_env *f, struct wht_load *l)
 {
     char url[256];
 
-    wht_env_url(&f->w.env, "/validate?timeout=5s", url, sizeof(url));
-    assert_int_equal(wht_load_start(l, 3, 1, url, f->w.env.ca, f->body, f->len, OK_UID), 0);
+    wht_env_url(&f->env, "/validate?timeout=5s", url, sizeof(url));
+    assert_int_equal(wht_load_start(l, 3, 1, url, f->env.ca, f->body, f->len, OK_UID), 0);
     assert_int_equal(wht_load_wait_progress(l, 20, 10000), 0);
 }
 
@@ -132,7 +108,7 @@ static void stop_load(struct wht_load *l)
 
 static void test_reload_new_file_invalid_set_and_sighup_under_load(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     /* The periodic check is off (10 min): inotify must notice the changes. */
     const char *const extra[] = {"--reload-interval", "600000", NULL};
     struct wht_load load;
@@ -143,28 +119,28 @@ static void test_reload_new_file_invalid_set_and_sighup_under_load(void **state)
     assert_int_equal(verdict(f), 1);
 
     /* A new policy file denies web-ok from now on. */
-    assert_int_equal(wht_env_write_policy(&f->w.env, "require-team.yaml", require_team), 0);
+    assert_int_equal(wht_env_write_policy(&f->env, "require-team.yaml", require_team), 0);
     wait_verdict(f, 0);
     assert_int_equal(wht_load_wait_progress(&load, 20, 10000), 0);
     assert_non_null(strstr(metrics(f), "lockwarden_webhook_policy_reloads_total 1\n"));
-    assert_non_null(strstr(f->w.resp.body.ptr, "lockwarden_webhook_policy_generation 2\n"));
+    assert_non_null(strstr(f->resp.body.ptr, "lockwarden_webhook_policy_generation 2\n"));
 
     /* An invalid set: logged, counted, and the last good set keeps serving. */
-    assert_int_equal(wht_env_write_policy(&f->w.env, "broken.yaml", "kind: [unclosed\n"), 0);
-    assert_int_equal(proc_wait_log(&f->w.env.proc, "policy reload failed", 10000, NULL, 0), 0);
+    assert_int_equal(wht_env_write_policy(&f->env, "broken.yaml", "kind: [unclosed\n"), 0);
+    assert_int_equal(proc_wait_log(&f->env.proc, "policy reload failed", 10000, NULL, 0), 0);
     assert_non_null(strstr(metrics(f), "lockwarden_webhook_policy_reload_failures_total 1\n"));
-    assert_non_null(strstr(f->w.resp.body.ptr, "lockwarden_webhook_policy_generation 2\n"));
+    assert_non_null(strstr(f->resp.body.ptr, "lockwarden_webhook_policy_generation 2\n"));
     assert_int_equal(verdict(f), 0);
     assert_int_equal(wht_load_wait_progress(&load, 20, 10000), 0);
 
     /* Repair it and drop require-team; SIGHUP forces the reload at once. */
-    (void)snprintf(path, sizeof(path), "%s/broken.yaml", f->w.env.policies);
+    (void)snprintf(path, sizeof(path), "%s/broken.yaml", f->env.policies);
     assert_int_equal(unlink(path), 0);
-    (void)snprintf(path, sizeof(path), "%s/require-team.yaml", f->w.env.policies);
+    (void)snprintf(path, sizeof(path), "%s/require-team.yaml", f->env.policies);
     assert_int_equal(unlink(path), 0);
-    assert_int_equal(proc_signal(&f->w.env.proc, SIGHUP), 0);
+    assert_int_equal(proc_signal(&f->env.proc, SIGHUP), 0);
     wait_verdict(f, 1);
-    assert_int_equal(proc_wait_log(&f->w.env.proc, "SIGHUP: reloading policies", 5000, NULL, 0), 0);
+    assert_int_equal(proc_wait_log(&f->env.proc, "SIGHUP: reloading policies", 5000, NULL, 0), 0);
     assert_int_equal(wht_load_wait_progress(&load, 20, 10000), 0);
     stop_load(&load);
     /* The load saw both verdicts: in-flight requests finished on their own set. */
@@ -196,7 +172,7 @@ static void copy_fixture_policy(const char *dir, const char *name)
 
 static void test_configmap_data_symlink_swap(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     static const char *const files[] = {"backup-gdpr-eu.yaml", "backup-pii.yaml",
                                         "require-dataprotection.yaml"};
     const char *extra[] = {"--reload-interval", "600000", "--policies", NULL, NULL};
@@ -211,7 +187,7 @@ static void test_configmap_data_symlink_swap(void **state)
 
     /* The layout kubelet makes for a ConfigMap volume:
      *   cm/..2026_v1/<files>   cm/..data -> ..2026_v1   cm/<file> -> ..data/<file> */
-    (void)snprintf(cm, sizeof(cm), "%s/cm", f->w.env.dir);
+    (void)snprintf(cm, sizeof(cm), "%s/cm", f->env.dir);
     (void)snprintf(v1, sizeof(v1), "%s/..2026_v1", cm);
     (void)snprintf(v2, sizeof(v2), "%s/..2026_v2", cm);
     assert_int_equal(mkdir(cm, 0700), 0);
@@ -247,25 +223,24 @@ static void test_configmap_data_symlink_swap(void **state)
 
 static void test_bad_policies_at_start_exit_nonzero(void **state)
 {
-    struct fx *f = *state;
+    struct wht_client_env *f = *state;
     int code = -1;
 
-    assert_int_equal(wht_env_write_policy(&f->w.env, "broken.yaml", "kind: [unclosed\n"), 0);
-    assert_int_equal(wht_env_start(&f->w.env, NULL), CM_ECANCELED);
-    assert_int_equal(proc_wait_exit(&f->w.env.proc, 5000, &code), 0);
+    assert_int_equal(wht_env_write_policy(&f->env, "broken.yaml", "kind: [unclosed\n"), 0);
+    assert_int_equal(wht_env_start(&f->env, NULL), CM_ECANCELED);
+    assert_int_equal(proc_wait_exit(&f->env.proc, 5000, &code), 0);
     assert_int_equal(code, 2);
     /* One JSON line naming the file. */
-    assert_int_equal(proc_wait_log(&f->w.env.proc, "broken.yaml", 1000, NULL, 0), 0);
-    assert_int_equal(proc_wait_log(&f->w.env.proc, "\"level\":\"error\"", 1000, NULL, 0), 0);
+    assert_int_equal(proc_wait_log(&f->env.proc, "broken.yaml", 1000, NULL, 0), 0);
+    assert_int_equal(proc_wait_log(&f->env.proc, "\"level\":\"error\"", 1000, NULL, 0), 0);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_reload_new_file_invalid_set_and_sighup_under_load,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_configmap_data_symlink_swap, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_policies_at_start_exit_nonzero, setup, teardown),
+        WHT_CLIENT_TEST(test_reload_new_file_invalid_set_and_sighup_under_load, setup),
+        WHT_CLIENT_TEST(test_configmap_data_symlink_swap, setup),
+        WHT_CLIENT_TEST(test_bad_policies_at_start_exit_nonzero, setup),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

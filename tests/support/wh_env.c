@@ -271,23 +271,58 @@ int wht_env_fixture_teardown(void **state)
     return wht_env_destroy(*state) == 0 ? 0 : -1;
 }
 
-int wht_client_env_setup(struct wht_client_env *c)
+int wht_env_start_or_dump(struct wht_env *e, const char *const *extra)
 {
+    int rc = wht_env_start(e, extra);
+
+    if (rc != 0) {
+        fprintf(stderr, "webhook did not start (%s); its log:\n", cm_strerror(rc));
+        wht_env_dump_log(e);
+    }
+    return rc;
+}
+
+struct wht_client_env *wht_client_env_new(const char *review, bool start)
+{
+    struct wht_client_env *c = calloc(1, sizeof(*c));
     int rc;
 
+    if (c == NULL)
+        return NULL;
     tls_response_init(&c->resp);
     rc = wht_env_setup(&c->env, NULL);
     if (rc == 0)
         rc = tls_client_create(c->env.ca, 10000, &c->client);
+    if (rc == 0 && review != NULL)
+        rc = wht_fixture(review, &c->body, &c->len);
+    if (rc == 0 && start)
+        rc = wht_env_start_or_dump(&c->env, NULL);
+    if (rc != 0) {
+        fprintf(stderr, "wht_client_env_new: %s\n", cm_strerror(rc));
+        rc = wht_client_env_destroy(c); /* it did not start: nothing to check */
+        (void)rc;
+        return NULL;
+    }
+    return c;
+}
+
+int wht_client_env_destroy(struct wht_client_env *c)
+{
+    int rc;
+
+    if (c == NULL)
+        return 0;
+    tls_client_destroy(c->client);
+    tls_response_cleanup(&c->resp);
+    cm_free(c->body);
+    rc = wht_env_finish(&c->env);
+    free(c);
     return rc;
 }
 
-int wht_client_env_finish(struct wht_client_env *c)
+int wht_client_env_fixture_teardown(void **state)
 {
-    tls_client_destroy(c->client);
-    c->client = NULL;
-    tls_response_cleanup(&c->resp);
-    return wht_env_finish(&c->env);
+    return wht_client_env_destroy(*state) == 0 ? 0 : -1;
 }
 
 void wht_env_dump_log(const struct wht_env *e)

@@ -78,19 +78,35 @@ int wht_env_fixture_teardown(void **state);
 #define WHT_ENV_TEST(f)                                                                            \
     cmocka_unit_test_setup_teardown(f, wht_env_fixture_setup, wht_env_fixture_teardown)
 
-/* An env with a TLS client that trusts its CA (10 s timeout) and a response. */
+/* An env with a TLS client that trusts its CA (10 s timeout), a response and, when
+ * asked for, an AdmissionReview fixture to send. */
 struct wht_client_env {
     struct wht_env env;
     struct tls_client *client;
     struct tls_response resp;
+    char *body; /* the review fixture (NULL when none was asked for) */
+    size_t len;
 };
 
-/* Initialises resp, runs wht_env_setup(NULL) and creates the client. Returns 0 or a
- * CM_E* code (then call wht_client_env_finish all the same). */
-CM_NODISCARD int wht_client_env_setup(struct wht_client_env *c);
+/* A calloc'd client env: resp initialised, wht_env_setup(NULL), the client created
+ * and review (a name for wht_fixture(); NULL: none) read into body. With start, the
+ * webhook is started too (wht_env_start(NULL); on a failure its log goes to
+ * stderr). NULL on any failure (message on stderr). */
+struct wht_client_env *wht_client_env_new(const char *review, bool start);
 
-/* Destroys the client and the response, then wht_env_finish(); the same returns. */
-CM_NODISCARD int wht_client_env_finish(struct wht_client_env *c);
+/* Destroys the client, the response and the body, wht_env_finish(), frees c; the
+ * same returns as wht_env_finish (0 for NULL). */
+CM_NODISCARD int wht_client_env_destroy(struct wht_client_env *c);
+
+/* cmocka teardown for a test whose state is a client env: wht_client_env_destroy();
+ * 0, or -1 (a failed test) when the webhook did not stop with exit 0. */
+int wht_client_env_fixture_teardown(void **state);
+/* A cmocka test entry with the file's setup (which makes the client env) and that. */
+#define WHT_CLIENT_TEST(f, setup)                                                                  \
+    cmocka_unit_test_setup_teardown(f, setup, wht_client_env_fixture_teardown)
+
+/* wht_env_start(); on a failure the webhook's log is copied to stderr. */
+CM_NODISCARD int wht_env_start_or_dump(struct wht_env *e, const char *const *extra);
 
 /* Copies the webhook's log to stderr (for a failure message). */
 void wht_env_dump_log(const struct wht_env *e);
