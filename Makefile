@@ -68,7 +68,10 @@ $(foreach l,$(LIB_NAMES) certs,$(eval $(call lib_rule,$(l))))
 BIN := $(BUILD)/lockwarden
 
 .PHONY: all
-all: $(BIN)
+# deps first (installs or names missing Debian packages), then a fresh make that sees
+# the packages' pkg-config flags.
+all: deps
+	$(Q)$(MAKE) --no-print-directory $(BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
