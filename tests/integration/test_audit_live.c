@@ -119,7 +119,6 @@ static int setup(void **state)
     const char *endpoint = bte_s3_endpoint("test_audit_live");
     const char *region = getenv("S3_REGION") != NULL ? getenv("S3_REGION") : "us-east-1";
     struct cm_err err;
-    const char *paths[1];
     char policy[4096];
     char buf[2048];
     char id[BACKUP_ID_LEN + 1];
@@ -129,7 +128,7 @@ static int setup(void **state)
     char *arch = NULL;
     size_t len = 0;
     time_t now = time(NULL);
-    FILE *f;
+    int n;
 
     memset(&e, 0, sizeof(e));
     if (endpoint == NULL)
@@ -167,13 +166,9 @@ static int setup(void **state)
     snprintf(e.bucket, sizeof(e.bucket), "lw-audit-%ld-%ld", (long)getpid(), (long)now);
     if (bte_locked_bucket(endpoint, region, e.bucket, &e.s3) != 0)
         return -1;
-    snprintf(policy, sizeof(policy),
-             "apiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\nmetadata:\n"
-             "  name: goldpolicy\nspec:\n  schedule: \"@hourly\"\n  retention:\n    hourly: 24\n"
-             "  objectLock:\n    mode: GOVERNANCE\n    days: 1\n  location:\n"
-             "    endpoint: %s\n    region: %s\n    bucket: %s\n    prefix: gold\n"
-             "    pathStyle: true\n---\n"
-             "apiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\nmetadata:\n"
+    n = bte_gold_policy(policy, sizeof(policy), endpoint, region, e.bucket);
+    snprintf(policy + n, sizeof(policy) - (size_t)n,
+             "---\napiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\nmetadata:\n"
              "  name: nolockpolicy\nspec:\n  schedule: \"@hourly\"\n  retention:\n    hourly: 24\n"
              "  location:\n    endpoint: %s\n    region: %s\n    bucket: %s\n"
              "    prefix: nolock\n    pathStyle: true\n---\n"
@@ -182,16 +177,10 @@ static int setup(void **state)
              "  objectLock:\n    mode: GOVERNANCE\n    days: 1\n  location:\n"
              "    endpoint: %s\n    region: %s\n    bucket: %s-missing\n    prefix: lost\n"
              "    pathStyle: true\n",
-             endpoint, region, e.bucket, endpoint, region, e.bucket, endpoint, region, e.bucket);
-    snprintf(e.policy_file, sizeof(e.policy_file), "%s/policies.yaml", e.dir);
-    f = fopen(e.policy_file, "w");
-    if (f == NULL || fputs(policy, f) < 0 || fclose(f) != 0)
+             endpoint, region, e.bucket, endpoint, region, e.bucket);
+    if (bte_policy_file(e.dir, "policies.yaml", policy, e.policy_file, sizeof(e.policy_file),
+                        &e.ps) != 0)
         return -1;
-    paths[0] = e.policy_file;
-    if (backup_policies_load(paths, 1, &e.ps, &err) != 0) {
-        fprintf(stderr, "policies: %s\n", err.msg);
-        return -1;
-    }
     if (capture(&e, "goldpolicy", "shop", 0, shop_id) != 0 ||
         capture(&e, "goldpolicy", "inventory", now - 5 * 3600, NULL) != 0 ||
         capture(&e, "nolockpolicy", "payments", 0, NULL) != 0 ||

@@ -232,7 +232,6 @@ static int setup(void **state)
     struct backup_capture_opts co;
     struct backup_capture_result cr;
     const struct policy_backup *bp;
-    const char *paths[1];
     char policy[2048];
     char *seed_text = NULL;
     size_t seed_len = 0;
@@ -277,13 +276,8 @@ static int setup(void **state)
     snprintf(e.bucket, sizeof(e.bucket), "lw-restore-%ld-%ld", (long)getpid(), (long)time(NULL));
     if (bte_locked_bucket(endpoint, region, e.bucket, &e.s3) != 0)
         return -1;
-    snprintf(policy, sizeof(policy),
-             "apiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\nmetadata:\n"
-             "  name: goldpolicy\nspec:\n  schedule: \"@hourly\"\n  retention:\n    hourly: 24\n"
-             "  objectLock:\n    mode: GOVERNANCE\n    days: 1\n  location:\n"
-             "    endpoint: %s\n    region: %s\n    bucket: %s\n    prefix: gold\n"
-             "    pathStyle: true\n",
-             endpoint, region != NULL ? region : "us-east-1", e.bucket);
+    (void)bte_gold_policy(policy, sizeof(policy), endpoint, region != NULL ? region : "us-east-1",
+                          e.bucket);
     {
         size_t used = strlen(policy);
 
@@ -295,14 +289,9 @@ static int setup(void **state)
                  "    pathStyle: true\n",
                  endpoint, region != NULL ? region : "us-east-1", e.bucket);
     }
-    snprintf(e.policy_file, sizeof(e.policy_file), "%s/policy.yaml", e.dir);
-    if (write_file(e.policy_file, policy) != 0)
+    if (bte_policy_file(e.dir, "policy.yaml", policy, e.policy_file, sizeof(e.policy_file),
+                        &e.ps) != 0)
         return -1;
-    paths[0] = e.policy_file;
-    if (backup_policies_load(paths, 1, &e.ps, &err) != 0) {
-        fprintf(stderr, "policy: %s\n", err.msg);
-        return -1;
-    }
     bp = policy_set_backup_find(e.ps, "goldpolicy", 10);
 
     /* Capture the app with the executor. */

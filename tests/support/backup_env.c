@@ -2,6 +2,7 @@
 /* backup_env.c - the backup/executor/restore/audit integration environment. */
 #include "tests/support/backup_env.h"
 
+#include "backup/backup.h"
 #include "tests/support/kube_testutil.h"
 #include "tests/support/proc.h"
 
@@ -59,6 +60,36 @@ int bte_locked_bucket(const char *endpoint, const char *region, const char *buck
         fprintf(stderr, "bucket: %s\n", err.msg);
         s3_client_destroy(*out);
         *out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int bte_gold_policy(char *out, size_t cap, const char *endpoint, const char *region,
+                    const char *bucket)
+{
+    return snprintf(out, cap,
+                    "apiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\nmetadata:\n"
+                    "  name: goldpolicy\nspec:\n  schedule: \"@hourly\"\n  retention:\n"
+                    "    hourly: 24\n  objectLock:\n    mode: GOVERNANCE\n    days: 1\n"
+                    "  location:\n    endpoint: %s\n    region: %s\n    bucket: %s\n"
+                    "    prefix: gold\n    pathStyle: true\n",
+                    endpoint, region, bucket);
+}
+
+int bte_policy_file(const char *dir, const char *name, const char *yaml, char *path, size_t cap,
+                    struct policy_set **ps)
+{
+    const char *paths[1];
+    struct cm_err err;
+
+    if (kube_test_write(dir, name, yaml, path, cap) != 0) {
+        fprintf(stderr, "cannot write %s/%s\n", dir, name);
+        return -1;
+    }
+    paths[0] = path;
+    if (backup_policies_load(paths, 1, ps, &err) != 0) {
+        fprintf(stderr, "policies: %s\n", err.msg);
         return -1;
     }
     return 0;

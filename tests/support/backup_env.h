@@ -19,6 +19,8 @@
 #include "tests/support/fake_kube.h"
 #include "tests/support/proc.h"
 
+struct policy_set;
+
 struct bte_env {
     const char *endpoint; /* $S3_ENDPOINT */
     const char *lw;       /* $LW_BIN */
@@ -66,6 +68,17 @@ const char *bte_s3_endpoint(const char *name);
  * Lock. Returns 0 or -1 (message on stderr; *out is then NULL). */
 CM_NODISCARD int bte_locked_bucket(const char *endpoint, const char *region, const char *bucket,
                                    struct s3_client **out);
+
+/* The "goldpolicy" BackupPolicy document of the live tests (hourly, 24 kept,
+ * GOVERNANCE for 1 day, prefix gold, path style) for bucket at endpoint and region,
+ * into out. Returns its length (as snprintf). */
+int bte_gold_policy(char *out, size_t cap, const char *endpoint, const char *region,
+                    const char *bucket);
+
+/* Writes yaml to dir/name (the path into path) and loads it as a policy set into
+ * *ps. Returns 0 or -1 (message on stderr). */
+CM_NODISCARD int bte_policy_file(const char *dir, const char *name, const char *yaml, char *path,
+                                 size_t cap, struct policy_set **ps);
 
 /* cmocka group setup and teardown: cJSON allocates through cm_malloc/cm_free (so the
  * leak checks see it) and libcurl is initialised once for the group. Return 0. */
