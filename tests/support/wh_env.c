@@ -232,43 +232,29 @@ int wht_env_finish(struct wht_env *e)
     return rc;
 }
 
-struct wht_env *wht_env_new(const char *policy_src)
-{
-    struct wht_env *e = calloc(1, sizeof(*e));
-
-    if (e != NULL && wht_env_setup(e, policy_src) != 0) {
-        wht_env_teardown(e);
-        free(e);
-        return NULL;
-    }
-    return e;
-}
-
-int wht_env_destroy(struct wht_env *e)
-{
-    int rc;
-
-    if (e == NULL)
-        return 0;
-    rc = wht_env_finish(e);
-
-    free(e);
-    return rc;
-}
-
 int wht_env_fixture_setup(void **state)
 {
-    *state = wht_env_new(NULL);
-    if (*state == NULL) {
-        fprintf(stderr, "wht_env_new failed\n");
+    struct wht_env *e = calloc(1, sizeof(*e));
+    int rc = e != NULL ? wht_env_setup(e, NULL) : CM_ENOMEM;
+
+    if (rc != 0) {
+        fprintf(stderr, "wht_env_setup: %s\n", cm_strerror(rc));
+        if (e != NULL)
+            wht_env_teardown(e);
+        free(e); /* cmocka does not run the teardown after a failed setup */
         return -1;
     }
+    *state = e;
     return 0;
 }
 
 int wht_env_fixture_teardown(void **state)
 {
-    return wht_env_destroy(*state) == 0 ? 0 : -1;
+    struct wht_env *e = *state;
+    int rc = wht_env_finish(e);
+
+    free(e);
+    return rc == 0 ? 0 : -1;
 }
 
 int wht_env_start_or_dump(struct wht_env *e, const char *const *extra)

@@ -61,17 +61,10 @@ void wht_env_teardown(struct wht_env *e);
  * printed on stderr). */
 CM_NODISCARD int wht_env_finish(struct wht_env *e);
 
-/* A fixture whose state is the env alone: a calloc'd env after
- * wht_env_setup(policy_src), or NULL. */
-struct wht_env *wht_env_new(const char *policy_src);
-
-/* wht_env_finish(), then frees e; the same returns (0 for NULL). */
-CM_NODISCARD int wht_env_destroy(struct wht_env *e);
-
-/* cmocka setup and teardown for a test whose state is the env alone:
- * *state = wht_env_new(NULL); then wht_env_destroy(*state). Each returns 0 or -1,
- * which cmocka reports as a failed test (a webhook that did not stop with exit 0
- * fails its test). */
+/* cmocka setup and teardown for a test whose state is the env alone: *state = a
+ * calloc'd env after wht_env_setup(NULL); then wht_env_finish() and free. Each
+ * returns 0 or -1, which cmocka reports as a failed test (a webhook that did not stop
+ * with exit 0 fails its test). */
 int wht_env_fixture_setup(void **state);
 int wht_env_fixture_teardown(void **state);
 /* A cmocka test entry with those two. */
