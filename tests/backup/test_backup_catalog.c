@@ -5,6 +5,7 @@
 #include "backup/backup.h"
 #include "backup/s3/s3.h"
 #include "policy/policy.h"
+#include "tests/support/backup_env.h"
 #include "tests/support/s3_fault.h"
 
 #include <setjmp.h>
@@ -20,13 +21,6 @@
 #define ID3 "20261122T010000Z-00000003"
 #define HEX "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
-struct env {
-    struct s3_fault *f;
-    struct s3_credentials creds;
-    struct s3_client *s3;
-    struct policy_set *ps;
-};
-
 static int setup(void **state)
 {
     static const char yaml[] =
@@ -34,42 +28,23 @@ static int setup(void **state)
         "spec:\n  schedule: \"@daily\"\n  retention:\n    daily: 0\n  objectLock:\n"
         "    mode: GOVERNANCE\n    days: 1\n  location:\n    region: us-east-1\n"
         "    bucket: b-test\n    prefix: p\n";
-    struct env *e = calloc(1, sizeof(*e));
-    struct policy_loader *l = NULL;
-    struct s3_config cfg;
-    struct cm_err err;
+    struct bte_fault_env *e = bte_fault_env_new(yaml, sizeof(yaml) - 1);
 
-    if (e == NULL || s3_fault_create(&e->f) != 0)
+    if (e == NULL)
         return -1;
-    s3_fault_config(e->f, &e->creds, &cfg);
-    if (s3_client_create(&cfg, &e->s3, &err) != 0)
-        return -1;
-    if (policy_loader_create(&l, &err) != 0 ||
-        policy_loader_add(l, "zero.yaml", yaml, sizeof(yaml) - 1, &err) != 0 ||
-        policy_loader_finish(l, &e->ps, &err) != 0) {
-        fprintf(stderr, "policy: %s\n", err.msg);
-        return -1;
-    }
     *state = e;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct env *e = *state;
-
-    s3_client_destroy(e->s3);
-    s3_fault_destroy(e->f);
-    policy_set_destroy(e->ps);
-    free(e);
+    bte_fault_env_free(*state);
     return 0;
 }
 
-static void push(struct env *e, long status, const char *headers, const char *body)
+static void push(struct bte_fault_env *e, long status, const char *headers, const char *body)
 {
-    struct s3_fault_reply r = {0, status, headers, body, 0};
-
-    assert_int_equal(s3_fault_push(e->f, &r), 0);
+    assert_int_equal(bte_fault_push(e, status, headers, body), 0);
 }
 
 static void version(struct cm_buf *b, const char *key, const char *vid, bool marker, unsigned size)
@@ -84,7 +59,7 @@ static void version(struct cm_buf *b, const char *key, const char *vid, bool mar
                      0);
 }
 
-static void push_listing(struct env *e)
+static void push_listing(struct bte_fault_env *e)
 {
     struct cm_buf b;
 
@@ -123,7 +98,7 @@ static char *manifest_json(const char *id, const char *policy)
 
 static void test_grouping(void **state)
 {
-    struct env *e = *state;
+    struct bte_fault_env *e = *state;
     struct backup_catalog *c = NULL;
     const struct backup_rp_info *p;
     struct cm_err err;
@@ -160,7 +135,7 @@ static void test_grouping(void **state)
 
 static void test_details(void **state)
 {
-    struct env *e = *state;
+    struct bte_fault_env *e = *state;
     struct backup_catalog *c = NULL;
     const struct backup_rp_info *p;
     struct cm_err err;
@@ -196,7 +171,7 @@ static void test_details(void **state)
 
 /* Only ID1 is complete; with zero counts and expired locks every point expires. The
  * manifest goes first; a refusal there keeps the archive. */
-static void run_prune(struct env *e, bool refuse_manifest, struct backup_prune_report *r)
+static void run_prune(struct bte_fault_env *e, bool refuse_manifest, struct backup_prune_report *r)
 {
     struct backup_prune_opts o;
     struct cm_err err;
@@ -225,7 +200,7 @@ static void run_prune(struct env *e, bool refuse_manifest, struct backup_prune_r
     cm_free(mj);
 }
 
-static size_t count_deletes(struct env *e, const char *needle)
+static size_t count_deletes(struct bte_fault_env *e, const char *needle)
 {
     size_t i, n = 0;
 
@@ -239,7 +214,7 @@ static size_t count_deletes(struct env *e, const char *needle)
 
 static void test_prune_refused_manifest_keeps_archive(void **state)
 {
-    struct env *e = *state;
+    struct bte_fault_env *e = *state;
     struct backup_prune_report r;
     size_t i, first_delete = SIZE_MAX;
 
@@ -265,7 +240,7 @@ static void test_prune_refused_manifest_keeps_archive(void **state)
 
 static void test_prune_deletes_manifest_first(void **state)
 {
-    struct env *e = *state;
+    struct bte_fault_env *e = *state;
     struct backup_prune_report r;
     size_t i, m = SIZE_MAX, a = SIZE_MAX;
 
@@ -288,7 +263,7 @@ static void test_prune_deletes_manifest_first(void **state)
 
 static void test_prune_unknown_policy_left_alone(void **state)
 {
-    struct env *e = *state;
+    struct bte_fault_env *e = *state;
     struct backup_prune_opts o;
     struct backup_prune_report r;
     struct cm_err err;
@@ -310,7 +285,7 @@ static void test_prune_unknown_policy_left_alone(void **state)
 
 static void test_catalog_oom(void **state)
 {
-    struct env *e = *state;
+    struct bte_fault_env *e = *state;
     struct backup_catalog *c = NULL;
     struct cm_err err;
     long n;

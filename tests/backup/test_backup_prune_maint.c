@@ -8,6 +8,7 @@
 #include "backup/backup.h"
 #include "backup/s3/s3.h"
 #include "policy/policy.h"
+#include "tests/support/backup_env.h"
 #include "tests/support/s3_fault.h"
 
 #include <setjmp.h>
@@ -21,13 +22,6 @@
 #define ID1 "20261120T010000Z-00000001"
 #define HEX "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
-struct env {
-    struct s3_fault *f;
-    struct s3_credentials creds;
-    struct s3_client *s3;
-    struct policy_set *ps;
-};
-
 static int setup(void **state)
 {
     static const char yaml[] =
@@ -40,46 +34,27 @@ static int setup(void **state)
         "spec:\n  schedule: \"@hourly\"\n  retention:\n    hourly: 1\n  objectLock:\n"
         "    mode: GOVERNANCE\n    days: 1\n  location:\n    region: us-east-1\n"
         "    bucket: b-test\n    prefix: p\n";
-    struct env *e = calloc(1, sizeof(*e));
-    struct policy_loader *l = NULL;
-    struct s3_config cfg;
-    struct cm_err err;
+    struct bte_fault_env *e = bte_fault_env_new(yaml, sizeof(yaml) - 1);
 
-    if (e == NULL || s3_fault_create(&e->f) != 0)
+    if (e == NULL)
         return -1;
-    s3_fault_config(e->f, &e->creds, &cfg);
-    if (s3_client_create(&cfg, &e->s3, &err) != 0)
-        return -1;
-    if (policy_loader_create(&l, &err) != 0 ||
-        policy_loader_add(l, "p.yaml", yaml, sizeof(yaml) - 1, &err) != 0 ||
-        policy_loader_finish(l, &e->ps, &err) != 0) {
-        fprintf(stderr, "policy: %s\n", err.msg);
-        return -1;
-    }
     *state = e;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct env *e = *state;
-
-    s3_client_destroy(e->s3);
-    s3_fault_destroy(e->f);
-    policy_set_destroy(e->ps);
-    free(e);
+    bte_fault_env_free(*state);
     return 0;
 }
 
-static void push(struct env *e, long status, const char *headers, const char *body)
+static void push(struct bte_fault_env *e, long status, const char *headers, const char *body)
 {
-    struct s3_fault_reply r = {0, status, headers, body, 0};
-
-    assert_int_equal(s3_fault_push(e->f, &r), 0);
+    assert_int_equal(bte_fault_push(e, status, headers, body), 0);
 }
 
 /* A listing of one complete point ID1 (manifest + archive) in each namespace of nss. */
-static void push_listing(struct env *e, const char *const *nss, size_t n)
+static void push_listing(struct bte_fault_env *e, const char *const *nss, size_t n)
 {
     struct cm_buf b;
     size_t i;
@@ -104,7 +79,7 @@ static void push_listing(struct env *e, const char *const *nss, size_t n)
     cm_buf_free(&b);
 }
 
-static void push_manifest(struct env *e, const char *ns, const char *policy)
+static void push_manifest(struct bte_fault_env *e, const char *ns, const char *policy)
 {
     struct backup_manifest *m = NULL;
     struct cm_buf b;
@@ -122,7 +97,7 @@ static void push_manifest(struct env *e, const char *ns, const char *policy)
 }
 
 /* A HEAD answer: locked (GOVERNANCE) until `until`. */
-static void push_head(struct env *e, time_t until)
+static void push_head(struct bte_fault_env *e, time_t until)
 {
     char h[160], t[32];
 
@@ -133,7 +108,7 @@ static void push_head(struct env *e, time_t until)
     push(e, 200, h, NULL);
 }
 
-static size_t count_req(struct env *e, const char *method, const char *needle)
+static size_t count_req(struct bte_fault_env *e, const char *method, const char *needle)
 {
     size_t i, n = 0;
 
@@ -145,7 +120,7 @@ static size_t count_req(struct env *e, const char *method, const char *needle)
     return n;
 }
 
-static void opts(struct env *e, struct backup_prune_opts *o, time_t now)
+static void opts(struct bte_fault_env *e, struct backup_prune_opts *o, time_t now)
 {
     memset(o, 0, sizeof(*o));
     o->s3 = e->s3;
@@ -160,7 +135,7 @@ static void opts(struct env *e, struct backup_prune_opts *o, time_t now)
  * 1 day = 26 h) it is extended to now + 26 h, on both objects, and recorded. */
 static void test_margin_reaches_retention(void **state)
 {
-    struct env *e = *state;
+    struct bte_fault_env *e = *state;
     static const char *const nss[] = {"shop"};
     struct backup_prune_opts o;
     struct backup_prune_report r;
@@ -210,7 +185,7 @@ static void test_margin_reaches_retention(void **state)
  * pruned. */
 static void test_namespace_failure_continues(void **state)
 {
-    struct env *e = *state;
+    struct bte_fault_env *e = *state;
     static const char *const nss[] = {"aaa", "shop"};
     struct backup_prune_opts o;
     struct backup_prune_report r;
@@ -259,7 +234,7 @@ static bool hook(const char *ns, bool begin, void *ctx)
  * and keeps the report of what was done. */
 static void test_hook_brackets_and_cancels(void **state)
 {
-    struct env *e = *state;
+    struct bte_fault_env *e = *state;
     static const char *const nss[] = {"aaa", "shop"};
     struct backup_prune_opts o;
     struct backup_prune_report r;
@@ -293,7 +268,7 @@ static void test_hook_brackets_and_cancels(void **state)
  * refused delete (AccessDenied: locked) counts as retained by lock. */
 static void test_left_alone_and_refused_delete(void **state)
 {
-    struct env *e = *state;
+    struct bte_fault_env *e = *state;
     static const char *const nss[] = {"aaa", "shop"};
     struct backup_prune_opts o;
     struct backup_prune_report r;

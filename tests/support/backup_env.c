@@ -3,7 +3,9 @@
 #include "tests/support/backup_env.h"
 
 #include "backup/backup.h"
+#include "policy/policy.h"
 #include "tests/support/kube_testutil.h"
+#include "tests/support/s3_fault.h"
 #include "tests/support/proc.h"
 
 #include <arpa/inet.h>
@@ -349,4 +351,54 @@ int bte_spawn_wait_body(struct proc *p, char *const argv[], const char *log, con
     if (rc != 0)
         proc_kill(p);
     return rc;
+}
+
+struct bte_fault_env *bte_fault_env_new(const char *yaml, size_t len)
+{
+    struct bte_fault_env *e = calloc(1, sizeof(*e));
+    struct policy_loader *l = NULL;
+    struct s3_config cfg;
+    struct cm_err err;
+
+    if (e == NULL || s3_fault_create(&e->f) != 0) {
+        fprintf(stderr, "bte_fault_env_new: out of memory\n");
+        free(e);
+        return NULL;
+    }
+    s3_fault_config(e->f, &e->creds, &cfg);
+    if (s3_client_create(&cfg, &e->s3, &err) != 0) {
+        fprintf(stderr, "bte_fault_env_new: s3 client: %s\n", err.msg);
+        goto fail;
+    }
+    if (policy_loader_create(&l, &err) != 0)
+        goto policy_fail;
+    if (policy_loader_add(l, "policy.yaml", yaml, len, &err) != 0) {
+        policy_loader_destroy(l);
+        goto policy_fail;
+    }
+    if (policy_loader_finish(l, &e->ps, &err) != 0) /* destroys the loader either way */
+        goto policy_fail;
+    return e;
+policy_fail:
+    fprintf(stderr, "bte_fault_env_new: policy: %s\n", err.msg);
+fail:
+    bte_fault_env_free(e);
+    return NULL;
+}
+
+void bte_fault_env_free(struct bte_fault_env *e)
+{
+    if (e == NULL)
+        return;
+    s3_client_destroy(e->s3);
+    s3_fault_destroy(e->f);
+    policy_set_destroy(e->ps);
+    free(e);
+}
+
+int bte_fault_push(struct bte_fault_env *e, long status, const char *headers, const char *body)
+{
+    struct s3_fault_reply r = {0, status, headers, body, 0};
+
+    return s3_fault_push(e->f, &r);
 }

@@ -129,4 +129,21 @@ CM_NODISCARD int bte_spawn_wait_body(struct proc *p, char *const argv[], const c
 CM_NODISCARD int bte_wait_body(const char *url, const char *const *want, int timeout_ms,
                                struct cm_buf *b);
 
+/* A scripted-S3 environment for unit tests of catalog, prune and friends: the fault
+ * transport (tests/support/s3_fault.h), an S3 client on it, and a policy set loaded from
+ * yaml[0..len). Returns NULL after printing why when any step fails. */
+struct s3_fault;
+struct bte_fault_env {
+    struct s3_fault *f;
+    struct s3_credentials creds;
+    struct s3_client *s3;
+    struct policy_set *ps;
+};
+
+struct bte_fault_env *bte_fault_env_new(const char *yaml, size_t len);
+void bte_fault_env_free(struct bte_fault_env *e);
+/* Queues one scripted answer (status, raw header lines or NULL, body). Returns 0 or the
+ * fault transport's error. */
+int bte_fault_push(struct bte_fault_env *e, long status, const char *headers, const char *body);
+
 #endif /* TESTS_SUPPORT_BACKUP_ENV_H */
