@@ -608,7 +608,7 @@ def check_self_managed_certs(label, docs, renewal=True, schedule="17 3 * * *", d
         check(t + " --secret names the TLS Secret",
               flag_values(args, "--secret") == ["%s/%s" % (namespace, tls_secret)], args)
         check(t + " --out is a mounted writable dir",
-              flag_values(args, "--out") == ["/work/certs"])
+              flag_values(args, "--out") == ["/scratch/certs"])
         if patch:
             check(t + " --patch-webhook for each configuration",
                   sorted(flag_values(args, "--patch-webhook")) == want_patch, args)

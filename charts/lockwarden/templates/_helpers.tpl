@@ -119,7 +119,7 @@ include "lockwarden.certs.command" (list $ true): the second element adds the
 - --namespace
 - {{ $top.Release.Namespace }}
 - --out
-- /work/certs
+- /scratch/certs
 - --days
 - {{ $top.Values.certs.days | quote }}
 - --renew-within
@@ -163,7 +163,7 @@ containers:
       {{- toYaml $top.Values.certs.resources | nindent 6 }}
     volumeMounts:
       - name: work
-        mountPath: /work
+        mountPath: /scratch
 volumes:
   - name: work
     emptyDir:
