@@ -29,14 +29,14 @@
 #include <time.h>
 
 #define BACKUP_FORMAT "lockwarden.io/restore-point/v1"
-#define BACKUP_MANIFEST_MAX (64u << 20)       /* bytes of manifest.json */
-#define BACKUP_MAX_RESOURCES 100000           /* resources in one restore point */
-#define BACKUP_MAX_SNAPSHOTS 10000            /* snapshots in one restore point */
-#define BACKUP_MAX_STRING 1024                /* any manifest string */
-#define BACKUP_MAX_ENTRY (8u << 20)           /* one archive entry (one object's JSON) */
-#define BACKUP_ID_LEN 25                      /* "YYYYMMDDTHHMMSSZ-xxxxxxxx" */
-#define BACKUP_KEY_MAX 1024                   /* one S3 key */
-#define BACKUP_ENC_FRAME 65536                /* plaintext bytes per GCM frame */
+#define BACKUP_MANIFEST_MAX (64u << 20) /* bytes of manifest.json */
+#define BACKUP_MAX_RESOURCES 100000     /* resources in one restore point */
+#define BACKUP_MAX_SNAPSHOTS 10000      /* snapshots in one restore point */
+#define BACKUP_MAX_STRING 1024          /* any manifest string */
+#define BACKUP_MAX_ENTRY (8u << 20)     /* one archive entry (one object's JSON) */
+#define BACKUP_ID_LEN 25                /* "YYYYMMDDTHHMMSSZ-xxxxxxxx" */
+#define BACKUP_KEY_MAX 1024             /* one S3 key */
+#define BACKUP_ENC_FRAME 65536          /* plaintext bytes per GCM frame */
 #define BACKUP_LABEL_RP "lockwarden.io/restore-point"
 #define BACKUP_LABEL_PVC "lockwarden.io/pvc"
 #define BACKUP_ARCHIVE_NAME "resources.tar.gz"
@@ -47,8 +47,7 @@
 
 /* Formats the id for capture time t and 4 random bytes into buf (>= BACKUP_ID_LEN + 1):
  * "20261122T093000Z-1a2b3c4d". Returns 0 or CM_EINVAL (buf too small, t < 0). */
-CM_NODISCARD int backup_rp_id_format(time_t t, const unsigned char rnd[4], char *buf,
-                                     size_t len);
+CM_NODISCARD int backup_rp_id_format(time_t t, const unsigned char rnd[4], char *buf, size_t len);
 /* The same with 4 bytes from the OpenSSL CSPRNG. Returns 0, CM_EINVAL or CM_EIO. */
 CM_NODISCARD int backup_rp_id_new(time_t t, char *buf, size_t len);
 /* Validates id[0..n) strictly and returns its time. Returns 0 or CM_EPARSE. */
@@ -56,8 +55,8 @@ CM_NODISCARD int backup_rp_id_parse(const char *id, size_t n, time_t *out);
 /* Builds "<prefix>/<ns>/<id>/<leaf>" (no leading part when prefix is "" or NULL; leaf
  * may be NULL for the directory, which then ends with '/'). ns must be a DNS label
  * and id a valid id. Returns 0, CM_EINVAL (bad ns/id/leaf, with err) or CM_ETOOBIG. */
-CM_NODISCARD int backup_rp_key(const char *prefix, const char *ns, const char *id,
-                               const char *leaf, char *buf, size_t len, struct cm_err *err);
+CM_NODISCARD int backup_rp_key(const char *prefix, const char *ns, const char *id, const char *leaf,
+                               char *buf, size_t len, struct cm_err *err);
 /* True when s is a Kubernetes namespace name (RFC 1123 label, 1..63). */
 bool backup_ns_valid(const char *s, size_t n);
 
@@ -71,9 +70,9 @@ struct backup_mf_resource {
     char *resource;   /* plural, e.g. "deployments" */
     char *namespace_; /* "" for cluster-scoped */
     char *name;
-    char *path;       /* archive path */
+    char *path; /* archive path */
     uint64_t size;
-    char sha256[65];  /* lowercase hex */
+    char sha256[65]; /* lowercase hex */
     char **stripped;
     size_t n_stripped;
 };
@@ -99,13 +98,13 @@ struct backup_manifest {
     time_t completed_at;
     char *tool_name;
     char *tool_version;
-    char lock_mode[16];   /* "NONE", "GOVERNANCE" or "COMPLIANCE" */
-    time_t retain_until;  /* 0 with NONE */
-    char *archive_key;    /* BACKUP_ARCHIVE_NAME or BACKUP_ARCHIVE_NAME_ENC */
+    char lock_mode[16];  /* "NONE", "GOVERNANCE" or "COMPLIANCE" */
+    time_t retain_until; /* 0 with NONE */
+    char *archive_key;   /* BACKUP_ARCHIVE_NAME or BACKUP_ARCHIVE_NAME_ENC */
     uint64_t archive_size;
     char archive_sha256[65];
     char archive_version[257]; /* the archive's S3 version id ("" when unversioned) */
-    char key_id[32];      /* "" without encryption, else "sha256:<16 hex>" */
+    char key_id[32];           /* "" without encryption, else "sha256:<16 hex>" */
     struct backup_mf_resource *resources;
     size_t n_resources;
     size_t resources_cap_;
@@ -168,8 +167,7 @@ CM_NODISCARD int backup_key_parse(const void *buf, size_t n, struct backup_key *
                                   struct cm_err *err);
 /* Reads a key file (at most 4 KiB) and parses it. Returns 0, CM_ENOENT, CM_EIO,
  * CM_EINVAL, CM_ENOMEM with err. */
-CM_NODISCARD int backup_key_load_file(const char *path, struct backup_key *out,
-                                      struct cm_err *err);
+CM_NODISCARD int backup_key_load_file(const char *path, struct backup_key *out, struct cm_err *err);
 void backup_key_wipe(struct backup_key *k);
 
 /* ---- streaming archive (backup_archive.c) ---- */
@@ -193,8 +191,7 @@ CM_NODISCARD int backup_archive_writer_create(backup_sink_fn sink, void *ctx,
 CM_NODISCARD int backup_archive_writer_add(struct backup_archive_writer *w, const char *path,
                                            const void *data, size_t n, struct cm_err *err);
 /* Ends the tar stream, the gzip member and the last GCM frame, and flushes. */
-CM_NODISCARD int backup_archive_writer_finish(struct backup_archive_writer *w,
-                                              struct cm_err *err);
+CM_NODISCARD int backup_archive_writer_finish(struct backup_archive_writer *w, struct cm_err *err);
 /* Bytes pushed to the sink and their SHA-256 (hex; valid after finish). */
 uint64_t backup_archive_writer_bytes(const struct backup_archive_writer *w);
 const char *backup_archive_writer_sha256(const struct backup_archive_writer *w);
@@ -220,8 +217,7 @@ CM_NODISCARD int backup_archive_reader_feed(struct backup_archive_reader *r, con
                                             size_t n, struct cm_err *err);
 /* Checks that the stream ended cleanly (gzip trailer, tar end, final GCM frame).
  * Returns 0 or CM_EPARSE ("truncated archive"). */
-CM_NODISCARD int backup_archive_reader_finish(struct backup_archive_reader *r,
-                                              struct cm_err *err);
+CM_NODISCARD int backup_archive_reader_finish(struct backup_archive_reader *r, struct cm_err *err);
 uint64_t backup_archive_reader_bytes(const struct backup_archive_reader *r);
 const char *backup_archive_reader_sha256(const struct backup_archive_reader *r);
 void backup_archive_reader_destroy(struct backup_archive_reader *r);
@@ -239,13 +235,12 @@ bool backup_strip_skip_type(const char *group, const char *resource);
 #define BACKUP_STRIP_MAX 24
 /* Removes runtime fields in place and reports the removed field names (static
  * strings) in stripped[0..*n) (at most BACKUP_STRIP_MAX). Cannot fail. */
-void backup_strip_object(cJSON *obj, const char *group, const char *kind,
-                         const char **stripped, size_t *n);
+void backup_strip_object(cJSON *obj, const char *group, const char *kind, const char **stripped,
+                         size_t *n);
 /* The archive path for an object: "resources/<group|core>/<version>/<plural>/<name>.json"
  * or "cluster/...". Returns 0, CM_EINVAL (unsafe name) or CM_ETOOBIG. */
 CM_NODISCARD int backup_strip_path(bool cluster, const char *group, const char *version,
-                                   const char *resource, const char *name, char *buf,
-                                   size_t len);
+                                   const char *resource, const char *name, char *buf, size_t len);
 
 /* ---- GFS retention (backup_gfs.c) ---- */
 
@@ -255,16 +250,16 @@ struct backup_gfs_counts {
 
 /* One restore point as prune sees it. */
 struct backup_gfs_point {
-    time_t created;       /* the id's time */
-    time_t retain_until;  /* the earliest lock date of its objects (0 = not locked) */
-    bool complete;        /* has a manifest */
+    time_t created;      /* the id's time */
+    time_t retain_until; /* the earliest lock date of its objects (0 = not locked) */
+    bool complete;       /* has a manifest */
 };
 
 enum backup_gfs_action {
-    BACKUP_GFS_KEEP = 0,  /* selected by a GFS rule (or too recent to judge) */
-    BACKUP_GFS_EXTEND,    /* kept, and its lock must move to new_retain_until */
-    BACKUP_GFS_RETAINED,  /* past the counts but still locked: wait, never delete */
-    BACKUP_GFS_EXPIRE,    /* past the counts and unlocked: delete */
+    BACKUP_GFS_KEEP = 0, /* selected by a GFS rule (or too recent to judge) */
+    BACKUP_GFS_EXTEND,   /* kept, and its lock must move to new_retain_until */
+    BACKUP_GFS_RETAINED, /* past the counts but still locked: wait, never delete */
+    BACKUP_GFS_EXPIRE,   /* past the counts and unlocked: delete */
 };
 
 /* Reasons for KEEP/EXTEND (bits). */
@@ -350,8 +345,8 @@ CM_NODISCARD int backup_metrics_create(struct backup_metrics **out);
 void backup_metrics_destroy(struct backup_metrics *m);
 /* Records one capture of ns under policy. Apps beyond BACKUP_METRICS_MAX_APPS are
  * counted in an overflow counter only. Thread-safe; cannot fail. */
-void backup_metrics_capture(struct backup_metrics *m, const char *ns, const char *policy,
-                            bool ok, uint64_t bytes, double seconds, time_t when);
+void backup_metrics_capture(struct backup_metrics *m, const char *ns, const char *policy, bool ok,
+                            uint64_t bytes, double seconds, time_t when);
 /* Sets ns's last success time from the bucket (at executor start) without counting a
  * capture; an older time never replaces a newer one. Thread-safe; cannot fail. */
 void backup_metrics_seen(struct backup_metrics *m, const char *ns, const char *policy,
@@ -367,8 +362,7 @@ void backup_metrics_prune_report(struct backup_metrics *m, const struct backup_p
  * that hit any per-point or per-namespace error); ok sets the last-success time to
  * when. left_alone: namespaces the pass could not judge (their policy is not loaded),
  * kept as a gauge. Thread-safe; cannot fail. */
-void backup_metrics_maintenance(struct backup_metrics *m, bool ok, time_t when,
-                                size_t left_alone);
+void backup_metrics_maintenance(struct backup_metrics *m, bool ok, time_t when, size_t left_alone);
 void backup_metrics_set_leader(struct backup_metrics *m, bool is_leader);
 void backup_metrics_set_running(struct backup_metrics *m, int running);
 /* Appends the Prometheus text exposition (format 0.0.4). Thread-safe. Returns 0 or
@@ -388,8 +382,8 @@ struct policy_set;
  * one set: the policies of the backup CLI, the executor, restore and the audit. n == 0
  * gives an empty set. Returns 0, the loader's codes or CM_ENOMEM, with err naming
  * "file:line:col"; *out untouched on failure. */
-CM_NODISCARD int backup_policies_load(const char *const *paths, size_t n,
-                                      struct policy_set **out, struct cm_err *err);
+CM_NODISCARD int backup_policies_load(const char *const *paths, size_t n, struct policy_set **out,
+                                      struct cm_err *err);
 
 /* The backup_policy_lookup_fn of the executor, maintenance and `backup prune`: ctx is
  * a const struct policy_set *, and the result its BackupPolicy named name, or NULL when
@@ -417,10 +411,10 @@ CM_NODISCARD int backup_creds_resolve(struct kube_client *kube, const char *secr
 
 /* Where restore points live; a value type. Strings borrowed. */
 struct backup_location {
-    const char *endpoint;  /* "" or NULL: AWS for region */
-    const char *region;    /* "" or NULL: us-east-1 */
+    const char *endpoint; /* "" or NULL: AWS for region */
+    const char *region;   /* "" or NULL: us-east-1 */
     const char *bucket;
-    const char *prefix;    /* "" or NULL: none */
+    const char *prefix; /* "" or NULL: none */
     bool path_style;
 };
 
@@ -439,9 +433,8 @@ CM_NODISCARD int backup_s3_open(const struct backup_location *loc,
 /* Reads the encryption key from the Secret `name` in namespace ns (data key "key", in
  * any of backup_key_parse's encodings after base64). Returns 0, CM_ENOENT, CM_EINVAL
  * or kube's codes. */
-CM_NODISCARD int backup_key_from_secret(struct kube_client *kube, const char *ns,
-                                        const char *name, struct backup_key *out,
-                                        struct cm_err *err);
+CM_NODISCARD int backup_key_from_secret(struct kube_client *kube, const char *ns, const char *name,
+                                        struct backup_key *out, struct cm_err *err);
 
 /* The S3 client of BackupPolicy bp, as the backup CLI, the executor (captures and
  * maintenance), restore and the audit all open it: bp's location with
@@ -489,8 +482,8 @@ struct backup_capture_result {
     char manifest_key[BACKUP_KEY_MAX + 1];
     size_t resources;
     size_t snapshots;
-    size_t skipped;          /* resource types RBAC forbade (named in the manifest) */
-    uint64_t archive_bytes;  /* stored bytes of the archive */
+    size_t skipped;         /* resource types RBAC forbade (named in the manifest) */
+    uint64_t archive_bytes; /* stored bytes of the archive */
     double seconds;
 };
 
@@ -514,7 +507,7 @@ CM_NODISCARD int backup_capture_run(const struct backup_capture_opts *o,
 /* One stored object version of a restore point. */
 struct backup_rp_object {
     char *key;
-    char *version_id;  /* "" when unversioned */
+    char *version_id; /* "" when unversioned */
     uint64_t size;
     bool is_delete_marker;
 };
@@ -523,17 +516,17 @@ struct backup_rp_object {
 struct backup_rp_info {
     char namespace_[64];
     char id[BACKUP_ID_LEN + 1];
-    time_t created;             /* from the id */
-    bool complete;              /* a manifest.json version exists */
-    uint64_t bytes;             /* sum of object versions (delete markers excluded) */
+    time_t created; /* from the id */
+    bool complete;  /* a manifest.json version exists */
+    uint64_t bytes; /* sum of object versions (delete markers excluded) */
     /* From the manifest when loaded (backup_catalog_list with details): */
     bool has_details;
     char policy[254];
-    char lock_mode[16];         /* "NONE", "GOVERNANCE", "COMPLIANCE"; "" unknown */
-    time_t retain_until;        /* manifest's date (extensions may have moved it later) */
+    char lock_mode[16];  /* "NONE", "GOVERNANCE", "COMPLIANCE"; "" unknown */
+    time_t retain_until; /* manifest's date (extensions may have moved it later) */
     size_t n_resources;
     size_t n_snapshots;
-    size_t n_skipped;           /* resource types RBAC forbade during the capture */
+    size_t n_skipped; /* resource types RBAC forbade during the capture */
     char key_id[32];
     char problem[CM_ERR_MSG_MAX]; /* why the manifest could not be read, else "" */
     struct backup_rp_object *objects;
@@ -548,8 +541,7 @@ struct backup_catalog;
  * Returns 0, CM_ENOMEM, CM_ETOOBIG (over BACKUP_CATALOG_MAX points) or s3 codes. */
 #define BACKUP_CATALOG_MAX 100000
 CM_NODISCARD int backup_catalog_list(struct s3_client *s3, const char *prefix, const char *ns,
-                                     bool details, struct backup_catalog **out,
-                                     struct cm_err *err);
+                                     bool details, struct backup_catalog **out, struct cm_err *err);
 size_t backup_catalog_count(const struct backup_catalog *c);
 /* Borrowed until destroy. */
 const struct backup_rp_info *backup_catalog_get(const struct backup_catalog *c, size_t i);
@@ -616,9 +608,9 @@ struct backup_verify_object {
     char key[BACKUP_KEY_MAX + 1];
     char version_id[257];
     uint64_t size;
-    char lock_mode[16];      /* from the server (HEAD) */
-    time_t retain_until;     /* from the server */
-    bool lock_ok;            /* mode and date at least what the manifest promises */
+    char lock_mode[16];  /* from the server (HEAD) */
+    time_t retain_until; /* from the server */
+    bool lock_ok;        /* mode and date at least what the manifest promises */
 };
 
 struct backup_verify_report {
@@ -626,12 +618,12 @@ struct backup_verify_report {
     char id[BACKUP_ID_LEN + 1];
     size_t resources_checked; /* entries whose SHA-256 matched */
     size_t resources_total;
-    bool resources_skipped;   /* encrypted archive and no key given */
-    bool archive_ok;          /* stored size and SHA-256 match */
+    bool resources_skipped;                 /* encrypted archive and no key given */
+    bool archive_ok;                        /* stored size and SHA-256 match */
     struct backup_verify_object objects[2]; /* the archive and manifest.json */
     size_t n_objects;
-    size_t foreign_versions;  /* later versions of manifest.json or the archive: never
-                                 written by lockwarden, ignored by reads (pinned) */
+    size_t foreign_versions; /* later versions of manifest.json or the archive: never
+                                written by lockwarden, ignored by reads (pinned) */
 };
 
 /* Reads every object of ns/id back: the manifest, the archive (each entry's SHA-256,
@@ -652,22 +644,22 @@ struct backup_prune_item {
     char id[BACKUP_ID_LEN + 1];
     bool complete;
     struct backup_gfs_decision decision;
-    time_t retain_until;    /* the earliest date of its object versions (0: none) */
-    bool done;              /* the action was carried out (deleted / extended) */
-    bool retained_by_lock;  /* a delete hit Object Lock (AccessDenied): kept */
+    time_t retain_until;        /* the earliest date of its object versions (0: none) */
+    bool done;                  /* the action was carried out (deleted / extended) */
+    bool retained_by_lock;      /* a delete hit Object Lock (AccessDenied): kept */
     char error[CM_ERR_MSG_MAX]; /* a failure on this point, else "" */
 };
 
 struct backup_prune_report {
     struct backup_prune_item *items;
     size_t n_items;
-    size_t counts[4];       /* per enum backup_gfs_action */
+    size_t counts[4]; /* per enum backup_gfs_action */
     size_t deleted;
     size_t extended;
-    size_t errors;          /* failed points, plus namespaces that could not be judged */
+    size_t errors;           /* failed points, plus namespaces that could not be judged */
     size_t retained_by_lock; /* RETAINED decisions plus deletes refused by the lock */
-    size_t left_alone;      /* namespaces whose newest manifest names a policy that
-                               is not loaded: nothing deleted or extended */
+    size_t left_alone;       /* namespaces whose newest manifest names a policy that
+                                is not loaded: nothing deleted or extended */
 };
 
 /* Maps a namespace's policy name (from its newest manifest) to the policy that judges
@@ -684,13 +676,13 @@ typedef bool (*backup_prune_ns_fn)(const char *ns, bool begin, void *ctx);
 struct backup_prune_opts {
     struct s3_client *s3;
     const char *prefix;
-    const char *namespace_;            /* NULL: every namespace in the bucket */
-    backup_policy_lookup_fn lookup;    /* required */
+    const char *namespace_;         /* NULL: every namespace in the bucket */
+    backup_policy_lookup_fn lookup; /* required */
     void *lookup_ctx;
-    time_t now;                        /* 0: wall clock */
-    bool dry_run;                      /* decide and report, change nothing */
-    int64_t extend_margin_s;           /* 0: GFS window only; see backup_gfs_decide_margin */
-    backup_prune_ns_fn ns_hook;        /* NULL: none */
+    time_t now;                 /* 0: wall clock */
+    bool dry_run;               /* decide and report, change nothing */
+    int64_t extend_margin_s;    /* 0: GFS window only; see backup_gfs_decide_margin */
+    backup_prune_ns_fn ns_hook; /* NULL: none */
     void *ns_hook_ctx;
 };
 
@@ -731,8 +723,8 @@ struct backup_maint_result {
     size_t extended;
     size_t deleted;
     size_t retained_by_lock;
-    size_t left_alone;       /* namespaces whose policy is not loaded: untouched */
-    size_t errors;           /* per-point and per-namespace failures */
+    size_t left_alone; /* namespaces whose policy is not loaded: untouched */
+    size_t errors;     /* per-point and per-namespace failures */
 };
 
 /* Runs GFS prune with lock extension on every distinct location (endpoint after the
@@ -751,24 +743,24 @@ CM_NODISCARD int backup_maint_run(const struct backup_maint_opts *o,
 /* ---- executor (backup_executor.c) ---- */
 
 struct backup_executor_opts {
-    const struct policy_set *policies; /* required; borrowed for the run */
+    const struct policy_set *policies;  /* required; borrowed for the run */
     const struct kube_config *kube_cfg; /* required; each worker makes its own client */
-    const char *endpoint_override;    /* NULL: each policy's endpoint */
-    const char *secret_namespace;     /* where credentials/key Secrets live */
+    const char *endpoint_override;      /* NULL: each policy's endpoint */
+    const char *secret_namespace;       /* where credentials/key Secrets live */
     const char *tool_version;
-    unsigned max_concurrent;          /* captures at once; 0 = 2 */
-    uint64_t tick_ms;                 /* scheduling period; 0 = 15000 */
-    bool leader_elect;                /* take the Lease before scheduling */
-    const char *lease_namespace;      /* Lease location; NULL = secret_namespace */
-    const char *lease_name;           /* NULL = "lockwarden-executor" */
-    const char *identity;             /* holder identity; NULL = hostname-pid */
-    unsigned lease_seconds;           /* 0 = 15 */
-    const char *metrics_addr;         /* "127.0.0.1:9464"; NULL/"" = no HTTP server */
-    bool once;                        /* one scheduling pass, wait for its captures, one
-                                         maintenance pass, exit */
-    uint64_t snapshot_timeout_ms;     /* passed to captures (0 = default) */
-    uint64_t maintenance_interval_s;  /* 0 = BACKUP_MAINT_INTERVAL_DEFAULT */
-    bool maintenance_only;            /* no captures: maintenance passes only */
+    unsigned max_concurrent;         /* captures at once; 0 = 2 */
+    uint64_t tick_ms;                /* scheduling period; 0 = 15000 */
+    bool leader_elect;               /* take the Lease before scheduling */
+    const char *lease_namespace;     /* Lease location; NULL = secret_namespace */
+    const char *lease_name;          /* NULL = "lockwarden-executor" */
+    const char *identity;            /* holder identity; NULL = hostname-pid */
+    unsigned lease_seconds;          /* 0 = 15 */
+    const char *metrics_addr;        /* "127.0.0.1:9464"; NULL/"" = no HTTP server */
+    bool once;                       /* one scheduling pass, wait for its captures, one
+                                        maintenance pass, exit */
+    uint64_t snapshot_timeout_ms;    /* passed to captures (0 = default) */
+    uint64_t maintenance_interval_s; /* 0 = BACKUP_MAINT_INTERVAL_DEFAULT */
+    bool maintenance_only;           /* no captures: maintenance passes only */
 };
 
 /* Runs the executor until SIGINT/SIGTERM (blocked in all threads and awaited by the
@@ -795,8 +787,8 @@ struct backup_app {
     char namespace_[64];
     char policy[254];
 };
-CM_NODISCARD int backup_apps_discover(struct kube_client *kube, struct backup_app **apps,
-                                      size_t *n, struct cm_err *err);
+CM_NODISCARD int backup_apps_discover(struct kube_client *kube, struct backup_app **apps, size_t *n,
+                                      struct cm_err *err);
 
 /* ==== restore and compliance audit (restore_*.c, audit_*.c) ========================== */
 /* Design note
@@ -860,14 +852,14 @@ const char *backup_restore_nsmap_apply(const struct backup_restore_nsmap *m, con
 
 /* A VolumeSnapshot the restore point recorded for a PVC. All strings borrowed. */
 struct backup_restore_snapref {
-    const char *ns;               /* the PVC's namespace at capture */
-    const char *pvc;              /* the PVC's name */
-    const char *snapshot;         /* VolumeSnapshot name at capture (may be NULL) */
-    const char *content;          /* VolumeSnapshotContent name (may be NULL) */
-    const char *snapshot_handle;  /* CSI snapshot handle (may be NULL) */
-    const char *driver;           /* CSI driver (may be NULL) */
-    const char *snapshot_class;   /* VolumeSnapshotClass (may be NULL) */
-    const char *restore_size;     /* "1Gi" (may be NULL) */
+    const char *ns;              /* the PVC's namespace at capture */
+    const char *pvc;             /* the PVC's name */
+    const char *snapshot;        /* VolumeSnapshot name at capture (may be NULL) */
+    const char *content;         /* VolumeSnapshotContent name (may be NULL) */
+    const char *snapshot_handle; /* CSI snapshot handle (may be NULL) */
+    const char *driver;          /* CSI driver (may be NULL) */
+    const char *snapshot_class;  /* VolumeSnapshotClass (may be NULL) */
+    const char *restore_size;    /* "1Gi" (may be NULL) */
 };
 
 /* Rewrites one captured object in place into what restore sends: drops the fields the
@@ -892,8 +884,8 @@ bool backup_restore_is_derived(const cJSON *obj, const char **why);
  * cluster-scoped VolumeSnapshotContent behind it: "lw-r-<ns>-<id>-<pvc>" (one per
  * target namespace, so two clones never share a content). Cut to 253 bytes without a
  * trailing '-', into buf (>= BACKUP_RESTORE_NAME_MAX + 1). Cannot fail. */
-void backup_restore_snapshot_name(const char *point_id, const char *ns, const char *pvc,
-                                  char *buf, size_t len);
+void backup_restore_snapshot_name(const char *point_id, const char *ns, const char *pvc, char *buf,
+                                  size_t len);
 
 /* Builds the pre-provisioned VolumeSnapshotContent content_name (*content) and the
  * VolumeSnapshot ns/name (*snap) bound to it, importing ref's CSI snapshot handle.
@@ -921,20 +913,20 @@ struct s3_client;
  * backup_catalog_list (object versions: a delete marker does not hide a point). *ids
  * is a new array of *n ids (cm_free; NULL when *n is 0). Returns 0, CM_ETOOBIG (more
  * than BACKUP_RESTORE_MAX_IDS), CM_EINVAL (bad namespace), CM_ENOMEM or the s3 codes. */
-CM_NODISCARD int backup_restore_list_ids(struct s3_client *s3, const char *prefix,
-                                         const char *ns, char (**ids)[BACKUP_ID_LEN + 1],
-                                         size_t *n, struct cm_err *err);
+CM_NODISCARD int backup_restore_list_ids(struct s3_client *s3, const char *prefix, const char *ns,
+                                         char (**ids)[BACKUP_ID_LEN + 1], size_t *n,
+                                         struct cm_err *err);
 
 /* A restore point read back and verified. Read-only for users. */
 struct backup_restore_point {
-    struct backup_manifest *mf;   /* the parsed manifest (owned) */
+    struct backup_manifest *mf;      /* the parsed manifest (owned) */
     enum policy_lock_mode lock_mode; /* the weakest lock of manifest and archive, as the
                                         bucket reports it now */
-    time_t retain_until;          /* the earliest retain-until of the two (0 = none) */
-    bool legal_hold;              /* both objects under legal hold */
-    size_t foreign_versions;      /* later versions of manifest.json or the archive that
-                                     lockwarden did not write: ignored (reads are pinned) */
-    cJSON **objects;              /* keep_objects: parsed entries in manifest order */
+    time_t retain_until;             /* the earliest retain-until of the two (0 = none) */
+    bool legal_hold;                 /* both objects under legal hold */
+    size_t foreign_versions;         /* later versions of manifest.json or the archive that
+                                        lockwarden did not write: ignored (reads are pinned) */
+    cJSON **objects;                 /* keep_objects: parsed entries in manifest order */
     size_t n_objects;
 };
 
@@ -952,10 +944,9 @@ struct backup_restore_point {
  * or has been tampered with; also a corrupt manifest or archive); CM_EUNSUPPORTED
  * (another format); CM_EINVAL when an encrypted point gets no key or the wrong one;
  * CM_ETOOBIG, CM_ENOMEM, or the s3 codes. *out untouched on failure. */
-CM_NODISCARD int backup_restore_point_read(struct s3_client *s3, const char *prefix,
-                                           const char *ns, const char *id,
-                                           const struct backup_key *key, bool keep_objects,
-                                           struct backup_restore_point **out,
+CM_NODISCARD int backup_restore_point_read(struct s3_client *s3, const char *prefix, const char *ns,
+                                           const char *id, const struct backup_key *key,
+                                           bool keep_objects, struct backup_restore_point **out,
                                            struct cm_err *err);
 void backup_restore_point_destroy(struct backup_restore_point *p);
 
@@ -976,10 +967,10 @@ const char *backup_restore_status_name(enum backup_restore_status s);
 struct backup_restore_item {
     char api_version[128];
     char kind[64];
-    char ns[64];        /* target namespace, "" when cluster-scoped */
+    char ns[64]; /* target namespace, "" when cluster-scoped */
     char name[BACKUP_RESTORE_NAME_MAX + 1];
     enum backup_restore_status status;
-    char detail[512];   /* why skipped or failed, or "" */
+    char detail[512]; /* why skipped or failed, or "" */
 };
 
 struct backup_restore_result;
@@ -988,11 +979,9 @@ CM_NODISCARD int backup_restore_result_create(struct backup_restore_result **out
 void backup_restore_result_destroy(struct backup_restore_result *r);
 /* Appends an outcome; strings are copied (cut to the field sizes). detail may be NULL.
  * Returns 0, CM_ETOOBIG (more than BACKUP_RESTORE_MAX_ITEMS) or CM_ENOMEM. */
-CM_NODISCARD int backup_restore_result_add(struct backup_restore_result *r,
-                                           const char *api_version, const char *kind,
-                                           const char *ns, const char *name,
-                                           enum backup_restore_status status,
-                                           const char *detail);
+CM_NODISCARD int backup_restore_result_add(struct backup_restore_result *r, const char *api_version,
+                                           const char *kind, const char *ns, const char *name,
+                                           enum backup_restore_status status, const char *detail);
 size_t backup_restore_result_count(const struct backup_restore_result *r);
 const struct backup_restore_item *backup_restore_result_get(const struct backup_restore_result *r,
                                                             size_t i);
@@ -1009,8 +998,8 @@ CM_NODISCARD int backup_restore_result_format(const struct backup_restore_result
 
 struct backup_restore_opts {
     const struct backup_restore_nsmap *nsmap; /* may be NULL: same namespaces */
-    bool dry_run;          /* read-only: report what would be created/updated/skipped */
-    bool update_existing;  /* --existing update: PUT over existing objects (else skip) */
+    bool dry_run;         /* read-only: report what would be created/updated/skipped */
+    bool update_existing; /* --existing update: PUT over existing objects (else skip) */
 };
 
 /* Recreates rp's objects (rp must have been read with keep_objects, i.e. verified) in
@@ -1024,8 +1013,7 @@ struct backup_restore_opts {
  * outcome is appended to res; one object's failure never stops the others. Returns 0
  * when the run completed (look at res for failures), or CM_ENOMEM / the discovery
  * error when it could not run at all. Not thread-safe. */
-CM_NODISCARD int backup_restore_apply(struct kube_client *kc,
-                                      const struct backup_restore_point *rp,
+CM_NODISCARD int backup_restore_apply(struct kube_client *kc, const struct backup_restore_point *rp,
                                       const struct backup_restore_opts *o,
                                       struct backup_restore_result *res, struct cm_err *err);
 
@@ -1057,22 +1045,22 @@ enum backup_audit_guardrail {
 enum backup_audit_verify {
     BACKUP_AUDIT_VERIFY_NONE = 0, /* no restore point to verify */
     BACKUP_AUDIT_VERIFY_OK,
-    BACKUP_AUDIT_VERIFY_FAILED,   /* checksum mismatch, missing object, unreadable */
+    BACKUP_AUDIT_VERIFY_FAILED, /* checksum mismatch, missing object, unreadable */
 };
 
 /* Issue bits an app can carry; the class is derived from them. */
-#define BACKUP_AUDIT_ISSUE_UNBOUND (1u << 0)      /* no BackupPolicy binding */
-#define BACKUP_AUDIT_ISSUE_UNKNOWN_POLICY (1u << 1) /* binding names no loaded policy */
-#define BACKUP_AUDIT_ISSUE_GUARDRAIL (1u << 2)    /* fails a guardrail rule */
-#define BACKUP_AUDIT_ISSUE_NO_POINT (1u << 3)     /* no restore point */
-#define BACKUP_AUDIT_ISSUE_INCOMPLETE (1u << 4)   /* latest point has no manifest */
-#define BACKUP_AUDIT_ISSUE_VERIFY (1u << 5)       /* latest point does not verify */
-#define BACKUP_AUDIT_ISSUE_STALE (1u << 6)        /* older than the RPO boundary */
-#define BACKUP_AUDIT_ISSUE_NO_LOCK (1u << 7)      /* not locked where required */
-#define BACKUP_AUDIT_ISSUE_LOCK_EXPIRED (1u << 8) /* retain-until is in the past */
-#define BACKUP_AUDIT_ISSUE_LOCK_WEAK (1u << 9)    /* GOVERNANCE where COMPLIANCE asked */
+#define BACKUP_AUDIT_ISSUE_UNBOUND (1u << 0)         /* no BackupPolicy binding */
+#define BACKUP_AUDIT_ISSUE_UNKNOWN_POLICY (1u << 1)  /* binding names no loaded policy */
+#define BACKUP_AUDIT_ISSUE_GUARDRAIL (1u << 2)       /* fails a guardrail rule */
+#define BACKUP_AUDIT_ISSUE_NO_POINT (1u << 3)        /* no restore point */
+#define BACKUP_AUDIT_ISSUE_INCOMPLETE (1u << 4)      /* latest point has no manifest */
+#define BACKUP_AUDIT_ISSUE_VERIFY (1u << 5)          /* latest point does not verify */
+#define BACKUP_AUDIT_ISSUE_STALE (1u << 6)           /* older than the RPO boundary */
+#define BACKUP_AUDIT_ISSUE_NO_LOCK (1u << 7)         /* not locked where required */
+#define BACKUP_AUDIT_ISSUE_LOCK_EXPIRED (1u << 8)    /* retain-until is in the past */
+#define BACKUP_AUDIT_ISSUE_LOCK_WEAK (1u << 9)       /* GOVERNANCE where COMPLIANCE asked */
 #define BACKUP_AUDIT_ISSUE_POLICY_NO_LOCK (1u << 10) /* immutable label, policy unlocked */
-#define BACKUP_AUDIT_ISSUE_NO_SCHEDULE (1u << 11) /* schedule never fired: RPO unknown */
+#define BACKUP_AUDIT_ISSUE_NO_SCHEDULE (1u << 11)    /* schedule never fired: RPO unknown */
 #define BACKUP_AUDIT_ISSUE_COUNT_ 12
 
 /* "unbound", "unknown-policy", ... Cannot fail; "?" for an unknown bit. */
@@ -1081,33 +1069,33 @@ const char *backup_audit_issue_name(unsigned bit);
 /* What is known about one app. All pointers are borrowed for the call; NULL strings
  * mean "not known / not applicable". */
 struct backup_audit_facts {
-    const char *kind;               /* "Deployment" | "StatefulSet"; required */
-    const char *ns;                 /* required */
-    const char *name;               /* required */
+    const char *kind; /* "Deployment" | "StatefulSet"; required */
+    const char *ns;   /* required */
+    const char *name; /* required */
     enum backup_audit_guardrail guardrail;
-    const char *guardrail_detail;   /* failing policy/rule and message */
-    const char *policy;             /* bound BackupPolicy name; NULL = unbound */
-    bool policy_missing;            /* policy is named but not loaded */
-    const char *schedule;           /* the policy's schedule as written */
-    const struct policy_cron *cron; /* parsed schedule; NULL = none */
+    const char *guardrail_detail;        /* failing policy/rule and message */
+    const char *policy;                  /* bound BackupPolicy name; NULL = unbound */
+    bool policy_missing;                 /* policy is named but not loaded */
+    const char *schedule;                /* the policy's schedule as written */
+    const struct policy_cron *cron;      /* parsed schedule; NULL = none */
     enum policy_lock_mode lock_required; /* NONE = immutability not required */
-    bool policy_lacks_lock;         /* the app asks immutable, the policy has no lock */
-    const char *point;              /* latest restore point id; NULL = none */
-    time_t point_time;              /* when it was taken; <= 0 unknown (no age, no RPO) */
-    bool point_complete;            /* its manifest exists */
+    bool policy_lacks_lock;              /* the app asks immutable, the policy has no lock */
+    const char *point;                   /* latest restore point id; NULL = none */
+    time_t point_time;                   /* when it was taken; <= 0 unknown (no age, no RPO) */
+    bool point_complete;                 /* its manifest exists */
     enum backup_audit_verify verify;
     const char *verify_detail;
     enum policy_lock_mode lock_mode; /* read back from the bucket; NONE = no lock */
-    time_t retain_until;            /* 0 = none */
+    time_t retain_until;             /* 0 = none */
     bool legal_hold;
 };
 
 /* The verdict for one app. Value type. */
 struct backup_audit_verdict {
     enum backup_audit_class cls;
-    unsigned issues;        /* BACKUP_AUDIT_ISSUE_* bits */
-    time_t rpo_boundary;    /* the oldest acceptable point time; 0 = not applicable */
-    long long age_s;        /* now - point_time, >= 0; -1 without a point */
+    unsigned issues;     /* BACKUP_AUDIT_ISSUE_* bits */
+    time_t rpo_boundary; /* the oldest acceptable point time; 0 = not applicable */
+    long long age_s;     /* now - point_time, >= 0; -1 without a point */
     bool lock_required;
 };
 
@@ -1137,7 +1125,7 @@ struct backup_audit_app {
     char policy[BACKUP_RESTORE_NAME_MAX + 1]; /* "" = unbound */
     char schedule[128];
     enum policy_lock_mode lock_required;
-    char point[BACKUP_RESTORE_NAME_MAX + 1];  /* "" = none */
+    char point[BACKUP_RESTORE_NAME_MAX + 1]; /* "" = none */
     time_t point_time;
     bool point_complete;
     enum backup_audit_verify verify;
@@ -1169,8 +1157,7 @@ void backup_audit_report_destroy(struct backup_audit_report *r);
  * Returns 0, CM_EINVAL (kind, ns or name missing), CM_ETOOBIG (more than
  * BACKUP_AUDIT_MAX_APPS) or CM_ENOMEM; r unchanged on failure. */
 CM_NODISCARD int backup_audit_report_add(struct backup_audit_report *r,
-                                         const struct backup_audit_facts *f,
-                                         struct cm_err *err);
+                                         const struct backup_audit_facts *f, struct cm_err *err);
 /* Removes the apps of namespace ns (kube-system and the like). Cannot fail. */
 void backup_audit_report_exclude(struct backup_audit_report *r, const char *ns);
 /* Sorts the apps by namespace, name, kind (deterministic output). Cannot fail. */
@@ -1180,8 +1167,7 @@ const struct backup_audit_app *backup_audit_report_get(const struct backup_audit
                                                        size_t i);
 time_t backup_audit_report_now(const struct backup_audit_report *r);
 /* Apps per class. */
-size_t backup_audit_report_tally(const struct backup_audit_report *r,
-                                 enum backup_audit_class c);
+size_t backup_audit_report_tally(const struct backup_audit_report *r, enum backup_audit_class c);
 /* True when every app is protected (an empty cluster is compliant). */
 bool backup_audit_report_compliant(const struct backup_audit_report *r);
 
@@ -1200,18 +1186,18 @@ struct backup_audit_point {
     time_t created;
     bool complete;
     enum backup_audit_verify verify;
-    const char *verify_detail;          /* may be NULL */
-    enum policy_lock_mode lock_mode;    /* the weakest lock found on its objects */
-    time_t retain_until;                /* the earliest retain-until of its objects */
+    const char *verify_detail;       /* may be NULL */
+    enum policy_lock_mode lock_mode; /* the weakest lock found on its objects */
+    time_t retain_until;             /* the earliest retain-until of its objects */
     bool legal_hold;
 };
 
 /* How an app is bound. Value type. */
 struct backup_audit_binding {
-    const struct policy_backup *backup; /* the loaded policy, or NULL */
+    const struct policy_backup *backup;     /* the loaded policy, or NULL */
     char name[BACKUP_RESTORE_NAME_MAX + 1]; /* the policy the app names/binds ("" none) */
-    bool missing;                       /* name set but no such policy loaded */
-    bool lacks_lock;                    /* immutable: enabled, the policy has no lock */
+    bool missing;                           /* name set but no such policy loaded */
+    bool lacks_lock;                        /* immutable: enabled, the policy has no lock */
 };
 
 /* Decides an app's binding: its lockwarden.io/backup-policy annotation when present
@@ -1229,8 +1215,7 @@ void backup_audit_bind(const struct policy_set *ps, const cJSON *obj, const cJSO
 CM_NODISCARD int backup_audit_add_workload(struct backup_audit_report *r,
                                            const struct policy_set *ps, const cJSON *obj,
                                            const cJSON *ns_labels,
-                                           const struct backup_audit_point *pt,
-                                           struct cm_err *err);
+                                           const struct backup_audit_point *pt, struct cm_err *err);
 
 #define BACKUP_AUDIT_STATE_MAX_POINTS 100000
 
@@ -1249,7 +1234,7 @@ CM_NODISCARD int backup_audit_state_load(const char *name, const char *buf, size
 
 /* Where and how the live audit looks. Strings borrowed; NULL = the default. */
 struct backup_audit_live_opts {
-    const char *kubeconfig;        /* as backup_kube_open (NULL: in-cluster or ~/.kube) */
+    const char *kubeconfig; /* as backup_kube_open (NULL: in-cluster or ~/.kube) */
     const char *context;
     const char *endpoint_override; /* as backup_store_open */
     const char *secret_ns;         /* credentials/key Secrets (NULL: context's namespace) */
@@ -1276,7 +1261,6 @@ const char *backup_audit_age_format(long long age_s, char *buf, size_t len);
 CM_NODISCARD int backup_audit_issues_format(unsigned issues, const char *sep, struct cm_buf *out);
 /* Appends s with &, <, >, ", ' as entities (control bytes become U+FFFD). */
 CM_NODISCARD int backup_audit_html_escape(struct cm_buf *out, const char *s);
-CM_NODISCARD int backup_audit_render_html(const struct backup_audit_report *r,
-                                          struct cm_buf *out);
+CM_NODISCARD int backup_audit_render_html(const struct backup_audit_report *r, struct cm_buf *out);
 
 #endif /* BACKUP_BACKUP_H */

@@ -46,25 +46,25 @@
 /* ---- errors ---- */
 
 /* X(name, value, message): the one table of error codes. */
-#define CM_ERRNO_MAP(X)                                                                    \
-    X(CM_ENOMEM, -1, "out of memory")                                                      \
-    X(CM_EINVAL, -2, "invalid argument")                                                   \
-    X(CM_EPARSE, -3, "parse error")                                                        \
-    X(CM_ETOOBIG, -4, "limit exceeded")                                                    \
-    X(CM_EIO, -5, "input/output error")                                                    \
-    X(CM_ENOENT, -6, "not found")                                                          \
-    X(CM_EEXIST, -7, "already exists")                                                     \
-    X(CM_ETIMEDOUT, -8, "timed out")                                                       \
-    X(CM_EPROTO, -9, "protocol error")                                                     \
-    X(CM_EHTTP, -10, "unexpected HTTP status")                                             \
-    X(CM_EAUTH, -11, "access denied")                                                      \
-    X(CM_ELOCKED, -12, "retained by object lock")                                          \
-    X(CM_ECONFIG, -13, "invalid configuration")                                            \
-    X(CM_ECONN, -14, "connection failed")                                                  \
-    X(CM_ETLS, -15, "TLS or certificate error")                                            \
-    X(CM_EINTEGRITY, -16, "integrity check failed")                                        \
-    X(CM_ECANCELED, -17, "canceled")                                                       \
-    X(CM_EAGAIN, -18, "temporarily unavailable")                                           \
+#define CM_ERRNO_MAP(X)                                                                            \
+    X(CM_ENOMEM, -1, "out of memory")                                                              \
+    X(CM_EINVAL, -2, "invalid argument")                                                           \
+    X(CM_EPARSE, -3, "parse error")                                                                \
+    X(CM_ETOOBIG, -4, "limit exceeded")                                                            \
+    X(CM_EIO, -5, "input/output error")                                                            \
+    X(CM_ENOENT, -6, "not found")                                                                  \
+    X(CM_EEXIST, -7, "already exists")                                                             \
+    X(CM_ETIMEDOUT, -8, "timed out")                                                               \
+    X(CM_EPROTO, -9, "protocol error")                                                             \
+    X(CM_EHTTP, -10, "unexpected HTTP status")                                                     \
+    X(CM_EAUTH, -11, "access denied")                                                              \
+    X(CM_ELOCKED, -12, "retained by object lock")                                                  \
+    X(CM_ECONFIG, -13, "invalid configuration")                                                    \
+    X(CM_ECONN, -14, "connection failed")                                                          \
+    X(CM_ETLS, -15, "TLS or certificate error")                                                    \
+    X(CM_EINTEGRITY, -16, "integrity check failed")                                                \
+    X(CM_ECANCELED, -17, "canceled")                                                               \
+    X(CM_EAGAIN, -18, "temporarily unavailable")                                                   \
     X(CM_EUNSUPPORTED, -19, "not supported")
 
 enum cm_errno {

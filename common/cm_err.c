@@ -11,8 +11,8 @@ const char *cm_strerror(int code)
     switch (code) {
     case CM_OK:
         return "success";
-#define CM_ERR_MSG_(name, val, msg)                                                        \
-    case name:                                                                             \
+#define CM_ERR_MSG_(name, val, msg)                                                                \
+    case name:                                                                                     \
         return msg;
         CM_ERRNO_MAP(CM_ERR_MSG_)
 #undef CM_ERR_MSG_
@@ -26,8 +26,8 @@ const char *cm_errname(int code)
     switch (code) {
     case CM_OK:
         return "CM_OK";
-#define CM_ERR_NAME_(name, val, msg)                                                       \
-    case name:                                                                             \
+#define CM_ERR_NAME_(name, val, msg)                                                               \
+    case name:                                                                                     \
         return #name;
         CM_ERRNO_MAP(CM_ERR_NAME_)
 #undef CM_ERR_NAME_

@@ -31,7 +31,8 @@ static int read_fd(int fd, const char *path, size_t max, char **out, size_t *out
                 continue;
             rc = cm_err_from_errno(errno);
             cm_buf_free(&b);
-            return cm_err_set(err, rc, "%s: read: %s", path, cm_errno_str(errno, ebuf, sizeof(ebuf)));
+            return cm_err_set(err, rc, "%s: read: %s", path,
+                              cm_errno_str(errno, ebuf, sizeof(ebuf)));
         }
         if (n == 0)
             break;
@@ -58,7 +59,8 @@ int cm_fs_read_file(const char *path, size_t max, char **out, size_t *out_len, s
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        return cm_err_set(err, cm_err_from_errno(e), "%s: %s", path, cm_errno_str(e, ebuf, sizeof(ebuf)));
+        return cm_err_set(err, cm_err_from_errno(e), "%s: %s", path,
+                          cm_errno_str(e, ebuf, sizeof(ebuf)));
     }
     rc = read_fd(fd, path, max, out, out_len, err);
     (void)close(fd);
@@ -95,11 +97,13 @@ static int walk_dir(const char *path, int depth, size_t max_file, cm_fs_file_fn 
     size_t i;
 
     if (depth > FS_MAX_DEPTH)
-        return cm_err_set(err, CM_ETOOBIG, "%s: directories nested deeper than %d", path, FS_MAX_DEPTH);
+        return cm_err_set(err, CM_ETOOBIG, "%s: directories nested deeper than %d", path,
+                          FS_MAX_DEPTH);
     d = opendir(path);
     if (d == NULL) {
         int e = errno;
-        return cm_err_set(err, cm_err_from_errno(e), "%s: %s", path, cm_errno_str(e, ebuf, sizeof(ebuf)));
+        return cm_err_set(err, cm_err_from_errno(e), "%s: %s", path,
+                          cm_errno_str(e, ebuf, sizeof(ebuf)));
     }
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')
@@ -137,7 +141,8 @@ static int walk_dir(const char *path, int depth, size_t max_file, cm_fs_file_fn 
             rc = cm_err_set(err, CM_ENOMEM, "%s: out of memory", path);
             break;
         }
-        (void)snprintf(child, plen, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", names[i]);
+        (void)snprintf(child, plen, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/",
+                       names[i]);
         if (stat(child, &st) == 0 && S_ISDIR(st.st_mode))
             rc = walk(child, depth + 1, max_file, fn, ctx, err);
         else if (has_policy_suffix(names[i]))
@@ -164,7 +169,8 @@ static int walk(const char *path, int depth, size_t max_file, cm_fs_file_fn fn, 
     if (strcmp(path, "-") != 0) {
         if (stat(path, &st) != 0) {
             int e = errno;
-            return cm_err_set(err, cm_err_from_errno(e), "%s: %s", path, cm_errno_str(e, ebuf, sizeof(ebuf)));
+            return cm_err_set(err, cm_err_from_errno(e), "%s: %s", path,
+                              cm_errno_str(e, ebuf, sizeof(ebuf)));
         }
         if (S_ISDIR(st.st_mode))
             return walk_dir(path, depth, max_file, fn, ctx, err);
@@ -209,7 +215,8 @@ int cm_fs_write_atomic(const char *path, const void *data, size_t n, unsigned mo
     fd = mkstemp(tmp);
     if (fd < 0) {
         e = errno;
-        rc = cm_err_set(err, cm_err_from_errno(e), "%s: %s", path, cm_errno_str(e, ebuf, sizeof(ebuf)));
+        rc = cm_err_set(err, cm_err_from_errno(e), "%s: %s", path,
+                        cm_errno_str(e, ebuf, sizeof(ebuf)));
         goto cleanup;
     }
     if (fchmod(fd, (mode_t)mode) != 0)

@@ -85,12 +85,12 @@ enum policy_lock_mode { POLICY_LOCK_NONE = 0, POLICY_LOCK_GOVERNANCE, POLICY_LOC
 /* A parsed cron schedule (5 fields or @hourly/@daily/@weekly/@monthly/@yearly/
  * @annually/@midnight). Value type; fields are read-only for users. */
 struct policy_cron {
-    uint64_t minutes;  /* bit m set: minute m (0-59) */
-    uint32_t hours;    /* bit h: hour 0-23 */
-    uint32_t mdays;    /* bit d: day of month 1-31 */
-    uint16_t months;   /* bit m: month 1-12 */
-    uint8_t wdays;     /* bit w: weekday 0-6, Sunday = 0 (7 is accepted as Sunday) */
-    bool mday_star;    /* day-of-month field was "*" (cron's OR rule for dom/dow) */
+    uint64_t minutes; /* bit m set: minute m (0-59) */
+    uint32_t hours;   /* bit h: hour 0-23 */
+    uint32_t mdays;   /* bit d: day of month 1-31 */
+    uint16_t months;  /* bit m: month 1-12 */
+    uint8_t wdays;    /* bit w: weekday 0-6, Sunday = 0 (7 is accepted as Sunday) */
+    bool mday_star;   /* day-of-month field was "*" (cron's OR rule for dom/dow) */
     bool wday_star;
 };
 
@@ -106,7 +106,7 @@ time_t policy_cron_prev(const struct policy_cron *c, time_t at);
  * never NULL ("" when not set) unless noted. */
 struct policy_backup {
     const char *name;
-    const char *schedule;            /* as written */
+    const char *schedule; /* as written */
     struct policy_cron cron;
     struct {
         uint32_t hourly, daily, weekly, monthly, yearly;
@@ -114,16 +114,16 @@ struct policy_backup {
     enum policy_lock_mode lock_mode; /* NONE when objectLock is absent */
     uint32_t lock_days;              /* > 0 when lock_mode != NONE */
     struct {
-        const char *endpoint;        /* "" = AWS default for the region */
+        const char *endpoint; /* "" = AWS default for the region */
         const char *region;
         const char *bucket;
-        const char *prefix;          /* "" or ends without '/' */
+        const char *prefix; /* "" or ends without '/' */
         bool path_style;
         const char *credentials_secret; /* Secret name ("" = from the environment) */
     } location;
-    const char *volume_snapshot_class;   /* "" = the cluster default */
-    const char *encryption_key_secret;   /* "" = no client-side encryption */
-    const void *selector_;           /* private: compiled default-binding selector */
+    const char *volume_snapshot_class; /* "" = the cluster default */
+    const char *encryption_key_secret; /* "" = no client-side encryption */
+    const void *selector_;             /* private: compiled default-binding selector */
 };
 
 /* ---- loading ---- */
@@ -178,12 +178,12 @@ enum policy_action { POLICY_AUDIT = 0, POLICY_ENFORCE };
 /* One rule's outcome. Strings are borrowed from the set (policy, rule) or owned by
  * the report (message); they live until the report's next eval or destroy. */
 struct policy_rule_result {
-    const char *policy;            /* policy name; namespaced Policies are "ns/name" */
+    const char *policy; /* policy name; namespaced Policies are "ns/name" */
     const char *rule;
     enum policy_result result;
-    enum policy_action action;     /* after validationFailureActionOverrides */
-    const char *message;           /* Kyverno's wording for fail/error; "" for pass/skip */
-    const char *path;              /* failing path ("/metadata/labels/x/"), or "" */
+    enum policy_action action; /* after validationFailureActionOverrides */
+    const char *message;       /* Kyverno's wording for fail/error; "" for pass/skip */
+    const char *path;          /* failing path ("/metadata/labels/x/"), or "" */
 };
 
 struct policy_report;
@@ -216,10 +216,10 @@ CM_NODISCARD int policy_report_format(const struct policy_report *r, bool audit_
 /* ---- binding (the mutating webhook and the executor) ---- */
 
 enum policy_bind_status {
-    POLICY_BIND_NONE = 0,      /* not a Deployment/StatefulSet, or no BackupPolicy applies */
-    POLICY_BIND_OK,            /* backup is the policy to bind */
-    POLICY_BIND_UNKNOWN,       /* the dataprotection label names no BackupPolicy */
-    POLICY_BIND_NO_LOCK,       /* immutable: enabled but backup has no Object Lock */
+    POLICY_BIND_NONE = 0, /* not a Deployment/StatefulSet, or no BackupPolicy applies */
+    POLICY_BIND_OK,       /* backup is the policy to bind */
+    POLICY_BIND_UNKNOWN,  /* the dataprotection label names no BackupPolicy */
+    POLICY_BIND_NO_LOCK,  /* immutable: enabled but backup has no Object Lock */
 };
 
 struct policy_binding {

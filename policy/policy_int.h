@@ -114,8 +114,8 @@ enum pol_pat_status { POL_PAT_PASS = 0, POL_PAT_FAIL, POL_PAT_SKIP, POL_PAT_ERRO
 
 struct pol_pat_result {
     enum pol_pat_status status;
-    char path[512];  /* Kyverno's path with trailing '/', e.g. "/metadata/labels/x/" */
-    char msg[512];   /* reason for FAIL/ERROR/SKIP, Kyverno's wording where it has one */
+    char path[512]; /* Kyverno's path with trailing '/', e.g. "/metadata/labels/x/" */
+    char msg[512];  /* reason for FAIL/ERROR/SKIP, Kyverno's wording where it has one */
 };
 
 /* Compiles a validate pattern (any JSON value; normally an object). On failure *bad
@@ -159,7 +159,7 @@ struct pol_pnode;
 /* One key of a map pattern, in Kyverno's evaluation order. */
 struct pol_pentry {
     enum pol_anchor anchor;
-    char *key;                   /* without its anchor, NUL-terminated */
+    char *key; /* without its anchor, NUL-terminated */
     size_t key_len;
     struct pol_wildcard *key_wc; /* metadata label/annotation key with '*'/'?': expanded
                                     against the resource's keys (ExpandInMetadata) */
@@ -168,12 +168,12 @@ struct pol_pentry {
 
 struct pol_pnode {
     enum pol_pnode_kind kind;
-    bool b;                 /* POL_PN_BOOL */
-    bool is_int;            /* POL_PN_NUMBER: an int64 pattern (else float64) */
+    bool b;      /* POL_PN_BOOL */
+    bool is_int; /* POL_PN_NUMBER: an int64 pattern (else float64) */
     int64_t i;
     double d;
-    struct pol_strpat *sp;  /* POL_PN_STRING */
-    bool is_star;           /* the string is exactly "*" */
+    struct pol_strpat *sp;   /* POL_PN_STRING */
+    bool is_star;            /* the string is exactly "*" */
     struct pol_pentry *ents; /* POL_PN_MAP */
     size_t n_ents;
     struct pol_pnode **elems; /* POL_PN_ARRAY (never empty) */

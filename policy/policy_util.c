@@ -67,8 +67,7 @@ static const char *type_name(const cJSON *v)
 /* The member key of obj when it has the wanted JSON type: 0 with *out = NULL when it is
  * absent or null (an error if required), else an error naming the type found. */
 static int get_typed(const struct pol_ctx *c, const cJSON *obj, const char *key, bool required,
-                     cJSON_bool (*is_type)(const cJSON *), const char *type_word,
-                     const cJSON **out)
+                     cJSON_bool (*is_type)(const cJSON *), const char *type_word, const cJSON **out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 

@@ -19,7 +19,12 @@ if command -v clang-format >/dev/null 2>&1; then
             drift=$((drift + 1))
         fi
     done
-    echo "lint: clang-format: $drift file(s) differ from .clang-format (informational)"
+    if [ $drift -gt 0 ]; then
+        echo "lint: clang-format: $drift file(s) differ from .clang-format (clang-format -i FILE)" >&2
+        status=1
+    else
+        echo "lint: clang-format: every file is formatted"
+    fi
 fi
 [ $status = 0 ] && echo "lint: no banned calls"
 exit $status

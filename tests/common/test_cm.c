@@ -24,7 +24,7 @@ static void test_buf_cap_boundary(void **state)
     assert_int_equal(b.len, 8);
     assert_string_equal(b.ptr, "12345678");
     assert_int_equal(cm_buf_addc(&b, 'x'), CM_ETOOBIG); /* cap + 1 */
-    assert_null(b.ptr);                                  /* reset on failure */
+    assert_null(b.ptr);                                 /* reset on failure */
     assert_int_equal(b.len, 0);
     assert_int_equal(cm_buf_addf(&b, "%d-%s", 42, "ab"), 0);
     assert_string_equal(b.ptr, "42-ab");
@@ -182,8 +182,9 @@ static void test_log_line(void **state)
     cm_log_set_fd(2);
     assert_int_equal(cm_fs_read_file(path, 1 << 20, &buf, &len, NULL), 0);
     assert_null(strstr(buf, "hidden"));
-    assert_non_null(strstr(buf, "\"level\":\"info\",\"mod\":\"t\",\"msg\":\"hello \\\"x\\\"\",\"uid\":"
-                                "\"u1\",\"n\":7,\"ok\":true,\"nul\":null,\"rules\":[\"a\"]}\n"));
+    assert_non_null(strstr(buf,
+                           "\"level\":\"info\",\"mod\":\"t\",\"msg\":\"hello \\\"x\\\"\",\"uid\":"
+                           "\"u1\",\"n\":7,\"ok\":true,\"nul\":null,\"rules\":[\"a\"]}\n"));
     assert_non_null(strstr(buf, "\"first\":\"kept\",\"truncated\":true}\n"));
     cm_free(buf);
     close(fd);
@@ -236,11 +237,16 @@ static void test_fs_tree(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf_cap_boundary), cmocka_unit_test(test_buf_oom),
-        cmocka_unit_test(test_json_escape),      cmocka_unit_test(test_parse_numbers),
-        cmocka_unit_test(test_time),             cmocka_unit_test(test_base64),
-        cmocka_unit_test(test_err),              cmocka_unit_test(test_log_line),
-        cmocka_unit_test(test_fs_tree),          cmocka_unit_test(test_hexval),
+        cmocka_unit_test(test_buf_cap_boundary),
+        cmocka_unit_test(test_buf_oom),
+        cmocka_unit_test(test_json_escape),
+        cmocka_unit_test(test_parse_numbers),
+        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_base64),
+        cmocka_unit_test(test_err),
+        cmocka_unit_test(test_log_line),
+        cmocka_unit_test(test_fs_tree),
+        cmocka_unit_test(test_hexval),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,9 +31,8 @@ static void test_oom_loop_tls(void **state)
     assert_int_equal(fake_kube_start(&o, &srv), 0);
     assert_int_equal(kube_config_create(fake_kube_url(srv), &cfg, &err), 0);
     assert_int_equal(kube_config_set_token(cfg, "tok"), 0);
-    assert_int_equal(kube_config_set_ca_pem(cfg, fake_kube_ca_pem(srv),
-                                            strlen(fake_kube_ca_pem(srv))),
-                     0);
+    assert_int_equal(
+        kube_config_set_ca_pem(cfg, fake_kube_ca_pem(srv), strlen(fake_kube_ca_pem(srv))), 0);
     kube_config_set_retry(cfg, 1, 1, 1, 0);
     for (n = 1;; n++) {
         struct kube_client *c = NULL;
@@ -48,10 +47,10 @@ static void test_oom_loop_tls(void **state)
         if (!cm_alloc_fault_fired()) {
             cm_alloc_fault_set(0);
             assert_int_equal(rc, 0);
-            assert_string_equal(cJSON_GetObjectItemCaseSensitive(
-                                    cJSON_GetObjectItemCaseSensitive(out, "data"), "k")
-                                    ->valuestring,
-                                "v");
+            assert_string_equal(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(out, "data"), "k")
+                    ->valuestring,
+                "v");
             cJSON_Delete(out);
             kube_client_destroy(c);
             break;

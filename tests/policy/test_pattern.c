@@ -726,10 +726,14 @@ static int setup_hooks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pattern_table),        cmocka_unit_test(test_pattern_compile_errors),
-        cmocka_unit_test(test_pattern_invalid_utf8), cmocka_unit_test(test_pattern_depth_limit),
-        cmocka_unit_test(test_pattern_string_limit), cmocka_unit_test(test_pattern_long_path),
-        cmocka_unit_test(test_pattern_oom),          cmocka_unit_test(test_pattern_eval_no_alloc),
+        cmocka_unit_test(test_pattern_table),
+        cmocka_unit_test(test_pattern_compile_errors),
+        cmocka_unit_test(test_pattern_invalid_utf8),
+        cmocka_unit_test(test_pattern_depth_limit),
+        cmocka_unit_test(test_pattern_string_limit),
+        cmocka_unit_test(test_pattern_long_path),
+        cmocka_unit_test(test_pattern_oom),
+        cmocka_unit_test(test_pattern_eval_no_alloc),
         cmocka_unit_test(test_pattern_threads),
         cmocka_unit_test(test_pattern_invalid_utf8_key),
     };
