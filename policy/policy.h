@@ -153,6 +153,10 @@ void policy_set_destroy(struct policy_set *s);
 size_t policy_set_policy_count(const struct policy_set *s);
 size_t policy_set_rule_count(const struct policy_set *s);
 size_t policy_set_backup_count(const struct policy_set *s);
+/* True when any rule's match/exclude or any validationFailureActionOverrides entry uses a
+ * namespaceSelector (which needs policy_request.namespace_labels to ever match). NULL
+ * gives false. Cannot fail; thread-safe. (Additive, for the webhook's warning.) */
+bool policy_set_uses_namespace_selector(const struct policy_set *s);
 /* i < policy_set_backup_count(); borrowed from the set. */
 const struct policy_backup *policy_set_backup_get(const struct policy_set *s, size_t i);
 /* By name: "goldpolicy", or the label form "k10-goldpolicy". NULL when none. */

@@ -383,6 +383,34 @@ size_t policy_set_rule_count(const struct policy_set *s)
     return s != NULL ? s->nrules : 0;
 }
 
+static bool match_uses_ns_selector(const struct pol_match *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->filters[i].ns_selector != NULL)
+            return true;
+    }
+    return false;
+}
+
+bool policy_set_uses_namespace_selector(const struct policy_set *s)
+{
+    if (s == NULL)
+        return false;
+    for (size_t i = 0; i < s->npols; i++) {
+        const struct pol_policy *p = &s->pols[i];
+        for (size_t j = 0; j < p->nov; j++) {
+            if (p->ov[j].ns_selector != NULL)
+                return true;
+        }
+        for (size_t j = 0; j < p->nrules; j++) {
+            if (match_uses_ns_selector(&p->rules[j].match) ||
+                match_uses_ns_selector(&p->rules[j].exclude))
+                return true;
+        }
+    }
+    return false;
+}
+
 size_t policy_set_backup_count(const struct policy_set *s)
 {
     return s != NULL ? s->nbackups : 0;

@@ -235,6 +235,33 @@ static void test_namespace_selector(void **state)
     policy_set_destroy(s);
 }
 
+/* policy_set_uses_namespace_selector: match, exclude (any) and overrides; NULL and none. */
+static void test_uses_namespace_selector(void **state)
+{
+    struct policy_set *s;
+
+    (void)state;
+    assert_false(policy_set_uses_namespace_selector(NULL));
+    s = rule_set("", "    match: {resources: {kinds: ['*'], namespaces: [prod]}}\n");
+    assert_false(policy_set_uses_namespace_selector(s));
+    policy_set_destroy(s);
+    s = rule_set("", "    match: {resources: {kinds: ['*'], namespaceSelector: {matchLabels: "
+                     "{env: prod}}}}\n");
+    assert_true(policy_set_uses_namespace_selector(s));
+    policy_set_destroy(s);
+    s = rule_set("", "    match: {resources: {kinds: ['*']}}\n"
+                     "    exclude:\n      any:\n      - resources: {namespaces: [dev]}\n"
+                     "      - resources: {namespaceSelector: {matchLabels: {env: dev}}}\n");
+    assert_true(policy_set_uses_namespace_selector(s));
+    policy_set_destroy(s);
+    s = rule_set("  validationFailureActionOverrides:\n"
+                 "  - action: Enforce\n"
+                 "    namespaceSelector: {matchLabels: {env: prod}}\n",
+                 "    match: {resources: {kinds: ['*']}}\n");
+    assert_true(policy_set_uses_namespace_selector(s));
+    policy_set_destroy(s);
+}
+
 static void test_annotations_and_operations(void **state)
 {
     struct policy_set *s;
@@ -908,6 +935,7 @@ int main(void)
         cmocka_unit_test(test_names_namespaces),
         cmocka_unit_test(test_selector),
         cmocka_unit_test(test_namespace_selector),
+        cmocka_unit_test(test_uses_namespace_selector),
         cmocka_unit_test(test_annotations_and_operations),
         cmocka_unit_test(test_any_all_exclude),
         cmocka_unit_test(test_actions),
