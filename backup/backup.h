@@ -403,7 +403,9 @@ CM_NODISCARD int backup_kube_open(const char *kubeconfig, const char *context,
 /* Fills creds for policy p: from the Secret p->location.credentials_secret in
  * namespace secret_ns (data keys aws_access_key_id/aws_secret_access_key or
  * AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, optional aws_session_token) when the policy
- * names one and kube is not NULL, else from the environment. Returns 0, CM_ENOENT
+ * names one and kube is not NULL, else from the environment, then the AWS shared
+ * credentials file ($AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials, profile
+ * $AWS_PROFILE or "default"). Returns 0, CM_ENOENT
  * (Secret or keys missing; err names them), CM_EAUTH, CM_ENOMEM, or kube's codes. */
 CM_NODISCARD int backup_creds_resolve(struct kube_client *kube, const char *secret_ns,
                                       const struct policy_backup *p, struct s3_credentials *creds,

@@ -101,7 +101,8 @@ int backup_creds_resolve(struct kube_client *kube, const char *secret_ns,
         return cm_err_set(err, CM_EINVAL, "credentials: no policy");
     if (p->location.credentials_secret == NULL || p->location.credentials_secret[0] == '\0' ||
         kube == NULL) {
-        rc = s3_credentials_from_env(creds, err);
+        /* The environment, then the AWS shared credentials file. */
+        rc = s3_credentials_load_default(creds, err);
         if (rc == CM_ENOENT)
             cm_err_prefix(err, "BackupPolicy %s names no credentials Secret", p->name);
         return rc;

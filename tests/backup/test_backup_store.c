@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_backup_store.c - the pure parts of backup_store.c: the policy lookup prune uses,
  * and when two locations are the same place (visited once by maintenance and `backup
- * list/prune`). */
+ * list/prune`), and where credentials come from without a Secret. */
 #include "backup/backup.h"
+#include "backup/s3/s3.h"
 #include "policy/policy.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -67,11 +71,71 @@ static void test_policy_lookup(void **state)
     policy_set_destroy(ps);
 }
 
+/* A policy without a credentials Secret takes the environment first, then the AWS
+ * shared credentials file ($AWS_SHARED_CREDENTIALS_FILE, profile $AWS_PROFILE), and
+ * says where it looked when neither has keys. */
+static void test_creds_env_then_file(void **state)
+{
+    static const char yaml[] =
+        "apiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\nmetadata:\n  name: daily\n"
+        "spec:\n  schedule: \"@daily\"\n  location:\n    region: us-east-1\n"
+        "    bucket: b-test\n";
+    static const char ini[] = "[default]\naws_access_key_id = FILEKEY\n"
+                              "aws_secret_access_key = filesecret\n"
+                              "[team]\naws_access_key_id = TEAMKEY\n"
+                              "aws_secret_access_key = teamsecret\n";
+    char path[] = "lw-creds-XXXXXX";
+    struct policy_loader *l = NULL;
+    struct policy_set *ps = NULL;
+    struct s3_credentials c;
+    struct cm_err err;
+    int fd;
+
+    (void)state;
+    assert_int_equal(policy_loader_create(&l, &err), 0);
+    assert_int_equal(policy_loader_add(l, "p.yaml", yaml, sizeof(yaml) - 1, &err), 0);
+    assert_int_equal(policy_loader_finish(l, &ps, &err), 0);
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, ini, sizeof(ini) - 1), (ssize_t)(sizeof(ini) - 1));
+    close(fd);
+    unsetenv("AWS_PROFILE");
+    setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
+    setenv("AWS_ACCESS_KEY_ID", "ENVKEY", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "envsecret", 1);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(backup_creds_resolve(NULL, NULL, backup_policy_lookup("daily", ps), &c, &err),
+                     0);
+    assert_string_equal(c.access_key, "ENVKEY"); /* the environment wins */
+    s3_credentials_cleanup(&c);
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    assert_int_equal(backup_creds_resolve(NULL, NULL, backup_policy_lookup("daily", ps), &c, &err),
+                     0);
+    assert_string_equal(c.access_key, "FILEKEY");
+    assert_string_equal(c.secret_key, "filesecret");
+    s3_credentials_cleanup(&c);
+    setenv("AWS_PROFILE", "team", 1);
+    assert_int_equal(backup_creds_resolve(NULL, NULL, backup_policy_lookup("daily", ps), &c, &err),
+                     0);
+    assert_string_equal(c.access_key, "TEAMKEY");
+    s3_credentials_cleanup(&c);
+    unsetenv("AWS_PROFILE");
+    /* neither: an error that names the policy */
+    unlink(path);
+    assert_int_equal(backup_creds_resolve(NULL, NULL, backup_policy_lookup("daily", ps), &c, &err),
+                     CM_ENOENT);
+    assert_non_null(strstr(err.msg, "daily"));
+    unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+    policy_set_destroy(ps);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_location_same),
         cmocka_unit_test(test_policy_lookup),
+        cmocka_unit_test(test_creds_env_then_file),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
