@@ -58,6 +58,11 @@ struct wh_config {
     unsigned request_timeout_ms; /* a request body must arrive within this */
     unsigned reload_interval_ms; /* periodic digest check (inotify fallback) */
     unsigned shutdown_grace_ms;  /* SIGTERM: how long in-flight requests may finish */
+    /* Namespace labels for namespaceSelector (wh_nslabels.c). Off by default. */
+    bool ns_labels_from_cluster;  /* list Namespaces from the API server */
+    char kubeconfig[WH_PATH_MAX]; /* "" = in-cluster when in a pod, else $KUBECONFIG */
+    char kube_context[256];       /* "" = current-context */
+    unsigned ns_refresh_s;        /* list every this many seconds (default 30) */
 };
 
 /* Looks up an environment variable; returns NULL when unset. */
@@ -65,16 +70,17 @@ typedef const char *(*wh_env_fn)(const char *name, void *ctx);
 
 /* Fills c with the defaults (listen 0.0.0.0:8443, 2 threads, info, reuseport, 1024
  * connections, 256 per address, 30 s idle, 10 s per request, reload check every 2 s,
- * 10 s shutdown grace). Cannot fail. */
+ * 10 s shutdown grace, no namespace labels, refreshed every 30 s when enabled).
+ * Cannot fail. */
 void wh_config_init(struct wh_config *c);
 
 /* Applies the LW_LISTEN, LW_TLS_CERT, LW_TLS_KEY, LW_POLICIES (comma-separated),
- * LW_THREADS, LW_LOG_LEVEL environment (through env, which may be NULL: no
- * environment), then the flags in argv[1..argc) (argv[0] is the command name), so
- * flags override the environment. Requires a certificate, a key and at least one
- * policies path. Returns 0, CM_EINVAL (err names the flag or variable and the bad
- * value) or, for --help, CM_ECANCELED with nothing in err. On failure c may be
- * partly updated. Not thread-safe (call before threads start). */
+ * LW_THREADS, LW_LOG_LEVEL, LW_NAMESPACE_LABELS (cluster|off), LW_KUBECONFIG environment (through
+ * env, which may be NULL: no environment), then the flags in argv[1..argc) (argv[0] is the command
+ * name), so flags override the environment. Requires a certificate, a key and at least one policies
+ * path. Returns 0, CM_EINVAL (err names the flag or variable and the bad value) or, for --help,
+ * CM_ECANCELED with nothing in err. On failure c may be partly updated. Not thread-safe (call
+ * before threads start). */
 CM_NODISCARD int wh_config_parse(struct wh_config *c, int argc, char **argv, wh_env_fn env,
                                  void *env_ctx, struct cm_err *err);
 

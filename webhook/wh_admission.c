@@ -3,6 +3,7 @@
  * policy set (validate) or decide the binding (mutate), and answer in the version
  * asked. No I/O, so that the server and the fuzz target run the same code. */
 #include "webhook/wh.h"
+#include "webhook/wh_int.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -290,9 +291,43 @@ static int allow_plain(struct cm_buf *resp, const char *api_version, const char 
     return rc;
 }
 
+/* The namespace labels the policies see: a Namespace's own, else its namespace's from
+ * the map (a lookup in the immutable map: no allocation, no I/O). */
+static const cJSON *ns_labels_for(const struct wh_nsmap *nsmap, const cJSON *object,
+                                  const struct wh_verdict *v, bool *ns_unknown)
+{
+    const char *kind = str_member(object, "kind");
+    const char *api_version = str_member(object, "apiVersion");
+    const cJSON *labels;
+    bool found = false;
+
+    if (kind != NULL && strcmp(kind, "Namespace") == 0 && api_version != NULL &&
+        strcmp(api_version, "v1") == 0) {
+        labels = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(object, "metadata"), "labels");
+        return cJSON_IsObject(labels) ? labels : NULL;
+    }
+    if (v->ns[0] == '\0')
+        return NULL;
+    labels = wh_nsmap_lookup(nsmap, v->ns, &found);
+    if (!found)
+        *ns_unknown = true;
+    return labels;
+}
+
 int wh_admission_handle(const struct policy_set *set, enum wh_endpoint ep, const char *body,
                         size_t len, struct policy_report *report, struct cm_buf *resp,
                         struct wh_verdict *v)
+{
+    bool ns_unknown = false;
+
+    return wh_admission_handle_ns(set, NULL, ep, body, len, report, resp, v, &ns_unknown);
+}
+
+int wh_admission_handle_ns(const struct policy_set *set, const struct wh_nsmap *nsmap,
+                           enum wh_endpoint ep, const char *body, size_t len,
+                           struct policy_report *report, struct cm_buf *resp, struct wh_verdict *v,
+                           bool *ns_unknown)
 {
     cJSON *root = NULL;
     const cJSON *req_json;
@@ -400,7 +435,7 @@ int wh_admission_handle(const struct policy_set *set, enum wh_endpoint ep, const
     req.old_object = cJSON_IsObject(old_object) ? old_object : NULL;
     req.operation = op;
     req.namespace_ = v->ns[0] != '\0' ? v->ns : NULL;
-    req.namespace_labels = NULL;
+    req.namespace_labels = ns_labels_for(nsmap, object, v, ns_unknown);
     if (ep == WH_EP_MUTATE)
         rc = judge_mutate(set, &req, api_version, uid, resp, v);
     else

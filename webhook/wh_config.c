@@ -28,6 +28,14 @@ static const char usage_text[] =
     "  --request-timeout MS      a request body must arrive within this (default 10000)\n"
     "  --reload-interval MS      periodic change check besides inotify (default 2000)\n"
     "  --shutdown-grace MS       SIGTERM: time for in-flight requests (default 10000)\n"
+    "  --namespace-labels-from-cluster\n"
+    "                            list Namespaces from the API server so that\n"
+    "                            namespaceSelector matches at admission\n"
+    "                            (LW_NAMESPACE_LABELS=cluster)\n"
+    "  --kubeconfig FILE         for that list (LW_KUBECONFIG; default: in-cluster in a\n"
+    "                            pod, else $KUBECONFIG or ~/.kube/config)\n"
+    "  --context NAME            kubeconfig context (default: current-context)\n"
+    "  --namespace-refresh SECONDS  list Namespaces this often (default 30)\n"
     "\n"
     "Signals: SIGHUP reloads policies now; SIGTERM/SIGINT stop gracefully.\n";
 
@@ -50,6 +58,7 @@ void wh_config_init(struct wh_config *c)
     c->request_timeout_ms = 10000;
     c->reload_interval_ms = 2000;
     c->shutdown_grace_ms = 10000;
+    c->ns_refresh_s = 30;
 }
 
 /* Copies s into dst[cap]; fails rather than truncating a path. */
@@ -167,6 +176,30 @@ static int apply(struct wh_config *c, const char *key, const char *v, bool from_
         return parse_uint(v, 10, 3600000, &c->reload_interval_ms, what, err);
     if (strcmp(key, "shutdown-grace") == 0)
         return parse_uint(v, 0, 3600000, &c->shutdown_grace_ms, what, err);
+    if (strcmp(key, "namespace-labels-from-cluster") == 0) {
+        if (strcmp(v, "true") == 0)
+            c->ns_labels_from_cluster = true;
+        else if (strcmp(v, "false") == 0)
+            c->ns_labels_from_cluster = false;
+        else
+            return cm_err_set(err, CM_EINVAL, "%s: '%s' is not true|false", what, v);
+        return 0;
+    }
+    if (strcmp(key, "namespace-labels") == 0) {
+        if (strcmp(v, "cluster") == 0)
+            c->ns_labels_from_cluster = true;
+        else if (strcmp(v, "off") == 0)
+            c->ns_labels_from_cluster = false;
+        else
+            return cm_err_set(err, CM_EINVAL, "%s: '%s' is not cluster|off", what, v);
+        return 0;
+    }
+    if (strcmp(key, "kubeconfig") == 0)
+        return copy_str(c->kubeconfig, sizeof(c->kubeconfig), v, strlen(v), what, err);
+    if (strcmp(key, "context") == 0)
+        return copy_str(c->kube_context, sizeof(c->kube_context), v, strlen(v), what, err);
+    if (strcmp(key, "namespace-refresh") == 0)
+        return parse_uint(v, 1, 86400, &c->ns_refresh_s, what, err);
     return cm_err_set(err, CM_EINVAL, "unknown option '--%s' (see --help)", key);
 }
 
@@ -174,8 +207,14 @@ static const struct {
     const char *env;
     const char *key;
 } env_map[] = {
-    {"LW_LISTEN", "listen"},     {"LW_TLS_CERT", "tls-cert"}, {"LW_TLS_KEY", "tls-key"},
-    {"LW_POLICIES", "policies"}, {"LW_THREADS", "threads"},   {"LW_LOG_LEVEL", "log-level"},
+    {"LW_LISTEN", "listen"},
+    {"LW_TLS_CERT", "tls-cert"},
+    {"LW_TLS_KEY", "tls-key"},
+    {"LW_POLICIES", "policies"},
+    {"LW_THREADS", "threads"},
+    {"LW_LOG_LEVEL", "log-level"},
+    {"LW_NAMESPACE_LABELS", "namespace-labels"},
+    {"LW_KUBECONFIG", "kubeconfig"},
 };
 
 int wh_config_parse(struct wh_config *c, int argc, char **argv, wh_env_fn env, void *env_ctx,
@@ -215,6 +254,8 @@ int wh_config_parse(struct wh_config *c, int argc, char **argv, wh_env_fn env, v
         key[klen] = '\0';
         if (eq != NULL) {
             val = eq + 1;
+        } else if (strcmp(key, "namespace-labels-from-cluster") == 0) {
+            val = "true"; /* a switch: takes no value */
         } else {
             if (a + 1 >= argc)
                 return cm_err_set(err, CM_EINVAL, "option '--%s' needs a value", key);

@@ -59,6 +59,76 @@ CM_NODISCARD int wh_policies_load(char (*paths)[WH_PATH_MAX], size_t n, struct p
 CM_NODISCARD int wh_policies_digest(char (*paths)[WH_PATH_MAX], size_t n, uint64_t *digest,
                                     struct cm_err *err);
 
+/* ---- namespace labels (wh_nslabels.c) ---- */
+
+struct wh_ns_entry {
+    const char *name;    /* borrowed from the map's tree */
+    const cJSON *labels; /* metadata.labels, or NULL when the Namespace has none */
+};
+
+/* An immutable, refcounted map of Namespace name -> labels, built by the refresher and
+ * read by requests (the same discipline as policy snapshots). */
+struct wh_nsmap {
+    cJSON *tree_;                /* owns the (stripped) Namespace objects */
+    struct wh_ns_entry *entries; /* sorted by name */
+    size_t n;
+    int64_t built_at; /* unix seconds of the list that built it */
+    atomic_long refs;
+};
+
+/* Builds a map from a JSON array of Namespace objects; ownership of items moves in,
+ * even on failure. Items without a string metadata.name are skipped; a later duplicate
+ * name replaces an earlier one. Annotations and managedFields are dropped to keep the
+ * map small. Returns 0 or CM_ENOMEM. Thread-safe. */
+CM_NODISCARD int wh_nsmap_create(cJSON *items, int64_t built_at, struct wh_nsmap **out);
+/* +1 / -1; the last release frees. NULL-safe, thread-safe. */
+void wh_nsmap_acquire(struct wh_nsmap *m);
+void wh_nsmap_release(struct wh_nsmap *m);
+/* The labels of namespace name (NUL-terminated); *found says whether the namespace is
+ * known (labels may still be NULL for a Namespace without labels). m may be NULL.
+ * Borrowed from m. No allocation; thread-safe. */
+const cJSON *wh_nsmap_lookup(const struct wh_nsmap *m, const char *name, bool *found);
+
+struct kube_client;
+
+/* The current map and the thread that refreshes it. */
+struct wh_nslabels {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;    /* wakes the refresher to stop */
+    struct wh_nsmap *cur; /* NULL until the first successful list */
+    bool stopping;        /* under mu */
+    bool has_thread;
+    pthread_t thread;
+    struct kube_client *client;
+    unsigned refresh_s;
+    struct wh_metrics *metrics;
+    int64_t last_fail_log_ms; /* refresher thread only: rate-limits failure lines */
+};
+
+/* Initialises a disabled source (no thread; lookups give nothing). Returns 0 or
+ * CM_ENOMEM. */
+CM_NODISCARD int wh_nslabels_init(struct wh_nslabels *l, struct wh_metrics *m);
+/* Loads the kube config from c (kubeconfig, context; in-cluster in a pod), and starts
+ * the refresher thread, which lists at once and then every c->ns_refresh_s. Returns 0,
+ * CM_ECONFIG (kube config, err says why), CM_ETLS or CM_ENOMEM. Call once, from the
+ * thread that owns the server. */
+CM_NODISCARD int wh_nslabels_start(struct wh_nslabels *l, const struct wh_config *c,
+                                   struct cm_err *err);
+/* Installs m (ownership moves in) as the current map. Thread-safe. */
+void wh_nslabels_swap(struct wh_nslabels *l, struct wh_nsmap *m);
+/* +1 on the current map, or NULL. Thread-safe. */
+struct wh_nsmap *wh_nslabels_acquire(struct wh_nslabels *l);
+/* Stops and joins the thread, frees the client and the map. Safe after init. */
+void wh_nslabels_cleanup(struct wh_nslabels *l);
+
+/* wh_admission_handle() with namespace labels from nsmap (may be NULL): a Namespace
+ * object uses its own labels, any other its namespace's from the map. *ns_unknown is set
+ * when the request has a namespace that the map does not know (or there is no map). */
+CM_NODISCARD int wh_admission_handle_ns(const struct policy_set *set, const struct wh_nsmap *nsmap,
+                                        enum wh_endpoint ep, const char *body, size_t len,
+                                        struct policy_report *report, struct cm_buf *resp,
+                                        struct wh_verdict *v, bool *ns_unknown);
+
 /* ---- TLS credentials ---- */
 
 #define WH_MAX_CHAIN 8
@@ -127,6 +197,11 @@ struct wh_metrics {
     atomic_llong cert_not_after;
     atomic_ullong policy_generation;
     atomic_llong inflight;
+    atomic_bool ns_enabled; /* a namespace-label source is configured */
+    atomic_ullong ns_refresh_failures;
+    atomic_ullong ns_unknown; /* requests whose namespace had no known labels */
+    atomic_llong ns_built_at; /* unix seconds of the serving map; 0 = none yet */
+    atomic_llong ns_known;    /* namespaces in the serving map */
     pthread_mutex_t denial_mu;
     struct wh_denial_slot denials[WH_DENIAL_SLOTS];
     size_t n_denials;
@@ -242,6 +317,8 @@ void wh_watcher_stop(struct wh_watcher *w);
 struct wh_server {
     struct wh_config cfg;
     struct wh_holder policies;
+    struct wh_nslabels nslabels;
+    bool has_nslabels;
     struct wh_tls tls;
     struct wh_metrics metrics;
     struct wh_connlimit limits;
@@ -267,6 +344,10 @@ struct wh_server {
 /* The watcher's callback: re-reads the certificate and the policies when they
  * changed. Call only from the watcher thread. Returns true to be called again soon. */
 bool wh_server_on_check(bool forced, void *ctx);
+
+/* Warns when set uses namespaceSelector and no namespace-label source is configured
+ * (such rules then match nothing at admission). Cannot fail. */
+void wh_server_warn_ns_selector(const struct wh_server *s, const struct policy_set *set);
 
 /* Binds and listens on c->listen_host:port (SO_REUSEPORT when asked). Returns 0,
  * CM_EINVAL (bad address) or CM_EIO with err naming the address. */

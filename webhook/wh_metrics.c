@@ -196,6 +196,45 @@ static int format_latency(struct wh_metrics *m, struct cm_buf *out)
     return rc;
 }
 
+/* Only when a namespace-label source is configured (absent metrics say "off"). */
+static int format_nslabels(struct wh_metrics *m, struct cm_buf *out)
+{
+    long long built = (long long)atomic_load(&m->ns_built_at);
+    long long age = -1;
+    int rc;
+
+    if (!atomic_load(&m->ns_enabled))
+        return 0;
+    if (built > 0) {
+        age = (long long)(cm_time_now_ms() / 1000) - built;
+        if (age < 0)
+            age = 0;
+    }
+    rc = head(out, "lockwarden_webhook_namespace_refresh_failures_total", "counter",
+              "Namespace lists that failed (the last known labels kept serving).");
+    if (rc == 0)
+        rc = cm_buf_addf(out, "lockwarden_webhook_namespace_refresh_failures_total %llu\n",
+                         ld(&m->ns_refresh_failures));
+    if (rc == 0)
+        rc = head(out, "lockwarden_webhook_namespace_snapshot_age_seconds", "gauge",
+                  "Age of the namespace labels serving; -1 before the first list.");
+    if (rc == 0)
+        rc = cm_buf_addf(out, "lockwarden_webhook_namespace_snapshot_age_seconds %lld\n", age);
+    if (rc == 0)
+        rc = head(out, "lockwarden_webhook_namespaces_known", "gauge",
+                  "Namespaces whose labels are known.");
+    if (rc == 0)
+        rc = cm_buf_addf(out, "lockwarden_webhook_namespaces_known %lld\n",
+                         (long long)atomic_load(&m->ns_known));
+    if (rc == 0)
+        rc = head(out, "lockwarden_webhook_namespace_unknown_total", "counter",
+                  "Admission requests whose namespace had no known labels.");
+    if (rc == 0)
+        rc = cm_buf_addf(out, "lockwarden_webhook_namespace_unknown_total %llu\n",
+                         ld(&m->ns_unknown));
+    return rc;
+}
+
 int wh_metrics_format(struct wh_metrics *m, size_t rules, struct cm_buf *out)
 {
     int rc = format_requests(m, out);
@@ -250,5 +289,7 @@ int wh_metrics_format(struct wh_metrics *m, size_t rules, struct cm_buf *out)
     if (rc == 0)
         rc = cm_buf_addf(out, "lockwarden_webhook_inflight_requests %lld\n",
                          (long long)atomic_load(&m->inflight));
+    if (rc == 0)
+        rc = format_nslabels(m, out);
     return rc;
 }

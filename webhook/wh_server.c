@@ -168,6 +168,8 @@ static enum MHD_Result judge(struct wh_server *s, struct MHD_Connection *c, stru
     enum wh_endpoint ep = rq->route == R_MUTATE ? WH_EP_MUTATE : WH_EP_VALIDATE;
     struct wh_worker *w = thread_worker(s);
     struct wh_snapshot *snap;
+    struct wh_nsmap *nsmap;
+    bool ns_unknown = false;
     struct wh_verdict v;
     struct cm_buf *resp;
     enum MHD_Result ret;
@@ -176,14 +178,18 @@ static enum MHD_Result judge(struct wh_server *s, struct MHD_Connection *c, stru
 
     wh_verdict_init(&v);
     snap = wh_snapshot_acquire(&s->policies);
+    nsmap = wh_nslabels_acquire(&s->nslabels);
     if (w == NULL) {
         rc = CM_ENOMEM;
     } else {
         resp = &w->resp;
         cm_buf_reset(resp);
-        rc = wh_admission_handle(snap != NULL ? snap->set : NULL, ep, rq->body, rq->len, w->report,
-                                 resp, &v);
+        rc = wh_admission_handle_ns(snap != NULL ? snap->set : NULL, nsmap, ep, rq->body, rq->len,
+                                    w->report, resp, &v, &ns_unknown);
     }
+    wh_nsmap_release(nsmap);
+    if (ns_unknown && s->cfg.ns_labels_from_cluster)
+        atomic_fetch_add_explicit(&s->metrics.ns_unknown, 1, memory_order_relaxed);
     if (rc != 0) {
         v.http_status = 500;
         v.decision = WH_DEC_ERROR;
@@ -579,6 +585,12 @@ int wh_server_create(const struct wh_config *c, struct wh_server **out, struct c
         goto fail;
     }
     s->has_limits = true;
+    rc = wh_nslabels_init(&s->nslabels, &s->metrics);
+    if (rc != 0) {
+        cm_err_set(err, rc, "out of memory");
+        goto fail;
+    }
+    s->has_nslabels = true;
 
     rc = wh_cred_load(c->tls_cert, c->tls_key, &cred, err);
     if (rc != 0) {
@@ -598,6 +610,12 @@ int wh_server_create(const struct wh_config *c, struct wh_server **out, struct c
         goto fail;
     }
     atomic_store(&s->metrics.policy_generation, 1);
+    wh_server_warn_ns_selector(s, set);
+    if (c->ns_labels_from_cluster) {
+        rc = wh_nslabels_start(&s->nslabels, c, err);
+        if (rc != 0)
+            goto fail;
+    }
 
     want = c->accept_mode == WH_ACCEPT_REUSEPORT ? c->threads : 1;
     for (i = 0; i < want; i++) {
@@ -691,6 +709,8 @@ void wh_server_destroy(struct wh_server *s)
         if (s->listen_fds[i] >= 0)
             close(s->listen_fds[i]);
     }
+    if (s->has_nslabels)
+        wh_nslabels_cleanup(&s->nslabels);
     if (s->has_report_key)
         pthread_key_delete(s->report_key);
     wh_holder_cleanup(&s->policies);

@@ -32,6 +32,8 @@ static void check_policies(struct wh_server *s, bool forced)
     }
     s->failed_policy_digest = 0;
     cur = wh_snapshot_acquire(&s->policies);
+    if (cur != NULL)
+        wh_server_warn_ns_selector(s, cur->set);
     atomic_fetch_add_explicit(&s->metrics.reloads, 1, memory_order_relaxed);
     atomic_store(&s->metrics.policy_generation, cur != NULL ? cur->generation : 0);
     cm_log(CM_LOG_INFO, "webhook", "policies reloaded",
@@ -100,4 +102,14 @@ bool wh_server_on_check(bool forced, void *ctx)
 
     check_policies(s, forced);
     return again;
+}
+
+void wh_server_warn_ns_selector(const struct wh_server *s, const struct policy_set *set)
+{
+    if (s->cfg.ns_labels_from_cluster || !policy_set_uses_namespace_selector(set))
+        return;
+    cm_log(CM_LOG_WARN, "webhook",
+           "policies use namespaceSelector but the webhook has no namespace labels: those "
+           "rules and overrides match nothing at admission; enable "
+           "--namespace-labels-from-cluster (LW_NAMESPACE_LABELS=cluster)");
 }

@@ -111,6 +111,50 @@ static void expect_bad(const char *const *env, int argc, const char **argv, cons
         fail_msg("error \"%s\" does not name \"%s\"", err.msg, needle);
 }
 
+static void test_namespace_labels_source(void **state)
+{
+    static const char *const base_env[] = {"LW_TLS_CERT", "/c", "LW_TLS_KEY", "/k",
+                                           "LW_POLICIES", "/p", NULL};
+    static const char *const env[] = {
+        "LW_TLS_CERT",   "/c",  "LW_TLS_KEY",          "/k",      "LW_POLICIES", "/p",
+        "LW_KUBECONFIG", "/kc", "LW_NAMESPACE_LABELS", "cluster", NULL};
+    const char *plain[] = {"webhook"};
+    const char *flags[] = {"webhook",
+                           "--namespace-labels-from-cluster",
+                           "--context",
+                           "ctx",
+                           "--kubeconfig",
+                           "/flag-kc",
+                           "--namespace-refresh",
+                           "86400"};
+    const char *off[] = {"webhook", "--namespace-labels-from-cluster=false"};
+    const char *r0[] = {"webhook", "--namespace-refresh", "0"};
+    const char *r1[] = {"webhook", "--namespace-refresh", "86401"};
+    const char *bad_env[] = {"LW_TLS_CERT",         "/c",  "LW_TLS_KEY", "/k", "LW_POLICIES", "/p",
+                             "LW_NAMESPACE_LABELS", "yes", NULL};
+    struct wh_config c;
+    struct cm_err err;
+
+    (void)state;
+    assert_int_equal(parse(&c, base_env, 1, plain, &err), 0);
+    assert_false(c.ns_labels_from_cluster);
+    assert_int_equal(c.ns_refresh_s, 30);
+    assert_string_equal(c.kubeconfig, "");
+    assert_int_equal(parse(&c, env, 1, plain, &err), 0);
+    assert_true(c.ns_labels_from_cluster);
+    assert_string_equal(c.kubeconfig, "/kc");
+    assert_int_equal(parse(&c, base_env, (int)CM_ARRAY_LEN(flags), flags, &err), 0);
+    assert_true(c.ns_labels_from_cluster);
+    assert_string_equal(c.kubeconfig, "/flag-kc");
+    assert_string_equal(c.kube_context, "ctx");
+    assert_int_equal(c.ns_refresh_s, 86400);
+    assert_int_equal(parse(&c, env, 2, off, &err), 0);
+    assert_false(c.ns_labels_from_cluster);
+    expect_bad(base_env, 3, r0, "--namespace-refresh");
+    expect_bad(base_env, 3, r1, "--namespace-refresh");
+    expect_bad(bad_env, 1, plain, "LW_NAMESPACE_LABELS");
+}
+
 static void test_errors_name_the_setting(void **state)
 {
     static const char *const base_env[] = {"LW_TLS_CERT", "/c", "LW_TLS_KEY", "/k",
@@ -189,9 +233,13 @@ static void test_help(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),           cmocka_unit_test(test_env_only),
-        cmocka_unit_test(test_flags_override_env), cmocka_unit_test(test_errors_name_the_setting),
-        cmocka_unit_test(test_limits_both_sides),  cmocka_unit_test(test_help),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_env_only),
+        cmocka_unit_test(test_flags_override_env),
+        cmocka_unit_test(test_errors_name_the_setting),
+        cmocka_unit_test(test_limits_both_sides),
+        cmocka_unit_test(test_help),
+        cmocka_unit_test(test_namespace_labels_source),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
