@@ -57,7 +57,8 @@ static void bk_usage(FILE *f)
                "      --dry-run              prune: decide and print, change nothing\n"
                "      --now TIME             prune: judge at TIME (RFC 3339)\n\n"
                "S3 credentials come from the policy's credentials Secret, else from\n"
-               "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN).\n"
+               "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), else from\n"
+               "the AWS shared credentials file ($AWS_SHARED_CREDENTIALS_FILE, $AWS_PROFILE).\n"
                "exit status: 0 success, 1 the operation failed, 2 usage or input errors.\n");
 }
 

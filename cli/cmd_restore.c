@@ -46,7 +46,7 @@ static void restore_usage(FILE *f)
            "  --s3-endpoint URL        use this S3 endpoint instead of the policies' (path-style)\n"
            "  -o, --output text|json   the per-object report format\n\n"
            "S3 credentials: the BackupPolicy's credentialsSecret, else AWS_ACCESS_KEY_ID and\n"
-           "AWS_SECRET_ACCESS_KEY.\n"
+           "AWS_SECRET_ACCESS_KEY, else the AWS shared credentials file.\n"
            "exit status: 0 every object created, updated or skipped; 1 the point was refused or\n"
            "an object failed; 2 usage or input errors.\n");
 }
