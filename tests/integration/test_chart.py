@@ -376,7 +376,7 @@ def check_webhooks(label, docs, failure="Fail", timeout=5, excluded=("kube-syste
 
 def check_webhook_deployment(label, docs, replicas=2, image="lockwarden:0.1.0", port=8443,
                              hard=False, tls_secret=None, resources=None, priority=None,
-                             threads=2, log_level="info", pre_stop=5):
+                             threads=2, log_level="info", pre_stop=5, ns_labels=True):
     dep = one(docs, "Deployment", "webhook")
     check(label + ": webhook Deployment exists", dep is not None)
     if dep is None:
@@ -405,7 +405,11 @@ def check_webhook_deployment(label, docs, replicas=2, image="lockwarden:0.1.0", 
     check(t + " anti-affinity across nodes (%s)" % ("hard" if hard else "soft"),
           term.get("topologyKey") == "kubernetes.io/hostname"
           and term.get("labelSelector", {}).get("matchLabels") == sel, aff)
-    check(t + " does not mount an API token", pod.get("automountServiceAccountToken") is False)
+    if ns_labels:
+        check(t + " mounts its API token (to list namespaces)",
+              pod.get("automountServiceAccountToken") is True)
+    else:
+        check(t + " does not mount an API token", pod.get("automountServiceAccountToken") is False)
     c0 = pod["containers"][0]
     pre = c0.get("lifecycle", {}).get("preStop", {}).get("exec", {}).get("command")
     check(t + " preStop sleep %s s, inside the grace period" % pre_stop,
@@ -424,6 +428,9 @@ def check_webhook_deployment(label, docs, replicas=2, image="lockwarden:0.1.0", 
                 "LW_TLS_KEY": "/tls/tls.key", "LW_POLICIES": "/policies"}
     check(t + " env LW_LISTEN/LW_TLS_CERT/LW_TLS_KEY/LW_POLICIES",
           all(env.get(k) == v for k, v in want_env.items()), env)
+    check(t + " env LW_NAMESPACE_LABELS=cluster only with namespaceLabelsFromCluster",
+          env.get("LW_NAMESPACE_LABELS") == ("cluster" if ns_labels else None), env)
+    check_webhook_rbac(label, docs, ns_labels)
     check(t + " env LW_THREADS and LW_LOG_LEVEL",
           env.get("LW_THREADS") == str(threads) and env.get("LW_LOG_LEVEL") == log_level, env)
     ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
@@ -452,6 +459,32 @@ def check_webhook_deployment(label, docs, replicas=2, image="lockwarden:0.1.0", 
     cmdoc = one(docs, "ConfigMap", "policies")
     check(t + " mounts the policies ConfigMap at /policies",
           cmdoc is not None and cm.get("name") == cmdoc["metadata"]["name"], cm)
+
+
+def check_webhook_rbac(label, docs, ns_labels=True):
+    """The webhook's only permission: list namespaces, bound to its service account."""
+    t = label + ": webhook RBAC"
+    roles = [d for d in by_kind(docs, "ClusterRole") + by_kind(docs, "Role")
+             if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "webhook"]
+    binds = [d for d in by_kind(docs, "ClusterRoleBinding") + by_kind(docs, "RoleBinding")
+             if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "webhook"]
+    if not ns_labels:
+        check(t + " none without namespaceLabelsFromCluster", not roles and not binds,
+              [d["metadata"]["name"] for d in roles + binds])
+        return
+    check(t + " one ClusterRole: list namespaces, nothing else",
+          len(roles) == 1 and roles[0]["kind"] == "ClusterRole" and roles[0]["rules"] ==
+          [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list"]}],
+          [r.get("rules") for r in roles])
+    dep = one(docs, "Deployment", "webhook")
+    sa = dep["spec"]["template"]["spec"]["serviceAccountName"] if dep else None
+    check(t + " bound cluster-wide to the webhook's service account",
+          len(binds) == 1 and roles and binds[0]["kind"] == "ClusterRoleBinding"
+          and binds[0]["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io",
+                                      "kind": "ClusterRole",
+                                      "name": roles[0]["metadata"]["name"]}
+          and binds[0]["subjects"] == [{"kind": "ServiceAccount", "name": sa, "namespace": NS}],
+          binds)
 
 
 def check_pdb(label, docs, expect=True, min_available=1):
@@ -706,9 +739,13 @@ def check_policies(label, docs, inline=None, from_files=True):
 # ---- value sets ---------------------------------------------------------------------------------
 
 def expected_kinds(webhook_pdb=True, executor=True, scope_bindings=1, self_certs=True,
-                   renewal=True, cert_manager=False, own_ca=True, s3_secret=False, mutating=True):
+                   renewal=True, cert_manager=False, own_ca=True, s3_secret=False, mutating=True,
+                   ns_labels=True):
     k = {"ServiceAccount": 1, "Service": 1, "Deployment": 1, "ConfigMap": 1,
          "ValidatingWebhookConfiguration": 1}
+    if ns_labels:
+        k["ClusterRole"] = 1
+        k["ClusterRoleBinding"] = 1
     if mutating:
         k["MutatingWebhookConfiguration"] = 1
 
@@ -813,6 +850,20 @@ def test_ignore():
     vals = w["namespaceSelector"]["matchExpressions"][0]["values"]
     check("release in kube-system: the exclusion lists it once", vals.count("kube-system") == 1,
           vals)
+
+
+def test_no_namespace_labels():
+    """webhook.namespaceLabelsFromCluster=false: no RBAC, no token, no LW_NAMESPACE_LABELS."""
+    docs, _ = render_docs(sets=["webhook.namespaceLabelsFromCluster=false"])
+    label = "namespaceLabelsFromCluster false"
+    check_documents(label, docs)
+    check(label + ": expected kinds",
+          kinds_of(docs) == expected_kinds(scope_bindings="cluster", ns_labels=False),
+          kinds_of(docs))
+    check_webhook_deployment(label, docs, tls_secret="lw-lockwarden-webhook-tls",
+                             resources={"requests": {"cpu": "100m", "memory": "64Mi"},
+                                        "limits": {"cpu": "1", "memory": "256Mi"}},
+                             ns_labels=False)
 
 
 def test_no_executor():
@@ -1332,6 +1383,9 @@ def test_binary_with_chart_config():
                 if v == m or v.startswith(m + "/"):
                     v = real + v[len(m):]
             env[e["name"]] = v
+        # The Namespace list needs a cluster: outside one, the smoke test runs without it.
+        check("chart's webhook lists namespaces from the cluster",
+              env.pop("LW_NAMESPACE_LABELS", None) == "cluster")
         check("chart's LW_LISTEN is the container port on all addresses",
               env["LW_LISTEN"] == "0.0.0.0:%d" % container["ports"][0]["containerPort"])
         env["LW_LISTEN"] = "127.0.0.1:0"  # the test never leaves loopback
@@ -1393,7 +1447,8 @@ def test_binary_with_chart_config():
 
 def main():
     start = time.monotonic()
-    for t in (test_defaults, test_cert_manager, test_ignore, test_no_executor,
+    for t in (test_defaults, test_cert_manager, test_ignore, test_no_namespace_labels,
+              test_no_executor,
               test_namespaced_rbac, test_custom, test_upgrade_keeps_ca_bundle,
               test_manual_and_single_replica,
               test_invalid_values, test_values_documented, test_renderer, test_dockerfile,
