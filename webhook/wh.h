@@ -9,12 +9,15 @@
  *   limits, health, metrics), wh_snapshot (refcounted policy snapshots), wh_reload
  *   (inotify + periodic digest + SIGHUP), wh_tls (GnuTLS credentials swapped under a
  *   retrieve callback, so that a rotated certificate reaches new handshakes with no
- *   restart).
+ *   restart), wh_nslabels (optional: Namespace labels listed from the API server by a
+ *   background thread into an immutable map that requests read without I/O, for
+ *   namespaceSelector).
  * - Ownership: a request owns its context (arena, body, response) from its first
  *   handler call until libmicrohttpd's request-completed callback frees it. A request
  *   holds one reference on the policy snapshot it started with.
  * - Threads: the handler runs on libmicrohttpd's worker threads; one watcher thread
- *   reloads; the caller's thread waits for signals. Every function says which.
+ *   reloads; with a namespace-label source, one refresher thread lists Namespaces; the
+ *   caller's thread waits for signals. Every function says which.
  * - Limits: WH_MAX_BODY (3 MiB, the API server's own cap), WH_MAX_UID, connection
  *   limits and timeouts from struct wh_config. */
 #ifndef WEBHOOK_WH_H

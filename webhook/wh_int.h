@@ -14,7 +14,11 @@
  *   certificate that a handshake may still use.
  * - Watcher (wh_reload.c): one thread; inotify on the policy directories and on the
  *   certificate's and key's directories, a periodic content digest as the fallback,
- *   and an eventfd for SIGHUP-initiated reloads and for stopping. */
+ *   and an eventfd for SIGHUP-initiated reloads and for stopping.
+ * - Namespace labels (wh_nslabels.c): a refresher thread lists Namespaces through the
+ *   kube client every refresh interval and swaps in an immutable name -> labels map
+ *   under the same acquire/release discipline as policy snapshots. A failed list keeps
+ *   the last map. Requests only look up (bsearch, no allocation, no I/O). */
 #ifndef WEBHOOK_WH_INT_H
 #define WEBHOOK_WH_INT_H
 

@@ -178,7 +178,8 @@ static enum MHD_Result judge(struct wh_server *s, struct MHD_Connection *c, stru
 
     wh_verdict_init(&v);
     snap = wh_snapshot_acquire(&s->policies);
-    nsmap = wh_nslabels_acquire(&s->nslabels);
+    /* Without a source there is no map: skip the lock on the hot path. */
+    nsmap = s->cfg.ns_labels_from_cluster ? wh_nslabels_acquire(&s->nslabels) : NULL;
     if (w == NULL) {
         rc = CM_ENOMEM;
     } else {
