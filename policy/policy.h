@@ -148,6 +148,10 @@ int policy_loader_add_file(const char *path, const char *buf, size_t len, void *
 CM_NODISCARD int policy_loader_finish(struct policy_loader *l, struct policy_set **out,
                                       struct cm_err *err);
 void policy_loader_destroy(struct policy_loader *l);
+/* The three steps for one buffer: create, add (name, buf, len), finish. Returns what
+ * the failing step returns; *out is untouched on failure and nothing leaks. */
+CM_NODISCARD int policy_set_load(const char *name, const char *buf, size_t len,
+                                 struct policy_set **out, struct cm_err *err);
 
 void policy_set_destroy(struct policy_set *s);
 size_t policy_set_policy_count(const struct policy_set *s);

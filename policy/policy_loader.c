@@ -448,3 +448,19 @@ const struct policy_backup *policy_set_backup_find(const struct policy_set *s, c
     }
     return NULL;
 }
+
+int policy_set_load(const char *name, const char *buf, size_t len, struct policy_set **out,
+                    struct cm_err *err)
+{
+    struct policy_loader *l = NULL;
+    int rc = policy_loader_create(&l, err);
+
+    if (rc != 0)
+        return rc;
+    rc = policy_loader_add(l, name, buf, len, err);
+    if (rc != 0) {
+        policy_loader_destroy(l);
+        return rc;
+    }
+    return policy_loader_finish(l, out, err); /* destroys the loader either way */
+}

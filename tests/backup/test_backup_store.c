@@ -53,15 +53,12 @@ static void test_policy_lookup(void **state)
         "apiVersion: lockwarden.io/v1alpha1\nkind: BackupPolicy\nmetadata:\n  name: daily\n"
         "spec:\n  schedule: \"@daily\"\n  retention:\n    daily: 7\n  location:\n"
         "    region: us-east-1\n    bucket: b-test\n    prefix: p\n";
-    struct policy_loader *l = NULL;
     struct policy_set *ps = NULL;
     const struct policy_backup *p;
     struct cm_err err;
 
     (void)state;
-    assert_int_equal(policy_loader_create(&l, &err), 0);
-    assert_int_equal(policy_loader_add(l, "p.yaml", yaml, sizeof(yaml) - 1, &err), 0);
-    assert_int_equal(policy_loader_finish(l, &ps, &err), 0);
+    assert_int_equal(policy_set_load("p.yaml", yaml, sizeof(yaml) - 1, &ps, &err), 0);
     p = backup_policy_lookup("daily", ps);
     assert_non_null(p);
     assert_string_equal(p->name, "daily");
@@ -85,16 +82,13 @@ static void test_creds_env_then_file(void **state)
                               "[team]\naws_access_key_id = TEAMKEY\n"
                               "aws_secret_access_key = teamsecret\n";
     char path[] = "lw-creds-XXXXXX";
-    struct policy_loader *l = NULL;
     struct policy_set *ps = NULL;
     struct s3_credentials c;
     struct cm_err err;
     int fd;
 
     (void)state;
-    assert_int_equal(policy_loader_create(&l, &err), 0);
-    assert_int_equal(policy_loader_add(l, "p.yaml", yaml, sizeof(yaml) - 1, &err), 0);
-    assert_int_equal(policy_loader_finish(l, &ps, &err), 0);
+    assert_int_equal(policy_set_load("p.yaml", yaml, sizeof(yaml) - 1, &ps, &err), 0);
     fd = mkstemp(path);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, ini, sizeof(ini) - 1), (ssize_t)(sizeof(ini) - 1));

@@ -42,16 +42,7 @@ static int setup(void **state)
 
 static int load(const char *y, struct policy_set **out, struct cm_err *err)
 {
-    struct policy_loader *l = NULL;
-    int rc;
-
-    assert_int_equal(policy_loader_create(&l, err), 0);
-    rc = policy_loader_add(l, "bp.yaml", y, strlen(y), err);
-    if (rc != 0) {
-        policy_loader_destroy(l);
-        return rc;
-    }
-    return policy_loader_finish(l, out, err);
+    return policy_set_load("bp.yaml", y, strlen(y), out, err);
 }
 
 static struct policy_set *load_ok(const char *y)
@@ -247,6 +238,38 @@ static void test_all_or_nothing(void **state)
     policy_set_destroy(s);
 }
 
+/* policy_set_load: the one-buffer load; a failure leaves *out alone and leaks nothing,
+ * also when allocation N fails for every N. */
+static void test_set_load(void **state)
+{
+    struct policy_set *s = NULL;
+    struct policy_set *const sentinel = (struct policy_set *)&s;
+    struct cm_err err;
+    long n;
+    int rc;
+
+    (void)state;
+    assert_int_equal(policy_set_load("gold.yaml", gold, strlen(gold), &s, &err), 0);
+    assert_int_equal(policy_set_backup_count(s), 1);
+    policy_set_destroy(s);
+    s = sentinel;
+    assert_int_equal(policy_set_load("bad.yaml", "kind: [", 7, &s, &err), CM_EPARSE);
+    assert_ptr_equal(s, sentinel);
+    assert_non_null(strstr(err.msg, "bad.yaml:"));
+    for (n = 1;; n++) {
+        s = sentinel;
+        cm_alloc_fault_set(n);
+        rc = policy_set_load("gold.yaml", gold, strlen(gold), &s, &err);
+        cm_alloc_fault_set(0);
+        if (rc == 0)
+            break;
+        assert_int_equal(rc, CM_ENOMEM);
+        assert_ptr_equal(s, sentinel);
+    }
+    assert_true(n > 1);
+    policy_set_destroy(s);
+}
+
 static void test_list_expansion(void **state)
 {
     const char *y =
@@ -300,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_find),           cmocka_unit_test(test_validation_errors),
         cmocka_unit_test(test_cross_checks),   cmocka_unit_test(test_all_or_nothing),
         cmocka_unit_test(test_list_expansion), cmocka_unit_test(test_oom_loop),
+        cmocka_unit_test(test_set_load),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);

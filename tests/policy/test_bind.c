@@ -33,13 +33,10 @@ struct fixture {
 static int setup(void **state)
 {
     static struct fixture f;
-    struct policy_loader *l = NULL;
     struct cm_err err;
 
     policy_json_hooks_install();
-    assert_int_equal(policy_loader_create(&l, &err), 0);
-    assert_int_equal(policy_loader_add(l, "b.yaml", backups, strlen(backups), &err), 0);
-    assert_int_equal(policy_loader_finish(l, &f.set, &err), 0);
+    assert_int_equal(policy_set_load("b.yaml", backups, strlen(backups), &f.set, &err), 0);
     *state = &f;
     return 0;
 }

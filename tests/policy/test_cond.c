@@ -35,7 +35,6 @@ static const char old_obj[] = "apiVersion: apps/v1\nkind: Deployment\n"
 static int pre(const char *preconditions, enum policy_op op)
 {
     char y[4096];
-    struct policy_loader *l = NULL;
     struct policy_set *s = NULL;
     struct policy_docs *d = NULL;
     struct policy_docs *od = NULL;
@@ -52,10 +51,8 @@ static int pre(const char *preconditions, enum policy_op op)
                    "    preconditions:\n%s"
                    "    validate: {pattern: {metadata: {name: '?*'}}}\n",
                    preconditions);
-    assert_int_equal(policy_loader_create(&l, &err), 0);
-    if (policy_loader_add(l, "p.yaml", y, strlen(y), &err) != 0)
+    if (policy_set_load("p.yaml", y, strlen(y), &s, &err) != 0)
         fail_msg("%s", err.msg);
-    assert_int_equal(policy_loader_finish(l, &s, &err), 0);
     assert_int_equal(policy_docs_parse("o", obj, strlen(obj), &d, &err), 0);
     assert_int_equal(policy_docs_parse("o", old_obj, strlen(old_obj), &od, &err), 0);
     memset(&req, 0, sizeof(req));
@@ -202,7 +199,6 @@ static void test_template_too_long_is_error(void **state)
     /* A key that expands past the evaluation buffer gives a rule error, not a crash. */
     char big[4096];
     char p[6000];
-    struct policy_loader *l = NULL;
     struct policy_set *s = NULL;
     struct policy_docs *d = NULL;
     struct policy_report *rep = NULL;
@@ -224,9 +220,7 @@ static void test_template_too_long_is_error(void **state)
                    "    preconditions:\n%s"
                    "    validate: {pattern: {metadata: {name: '?*'}}}\n",
                    p);
-    assert_int_equal(policy_loader_create(&l, &err), 0);
-    assert_int_equal(policy_loader_add(l, "p.yaml", y, strlen(y), &err), 0);
-    assert_int_equal(policy_loader_finish(l, &s, &err), 0);
+    assert_int_equal(policy_set_load("p.yaml", y, strlen(y), &s, &err), 0);
     assert_int_equal(policy_docs_parse("o", obj, strlen(obj), &d, &err), 0);
     memset(&req, 0, sizeof(req));
     req.object = policy_docs_get(d, 0);

@@ -21,16 +21,7 @@ static int setup(void **state)
 
 static int load(const char *y, struct policy_set **out, struct cm_err *err)
 {
-    struct policy_loader *l = NULL;
-    int rc;
-
-    assert_int_equal(policy_loader_create(&l, err), 0);
-    rc = policy_loader_add(l, "p.yaml", y, strlen(y), err);
-    if (rc != 0) {
-        policy_loader_destroy(l);
-        return rc;
-    }
-    return policy_loader_finish(l, out, err);
+    return policy_set_load("p.yaml", y, strlen(y), out, err);
 }
 
 static struct policy_set *load_ok(const char *y)

@@ -356,7 +356,6 @@ int bte_spawn_wait_body(struct proc *p, char *const argv[], const char *log, con
 struct bte_fault_env *bte_fault_env_new(const char *yaml, size_t len)
 {
     struct bte_fault_env *e = calloc(1, sizeof(*e));
-    struct policy_loader *l = NULL;
     struct s3_config cfg;
     struct cm_err err;
 
@@ -370,17 +369,11 @@ struct bte_fault_env *bte_fault_env_new(const char *yaml, size_t len)
         fprintf(stderr, "bte_fault_env_new: s3 client: %s\n", err.msg);
         goto fail;
     }
-    if (policy_loader_create(&l, &err) != 0)
-        goto policy_fail;
-    if (policy_loader_add(l, "policy.yaml", yaml, len, &err) != 0) {
-        policy_loader_destroy(l);
-        goto policy_fail;
+    if (policy_set_load("policy.yaml", yaml, len, &e->ps, &err) != 0) {
+        fprintf(stderr, "bte_fault_env_new: policy: %s\n", err.msg);
+        goto fail;
     }
-    if (policy_loader_finish(l, &e->ps, &err) != 0) /* destroys the loader either way */
-        goto policy_fail;
     return e;
-policy_fail:
-    fprintf(stderr, "bte_fault_env_new: policy: %s\n", err.msg);
 fail:
     bte_fault_env_free(e);
     return NULL;
