@@ -5,6 +5,7 @@
 #include "backup/backup.h"
 #include "backup/s3/s3.h"
 #include "policy/policy.h"
+#include "tests/support/kube_testutil.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -81,18 +82,16 @@ static void test_creds_env_then_file(void **state)
                               "aws_secret_access_key = filesecret\n"
                               "[team]\naws_access_key_id = TEAMKEY\n"
                               "aws_secret_access_key = teamsecret\n";
-    char path[] = "lw-creds-XXXXXX";
+    char dir[512];
+    char path[600];
     struct policy_set *ps = NULL;
     struct s3_credentials c;
     struct cm_err err;
-    int fd;
 
     (void)state;
     assert_int_equal(policy_set_load("p.yaml", yaml, sizeof(yaml) - 1, &ps, &err), 0);
-    fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, ini, sizeof(ini) - 1), (ssize_t)(sizeof(ini) - 1));
-    close(fd);
+    assert_int_equal(kube_test_mkdtemp(dir, sizeof(dir)), 0);
+    assert_int_equal(kube_test_write(dir, "credentials", ini, path, sizeof(path)), 0);
     unsetenv("AWS_PROFILE");
     setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
     setenv("AWS_ACCESS_KEY_ID", "ENVKEY", 1);
@@ -116,7 +115,7 @@ static void test_creds_env_then_file(void **state)
     s3_credentials_cleanup(&c);
     unsetenv("AWS_PROFILE");
     /* neither: an error that names the policy */
-    unlink(path);
+    kube_test_rmtree(dir);
     assert_int_equal(backup_creds_resolve(NULL, NULL, backup_policy_lookup("daily", ps), &c, &err),
                      CM_ENOENT);
     assert_non_null(strstr(err.msg, "daily"));

@@ -2,6 +2,7 @@
 /* test_cm.c - unit tests of common/: buffers and their caps, JSON escaping, number
  * and time parsing, base64, the allocation fault injector, log lines and file walks. */
 #include "common/cm.h"
+#include "tests/support/kube_testutil.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -163,13 +164,17 @@ static void test_err(void **state)
 
 static void test_log_line(void **state)
 {
-    char path[] = "/tmp/lw-log-XXXXXX";
+    char dir[512];
+    char path[600];
     char big[CM_LOG_LINE_MAX * 2];
     char *buf = NULL;
     size_t len = 0;
-    int fd = mkstemp(path);
+    int fd;
 
     (void)state;
+    assert_int_equal(kube_test_mkdtemp(dir, sizeof(dir)), 0);
+    (void)snprintf(path, sizeof(path), "%s/log", dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     assert_true(fd >= 0);
     cm_log_set_fd(fd);
     cm_log_set_level(CM_LOG_INFO);
@@ -188,7 +193,7 @@ static void test_log_line(void **state)
     assert_non_null(strstr(buf, "\"first\":\"kept\",\"truncated\":true}\n"));
     cm_free(buf);
     close(fd);
-    unlink(path);
+    kube_test_rmtree(dir);
 }
 
 static int count_file(const char *path, const char *buf, size_t len, void *ctx, struct cm_err *err)
@@ -203,14 +208,14 @@ static int count_file(const char *path, const char *buf, size_t len, void *ctx, 
 
 static void test_fs_tree(void **state)
 {
-    char dir[] = "/tmp/lw-fs-XXXXXX";
-    char p[256];
+    char dir[512];
+    char p[600];
     struct cm_buf names;
     struct cm_err err;
     const char *paths[1];
 
     (void)state;
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(kube_test_mkdtemp(dir, sizeof(dir)), 0);
     (void)snprintf(p, sizeof(p), "%s/b.yaml", dir);
     assert_int_equal(cm_fs_write_atomic(p, "x", 1, 0600, &err), 0);
     (void)snprintf(p, sizeof(p), "%s/a.json", dir);
@@ -230,8 +235,7 @@ static void test_fs_tree(void **state)
     cm_buf_free(&names);
     paths[0] = "/nonexistent-lw";
     assert_int_equal(cm_fs_load_tree(paths, 1, 1024, count_file, &names, &err), CM_ENOENT);
-    (void)snprintf(p, sizeof(p), "rm -rf '%s'", dir);
-    assert_int_equal(system(p), 0);
+    kube_test_rmtree(dir);
 }
 
 int main(void)
