@@ -2,6 +2,7 @@
 /* cmd_check.c - `lockwarden check`: evaluates manifests against policies offline, with the
  * webhook's own code path (policy_set_eval), and prints Kyverno-worded results. */
 #include "cli/cli.h"
+#include "backup/backup.h"
 #include "common/cm.h"
 #include "policy/policy.h"
 
@@ -402,22 +403,9 @@ static int namespaces_from_manifests(struct check_opts *o, struct policy_docs *c
 
 static int load_policies(const struct check_opts *o, struct policy_set **out)
 {
-    struct policy_loader *l = NULL;
     struct cm_err err;
-    int rc;
 
-    if (policy_loader_create(&l, &err) != 0) {
-        fprintf(stderr, "lockwarden check: %s\n", err.msg);
-        return 2;
-    }
-    rc = cm_fs_load_tree(o->policies, o->npolicies, POLICY_MAX_FILE_BYTES, policy_loader_add_file,
-                         l, &err);
-    if (rc != 0) {
-        policy_loader_destroy(l);
-        fprintf(stderr, "lockwarden check: %s\n", err.msg);
-        return 2;
-    }
-    if (policy_loader_finish(l, out, &err) != 0) {
+    if (backup_policies_load(o->policies, o->npolicies, out, &err) != 0) {
         fprintf(stderr, "lockwarden check: %s\n", err.msg);
         return 2;
     }
