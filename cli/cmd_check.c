@@ -42,7 +42,8 @@ static void usage(FILE *f)
                "  -p, --policy PATH         a policy file, or a directory read recursively for\n"
                "                            *.yaml, *.yml and *.json (repeatable, at least one):\n"
                "                            kyverno.io/v1 ClusterPolicy/Policy and\n"
-               "                            lockwarden.io/v1alpha1 BackupPolicy documents\n"
+               "                            lockwarden.io/v1alpha1 BackupPolicy documents;\n"
+               "                            --policies is the same, as in the other commands\n"
                "  -o, --output FORMAT       text (default): one line per failing rule, Audit\n"
                "                            failures as warnings, then a summary line;\n"
                "                            json: {\"results\":[...],\"summary\":{...}}\n"
@@ -145,20 +146,20 @@ static int parse_args(int argc, char **argv, struct check_opts *o)
             usage(stdout);
             return 1;
         }
-        if (strcmp(a, "-p") == 0 || strcmp(a, "--policy") == 0 || strcmp(a, "-o") == 0 ||
-            strcmp(a, "--output") == 0 || strcmp(a, "--namespace-labels") == 0 ||
-            strcmp(a, "--operation") == 0) {
+        if (strcmp(a, "-p") == 0 || strcmp(a, "--policy") == 0 || strcmp(a, "--policies") == 0 ||
+            strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 ||
+            strcmp(a, "--namespace-labels") == 0 || strcmp(a, "--operation") == 0) {
             if (i + 1 >= argc)
                 return usage_error("option %s needs a value", a);
             val = argv[++i];
-        } else if (strncmp(a, "--policy=", 9) == 0 || strncmp(a, "--output=", 9) == 0 ||
-                   strncmp(a, "--namespace-labels=", 19) == 0 ||
+        } else if (strncmp(a, "--policy=", 9) == 0 || strncmp(a, "--policies=", 11) == 0 ||
+                   strncmp(a, "--output=", 9) == 0 || strncmp(a, "--namespace-labels=", 19) == 0 ||
                    strncmp(a, "--operation=", 12) == 0) {
             val = strchr(a, '=') + 1;
         } else {
             return usage_error("unknown option '%s'", a);
         }
-        if (a[1] == 'p' || strncmp(a, "--policy", 8) == 0) {
+        if (a[1] == 'p' || strncmp(a, "--policy", 8) == 0 || strncmp(a, "--policies", 10) == 0) {
             if (o->npolicies == CHECK_MAX_PATHS)
                 return usage_error("too many policy paths (at most %s)", "256");
             o->policies[o->npolicies++] = val;

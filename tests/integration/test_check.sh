@@ -114,6 +114,8 @@ run usage-unknown-option - -p policies --frobnicate $M/deploy-compliant.yaml
 run usage-bad-ns-labels - -p policies --namespace-labels prod $M/deploy-compliant.yaml
 run usage-missing-value - -p
 run help - --help
+# --policies (the other commands' spelling) is -p: the same golden as multi-text
+run multi-text - --policies=policies --policies $P/require-app-label.yaml $M/multi.yaml
 
 echo "check goldens: $passed passed, $failed failed"
 [ "$failed" = 0 ]
