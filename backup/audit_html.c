@@ -27,7 +27,8 @@ static const enum backup_audit_class legend_order[BACKUP_AUDIT_CLASS_COUNT_] = {
     BACKUP_AUDIT_UNPROTECTED, BACKUP_AUDIT_NOT_IMMUTABLE, BACKUP_AUDIT_STALE,
     BACKUP_AUDIT_PROTECTED};
 
-int backup_audit_html_escape(struct cm_buf *out, const char *s)
+/* Appends s with &, <, >, ", ' as entities (control bytes become U+FFFD). */
+static int html_escape(struct cm_buf *out, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     int rc = 0;
@@ -186,7 +187,7 @@ static int td(struct cm_buf *out, const char *cls, const char *s)
         cm_buf_addf(out, "<td%s%s%s>", cls ? " class=\"" : "", cls ? cls : "", cls ? "\"" : "");
 
     if (rc == 0)
-        rc = backup_audit_html_escape(out, s[0] ? s : "\xe2\x80\x94");
+        rc = html_escape(out, s[0] ? s : "\xe2\x80\x94");
     if (rc == 0)
         rc = cm_buf_adds(out, "</td>");
     return rc;
@@ -211,15 +212,15 @@ static int render_row(const struct backup_audit_app *a, struct cm_buf *out, stru
 
     rc = cm_buf_addf(out, "<tr class=\"app cls-%s\" data-class=\"%s\" data-app=\"", cname, cname);
     if (rc == 0)
-        rc = backup_audit_html_escape(out, a->ns);
+        rc = html_escape(out, a->ns);
     if (rc == 0)
         rc = cm_buf_addc(out, '/');
     if (rc == 0)
-        rc = backup_audit_html_escape(out, a->kind);
+        rc = html_escape(out, a->kind);
     if (rc == 0)
         rc = cm_buf_addc(out, '/');
     if (rc == 0)
-        rc = backup_audit_html_escape(out, a->name);
+        rc = html_escape(out, a->name);
     if (rc == 0)
         rc = cm_buf_addf(out,
                          "\"><td><span class=\"pill c-%s\" style=\"background:%s\">%s"
@@ -240,7 +241,7 @@ static int render_row(const struct backup_audit_app *a, struct cm_buf *out, stru
 
         rc = cm_buf_addf(out, "<td title=\"");
         if (rc == 0)
-            rc = backup_audit_html_escape(out, a->guardrail_detail);
+            rc = html_escape(out, a->guardrail_detail);
         if (rc == 0)
             rc = cm_buf_addf(out, "\">%s</td>", g);
     }

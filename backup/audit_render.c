@@ -23,7 +23,8 @@ const char *backup_audit_age_format(long long age_s, char *buf, size_t len)
     return buf;
 }
 
-int backup_audit_issues_format(unsigned issues, const char *sep, struct cm_buf *out)
+/* Appends the names of the issue bits joined by sep ("" when none). */
+static int issues_format(unsigned issues, const char *sep, struct cm_buf *out)
 {
     unsigned i;
     bool first = true;
@@ -118,7 +119,7 @@ static void text_row_fill(const struct backup_audit_app *a, struct text_row *row
                a->retain_until > 0 ? cm_time_format(a->retain_until, t, sizeof(t)) : "-");
     text_clean(row->col[10], sizeof(row->col[10]), verify_name(a->verify));
     cm_buf_reset(tmp);
-    if (backup_audit_issues_format(a->v.issues, ",", tmp) == 0)
+    if (issues_format(a->v.issues, ",", tmp) == 0)
         text_clean(row->col[11], sizeof(row->col[11]), tmp->ptr[0] ? tmp->ptr : "-");
     else
         text_clean(row->col[11], sizeof(row->col[11]), "?");
@@ -369,7 +370,7 @@ static int render_csv(const struct backup_audit_report *r, struct cm_buf *out)
         char age[32];
 
         cm_buf_reset(&issues);
-        rc = backup_audit_issues_format(a->v.issues, ";", &issues);
+        rc = issues_format(a->v.issues, ";", &issues);
         snprintf(age, sizeof(age), "%lld", a->v.age_s < 0 ? 0 : a->v.age_s);
         if (rc == 0)
             rc = csv_field(out, a->ns, true, false);

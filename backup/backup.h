@@ -221,8 +221,6 @@ CM_NODISCARD int backup_archive_reader_finish(struct backup_archive_reader *r, s
 uint64_t backup_archive_reader_bytes(const struct backup_archive_reader *r);
 const char *backup_archive_reader_sha256(const struct backup_archive_reader *r);
 void backup_archive_reader_destroy(struct backup_archive_reader *r);
-/* The signature that backup_sink_fn expects, feeding a reader (ctx = the reader). */
-int backup_archive_reader_sink(void *ctx, const void *p, size_t n, struct cm_err *err);
 
 /* ---- what to capture and how to strip it (backup_strip.c) ---- */
 
@@ -432,12 +430,6 @@ CM_NODISCARD int backup_s3_open(const struct backup_location *loc,
                                 const struct s3_credentials *creds, struct s3_client **out,
                                 struct cm_err *err);
 
-/* Reads the encryption key from the Secret `name` in namespace ns (data key "key", in
- * any of backup_key_parse's encodings after base64). Returns 0, CM_ENOENT, CM_EINVAL
- * or kube's codes. */
-CM_NODISCARD int backup_key_from_secret(struct kube_client *kube, const char *ns, const char *name,
-                                        struct backup_key *out, struct cm_err *err);
-
 /* The S3 client of BackupPolicy bp, as the backup CLI, the executor (captures and
  * maintenance), restore and the audit all open it: bp's location with
  * endpoint_override (when not NULL or "") replacing its endpoint and turning on
@@ -454,7 +446,7 @@ CM_NODISCARD int backup_store_open(const struct policy_backup *bp, struct kube_c
  * NULL) when that differs. A capture (executor, backup run) passes app_ns NULL: it
  * never takes its key from the namespace it captures; verify, restore and the audit
  * pass the point's namespace. Returns 0, CM_ENOENT (bp names no Secret, kc is NULL, or
- * the Secret is in neither namespace), or backup_key_from_secret's codes; *out is
+ * the Secret is in neither namespace), CM_EINVAL (a bad key) or the kube client's codes; *out is
  * wiped by the caller with backup_key_wipe(). */
 CM_NODISCARD int backup_key_lookup(struct kube_client *kc, const struct policy_backup *bp,
                                    const char *secret_ns, const char *app_ns,
@@ -1259,10 +1251,6 @@ CM_NODISCARD int backup_audit_live(const struct backup_audit_live_opts *o,
 /* Internal to audit_render.c and audit_html.c (and their tests); not for other modules. */
 /* "-" for age < 0, else "45s", "12m", "3h05m", "2d04h" into buf (>= 24). */
 const char *backup_audit_age_format(long long age_s, char *buf, size_t len);
-/* Appends the names of the issue bits joined by sep ("" when none). */
-CM_NODISCARD int backup_audit_issues_format(unsigned issues, const char *sep, struct cm_buf *out);
-/* Appends s with &, <, >, ", ' as entities (control bytes become U+FFFD). */
-CM_NODISCARD int backup_audit_html_escape(struct cm_buf *out, const char *s);
 CM_NODISCARD int backup_audit_render_html(const struct backup_audit_report *r, struct cm_buf *out);
 
 #endif /* BACKUP_BACKUP_H */

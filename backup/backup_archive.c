@@ -668,8 +668,3 @@ void backup_archive_reader_destroy(struct backup_archive_reader *r)
     cm_buf_free(&r->data);
     cm_free(r);
 }
-
-int backup_archive_reader_sink(void *ctx, const void *p, size_t n, struct cm_err *err)
-{
-    return backup_archive_reader_feed(ctx, p, n, err);
-}

@@ -177,7 +177,10 @@ int backup_s3_open(const struct backup_location *loc, const struct s3_credential
     return s3_client_create(&cfg, out, err);
 }
 
-int backup_key_from_secret(struct kube_client *kube, const char *ns, const char *name,
+/* Reads the encryption key from the Secret `name` in namespace ns (data key "key", in
+ * any of backup_key_parse's encodings after base64). Returns 0, CM_ENOENT, CM_EINVAL
+ * or kube's codes. */
+static int key_from_secret(struct kube_client *kube, const char *ns, const char *name,
                            struct backup_key *out, struct cm_err *err)
 {
     cJSON *secret = NULL;
@@ -236,8 +239,8 @@ int backup_key_lookup(struct kube_client *kc, const struct policy_backup *bp, co
                           "BackupPolicy %s encrypts with Secret %s: no cluster to read it from",
                           bp->name, bp->encryption_key_secret);
     /* Where the executor reads it (the Secret namespace), else the app's namespace. */
-    rc = backup_key_from_secret(kc, secret_ns, bp->encryption_key_secret, out, err);
+    rc = key_from_secret(kc, secret_ns, bp->encryption_key_secret, out, err);
     if (rc == CM_ENOENT && app_ns != NULL && secret_ns != NULL && strcmp(secret_ns, app_ns) != 0)
-        rc = backup_key_from_secret(kc, app_ns, bp->encryption_key_secret, out, err);
+        rc = key_from_secret(kc, app_ns, bp->encryption_key_secret, out, err);
     return rc;
 }

@@ -232,7 +232,7 @@ fail:
     return rc;
 }
 
-void pol_operand_free(struct pol_operand *o)
+static void pol_operand_free(struct pol_operand *o)
 {
     cJSON_Delete(o->literal);
     cm_free(o->text);
@@ -240,7 +240,7 @@ void pol_operand_free(struct pol_operand *o)
     memset(o, 0, sizeof(*o));
 }
 
-int pol_operand_compile(const struct pol_ctx *c, const cJSON *v, struct pol_operand *out)
+static int pol_operand_compile(const struct pol_ctx *c, const cJSON *v, struct pol_operand *out)
 {
     int rc;
 

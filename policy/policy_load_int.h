@@ -263,8 +263,6 @@ struct pol_conds {
     bool present;
 };
 
-int pol_operand_compile(const struct pol_ctx *c, const cJSON *v, struct pol_operand *out);
-void pol_operand_free(struct pol_operand *o);
 /* Compiles the variables of a message template (text kept by the caller). */
 int pol_template_compile(const struct pol_ctx *c, const cJSON *node, const char *text,
                          struct pol_var **vars, size_t *nvars);

@@ -64,8 +64,6 @@ struct kube_path_info {
     bool discovery;
 };
 void kube_path_info_parse(const char *path, struct kube_path_info *pi);
-/* The Kubernetes verb of method on pi ("list", "get", "create", ...). */
-const char *kube_path_verb(const char *method, const struct kube_path_info *pi);
 /* "cannot list secrets in namespace prod" into buf. */
 void kube_path_describe(const char *method, const struct kube_path_info *pi, char *buf, size_t len);
 

@@ -70,7 +70,8 @@ void kube_path_info_parse(const char *path, struct kube_path_info *pi)
         pi->sub = seg[i + 2];
 }
 
-const char *kube_path_verb(const char *method, const struct kube_path_info *pi)
+/* The Kubernetes verb of method on pi ("list", "get", "create", ...). */
+static const char *kube_path_verb(const char *method, const struct kube_path_info *pi)
 {
     bool item = pi->name[0] != '\0';
 
