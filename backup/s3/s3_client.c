@@ -575,6 +575,16 @@ static int build_attempt(struct s3_client *c, const struct s3_req *r, const char
     return 0;
 }
 
+/* True when s is n characters of lowercase hex (hex) or of base64 with its padding. */
+static bool digest_ok(const char *s, size_t n, bool hex)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
+
+    if (strlen(s) != n)
+        return false;
+    return strspn(s, hex ? "0123456789abcdef" : b64) == n;
+}
+
 int s3_request(struct s3_client *c, const struct s3_req *r, struct s3_resp *resp,
                struct cm_err *err)
 {
@@ -583,6 +593,8 @@ int s3_request(struct s3_client *c, const struct s3_req *r, struct s3_resp *resp
     char amz_date[17];
     char sha_hex[65];
     char md5_b64[25];
+    const char *sha = r->body_sha256_hex;
+    const char *md5 = NULL;
     bool want_md5 = strcmp(r->method, "PUT") == 0 || strcmp(r->method, "POST") == 0;
     unsigned attempt;
     struct cm_buf url;
@@ -592,11 +604,28 @@ int s3_request(struct s3_client *c, const struct s3_req *r, struct s3_resp *resp
     memset(resp, 0, sizeof(*resp));
     cm_buf_init(&resp->body, S3_MAX_XML_BYTES);
     cm_buf_init(&url, S3_MAX_URL);
-    s3_sha256_hex(r->body, r->body_len, sha_hex);
+    /* Precomputed digests are taken as given (the caller vouches for them, and the
+     * server checks them); a malformed one is a programmer error, refused before any
+     * byte leaves so it can never become a broken header. */
+    if (CM_NEVER(sha != NULL && !digest_ok(sha, 64, true)) ||
+        CM_NEVER(want_md5 && r->body_md5_b64 != NULL && !digest_ok(r->body_md5_b64, 24, false))) {
+        cm_buf_free(&url);
+        cm_buf_free(&resp->body);
+        return cm_err_set(err, CM_EINVAL, "s3: malformed precomputed body digest");
+    }
+    if (sha == NULL) {
+        s3_sha256_hex(r->body, r->body_len, sha_hex);
+        sha = sha_hex;
+    }
     /* Content-MD5 on every PUT and POST (AWS requires it with Object Lock; radosgw
      * verifies it when present). */
-    if (want_md5)
-        s3_md5_base64(r->body, r->body_len, md5_b64);
+    if (want_md5) {
+        md5 = r->body_md5_b64;
+        if (md5 == NULL) {
+            s3_md5_base64(r->body, r->body_len, md5_b64);
+            md5 = md5_b64;
+        }
+    }
     for (attempt = 1;; attempt++) {
         struct attempt a;
         struct s3_http_request hr;
@@ -613,8 +642,7 @@ int s3_request(struct s3_client *c, const struct s3_req *r, struct s3_resp *resp
         cm_buf_reset(&resp->body);
         cm_buf_reset(&url);
         cm_err_clear(&terr);
-        rc = build_attempt(c, r, sha_hex, want_md5 ? md5_b64 : NULL, &url, hdrs, &nh, auth,
-                           sizeof(auth), amz_date, err);
+        rc = build_attempt(c, r, sha, md5, &url, hdrs, &nh, auth, sizeof(auth), amz_date, err);
         if (rc != 0)
             break;
         memset(&hr, 0, sizeof(hr));

@@ -106,6 +106,8 @@ CM_NODISCARD int s3_time_parse(const char *s, size_t n, time_t *out);
 /* Hex SHA-256 (65 bytes with NUL) and base64 MD5 (25 bytes with NUL) of data. */
 void s3_sha256_hex(const void *data, size_t n, char out[65]);
 void s3_md5_base64(const void *data, size_t n, char out[25]);
+/* Base64 of a binary MD5 digest (24 characters + NUL), as Content-MD5 wants it. */
+void s3_md5_b64_encode(const unsigned char md[16], char out[25]);
 /* Binary digest to lowercase hex. */
 void s3_hex(const unsigned char *p, size_t n, char *out);
 /* Appends s[0..n) URI-encoded per SigV4: unreserved A-Z a-z 0-9 - . _ ~ kept, '/' kept
@@ -135,6 +137,19 @@ struct s3_req {
     size_t n_headers;
     const unsigned char *body;
     size_t body_len;
+    /* Optional digests of the body that the caller already computed (the uploader
+     * hashes bytes as they arrive, so none of that work waits for the request).
+     * body_sha256_hex: 64 lowercase hex digits + NUL, sent as x-amz-content-sha256 and
+     * signed. body_md5_b64: base64 of the 16-byte MD5 (24 characters + NUL), sent as
+     * Content-MD5 (only PUT and POST carry it; other methods ignore the field). NULL:
+     * s3_request hashes body itself, as it does for every request that sets neither.
+     * The caller vouches that they are the digests of exactly body[0..body_len) and
+     * must keep them valid until s3_request returns; every retry resends the same
+     * bytes with the same digests. A wrong digest cannot store wrong bytes: the server
+     * computes its own over what it received and refuses the request (400 BadDigest
+     * or XAmzContentSHA256Mismatch: CM_EINTEGRITY). */
+    const char *body_sha256_hex;
+    const char *body_md5_b64;
     enum s3_deny_kind deny;
     /* 2xx body goes to sink when set, else into resp->body (capped S3_MAX_XML_BYTES). */
     s3_write_fn sink;
@@ -177,6 +192,14 @@ CM_NODISCARD int s3_request(struct s3_client *c, const struct s3_req *r, struct 
 CM_NODISCARD int s3_req_put_headers(struct s3_req *r, const struct s3_put_opts *opts,
                                     char lock_date[32], char (*meta_names)[S3_MAX_META_NAME + 12],
                                     struct cm_err *err);
+/* s3_client_put_object with digests of data the caller already computed (either may be
+ * NULL: computed here), under the contract of struct s3_req's body_sha256_hex and
+ * body_md5_b64. out->sha256_hex is sha256_hex when it is given. Same results and
+ * errors as s3_client_put_object. */
+CM_NODISCARD int s3_client_put_object_hashed(struct s3_client *c, const char *key, const void *data,
+                                             size_t len, const struct s3_put_opts *opts,
+                                             const char *sha256_hex, const char *md5_b64,
+                                             struct s3_put_result *out, struct cm_err *err);
 /* Validates a key (1..S3_MAX_KEY bytes, no control characters). */
 CM_NODISCARD int s3_key_check(const char *key, struct cm_err *err);
 /* Validates put options (lock date present, meta names). */

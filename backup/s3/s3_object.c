@@ -119,6 +119,13 @@ int s3_client_put_object(struct s3_client *c, const char *key, const void *data,
                          const struct s3_put_opts *opts, struct s3_put_result *out,
                          struct cm_err *err)
 {
+    return s3_client_put_object_hashed(c, key, data, len, opts, NULL, NULL, out, err);
+}
+
+int s3_client_put_object_hashed(struct s3_client *c, const char *key, const void *data, size_t len,
+                                const struct s3_put_opts *opts, const char *sha256_hex,
+                                const char *md5_b64, struct s3_put_result *out, struct cm_err *err)
+{
     struct s3_req r;
     struct s3_resp resp;
     char lock_date[32];
@@ -135,6 +142,8 @@ int s3_client_put_object(struct s3_client *c, const char *key, const void *data,
     r.key = key;
     r.body = data;
     r.body_len = len;
+    r.body_sha256_hex = sha256_hex;
+    r.body_md5_b64 = md5_b64;
     rc = s3_req_put_headers(&r, opts, lock_date, meta_names, err);
     if (rc != 0)
         return rc;
@@ -145,7 +154,10 @@ int s3_client_put_object(struct s3_client *c, const char *key, const void *data,
         memset(out, 0, sizeof(*out));
         memcpy(out->etag, resp.etag, sizeof(out->etag));
         memcpy(out->version_id, resp.version_id, sizeof(out->version_id));
-        s3_sha256_hex(data, len, out->sha256_hex);
+        if (sha256_hex != NULL)
+            (void)snprintf(out->sha256_hex, sizeof(out->sha256_hex), "%s", sha256_hex);
+        else
+            s3_sha256_hex(data, len, out->sha256_hex);
         out->size = len;
     }
     cm_buf_free(&resp.body);

@@ -38,16 +38,12 @@ void s3_sha256_hex(const void *data, size_t n, char out[65])
     s3_hex(md, 32, out);
 }
 
-void s3_md5_base64(const void *data, size_t n, char out[25])
+void s3_md5_b64_encode(const unsigned char md[16], char out[25])
 {
     static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    unsigned char md[16];
-    unsigned int mdlen = 0;
     size_t i;
     size_t o = 0;
 
-    if (EVP_Digest(data, n, md, &mdlen, EVP_md5(), NULL) != 1 || mdlen != 16)
-        memset(md, 0, sizeof(md));
     /* 16 bytes -> 5 full groups + 1 byte with "==" padding = 24 characters. */
     for (i = 0; i + 3 <= 15; i += 3) {
         uint32_t v = ((uint32_t)md[i] << 16) | ((uint32_t)md[i + 1] << 8) | md[i + 2];
@@ -62,6 +58,16 @@ void s3_md5_base64(const void *data, size_t n, char out[25])
     out[o++] = '=';
     out[o++] = '=';
     out[o] = '\0';
+}
+
+void s3_md5_base64(const void *data, size_t n, char out[25])
+{
+    unsigned char md[16];
+    unsigned int mdlen = 0;
+
+    if (EVP_Digest(data, n, md, &mdlen, EVP_md5(), NULL) != 1 || mdlen != 16)
+        memset(md, 0, sizeof(md));
+    s3_md5_b64_encode(md, out);
 }
 
 int s3_uri_encode(struct cm_buf *b, const char *s, size_t n, bool keep_slash)

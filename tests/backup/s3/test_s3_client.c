@@ -278,6 +278,98 @@ static void test_session_token_signed(void **state)
     s3_client_destroy(c);
 }
 
+/* Digests a caller precomputed go on the wire verbatim, deliberately wrong ones included:
+ * the engine does not hash the body again (the server is what checks them). */
+static void test_request_precomputed_digests(void **state)
+{
+    static const char wrong_md5[] = "AAAAAAAAAAAAAAAAAAAAAA==";
+    static const char wrong_sha[] =
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    struct fx *x = *state;
+    struct s3_req r;
+    struct s3_resp resp;
+    struct s3_put_result res;
+    const struct s3_fault_rec *rec;
+    char sha[65];
+    char md5[25];
+    struct cm_err err;
+
+    memset(&r, 0, sizeof(r));
+    r.method = "PUT";
+    r.key = "k";
+    r.body = (const unsigned char *)"hello";
+    r.body_len = 5;
+    r.body_md5_b64 = wrong_md5;
+    r.body_sha256_hex = wrong_sha;
+    push(x->f, 0, 503, NULL, ERRBODY("SlowDown", "x"), 0);
+    assert_int_equal(s3_request(x->c, &r, &resp, &err), 0);
+    cm_buf_free(&resp.body);
+    assert_int_equal(s3_fault_count(x->f), 2);
+    for (size_t i = 0; i < 2; i++) { /* the retry carries them too */
+        rec = s3_fault_get(x->f, i);
+        assert_string_equal(s3_fault_header(rec, "Content-MD5"), wrong_md5);
+        assert_string_equal(s3_fault_header(rec, "x-amz-content-sha256"), wrong_sha);
+        assert_string_not_equal(rec->body_md5_b64, wrong_md5); /* not what was sent */
+        assert_string_not_equal(rec->body_sha256_hex, wrong_sha);
+    }
+    /* Only one of them given: the other is computed from the body. */
+    r.body_sha256_hex = NULL;
+    assert_int_equal(s3_request(x->c, &r, &resp, &err), 0);
+    cm_buf_free(&resp.body);
+    rec = s3_fault_get(x->f, 2);
+    assert_string_equal(s3_fault_header(rec, "Content-MD5"), wrong_md5);
+    assert_string_equal(s3_fault_header(rec, "x-amz-content-sha256"), rec->body_sha256_hex);
+    r.body_sha256_hex = wrong_sha;
+    r.body_md5_b64 = NULL;
+    assert_int_equal(s3_request(x->c, &r, &resp, &err), 0);
+    cm_buf_free(&resp.body);
+    rec = s3_fault_get(x->f, 3);
+    assert_string_equal(s3_fault_header(rec, "Content-MD5"), rec->body_md5_b64);
+    assert_string_equal(s3_fault_header(rec, "x-amz-content-sha256"), wrong_sha);
+    /* Content-MD5 stays a PUT/POST header: a GET ignores a given MD5. */
+    memset(&r, 0, sizeof(r));
+    r.method = "GET";
+    r.key = "k";
+    r.body_md5_b64 = wrong_md5;
+    assert_int_equal(s3_request(x->c, &r, &resp, &err), 0);
+    cm_buf_free(&resp.body);
+    rec = s3_fault_get(x->f, 4);
+    assert_null(s3_fault_header(rec, "Content-MD5"));
+    assert_string_equal(s3_fault_header(rec, "x-amz-content-sha256"), rec->body_sha256_hex);
+
+    /* The internal PUT with digests: sent as given, and the result's SHA-256 is the
+     * given one (not hashed a third time). */
+    s3_sha256_hex("payload", 7, sha);
+    s3_md5_base64("payload", 7, md5);
+    assert_int_equal(
+        s3_client_put_object_hashed(x->c, "p", "payload", 7, NULL, sha, md5, &res, &err), 0);
+    rec = s3_fault_get(x->f, 5);
+    assert_digests(rec);
+    assert_string_equal(res.sha256_hex, sha);
+    assert_int_equal(res.size, 7);
+    assert_int_equal(
+        s3_client_put_object_hashed(x->c, "p", "payload", 7, NULL, wrong_sha, NULL, &res, &err), 0);
+    rec = s3_fault_get(x->f, 6);
+    assert_string_equal(s3_fault_header(rec, "x-amz-content-sha256"), wrong_sha);
+    assert_string_equal(s3_fault_header(rec, "Content-MD5"), rec->body_md5_b64);
+    assert_string_equal(res.sha256_hex, wrong_sha);
+    /* NULL digests: exactly s3_client_put_object. */
+    assert_int_equal(
+        s3_client_put_object_hashed(x->c, "p", "payload", 7, NULL, NULL, NULL, &res, &err), 0);
+    assert_digests(s3_fault_get(x->f, 7));
+    assert_string_equal(res.sha256_hex, sha);
+
+    /* What a server answers to a wrong digest is an integrity failure. */
+    push(x->f, 0, 400, NULL, ERRBODY("XAmzContentSHA256Mismatch", "sha"), 0);
+    assert_int_equal(
+        s3_client_put_object_hashed(x->c, "p", "payload", 7, NULL, wrong_sha, md5, &res, &err),
+        CM_EINTEGRITY);
+    push(x->f, 0, 400, NULL, ERRBODY("BadDigest", "md5"), 0);
+    assert_int_equal(
+        s3_client_put_object_hashed(x->c, "p", "payload", 7, NULL, sha, wrong_md5, &res, &err),
+        CM_EINTEGRITY);
+}
+
 static void test_retry_503_then_success(void **state)
 {
     struct fx *x = *state;
@@ -874,6 +966,7 @@ int main(void)
         T(test_put_headers),
         T(test_put_validation),
         T(test_session_token_signed),
+        T(test_request_precomputed_digests),
         T(test_retry_503_then_success),
         T(test_retry_after_and_cap),
         T(test_retry_exhausted),
