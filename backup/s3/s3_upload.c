@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* s3_upload.c - streaming upload with bounded memory: one part buffer; small objects
  * become a single PUT, larger ones a multipart upload whose version is then locked with
- * PutObjectRetention (radosgw 16.2 ignores lock headers on CreateMultipartUpload). */
+ * PutObjectRetention (radosgw 16.2 ignores lock headers on CreateMultipartUpload). The
+ * buffer's SHA-256 and MD5 are computed as bytes are written, so sending a part or the
+ * single PUT does not wait for them. */
 #include "backup/s3/s3_int.h"
 
 #include <openssl/evp.h>
@@ -24,8 +26,10 @@ struct s3_upload {
     unsigned n_parts;
     unsigned etags_cap;
     uint64_t total;
-    EVP_MD_CTX *sha;
-    int failed; /* sticky: once a step failed, every call returns it */
+    EVP_MD_CTX *sha;      /* the whole object: s3_put_result.sha256_hex */
+    EVP_MD_CTX *part_sha; /* buf[0..len): the request's x-amz-content-sha256 */
+    EVP_MD_CTX *part_md5; /* buf[0..len): the request's Content-MD5 */
+    int failed;           /* sticky: once a step failed, every call returns it */
     struct cm_err ferr;
 };
 
@@ -39,6 +43,8 @@ static void upload_free(struct s3_upload *u)
     cm_free(u->buf);
     cm_free(u->etags);
     EVP_MD_CTX_free(u->sha);
+    EVP_MD_CTX_free(u->part_sha);
+    EVP_MD_CTX_free(u->part_md5);
     cm_free(u);
 }
 
@@ -62,8 +68,12 @@ int s3_upload_open(struct s3_client *c, const char *key, const struct s3_put_opt
     u->key = cm_strdup(key);
     u->buf = cm_malloc(u->cap);
     u->sha = EVP_MD_CTX_new();
-    if (u->key == NULL || u->buf == NULL || u->sha == NULL ||
-        EVP_DigestInit_ex(u->sha, EVP_sha256(), NULL) != 1)
+    u->part_sha = EVP_MD_CTX_new();
+    u->part_md5 = EVP_MD_CTX_new();
+    if (u->key == NULL || u->buf == NULL || u->sha == NULL || u->part_sha == NULL ||
+        u->part_md5 == NULL || EVP_DigestInit_ex(u->sha, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestInit_ex(u->part_sha, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestInit_ex(u->part_md5, EVP_md5(), NULL) != 1)
         goto oom;
     if (opts != NULL) {
         u->opts = *opts;
@@ -103,6 +113,32 @@ static int fail(struct s3_upload *u, int rc, const struct cm_err *e, struct cm_e
     return rc;
 }
 
+/* The digests of the bytes in buf, for the request that sends them. OpenSSL fails
+ * here only when it cannot allocate. */
+static int part_digests_final(struct s3_upload *u, char sha_hex[65], char md5_b64[25],
+                              struct cm_err *err)
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+
+    if (EVP_DigestFinal_ex(u->part_sha, md, &mdlen) != 1 || mdlen != 32)
+        return cm_err_set(err, CM_ENOMEM, "s3: SHA-256 of the part failed");
+    s3_hex(md, 32, sha_hex);
+    if (EVP_DigestFinal_ex(u->part_md5, md, &mdlen) != 1 || mdlen != 16)
+        return cm_err_set(err, CM_ENOMEM, "s3: MD5 of the part failed");
+    s3_md5_b64_encode(md, md5_b64);
+    return 0;
+}
+
+/* Starts the part digests over for the bytes of the next part. */
+static int part_digests_restart(struct s3_upload *u, struct cm_err *err)
+{
+    if (EVP_DigestInit_ex(u->part_sha, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestInit_ex(u->part_md5, EVP_md5(), NULL) != 1)
+        return cm_err_set(err, CM_ENOMEM, "s3: part digest reset failed");
+    return 0;
+}
+
 static int create_multipart(struct s3_upload *u, struct cm_err *err)
 {
     struct s3_req r;
@@ -137,6 +173,8 @@ static int upload_part(struct s3_upload *u, struct cm_err *err)
     struct s3_req r;
     struct s3_resp resp;
     char num[16];
+    char sha_hex[65];
+    char md5_b64[25];
     int rc;
 
     if (u->n_parts >= s3_client_max_parts_(u->c))
@@ -154,16 +192,22 @@ static int upload_part(struct s3_upload *u, struct cm_err *err)
         u->etags = ne;
         u->etags_cap = ncap;
     }
+    rc = part_digests_final(u, sha_hex, md5_b64, err);
+    rc = rc ? rc : part_digests_restart(u, err);
+    if (rc != 0)
+        return rc;
     (void)snprintf(num, sizeof(num), "%u", u->n_parts + 1);
     memset(&r, 0, sizeof(r));
     r.method = "PUT";
     r.key = u->key;
     (void)s3_req_query(&r, "partNumber", num);
     (void)s3_req_query(&r, "uploadId", u->upload_id);
-    /* The engine adds Content-MD5 and x-amz-content-sha256 of this part's bytes;
-     * retries resend them from this buffer. */
+    /* Content-MD5 and x-amz-content-sha256 of this part's bytes, hashed as they were
+     * written; retries resend the buffer with the same digests. */
     r.body = u->buf;
     r.body_len = u->len;
+    r.body_sha256_hex = sha_hex;
+    r.body_md5_b64 = md5_b64;
     rc = s3_request(u->c, &r, &resp, err);
     if (rc != 0) {
         cm_err_prefix(err, "part %u", u->n_parts + 1);
@@ -196,6 +240,10 @@ int s3_upload_write(struct s3_upload *u, const void *p, size_t n, struct cm_err 
         size_t k = n < room ? n : room;
 
         memcpy(u->buf + u->len, src, k);
+        if (EVP_DigestUpdate(u->part_sha, u->buf + u->len, k) != 1 ||
+            EVP_DigestUpdate(u->part_md5, u->buf + u->len, k) != 1)
+            return fail(u, cm_err_set(&u->ferr, CM_ENOMEM, "s3: part digest update failed"), NULL,
+                        err);
         u->len += k;
         src += k;
         n -= k;
@@ -358,8 +406,16 @@ int s3_upload_close(struct s3_upload *u, struct s3_put_result *out, struct cm_er
         goto done;
     }
     if (u->upload_id[0] == '\0') {
-        /* Fits in one part: a single PUT (lock headers honoured by AWS and radosgw). */
-        rc = s3_client_put_object(u->c, u->key, u->buf, u->len, &u->opts, &res, err);
+        char sha_hex[65];
+        char md5_b64[25];
+
+        /* Fits in one part: a single PUT (lock headers honoured by AWS and radosgw),
+         * with the digests computed as the bytes were written. */
+        rc = part_digests_final(u, sha_hex, md5_b64, err);
+        if (rc != 0)
+            goto done;
+        rc = s3_client_put_object_hashed(u->c, u->key, u->buf, u->len, &u->opts, sha_hex, md5_b64,
+                                         &res, err);
         if (rc != 0)
             goto done;
     } else {

@@ -2,7 +2,8 @@
 /* test_s3_rgw.c - the S3 client against a real radosgw with Object Lock (started by
  * tests/run.sh via tests/support/rgw.sh, which exports S3_ENDPOINT and the keys):
  * lock preflight, COMPLIANCE/GOVERNANCE semantics, retention extension, multipart with
- * locking afterwards, listing with paging, virtual-host addressing. */
+ * locking afterwards, listing with paging, virtual-host addressing, digests hashed as the
+ * upload is written (radosgw checks both) and wrong ones refused. */
 #include "backup/s3/s3.h"
 #include "backup/s3/s3_int.h" /* the libcurl transport, to wrap it */
 #include "tests/support/backup_env.h"
@@ -383,6 +384,91 @@ static void test_multipart_locked(void **state)
     s3_client_destroy(c);
 }
 
+/* The uploader's digests, hashed as the bytes were written, are the ones radosgw
+ * computes: a 2.5 MB locked single PUT in odd-sized writes lands and reads back equal.
+ * And a request whose precomputed digest is wrong stores nothing: radosgw refuses it. */
+static void test_upload_digests_verified(void **state)
+{
+    struct env *e = *state;
+    const size_t total = 2500000;
+    struct s3_upload *u = NULL;
+    struct s3_put_opts po;
+    struct s3_put_result r;
+    struct s3_object_info info;
+    struct sha_sink sink;
+    struct s3_req req;
+    struct s3_resp resp;
+    unsigned char *data = malloc(total);
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    char hex[65];
+    char etag[40];
+    char sha[65];
+    char md5[25];
+    uint32_t x = 777;
+    size_t off;
+    struct cm_err err;
+
+    assert_non_null(data);
+    for (off = 0; off < total; off++) {
+        x = x * 1103515245u + 12345u;
+        data[off] = (unsigned char)(x >> 16);
+    }
+    memset(&po, 0, sizeof(po));
+    po.lock_mode = S3_LOCK_COMPLIANCE;
+    po.retain_until = (time_t)(cm_time_now_ms() / 1000) + 300;
+    assert_int_equal(s3_upload_open(e->c, "digest/single", &po, &u, &err), 0);
+    for (off = 0; off < total;) {
+        size_t n = total - off < 65537 ? total - off : 65537;
+
+        assert_int_equal(s3_upload_write(u, data + off, n, &err), 0);
+        off += n;
+    }
+    assert_int_equal(s3_upload_close(u, &r, &err), 0);
+    assert_int_equal(r.parts, 0); /* below the default part size: one PUT */
+    s3_sha256_hex(data, total, hex);
+    assert_string_equal(r.sha256_hex, hex);
+    /* A single PUT's ETag is the MD5 radosgw computed over what it received. */
+    assert_int_equal(EVP_Digest(data, total, md, &mdlen, EVP_md5(), NULL), 1);
+    etag[0] = '"';
+    s3_hex(md, 16, etag + 1);
+    (void)snprintf(etag + 33, sizeof(etag) - 33, "\"");
+    assert_string_equal(r.etag, etag);
+    sink.md = EVP_MD_CTX_new();
+    sink.n = 0;
+    assert_non_null(sink.md);
+    assert_int_equal(EVP_DigestInit_ex(sink.md, EVP_sha256(), NULL), 1);
+    assert_int_equal(s3_client_get_object(e->c, "digest/single", r.version_id, NULL, sha_write,
+                                          &sink, NULL, &err),
+                     0);
+    assert_int_equal(EVP_DigestFinal_ex(sink.md, md, &mdlen), 1);
+    EVP_MD_CTX_free(sink.md);
+    s3_hex(md, 32, hex);
+    assert_int_equal(sink.n, total);
+    assert_string_equal(r.sha256_hex, hex);
+
+    /* Wrong precomputed digests: refused as an integrity failure, nothing stored. */
+    s3_sha256_hex(data, 1000, sha);
+    s3_md5_base64(data + 1, 1000, md5); /* the MD5 of other bytes */
+    memset(&req, 0, sizeof(req));
+    req.method = "PUT";
+    req.key = "digest/wrong-md5";
+    req.body = data;
+    req.body_len = 1000;
+    req.body_sha256_hex = sha;
+    req.body_md5_b64 = md5;
+    assert_int_equal(s3_request(e->c, &req, &resp, &err), CM_EINTEGRITY);
+    assert_non_null(strstr(err.msg, "BadDigest"));
+    assert_int_equal(s3_client_head_object(e->c, "digest/wrong-md5", NULL, &info, &err), CM_ENOENT);
+    s3_sha256_hex(data + 1, 1000, sha); /* the SHA-256 of other bytes, signed as given */
+    s3_md5_base64(data, 1000, md5);
+    req.key = "digest/wrong-sha";
+    assert_int_equal(s3_request(e->c, &req, &resp, &err), CM_EINTEGRITY);
+    assert_non_null(strstr(err.msg, "XAmzContentSHA256Mismatch"));
+    assert_int_equal(s3_client_head_object(e->c, "digest/wrong-sha", NULL, &info, &err), CM_ENOENT);
+    free(data);
+}
+
 struct counter {
     unsigned objects;
     unsigned prefixes;
@@ -703,6 +789,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compliance_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_governance_and_legal_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multipart_locked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upload_digests_verified, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listing_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_virtual_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_credentials, setup, teardown),

@@ -2,7 +2,9 @@
 /* test_s3_upload.c - the streaming uploader on the fault transport: single PUT below one
  * part, multipart above it with Content-MD5 on every part, lock headers on
  * CreateMultipartUpload plus PutObjectRetention on the completed version, HEAD for the
- * ETag, part retries from the buffer, abort on failure, sticky errors, read callbacks. */
+ * ETag, part retries from the buffer, abort on failure, sticky errors, read callbacks,
+ * and digests hashed as bytes arrive that match each request's body whatever the write
+ * pattern. */
 #include "backup/s3/s3_int.h"
 #include "tests/support/s3_fault.h"
 
@@ -350,6 +352,174 @@ static void test_complete_errors(void **state)
     assert_int_equal(s3_upload_close(u, NULL, &err), CM_EINTEGRITY);
 }
 
+/* One run of a write pattern: count writes of size bytes (REST: what is left). */
+#define REST ((size_t)-1)
+struct run {
+    size_t size;
+    size_t count;
+};
+
+/* Asserts that r's body is want[0..k) and that its Content-MD5 and x-amz-content-sha256
+ * are the digests of the bytes received (computed by the fault transport from the
+ * recorded body) and of want[0..k). */
+static void assert_slice(const struct s3_fault_rec *r, const unsigned char *want, size_t k)
+{
+    char sha[65];
+    char md5[25];
+
+    assert_int_equal(r->body_len, k);
+    assert_memory_equal(r->body_head, want, k < 4096 ? k : 4096);
+    assert_digests(r);
+    s3_sha256_hex(want, k, sha);
+    s3_md5_base64(want, k, md5);
+    assert_string_equal(s3_fault_header(r, "x-amz-content-sha256"), sha);
+    assert_string_equal(s3_fault_header(r, "Content-MD5"), md5);
+}
+
+/* Asserts that the requests from index `first` on that carry object bytes (the single
+ * PUT, or each part in order) received exactly the next slice of want[0..len), and that
+ * their Content-MD5 and x-amz-content-sha256 are the digests of the bytes received
+ * (computed by the fault transport from the recorded body) and of that slice. Returns
+ * how many such requests there were. */
+static size_t assert_body_digests(const struct fx *x, size_t first, const unsigned char *want,
+                                  size_t len)
+{
+    size_t off = 0;
+    size_t n = 0;
+    size_t i;
+
+    for (i = first; i < s3_fault_count(x->f); i++) {
+        const struct s3_fault_rec *r = s3_fault_get(x->f, i);
+        bool part = strstr(r->url, "partNumber=") != NULL;
+        bool single = strchr(r->url, '?') == NULL;
+        size_t k;
+
+        if (strcmp(r->method, "PUT") != 0 || (!part && !single))
+            continue;
+        k = len - off < PART ? len - off : PART;
+        assert_slice(r, want + off, k);
+        off += k;
+        n++;
+    }
+    assert_int_equal(off, len);
+    return n;
+}
+
+/* Uploads x->data[0..len) written as runs describes, then checks every body's digests
+ * and the result. */
+static void upload_pattern(struct fx *x, const char *key, size_t len, const struct run *runs,
+                           size_t n_runs, unsigned want_parts)
+{
+    struct s3_upload *u = NULL;
+    struct s3_put_result res;
+    size_t first = s3_fault_count(x->f);
+    char want_sha[65];
+    struct cm_err err;
+    size_t off = 0;
+    size_t i;
+    size_t j;
+
+    assert_int_equal(s3_upload_open(x->c, key, NULL, &u, &err), 0);
+    for (i = 0; i < n_runs; i++) {
+        for (j = 0; j < runs[i].count; j++) {
+            size_t k = runs[i].size == REST ? len - off : runs[i].size;
+
+            assert_true(k <= len - off);
+            assert_int_equal(s3_upload_write(u, x->data + off, k, &err), 0);
+            off += k;
+        }
+    }
+    assert_int_equal(off, len);
+    assert_int_equal(s3_upload_close(u, &res, &err), 0);
+    assert_int_equal(res.parts, want_parts);
+    assert_int_equal(res.size, len);
+    s3_sha256_hex(x->data, len, want_sha);
+    assert_string_equal(res.sha256_hex, want_sha);
+    assert_int_equal(assert_body_digests(x, first, x->data, len), want_parts ? want_parts : 1);
+}
+
+static void test_digests_whatever_the_writes(void **state)
+{
+    struct fx *x = *state;
+    const struct run one_big[] = {{REST, 1}};
+    const struct run bytes[] = {{1, 4099}};
+    const struct run bytes_across[] = {{PART - 3000, 1}, {1, 6000}, {REST, 1}};
+    const struct run straddle[] = {{PART - 10, 1}, {20, 1}, {PART - 20, 1}, {33, 1}, {REST, 1}};
+    const struct run fill[] = {{PART, 1}};
+    const struct run fill_twice[] = {{PART, 2}, {5, 1}};
+    const struct run fill_after[] = {{7, 1}, {PART - 7, 1}, {REST, 1}};
+    const struct run empty_writes[] = {{0, 3}, {REST, 1}, {0, 2}};
+
+    upload_pattern(x, "one-big", x->len, one_big, 1, 3);
+    upload_pattern(x, "one-big-single", PART - 1, one_big, 1, 0); /* the largest single PUT */
+    upload_pattern(x, "bytes", 4099, bytes, 1, 0);
+    upload_pattern(x, "bytes-across", PART + 3000, bytes_across, 3, 2);
+    upload_pattern(x, "straddle", x->len, straddle, 5, 3);
+    upload_pattern(x, "fill", PART, fill, 1, 1); /* sent by the write, close adds none */
+    upload_pattern(x, "fill-twice", 2 * PART + 5, fill_twice, 2, 3);
+    upload_pattern(x, "fill-after", PART + 1, fill_after, 3, 2);
+    upload_pattern(x, "zero-length-writes", 1000, empty_writes, 3, 0);
+    upload_pattern(x, "empty", 0, NULL, 0, 0);
+    assert_string_equal(
+        s3_fault_header(s3_fault_get(x->f, s3_fault_count(x->f) - 1), "Content-MD5"),
+        "1B2M2Y8AsgTpgAmY7PhCfg==");
+    assert_string_equal(
+        s3_fault_header(s3_fault_get(x->f, s3_fault_count(x->f) - 1), "x-amz-content-sha256"),
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+/* A request refused with 503 is resent with the same digests, which are still those of
+ * its bytes: for a part (the next part gets its own) and for the single PUT. */
+static void test_retry_keeps_digests(void **state)
+{
+    struct fx *x = *state;
+    struct s3_upload *u = NULL;
+    struct s3_put_result res;
+    const struct s3_fault_rec *a;
+    const struct s3_fault_rec *b;
+    struct cm_err err;
+    size_t first;
+
+    push_auto(x->f, 1);                                               /* create */
+    push(x->f, 0, 503, NULL, "<Error><Code>SlowDown</Code></Error>"); /* part 1 */
+    push_auto(x->f, 2);                                               /* part 1 again, 2 */
+    push(x->f, 0, 503, NULL, "<Error><Code>SlowDown</Code></Error>"); /* part 3 */
+    assert_int_equal(s3_upload_open(x->c, "k", NULL, &u, &err), 0);
+    assert_int_equal(write_all(u, x->data, x->len, &err), 0);
+    assert_int_equal(s3_upload_close(u, &res, &err), 0);
+    assert_int_equal(res.parts, 3);
+    assert_int_equal(s3_fault_sleeps(x->f), 2);
+    a = s3_fault_get(x->f, 1);
+    b = s3_fault_get(x->f, 2);
+    assert_string_equal(a->url, b->url);
+    assert_string_equal(s3_fault_header(a, "Content-MD5"), s3_fault_header(b, "Content-MD5"));
+    assert_string_equal(s3_fault_header(a, "x-amz-content-sha256"),
+                        s3_fault_header(b, "x-amz-content-sha256"));
+    assert_slice(a, x->data, PART);
+    assert_slice(b, x->data, PART);
+    assert_slice(s3_fault_get(x->f, 3), x->data + PART, PART); /* part 2: its own digests */
+    a = s3_fault_get(x->f, 4);
+    b = s3_fault_get(x->f, 5);
+    assert_string_equal(a->url, b->url);
+    assert_non_null(strstr(a->url, "partNumber=3"));
+    assert_slice(a, x->data + 2 * PART, x->len - 2 * PART);
+    assert_slice(b, x->data + 2 * PART, x->len - 2 * PART);
+
+    first = s3_fault_count(x->f);
+    push(x->f, 0, 503, NULL, "<Error><Code>SlowDown</Code></Error>");
+    assert_int_equal(s3_upload_open(x->c, "single", NULL, &u, &err), 0);
+    assert_int_equal(write_all(u, x->data, 100000, &err), 0);
+    assert_int_equal(s3_upload_close(u, &res, &err), 0);
+    assert_int_equal(s3_fault_count(x->f), first + 2);
+    a = s3_fault_get(x->f, first);
+    b = s3_fault_get(x->f, first + 1);
+    assert_string_equal(s3_fault_header(a, "Content-MD5"), s3_fault_header(b, "Content-MD5"));
+    assert_string_equal(s3_fault_header(a, "x-amz-content-sha256"),
+                        s3_fault_header(b, "x-amz-content-sha256"));
+    assert_slice(a, x->data, 100000);
+    assert_slice(b, x->data, 100000);
+}
+
 struct reader {
     const unsigned char *p;
     size_t n;
@@ -503,7 +673,8 @@ int main(void)
         T(test_part_failure_aborts),       T(test_abort_frees_and_aborts),
         T(test_complete_errors),           T(test_put_stream),
         T(test_part_without_etag),         T(test_part_limit),
-        T(test_open_validation_and_oom),
+        T(test_open_validation_and_oom),   T(test_digests_whatever_the_writes),
+        T(test_retry_keeps_digests),
     };
 #undef T
 
