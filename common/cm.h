@@ -146,6 +146,12 @@ CM_NODISCARD int cm_buf_vaddf(struct cm_buf *b, const char *fmt, va_list ap) CM_
 /* Appends s[0..n) as a quoted JSON string; control bytes and invalid UTF-8 become
  * \u00XX escapes. */
 CM_NODISCARD int cm_buf_add_json_str(struct cm_buf *b, const char *s, size_t n);
+/* Makes room for n more bytes (one allocation instead of a growth series when the
+ * size is known). Returns 0, or CM_ETOOBIG/CM_ENOMEM with the buffer freed (as add). */
+CM_NODISCARD int cm_buf_reserve(struct cm_buf *b, size_t n);
+/* Empties dst and gives it src's storage to reuse (dst keeps its own cap); src is
+ * left empty. Saves the allocation and page faults of a large buffer filled again. */
+void cm_buf_recycle(struct cm_buf *dst, struct cm_buf *src);
 /* Moves the storage to the caller (free with cm_free) and resets the buffer.
  * Returns an empty allocated string for an empty buffer, NULL on CM_ENOMEM. */
 char *cm_buf_take(struct cm_buf *b, size_t *len);

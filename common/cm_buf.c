@@ -59,6 +59,24 @@ static int buf_reserve(struct cm_buf *b, size_t n)
     return 0;
 }
 
+void cm_buf_recycle(struct cm_buf *dst, struct cm_buf *src)
+{
+    cm_free(dst->ptr);
+    dst->ptr = src->ptr;
+    dst->cap_ = src->cap_;
+    dst->len = 0;
+    if (dst->ptr != NULL)
+        dst->ptr[0] = '\0';
+    src->ptr = NULL;
+    src->len = 0;
+    src->cap_ = 0;
+}
+
+int cm_buf_reserve(struct cm_buf *b, size_t n)
+{
+    return buf_reserve(b, n);
+}
+
 int cm_buf_add(struct cm_buf *b, const void *p, size_t n)
 {
     int rc = buf_reserve(b, n);

@@ -47,6 +47,44 @@ static void test_buf_oom(void **state)
     cm_buf_free(&b);
 }
 
+/* reserve: one allocation, then appends up to it never move the storage; over the
+ * cap fails like add. recycle: the storage moves, the caps stay. */
+static void test_buf_reserve_recycle(void **state)
+{
+    struct cm_buf a, b;
+    char *p;
+    int i;
+
+    (void)state;
+    cm_buf_init(&a, 1000);
+    assert_int_equal(cm_buf_reserve(&a, 500), 0);
+    p = a.ptr;
+    assert_non_null(p);
+    for (i = 0; i < 50; i++)
+        assert_int_equal(cm_buf_add(&a, "0123456789", 10), 0);
+    assert_ptr_equal(a.ptr, p);
+    assert_int_equal(cm_buf_reserve(&a, 501), CM_ETOOBIG);
+    assert_null(a.ptr);
+    assert_int_equal(cm_buf_adds(&a, "abc"), 0);
+    cm_buf_init(&b, 8);
+    p = a.ptr;
+    cm_buf_recycle(&b, &a);
+    assert_ptr_equal(b.ptr, p);
+    assert_int_equal(b.len, 0);
+    assert_string_equal(b.ptr, "");
+    assert_null(a.ptr);
+    assert_int_equal(a.len, 0);
+    assert_int_equal(cm_buf_adds(&b, "12345678"), 0); /* b's own cap applies */
+    assert_int_equal(cm_buf_addc(&b, 'x'), CM_ETOOBIG);
+    cm_buf_recycle(&b, &a); /* an empty source: b ends empty */
+    assert_null(b.ptr);
+    cm_alloc_fault_set(1);
+    assert_int_equal(cm_buf_reserve(&a, 10), CM_ENOMEM);
+    cm_alloc_fault_set(0);
+    cm_buf_free(&a);
+    cm_buf_free(&b);
+}
+
 static void test_json_escape(void **state)
 {
     struct cm_buf b;
@@ -243,6 +281,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf_cap_boundary),
         cmocka_unit_test(test_buf_oom),
+        cmocka_unit_test(test_buf_reserve_recycle),
         cmocka_unit_test(test_json_escape),
         cmocka_unit_test(test_parse_numbers),
         cmocka_unit_test(test_time),
