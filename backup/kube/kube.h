@@ -49,6 +49,7 @@
 #define BACKUP_KUBE_KUBE_H
 
 #include "common/cm.h"
+#include "backup/kube/kube_jt.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -238,6 +239,12 @@ void kube_client_stats_get(const struct kube_client *c, struct kube_client_stats
 CM_NODISCARD int kube_request(struct kube_client *c, const char *method, const char *path,
                               const char *body, size_t body_len, const char *content_type,
                               long *status, cJSON **out, struct cm_err *err);
+/* kube_request() without a request body whose 2xx response body is not parsed: out
+ * (initialised by the caller, cm_buf_init(out, 0); cm_buf_free it, also on failure)
+ * gets the bytes as received, in the storage it already had (a list's pages reuse
+ * one buffer). */
+CM_NODISCARD int kube_request_raw(struct kube_client *c, const char *method, const char *path,
+                                  long *status, struct cm_buf *out, struct cm_err *err);
 
 /* ---- resources and references ---- */
 
@@ -312,6 +319,10 @@ void kube_resource_ref(const struct kube_resource *r, const char *ns, const char
 
 /* ---- typed calls ---- */
 
+/* GET one object, its body unparsed into out (initialised here; see
+ * kube_request_raw). CM_ENOENT when absent. */
+CM_NODISCARD int kube_get_raw(struct kube_client *c, const struct kube_ref *ref, struct cm_buf *out,
+                              struct cm_err *err);
 /* GET one object. *out: the object (cJSON_Delete). CM_ENOENT when absent. */
 CM_NODISCARD int kube_get(struct kube_client *c, const struct kube_ref *ref, cJSON **out,
                           struct cm_err *err);
@@ -357,6 +368,11 @@ typedef void (*kube_restart_fn)(void *ctx);
  * moves to the callback, which frees it with cJSON_Delete whatever it returns. Lets a
  * caller change or keep an item without copying it. */
 typedef int (*kube_item_take_fn)(cJSON *item, void *ctx);
+/* An item of a raw list (kube_list_raw): node item of the page's tape t, valid for
+ * the call only; the callback may mark nodes (kube_jt_drop) and emit them. head is
+ * NULL, or the members the item lacks and the list implies, to pass to kube_jt_emit
+ * ("\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\"": typed lists leave them out). */
+typedef int (*kube_raw_item_fn)(struct kube_jt *t, uint32_t item, const char *head, void *ctx);
 
 struct kube_list_opts {
     const char *label_selector; /* NULL or "app=web,tier in (a,b)"; passed as is */
@@ -394,6 +410,14 @@ CM_NODISCARD int kube_list_take(struct kube_client *c, const struct kube_ref *re
                                 const struct kube_list_opts *opts, kube_item_take_fn take_fn,
                                 kube_page_fn page_fn, void *ctx, struct kube_list_info *info,
                                 struct cm_err *err);
+
+/* kube_list() whose pages are never parsed into trees: each page is validated into a
+ * tape (kube_jt.h) and fn gets its items as spans, so that a caller can store them as
+ * the server wrote them. Same paging, restart (opts->on_restart), limits and errors
+ * as kube_list; fn is required (CM_EINVAL). */
+CM_NODISCARD int kube_list_raw(struct kube_client *c, const struct kube_ref *ref,
+                               const struct kube_list_opts *opts, kube_raw_item_fn fn, void *ctx,
+                               struct kube_list_info *info, struct cm_err *err);
 
 /* ---- Status objects ---- */
 

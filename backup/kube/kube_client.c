@@ -335,9 +335,11 @@ static int map_status(const char *method, const char *path, long status, const s
     return cm_err_set(err, code, "%s: %s: %s", word, what, msg);
 }
 
-int kube_request(struct kube_client *c, const char *method, const char *path, const char *body,
-                 size_t body_len, const char *content_type, long *status, cJSON **out,
-                 struct cm_err *err)
+/* kube_request() and kube_request_raw(): a 2xx body is parsed into *out or moved into
+ * *raw (one of them, or neither, is set). */
+static int do_request(struct kube_client *c, const char *method, const char *path, const char *body,
+                      size_t body_len, const char *content_type, long *status, cJSON **out,
+                      struct cm_buf *raw, struct cm_err *err)
 {
     const struct kube_config *cfg = c->cfg;
     struct kube_http_req req;
@@ -360,6 +362,8 @@ int kube_request(struct kube_client *c, const char *method, const char *path, co
                           KUBE_MAX_REQUEST_BODY);
     cm_buf_init(&url, 2 * KUBE_MAX_PATH);
     cm_buf_init(&resp.body, cfg->max_body);
+    if (raw != NULL)
+        cm_buf_recycle(&resp.body, raw); /* a list's pages reuse one buffer */
     rc = cm_buf_adds(&url, cfg->server);
     if (rc == 0)
         rc = cm_buf_adds(&url, path);
@@ -450,7 +454,10 @@ int kube_request(struct kube_client *c, const char *method, const char *path, co
         rc = map_status(method, path, resp.status, &resp.body, attempt, err);
         goto cleanup;
     }
-    if (resp.body.len > 0 && out != NULL) {
+    if (raw != NULL) {
+        *raw = resp.body;
+        cm_buf_init(&resp.body, 0);
+    } else if (resp.body.len > 0 && out != NULL) {
         rc = kube_json_parse(resp.body.ptr, resp.body.len, out, err);
         if (rc != 0) {
             struct kube_path_info pi;
@@ -469,4 +476,17 @@ cleanup:
     cm_buf_free(&url);
     cm_buf_free(&resp.body);
     return rc;
+}
+
+int kube_request(struct kube_client *c, const char *method, const char *path, const char *body,
+                 size_t body_len, const char *content_type, long *status, cJSON **out,
+                 struct cm_err *err)
+{
+    return do_request(c, method, path, body, body_len, content_type, status, out, NULL, err);
+}
+
+int kube_request_raw(struct kube_client *c, const char *method, const char *path, long *status,
+                     struct cm_buf *out, struct cm_err *err)
+{
+    return do_request(c, method, path, NULL, 0, NULL, status, NULL, out, err);
 }

@@ -15,6 +15,10 @@
 /* A token file: at most 64 KiB. */
 #define KUBE_MAX_TOKEN_FILE (64u << 10)
 
+/* The error for a response body that kube_jt_parse() refused with rc and e (len its
+ * size): CM_ENOMEM, or CM_EPROTO saying where and why. Returns the code. */
+int kube_json_error(int rc, const struct kube_jt_error *e, size_t len, struct cm_err *err);
+
 struct kube_config {
     char *server;     /* scheme://host[:port][/prefix], no trailing '/' */
     char *context;    /* "" when none */

@@ -46,6 +46,19 @@ int kube_get(struct kube_client *c, const struct kube_ref *ref, cJSON **out, str
     return 0;
 }
 
+int kube_get_raw(struct kube_client *c, const struct kube_ref *ref, struct cm_buf *out,
+                 struct cm_err *err)
+{
+    char path[KUBE_MAX_PATH];
+    int rc;
+
+    cm_buf_init(out, 0);
+    rc = ref_path(ref, true, path, sizeof(path), err);
+    if (rc != 0)
+        return rc;
+    return kube_request_raw(c, "GET", path, NULL, out, err);
+}
+
 static int send_object(struct kube_client *c, const char *method, const char *path,
                        const char *body, size_t len, const char *ctype, cJSON **out,
                        struct cm_err *err)
@@ -233,15 +246,115 @@ static int build_list_path(const char *base, const struct kube_list_opts *opts, 
     return rc;
 }
 
-/* Lists with item_fn (lent items) or take_fn (items moved to the callback). */
+/* The members a raw list item lacks and its list implies (as kube_list_complete_items
+ * adds them to trees) into head; empty when it lacks none. */
+static int raw_head(const struct kube_jt *t, uint32_t item, uint32_t lav, const char *kind,
+                    struct cm_buf *head)
+{
+    int rc = 0;
+
+    cm_buf_reset(head);
+    if (lav != 0 && kube_jt_get(t, item, "apiVersion") == 0) {
+        rc = cm_buf_adds(head, "\"apiVersion\":");
+        if (rc == 0)
+            rc = cm_buf_add(head, t->s + t->n[lav].start, t->n[lav].end - t->n[lav].start);
+    }
+    if (rc == 0 && kind[0] != '\0' && kube_jt_get(t, item, "kind") == 0) {
+        if (head->len > 0)
+            rc = cm_buf_addc(head, ',');
+        if (rc == 0)
+            rc = cm_buf_adds(head, "\"kind\":");
+        if (rc == 0)
+            rc = cm_buf_add_json_str(head, kind, strlen(kind));
+    }
+    return rc;
+}
+
+/* One page of kube_list_raw: validates body into t, hands out its items, and reads
+ * metadata.resourceVersion and metadata.continue (*cont: NULL at the end). */
+static int raw_page(const char *base, const struct cm_buf *body, struct kube_jt *t,
+                    kube_raw_item_fn fn, void *ctx, struct kube_list_info *li, char **cont,
+                    struct cm_err *err)
+{
+    struct kube_jt_error je;
+    struct cm_buf head;
+    char kind[KUBE_MAX_NAME];
+    char tok[KUBE_MAX_PATH / 2 + 1];
+    uint32_t items, it, meta, v, lav;
+    size_t kl;
+    int rc;
+
+    *cont = NULL;
+    if (body->len == 0)
+        return cm_err_set(err, CM_EPROTO, "kube: list %s: empty response", base);
+    rc = kube_jt_parse(t, body->ptr, body->len, KUBE_MAX_JSON_DEPTH, &je);
+    if (rc != 0) {
+        rc = kube_json_error(rc, &je, body->len, err);
+        cm_err_prefix(err, "list %s", base);
+        return rc;
+    }
+    if (t->n[0].type != KUBE_JT_OBJECT)
+        return cm_err_set(err, CM_EPROTO, "kube: list %s: a list response is not an object", base);
+    items = kube_jt_get(t, 0, "items");
+    if (items != 0 && t->n[items].type != KUBE_JT_ARRAY && t->n[items].type != KUBE_JT_NULL)
+        return cm_err_set(err, CM_EPROTO, "kube: list %s: a list response has no items array",
+                          base);
+    lav = kube_jt_get(t, 0, "apiVersion");
+    if (lav != 0 && t->n[lav].type != KUBE_JT_STRING)
+        lav = 0;
+    kind[0] = '\0';
+    if (kube_jt_str(t, kube_jt_get(t, 0, "kind"), kind, sizeof(kind)) == 0 &&
+        (kl = strlen(kind)) > 4 && strcmp(kind + kl - 4, "List") == 0)
+        kind[kl - 4] = '\0';
+    else
+        kind[0] = '\0';
+    li->pages++;
+    cm_buf_init(&head, 4096);
+    for (it = items ? kube_jt_first(t, items) : 0; it != 0; it = t->n[it].next) {
+        if (t->n[it].type != KUBE_JT_OBJECT) {
+            cm_buf_free(&head);
+            return cm_err_set(err, CM_EPROTO, "kube: list %s: a list item is not an object", base);
+        }
+        rc = raw_head(t, it, lav, kind, &head);
+        if (rc != 0) {
+            cm_buf_free(&head);
+            return cm_err_set(err, CM_ENOMEM, "kube: out of memory");
+        }
+        li->items++;
+        rc = fn(t, it, head.len > 0 ? head.ptr : NULL, ctx);
+        if (rc != 0) {
+            cm_buf_free(&head);
+            return rc;
+        }
+    }
+    cm_buf_free(&head);
+    meta = kube_jt_get(t, 0, "metadata");
+    if (kube_jt_str(t, kube_jt_get(t, meta, "resourceVersion"), tok, sizeof(tok)) == 0)
+        (void)snprintf(li->resource_version, sizeof(li->resource_version), "%.63s", tok);
+    v = kube_jt_get(t, meta, "continue");
+    if (v == 0 || t->n[v].type != KUBE_JT_STRING)
+        return 0;
+    rc = kube_jt_str(t, v, tok, sizeof(tok));
+    if (rc == CM_ETOOBIG)
+        return cm_err_set(err, CM_EPROTO, "kube: list %s: continue token too long", base);
+    if (rc != 0 || tok[0] == '\0')
+        return 0;
+    *cont = cm_strdup(tok);
+    return *cont != NULL ? 0 : cm_err_set(err, CM_ENOMEM, "kube: out of memory");
+}
+
+/* Lists with item_fn (lent items), take_fn (items moved to the callback) or raw_fn
+ * (items as spans of the page's text). */
 static int list_pages(struct kube_client *c, const struct kube_ref *ref,
                       const struct kube_list_opts *opts, kube_item_fn item_fn,
-                      kube_item_take_fn take_fn, kube_page_fn page_fn, void *ctx,
-                      struct kube_list_info *info, struct cm_err *err)
+                      kube_item_take_fn take_fn, kube_raw_item_fn raw_fn, kube_page_fn page_fn,
+                      void *ctx, struct kube_list_info *info, struct cm_err *err)
 {
     char base[KUBE_MAX_PATH];
     struct kube_list_info li;
     struct cm_buf path;
+    struct cm_buf body;
+    struct kube_jt jt;
     char *cont = NULL;
     cJSON *page = NULL;
     long status = 0;
@@ -252,6 +365,8 @@ static int list_pages(struct kube_client *c, const struct kube_ref *ref,
     if (rc != 0)
         return rc;
     cm_buf_init(&path, KUBE_MAX_PATH - 1);
+    cm_buf_init(&body, 0);
+    kube_jt_init(&jt);
     for (;;) {
         const cJSON *meta;
         const cJSON *v;
@@ -263,7 +378,10 @@ static int list_pages(struct kube_client *c, const struct kube_ref *ref,
                             "kube: list %s: selector or continue token too long", base);
             goto cleanup;
         }
-        rc = kube_request(c, "GET", path.ptr, NULL, 0, NULL, &status, &page, err);
+        if (raw_fn != NULL)
+            rc = kube_request_raw(c, "GET", path.ptr, &status, &body, err);
+        else
+            rc = kube_request(c, "GET", path.ptr, NULL, 0, NULL, &status, &page, err);
         if (rc == CM_EAGAIN && status == 410 && cont != NULL) {
             if (li.restarts > 0) {
                 rc = cm_err_set(err, CM_EAGAIN,
@@ -286,6 +404,13 @@ static int list_pages(struct kube_client *c, const struct kube_ref *ref,
         }
         if (rc != 0)
             goto cleanup;
+        if (raw_fn != NULL) {
+            cm_free(cont);
+            rc = raw_page(base, &body, &jt, raw_fn, ctx, &li, &cont, err);
+            if (rc != 0 || cont == NULL)
+                goto cleanup;
+            continue;
+        }
         if (page == NULL) {
             rc = cm_err_set(err, CM_EPROTO, "kube: list %s: empty response", base);
             goto cleanup;
@@ -347,6 +472,8 @@ static int list_pages(struct kube_client *c, const struct kube_ref *ref,
 cleanup:
     if (info != NULL)
         *info = li;
+    kube_jt_free(&jt);
+    cm_buf_free(&body);
     cJSON_Delete(page);
     cm_free(cont);
     cm_buf_free(&path);
@@ -357,7 +484,7 @@ int kube_list(struct kube_client *c, const struct kube_ref *ref, const struct ku
               kube_item_fn item_fn, kube_page_fn page_fn, void *ctx, struct kube_list_info *info,
               struct cm_err *err)
 {
-    return list_pages(c, ref, opts, item_fn, NULL, page_fn, ctx, info, err);
+    return list_pages(c, ref, opts, item_fn, NULL, NULL, page_fn, ctx, info, err);
 }
 
 int kube_list_take(struct kube_client *c, const struct kube_ref *ref,
@@ -366,5 +493,14 @@ int kube_list_take(struct kube_client *c, const struct kube_ref *ref,
 {
     if (take_fn == NULL)
         return cm_err_set(err, CM_EINVAL, "kube: list: no take callback");
-    return list_pages(c, ref, opts, NULL, take_fn, page_fn, ctx, info, err);
+    return list_pages(c, ref, opts, NULL, take_fn, NULL, page_fn, ctx, info, err);
+}
+
+int kube_list_raw(struct kube_client *c, const struct kube_ref *ref,
+                  const struct kube_list_opts *opts, kube_raw_item_fn fn, void *ctx,
+                  struct kube_list_info *info, struct cm_err *err)
+{
+    if (fn == NULL)
+        return cm_err_set(err, CM_EINVAL, "kube: list: no item callback");
+    return list_pages(c, ref, opts, NULL, NULL, fn, NULL, ctx, info, err);
 }

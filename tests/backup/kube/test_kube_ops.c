@@ -217,6 +217,99 @@ static void test_list_take_items(void **state)
     assert_int_equal(kube_fault_count(f->fl), 3);
 }
 
+/* kube_list_raw: items as spans of their page, emitted with the members the list
+ * implies; text kept as served; paging, restart, stop and bad shapes as kube_list. */
+static char raw_out[8][256];
+
+static int raw_item(struct kube_jt *t, uint32_t item, const char *head, void *ctx)
+{
+    struct fx *f = ctx;
+    struct cm_buf b;
+
+    cm_buf_init(&b, 255);
+    assert_int_equal(kube_jt_emit(t, item, head, &b), 0);
+    if (f->n < 8)
+        (void)snprintf(raw_out[f->n], sizeof(raw_out[0]), "%s", b.ptr);
+    cm_buf_free(&b);
+    f->n++;
+    return (f->stop_at >= 0 && (int)f->n == f->stop_at) ? 42 : 0;
+}
+
+static void test_list_raw(void **state)
+{
+    struct fx *f = *state;
+    struct kube_ref r = {"apps/v1", "deployments", "prod", NULL};
+    struct kube_list_opts o = {NULL, NULL, 2, on_restart};
+    struct kube_list_info info;
+    struct cm_err err;
+    static const char expired[] = "{\"kind\":\"Status\",\"status\":\"Failure\",\"reason\":"
+                                  "\"Expired\",\"message\":\"too old\",\"code\":410}";
+
+    kube_fault_push(f->fl, 200, -1,
+                    PAGE(ITEM("a") ",{\"kind\":\"Deployment\",\"metadata\":{\"name\":\"b\"},"
+                                   "\"spec\":{\"n\": 9007199254740993}}",
+                         ",\"continue\":\"t\\/1\""));
+    kube_fault_push(f->fl, 200, -1,
+                    "{\"kind\":\"DeploymentList\",\"apiVersion\":\"apps/v1\",\"metadata\":{},"
+                    "\"items\":[{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\","
+                    "\"metadata\":{\"name\":\"c\"}}]}");
+    assert_int_equal(kube_list_raw(f->c, &r, &o, raw_item, f, &info, &err), 0);
+    assert_int_equal(f->n, 3);
+    assert_int_equal(info.items, 3);
+    assert_int_equal(info.pages, 2);
+    assert_string_equal(info.resource_version, "77");
+    /* typed list items get apiVersion and kind first; present members are not repeated */
+    assert_string_equal(raw_out[0], "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\","
+                                    "\"metadata\":{\"name\":\"a\"}}");
+    assert_string_equal(raw_out[1], "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\","
+                                    "\"metadata\":{\"name\":\"b\"},\"spec\":{\"n\": "
+                                    "9007199254740993}}");
+    assert_string_equal(raw_out[2], "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\","
+                                    "\"metadata\":{\"name\":\"c\"}}");
+    /* the continue token is unescaped, then escaped for the query */
+    assert_non_null(strstr(kube_fault_url(f->fl, 1), "&continue=t%2F1"));
+    /* 410 on a continue token: one restart, on_restart called */
+    f->n = 0;
+    kube_fault_push(f->fl, 200, -1, PAGE(ITEM("a"), ",\"continue\":\"old\""));
+    kube_fault_push(f->fl, 410, -1, expired);
+    kube_fault_push(f->fl, 200, -1, PAGE(ITEM("a"), ",\"continue\":\"new\""));
+    kube_fault_push(f->fl, 200, -1, PAGE(ITEM("b"), ""));
+    assert_int_equal(kube_list_raw(f->c, &r, &o, raw_item, f, &info, &err), 0);
+    assert_int_equal(f->restarts, 1);
+    assert_int_equal(info.restarts, 1);
+    assert_int_equal(f->n, 2);
+    /* a non-zero return stops the list */
+    f->n = 0;
+    f->stop_at = 1;
+    kube_fault_push(f->fl, 200, -1, PAGE(ITEM("a") "," ITEM("b"), ""));
+    assert_int_equal(kube_list_raw(f->c, &r, &o, raw_item, f, &info, &err), 42);
+    assert_int_equal(f->n, 1);
+    f->stop_at = -1;
+    /* "items": null is an empty list */
+    f->n = 0;
+    kube_fault_push(f->fl, 200, -1, "{\"kind\":\"DeploymentList\",\"items\":null}");
+    assert_int_equal(kube_list_raw(f->c, &r, &o, raw_item, f, &info, &err), 0);
+    assert_int_equal(f->n, 0);
+    /* bad shapes and bad JSON: CM_EPROTO naming the list */
+    kube_fault_push(f->fl, 200, -1, "[1]");
+    assert_int_equal(kube_list_raw(f->c, &r, &o, raw_item, f, &info, &err), CM_EPROTO);
+    assert_non_null(strstr(err.msg, "not an object"));
+    kube_fault_push(f->fl, 200, -1, "{\"items\":[1]}");
+    assert_int_equal(kube_list_raw(f->c, &r, &o, raw_item, f, &info, &err), CM_EPROTO);
+    assert_non_null(strstr(err.msg, "item is not an object"));
+    kube_fault_push(f->fl, 200, -1, "{\"items\":{}}");
+    assert_int_equal(kube_list_raw(f->c, &r, &o, raw_item, f, &info, &err), CM_EPROTO);
+    assert_non_null(strstr(err.msg, "no items array"));
+    kube_fault_push(f->fl, 200, -1, "{\"items\":[{}]} x");
+    assert_int_equal(kube_list_raw(f->c, &r, &o, raw_item, f, &info, &err), CM_EPROTO);
+    assert_non_null(strstr(err.msg, "trailing bytes"));
+    assert_non_null(strstr(err.msg, "deployments"));
+    kube_fault_push(f->fl, 200, -1, "");
+    assert_int_equal(kube_list_raw(f->c, &r, &o, raw_item, f, &info, &err), CM_EPROTO);
+    assert_int_equal(f->n, 0);
+    assert_int_equal(kube_list_raw(f->c, &r, &o, NULL, f, &info, &err), CM_EINVAL);
+}
+
 static void test_list_expired_restart(void **state)
 {
     struct fx *f = *state;
@@ -547,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_ref_path),
         cmocka_unit_test_setup_teardown(test_list_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_take_items, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_raw, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_expired_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_stop_and_shapes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_typed_calls, setup, teardown),
