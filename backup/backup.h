@@ -20,6 +20,7 @@
 #define BACKUP_BACKUP_H
 
 #include "common/cm.h"
+#include "backup/kube/kube_jt.h"
 #include "policy/policy.h"
 
 #include <cjson/cJSON.h>
@@ -225,16 +226,19 @@ void backup_archive_reader_destroy(struct backup_archive_reader *r);
 /* ---- what to capture and how to strip it (backup_strip.c) ---- */
 
 /* True when the cluster recreates this object and it must not be captured (see the
- * format document). group is "" for core. obj may be NULL (type-level decision).
- * Cannot fail; thread-safe. */
-bool backup_strip_skip(const char *group, const char *resource, const cJSON *obj);
+ * format document). group is "" for core. The object is node obj of tape t; t may be
+ * NULL (type-level decision). Cannot fail; thread-safe. */
+bool backup_strip_skip(const char *group, const char *resource, const struct kube_jt *t,
+                       uint32_t obj);
 /* True for a resource type skipped whatever the object (Events, Endpoints, ...). */
 bool backup_strip_skip_type(const char *group, const char *resource);
 #define BACKUP_STRIP_MAX 24
-/* Removes runtime fields in place and reports the removed field names (static
- * strings) in stripped[0..*n) (at most BACKUP_STRIP_MAX). Cannot fail. */
-void backup_strip_object(cJSON *obj, const char *group, const char *kind, const char **stripped,
-                         size_t *n);
+/* Marks the runtime fields of node obj of t as removed (kube_jt_drop: the text is
+ * untouched; kube_jt_emit writes the object without them) and reports the removed
+ * field names (static strings) in stripped[0..*n) (at most BACKUP_STRIP_MAX). Cannot
+ * fail. */
+void backup_strip_object(struct kube_jt *t, uint32_t obj, const char *group, const char *kind,
+                         const char **stripped, size_t *n);
 /* The archive path for an object: "resources/<group|core>/<version>/<plural>/<name>.json"
  * or "cluster/...". Returns 0, CM_EINVAL (unsafe name) or CM_ETOOBIG. */
 CM_NODISCARD int backup_strip_path(bool cluster, const char *group, const char *version,

@@ -145,39 +145,53 @@ static void copy_name(char *dst, size_t len, const char *src)
     (void)snprintf(dst, len, "%s", src != NULL ? src : "");
 }
 
-/* Strips obj (the caller's, changed in place: it is discarded afterwards) and adds it
- * to the archive, through the pipe, and to the manifest. Each object is serialised
- * exactly once, and its JSON moves into the pipe without a copy. */
-static int add_object(struct cap *c, const struct kube_resource *r, cJSON *obj)
+/* Strips node obj of t (marks only: the text stays) and adds the object to the
+ * archive, through the pipe, and to the manifest. The stored JSON is the API server's
+ * own text minus the stripped members (head, when given, adds the members a typed
+ * list leaves out), copied once into a buffer that moves into the pipe. */
+static int add_object(struct cap *c, const struct kube_resource *r, struct kube_jt *t, uint32_t obj,
+                      const char *head)
 {
     const char *stripped[BACKUP_STRIP_MAX];
     struct backup_mf_resource mr;
+    struct cm_buf out;
     char path[300];
-    char *json = NULL;
-    const char *name = meta_str(obj, "name");
+    char name[KUBE_MAX_NAME];
+    char *json;
     size_t n = 0;
     int rc;
 
-    if (name == NULL)
-        return cm_err_set(c->err, CM_EPROTO, "%s without metadata.name", r->plural);
+    rc =
+        kube_jt_str(t, kube_jt_get(t, kube_jt_get(t, obj, "metadata"), "name"), name, sizeof(name));
+    if (rc != 0)
+        return cm_err_set(c->err, CM_EPROTO, "%s without a usable metadata.name", r->plural);
     rc = backup_strip_path(!r->namespaced, r->group, r->version, r->plural, name, path,
                            sizeof(path));
     if (rc != 0)
         return cm_err_set(c->err, rc, "%s %s: cannot form an archive path", r->plural, name);
     if (c->restarted && backup_manifest_find(c->m, path) != NULL)
         return 0;
-    backup_strip_object(obj, r->group, r->kind, stripped, &n);
-    json = cJSON_PrintUnformatted(obj);
+    backup_strip_object(t, obj, r->group, r->kind, stripped, &n);
+    cm_buf_init(&out, BACKUP_MAX_ENTRY);
+    /* at most the served text and the head, the one allocation of the object */
+    rc = cm_buf_reserve(&out, t->n[obj].end - t->n[obj].start + (head ? strlen(head) + 1 : 0));
+    if (rc == 0)
+        rc = kube_jt_emit(t, obj, head, &out);
+    if (rc != 0) {
+        cm_buf_free(&out);
+        return cm_err_set(c->err, rc, "%s %s: %s", r->plural, name,
+                          rc == CM_ETOOBIG ? "object larger than an archive entry may be"
+                                           : "out of memory");
+    }
+    json = cm_buf_take(&out, &mr.size);
     if (json == NULL)
         return cm_err_set(c->err, CM_ENOMEM, "capture: out of memory");
-    memset(&mr, 0, sizeof(mr));
     mr.api_version = (char *)r->api_version;
     mr.kind = (char *)r->kind;
     mr.resource = (char *)r->plural;
     mr.namespace_ = r->namespaced ? (char *)c->o->namespace_ : (char *)"";
-    mr.name = (char *)name;
+    mr.name = name;
     mr.path = path;
-    mr.size = strlen(json);
     backup_sha256_hex(json, mr.size, mr.sha256);
     mr.stripped = (char **)stripped;
     mr.n_stripped = n;
@@ -207,18 +221,15 @@ static void note_group_type(struct cap *c, const struct kube_resource *r)
     memcpy(c->crd[c->n_crd++], key, strlen(key) + 1);
 }
 
-static int on_item(cJSON *item, void *ctx)
+static int on_item(struct kube_jt *t, uint32_t item, const char *head, void *ctx)
 {
     struct cap *c = ctx;
     const struct kube_resource *r = c->cur;
-    int rc = 0;
 
-    if (!backup_strip_skip(r->group, r->plural, item)) {
-        note_group_type(c, r);
-        rc = add_object(c, r, item);
-    }
-    cJSON_Delete(item);
-    return rc;
+    if (backup_strip_skip(r->group, r->plural, t, item))
+        return 0;
+    note_group_type(c, r);
+    return add_object(c, r, t, item, head);
 }
 
 static void on_restart(void *ctx)
@@ -427,8 +438,10 @@ static int add_cluster(struct cap *c, struct kube_client *kube, const struct kub
 {
     const struct kube_resource *r = kube_discovery_find(d, group, plural);
     struct kube_ref ref;
+    struct kube_jt_error je;
+    struct cm_buf body;
+    struct kube_jt t;
     char path[300];
-    cJSON *obj = NULL;
     int rc;
 
     if (r == NULL || name == NULL || name[0] == '\0')
@@ -437,15 +450,28 @@ static int add_cluster(struct cap *c, struct kube_client *kube, const struct kub
         backup_manifest_find(c->m, path) != NULL)
         return 0; /* already captured (two PVCs, one StorageClass) */
     kube_resource_ref(r, NULL, name, &ref);
-    rc = kube_get(kube, &ref, &obj, c->err);
+    rc = kube_get_raw(kube, &ref, &body, c->err);
     if (rc == CM_ENOENT) {
         cm_log(CM_LOG_WARN, "backup", "a cluster-scoped dependency is absent",
                CM_LS("ns", c->o->namespace_), CM_LS("kind", r->kind), CM_LS("name", name));
+        cm_buf_free(&body);
         return 0;
     }
+    kube_jt_init(&t);
+    if (rc == 0) {
+        rc = kube_jt_parse(&t, body.ptr ? body.ptr : "", body.len, KUBE_MAX_JSON_DEPTH, &je);
+        if (rc == 0 && t.n[0].type != KUBE_JT_OBJECT)
+            rc = cm_err_set(c->err, CM_EPROTO, "%s %s: the response is not an object", r->plural,
+                            name);
+        else if (rc != 0)
+            rc = cm_err_set(c->err, rc == CM_ENOMEM ? CM_ENOMEM : CM_EPROTO,
+                            "%s %s: the response is not valid JSON (at byte %zu)", r->plural, name,
+                            je.offset);
+    }
     if (rc == 0)
-        rc = add_object(c, r, obj);
-    cJSON_Delete(obj);
+        rc = add_object(c, r, &t, 0, NULL);
+    kube_jt_free(&t);
+    cm_buf_free(&body);
     return rc;
 }
 
@@ -501,7 +527,7 @@ static int capture_namespace(struct cap *c, struct kube_client *kube,
         kube_resource_ref(r, c->o->namespace_, NULL, &ref);
         c->cur = r;
         c->restarted = false;
-        rc = kube_list_take(kube, &ref, &lo, on_item, NULL, c, NULL, c->err);
+        rc = kube_list_raw(kube, &ref, &lo, on_item, c, NULL, c->err);
         if (rc == CM_EAUTH && c->err != NULL && strncmp(c->err->msg, "forbidden", 9) == 0) {
             /* RBAC that does not grant this type (e.g. a least-privilege chart without
              * Secrets or custom resources): skip it, loudly, and say so in the manifest.

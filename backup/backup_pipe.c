@@ -13,7 +13,7 @@
 #define PIPE_PATH_MAX 300
 
 struct pipe_msg {
-    char *json; /* cJSON-allocated */
+    char *json; /* cm_malloc-allocated */
     size_t len;
     char path[PIPE_PATH_MAX];
 };
@@ -34,7 +34,7 @@ static void msg_free(void *p)
 
     if (m == NULL)
         return;
-    cJSON_free(m->json);
+    cm_free(m->json);
     cm_free(m);
 }
 
@@ -111,12 +111,12 @@ int backup_pipe_add(struct backup_pipe *p, const char *path, char *json, size_t 
     int rc;
 
     if (plen >= PIPE_PATH_MAX) {
-        cJSON_free(json);
+        cm_free(json);
         return cm_err_set(err, CM_EINVAL, "archive: entry path too long");
     }
     m = cm_malloc(sizeof(*m));
     if (m == NULL) {
-        cJSON_free(json);
+        cm_free(json);
         return cm_err_set(err, CM_ENOMEM, "capture: out of memory");
     }
     m->json = json;

@@ -30,7 +30,7 @@ struct backup_pipe;
 CM_NODISCARD int backup_pipe_start(struct backup_archive_writer *w, struct backup_pipe **out,
                                    struct cm_err *err);
 /* Queues one archive entry: path is copied (at most 299 bytes), json (len bytes,
- * allocated by cJSON) is taken, also on failure (freed with cJSON_free). Blocks while
+ * cm_malloc-allocated) is taken, also on failure (freed with cm_free). Blocks while
  * the queue is full. Returns 0, CM_ENOMEM, CM_EINVAL (path too long), or the worker's
  * error (the archive writer's or the sink's code) with its message. */
 CM_NODISCARD int backup_pipe_add(struct backup_pipe *p, const char *path, char *json, size_t len,

@@ -36,67 +36,76 @@ bool backup_strip_skip_type(const char *group, const char *resource)
     return false;
 }
 
-static bool controlled(const cJSON *obj)
+static bool controlled(const struct kube_jt *t, uint32_t obj)
 {
-    const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-    const cJSON *refs = cJSON_GetObjectItemCaseSensitive(md, "ownerReferences");
-    const cJSON *r;
+    uint32_t refs = kube_jt_get(t, kube_jt_get(t, obj, "metadata"), "ownerReferences");
+    uint32_t r;
 
-    cJSON_ArrayForEach(r, refs)
-    {
-        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "controller")))
+    if (refs == 0 || t->n[refs].type != KUBE_JT_ARRAY)
+        return false;
+    for (r = kube_jt_first(t, refs); r != 0; r = t->n[r].next) {
+        uint32_t c = kube_jt_get(t, r, "controller");
+
+        if (c != 0 && t->n[c].type == KUBE_JT_TRUE)
             return true;
     }
     return false;
 }
 
-static const char *str_at(const cJSON *obj, const char *a, const char *b)
+bool backup_strip_skip(const char *group, const char *resource, const struct kube_jt *t,
+                       uint32_t obj)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, a);
-
-    if (b != NULL)
-        v = cJSON_GetObjectItemCaseSensitive(v, b);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-bool backup_strip_skip(const char *group, const char *resource, const cJSON *obj)
-{
-    const cJSON *labels;
+    uint32_t md;
 
     if (backup_strip_skip_type(group, resource))
         return true;
-    if (obj == NULL)
+    if (t == NULL || obj >= t->count)
         return false;
+    md = kube_jt_get(t, obj, "metadata");
     if ((eq(group, "") && eq(resource, "pods")) ||
         (eq(group, "apps") && eq(resource, "replicasets")) ||
         (eq(group, "apps") && eq(resource, "controllerrevisions")) ||
         (eq(group, "batch") && eq(resource, "jobs")))
-        return controlled(obj);
+        return controlled(t, obj);
     if (eq(group, "") && eq(resource, "configmaps"))
-        return eq(str_at(obj, "metadata", "name"), "kube-root-ca.crt");
+        return kube_jt_str_eq(t, kube_jt_get(t, md, "name"), "kube-root-ca.crt");
     if (eq(group, "") && eq(resource, "secrets"))
-        return eq(str_at(obj, "type", NULL), "kubernetes.io/service-account-token");
-    if (eq(group, "snapshot.storage.k8s.io") && eq(resource, "volumesnapshots")) {
-        labels = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
-                                                  "labels");
-        return cJSON_GetObjectItemCaseSensitive(labels, BACKUP_LABEL_RP) != NULL;
-    }
+        return kube_jt_str_eq(t, kube_jt_get(t, obj, "type"),
+                              "kubernetes.io/service-account-token");
+    if (eq(group, "snapshot.storage.k8s.io") && eq(resource, "volumesnapshots"))
+        return kube_jt_get(t, kube_jt_get(t, md, "labels"), BACKUP_LABEL_RP) != 0;
     return false;
 }
 
-static void drop(cJSON *parent, const char *key, const char *name, const char **stripped, size_t *n)
+/* Removes member key of object parent (every occurrence: the text is stored as
+ * served, so a repeated key must not survive) and returns whether there was one.
+ * parent is a node the caller found (0 is the root, not "absent", here). */
+static bool drop_key(struct kube_jt *t, uint32_t parent, const char *key)
 {
-    cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(parent, key);
+    uint32_t c;
+    bool any = false;
 
-    if (v == NULL)
-        return;
-    cJSON_Delete(v);
-    if (*n < BACKUP_STRIP_MAX)
+    if (t->n[parent].type != KUBE_JT_OBJECT)
+        return false;
+    for (c = kube_jt_first(t, parent); c != 0; c = t->n[c].next) {
+        if ((t->n[c].flags & KUBE_JT_F_DROP) == 0 && kube_jt_key_eq(t, c, key)) {
+            kube_jt_drop(t, c);
+            any = true;
+        }
+    }
+    return any;
+}
+
+/* drop_key() that records name. */
+static void drop(struct kube_jt *t, uint32_t parent, const char *key, const char *name,
+                 const char **stripped, size_t *n)
+{
+    if (drop_key(t, parent, key) && *n < BACKUP_STRIP_MAX)
         stripped[(*n)++] = name;
 }
 
-void backup_strip_object(cJSON *obj, const char *group, const char *kind, const char **stripped,
-                         size_t *n)
+void backup_strip_object(struct kube_jt *t, uint32_t obj, const char *group, const char *kind,
+                         const char **stripped, size_t *n)
 {
     static const struct {
         const char *key;
@@ -112,61 +121,52 @@ void backup_strip_object(cJSON *obj, const char *group, const char *kind, const 
         {"deletionGracePeriodSeconds", "metadata.deletionGracePeriodSeconds"},
         {"ownerReferences", "metadata.ownerReferences"},
     };
-    cJSON *md;
-    cJSON *spec;
+    uint32_t md, spec;
     size_t i;
 
     *n = 0;
-    if (!cJSON_IsObject(obj))
+    if (t == NULL || obj >= t->count || t->n[obj].type != KUBE_JT_OBJECT)
         return;
-    md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-    if (cJSON_IsObject(md)) {
+    md = kube_jt_get(t, obj, "metadata");
+    if (md != 0 && t->n[md].type == KUBE_JT_OBJECT) {
         for (i = 0; i < CM_ARRAY_LEN(meta); i++)
-            drop(md, meta[i].key, meta[i].name, stripped, n);
+            drop(t, md, meta[i].key, meta[i].name, stripped, n);
     }
-    drop(obj, "status", "status", stripped, n);
-    spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
-    if (group == NULL || kind == NULL || !cJSON_IsObject(spec))
+    drop(t, obj, "status", "status", stripped, n);
+    spec = kube_jt_get(t, obj, "spec");
+    if (group == NULL || kind == NULL || spec == 0 || t->n[spec].type != KUBE_JT_OBJECT)
         return;
     if (eq(group, "") && eq(kind, "Service")) {
-        const char *ip = str_at(spec, "clusterIP", NULL);
-        cJSON *ports = cJSON_GetObjectItemCaseSensitive(spec, "ports");
-        cJSON *p;
+        uint32_t ports = kube_jt_get(t, spec, "ports");
+        uint32_t p;
         bool had_node_port = false;
 
-        if (!eq(ip, "None")) {
-            drop(spec, "clusterIP", "spec.clusterIP", stripped, n);
-            drop(spec, "clusterIPs", "spec.clusterIPs", stripped, n);
+        if (!kube_jt_str_eq(t, kube_jt_get(t, spec, "clusterIP"), "None")) {
+            drop(t, spec, "clusterIP", "spec.clusterIP", stripped, n);
+            drop(t, spec, "clusterIPs", "spec.clusterIPs", stripped, n);
         }
-        cJSON_ArrayForEach(p, ports)
-        {
-            cJSON *np = cJSON_DetachItemFromObjectCaseSensitive(p, "nodePort");
-
-            if (np != NULL) {
-                cJSON_Delete(np);
-                had_node_port = true;
-            }
-        }
+        for (p = ports != 0 ? kube_jt_first(t, ports) : 0; p != 0; p = t->n[p].next)
+            had_node_port |= drop_key(t, p, "nodePort");
         if (had_node_port && *n < BACKUP_STRIP_MAX)
             stripped[(*n)++] = "spec.ports[].nodePort";
-        drop(spec, "healthCheckNodePort", "spec.healthCheckNodePort", stripped, n);
-    } else if (eq(group, "") && eq(kind, "PersistentVolumeClaim") && cJSON_IsObject(md)) {
-        cJSON *ann = cJSON_GetObjectItemCaseSensitive(md, "annotations");
+        drop(t, spec, "healthCheckNodePort", "spec.healthCheckNodePort", stripped, n);
+    } else if (eq(group, "") && eq(kind, "PersistentVolumeClaim") && md != 0) {
+        uint32_t ann = kube_jt_get(t, md, "annotations");
 
-        if (cJSON_IsObject(ann)) {
-            drop(ann, "pv.kubernetes.io/bind-completed",
+        if (ann != 0 && t->n[ann].type == KUBE_JT_OBJECT) {
+            drop(t, ann, "pv.kubernetes.io/bind-completed",
                  "metadata.annotations.pv.kubernetes.io/bind-completed", stripped, n);
-            drop(ann, "pv.kubernetes.io/bound-by-controller",
+            drop(t, ann, "pv.kubernetes.io/bound-by-controller",
                  "metadata.annotations.pv.kubernetes.io/bound-by-controller", stripped, n);
-            drop(ann, "volume.kubernetes.io/selected-node",
+            drop(t, ann, "volume.kubernetes.io/selected-node",
                  "metadata.annotations.volume.kubernetes.io/selected-node", stripped, n);
         }
     } else if (eq(group, "") && eq(kind, "PersistentVolume")) {
-        cJSON *ref = cJSON_GetObjectItemCaseSensitive(spec, "claimRef");
+        uint32_t ref = kube_jt_get(t, spec, "claimRef");
 
-        if (cJSON_IsObject(ref)) {
-            drop(ref, "uid", "spec.claimRef.uid", stripped, n);
-            drop(ref, "resourceVersion", "spec.claimRef.resourceVersion", stripped, n);
+        if (ref != 0 && t->n[ref].type == KUBE_JT_OBJECT) {
+            drop(t, ref, "uid", "spec.claimRef.uid", stripped, n);
+            drop(t, ref, "resourceVersion", "spec.claimRef.resourceVersion", stripped, n);
         }
     }
 }
