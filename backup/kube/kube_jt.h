@@ -26,7 +26,7 @@
 
 #include "common/cm.h"
 
-#define KUBE_JT_MAX_NODES (4u << 20)
+#define KUBE_JT_MAX_NODES (2u << 20)
 
 enum kube_jt_type {
     KUBE_JT_OBJECT = 1,
