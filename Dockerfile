@@ -7,7 +7,7 @@ FROM debian:12-slim AS build
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         gcc make pkg-config libc6-dev libmicrohttpd-dev libgnutls28-dev libssl-dev libcjson-dev libyaml-dev \
-        libpcre2-dev libcurl4-openssl-dev zlib1g-dev \
+        libpcre2-dev libcurl4-openssl-dev zlib1g-dev libzstd-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -18,7 +18,7 @@ RUN make -j"$(nproc)" all \
 FROM debian:12-slim
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libmicrohttpd12 libgnutls30 libssl3 libcjson1 libyaml-0-2 libpcre2-8-0 libcurl4 zlib1g \
+        libmicrohttpd12 libgnutls30 libssl3 libcjson1 libyaml-0-2 libpcre2-8-0 libcurl4 zlib1g libzstd1 \
         ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/lockwarden /usr/local/bin/lockwarden

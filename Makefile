@@ -30,7 +30,7 @@ REQ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Wshadow 
 	-Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla -fno-common -MMD -MP \
 	-I. -pthread
 
-PKGS := libcjson yaml-0.1 libpcre2-8 libmicrohttpd gnutls openssl libcurl zlib libdeflate
+PKGS := libcjson yaml-0.1 libpcre2-8 libmicrohttpd gnutls openssl libcurl zlib libzstd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_PKG_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)

@@ -5,7 +5,7 @@
  * Design note
  * - Format: docs/restore-point-format.md is the contract. Keys are never overwritten;
  *   manifest.json is written last and its presence means "complete".
- * - Pipeline (bounded memory): resource JSON -> tar writer -> gzip (zlib) ->
+ * - Pipeline (bounded memory): resource JSON -> tar writer -> zstd ->
  *   optional AES-256-GCM frames -> SHA-256 + size -> a sink callback (the S3
  *   multipart uploader, or memory in tests). Reading is the mirror image, push-based:
  *   bytes fed in any chunking come out as whole archive entries.
@@ -40,8 +40,13 @@
 #define BACKUP_ENC_FRAME 65536          /* plaintext bytes per GCM frame */
 #define BACKUP_LABEL_RP "lockwarden.io/restore-point"
 #define BACKUP_LABEL_PVC "lockwarden.io/pvc"
-#define BACKUP_ARCHIVE_NAME "resources.tar.gz"
-#define BACKUP_ARCHIVE_NAME_ENC "resources.tar.gz.enc"
+#define BACKUP_ARCHIVE_NAME "resources.tar.zst"
+#define BACKUP_ARCHIVE_NAME_ENC "resources.tar.zst.enc"
+#define BACKUP_ARCHIVE_FORMAT "tar+zstd"
+/* Restore points written before the switch to zstd: still read (and verified). */
+#define BACKUP_ARCHIVE_NAME_GZ "resources.tar.gz"
+#define BACKUP_ARCHIVE_NAME_GZ_ENC "resources.tar.gz.enc"
+#define BACKUP_ARCHIVE_FORMAT_GZ "tar+gzip"
 #define BACKUP_MANIFEST_NAME "manifest.json"
 
 /* ---- restore-point ids and keys (backup_rp.c) ---- */
@@ -178,10 +183,10 @@ typedef int (*backup_sink_fn)(void *ctx, const void *p, size_t n, struct cm_err 
 
 struct backup_archive_writer;
 
-/* Creates a tar+gzip writer that pushes compressed (and, with key != NULL, AES-256-GCM
+/* Creates a tar+zstd writer that pushes compressed (and, with key != NULL, AES-256-GCM
  * framed) bytes to sink. key is copied. mtime is written in every header. Memory is
- * bounded (zlib state + one frame) whatever is written. Returns 0, CM_ENOMEM or CM_EIO
- * (zlib/OpenSSL init). */
+ * bounded (zstd's level-1 context + one frame) whatever is written. Returns 0,
+ * CM_ENOMEM or CM_EIO (zstd/OpenSSL init). */
 CM_NODISCARD int backup_archive_writer_create(backup_sink_fn sink, void *ctx,
                                               const struct backup_key *key, time_t mtime,
                                               struct backup_archive_writer **out,
@@ -191,7 +196,7 @@ CM_NODISCARD int backup_archive_writer_create(backup_sink_fn sink, void *ctx,
  * failure the writer only accepts destroy. */
 CM_NODISCARD int backup_archive_writer_add(struct backup_archive_writer *w, const char *path,
                                            const void *data, size_t n, struct cm_err *err);
-/* Ends the tar stream, the gzip member and the last GCM frame, and flushes. */
+/* Ends the tar stream, the zstd frame and the last GCM frame, and flushes. */
 CM_NODISCARD int backup_archive_writer_finish(struct backup_archive_writer *w, struct cm_err *err);
 /* Bytes pushed to the sink and their SHA-256 (hex; valid after finish). */
 uint64_t backup_archive_writer_bytes(const struct backup_archive_writer *w);
@@ -206,17 +211,19 @@ typedef int (*backup_entry_fn)(void *ctx, const char *path, const void *data, si
 struct backup_archive_reader;
 
 /* Creates a push reader: feed it the stored bytes in any chunking; it decrypts (key
- * != NULL), inflates and parses tar, calling fn per regular file. Also computes the
+ * != NULL), decompresses (zstd, or the gzip of restore points written before zstd: the
+ * first bytes tell) and parses tar, calling fn per regular file. Also computes the
  * SHA-256 and size of the stored bytes. Returns 0, CM_ENOMEM, CM_EIO. */
 CM_NODISCARD int backup_archive_reader_create(const struct backup_key *key, backup_entry_fn fn,
                                               void *ctx, struct backup_archive_reader **out,
                                               struct cm_err *err);
-/* Feeds p[0..n). Returns 0, CM_EPARSE (bad tar/gzip/frame), CM_EINTEGRITY (GCM tag
+/* Feeds p[0..n). Returns 0, CM_EPARSE (bad tar/zstd/gzip/frame), CM_EINTEGRITY (GCM tag
  * failure or wrong key), CM_ETOOBIG (entry > BACKUP_MAX_ENTRY), CM_ENOMEM, or fn's code;
  * after a failure only destroy is allowed. */
 CM_NODISCARD int backup_archive_reader_feed(struct backup_archive_reader *r, const void *p,
                                             size_t n, struct cm_err *err);
-/* Checks that the stream ended cleanly (gzip trailer, tar end, final GCM frame).
+/* Checks that the stream ended cleanly (zstd frame or gzip trailer, tar end, final GCM
+ * frame).
  * Returns 0 or CM_EPARSE ("truncated archive"). */
 CM_NODISCARD int backup_archive_reader_finish(struct backup_archive_reader *r, struct cm_err *err);
 uint64_t backup_archive_reader_bytes(const struct backup_archive_reader *r);

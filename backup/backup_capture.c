@@ -659,7 +659,7 @@ int backup_capture_run(const struct backup_capture_opts *o, struct backup_captur
         rc = backup_manifest_set_str(&c.m->archive_key,
                                      o->key ? BACKUP_ARCHIVE_NAME_ENC : BACKUP_ARCHIVE_NAME);
     if (rc == 0) {
-        po.content_type = o->key ? "application/octet-stream" : "application/gzip";
+        po.content_type = o->key ? "application/octet-stream" : "application/zstd";
         rc = s3_upload_open(o->s3, key, &po, &c.up, err);
     }
     if (rc == 0)

@@ -394,7 +394,10 @@ int backup_manifest_format(const struct backup_manifest *m, struct cm_buf *b)
     if (rc == 0)
         rc = add_kv(b, "key", m->archive_key, true);
     if (rc == 0)
-        rc = add_kv(b, "format", "tar+gzip", true);
+        rc = add_kv(b, "format",
+                    strstr(m->archive_key, ".tar.gz") != NULL ? BACKUP_ARCHIVE_FORMAT_GZ
+                                                              : BACKUP_ARCHIVE_FORMAT,
+                    true);
     if (rc == 0)
         rc = cm_buf_addf(b, "\"size\":%llu,", (unsigned long long)m->archive_size);
     if (rc == 0)

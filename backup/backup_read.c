@@ -19,16 +19,18 @@ struct backup_rp {
     bool has_ainfo;
 };
 
+/* The archive names a restore point may hold (the gzip ones: written before zstd). */
+static const char *const archive_names[] = {BACKUP_ARCHIVE_NAME, BACKUP_ARCHIVE_NAME_ENC,
+                                            BACKUP_ARCHIVE_NAME_GZ, BACKUP_ARCHIVE_NAME_GZ_ENC};
+
 /* What the point's version listing tells: the oldest manifest version and how many
- * versions each of the three names has. */
+ * versions the manifest and each archive name have. */
 struct versions {
     const char *mkey;
-    const char *akey;
-    const char *ekey;
+    size_t dirlen; /* keys are the point's directory + a name */
     char oldest[S3_MAX_VERSION_ID + 1];
     size_t n_manifest;
-    size_t n_archive;
-    size_t n_enc;
+    size_t n_archive[CM_ARRAY_LEN(archive_names)];
 };
 
 static int on_version(const struct s3_list_entry *e, void *ctx)
@@ -41,10 +43,13 @@ static int on_version(const struct s3_list_entry *e, void *ctx)
         /* newest first: the last one seen is the oldest */
         (void)snprintf(v->oldest, sizeof(v->oldest), "%s", e->version_id ? e->version_id : "");
         v->n_manifest++;
-    } else if (strcmp(e->key, v->akey) == 0) {
-        v->n_archive++;
-    } else if (strcmp(e->key, v->ekey) == 0) {
-        v->n_enc++;
+    } else if (strlen(e->key) > v->dirlen) {
+        size_t i;
+
+        for (i = 0; i < CM_ARRAY_LEN(archive_names); i++) {
+            if (strcmp(e->key + v->dirlen, archive_names[i]) == 0)
+                v->n_archive[i]++;
+        }
     }
     return 0;
 }
@@ -57,8 +62,6 @@ int backup_rp_open(struct s3_client *s3, const char *prefix, const char *ns, con
     struct s3_list_opts lo;
     char dir[BACKUP_KEY_MAX + 1];
     char key[BACKUP_KEY_MAX + 1];
-    char akey[BACKUP_KEY_MAX + 1];
-    char ekey[BACKUP_KEY_MAX + 1];
     char *buf = NULL;
     size_t len = 0;
     int rc;
@@ -70,16 +73,11 @@ int backup_rp_open(struct s3_client *s3, const char *prefix, const char *ns, con
     rc = backup_rp_key(prefix, ns, id, NULL, dir, sizeof(dir), err);
     if (rc == 0)
         rc = backup_rp_key(prefix, ns, id, BACKUP_MANIFEST_NAME, key, sizeof(key), err);
-    if (rc == 0)
-        rc = backup_rp_key(prefix, ns, id, BACKUP_ARCHIVE_NAME, akey, sizeof(akey), err);
-    if (rc == 0)
-        rc = backup_rp_key(prefix, ns, id, BACKUP_ARCHIVE_NAME_ENC, ekey, sizeof(ekey), err);
     if (rc != 0)
         return rc;
     memset(&v, 0, sizeof(v));
     v.mkey = key;
-    v.akey = akey;
-    v.ekey = ekey;
+    v.dirlen = strlen(dir);
     memset(&lo, 0, sizeof(lo));
     lo.prefix = dir;
     rc = s3_client_list_versions(s3, &lo, on_version, &v, NULL, err);
@@ -114,7 +112,13 @@ int backup_rp_open(struct s3_client *s3, const char *prefix, const char *ns, con
         goto cleanup;
     }
     {
-        size_t na = strcmp(rp->m->archive_key, BACKUP_ARCHIVE_NAME) == 0 ? v.n_archive : v.n_enc;
+        size_t na = 0;
+        size_t i;
+
+        for (i = 0; i < CM_ARRAY_LEN(archive_names); i++) {
+            if (strcmp(rp->m->archive_key, archive_names[i]) == 0)
+                na = v.n_archive[i];
+        }
 
         rp->foreign = (v.n_manifest - 1) + (na > 1 ? na - 1 : 0);
         if (rp->foreign > 0)

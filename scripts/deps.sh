@@ -5,7 +5,7 @@
 # apt-get line and exits 1. LW_NO_INSTALL=1 turns installing off.
 set -eu
 
-BUILD_PKGS="gcc make pkg-config libc6-dev libmicrohttpd-dev libgnutls28-dev libssl-dev libcjson-dev libyaml-dev libpcre2-dev libcurl4-openssl-dev zlib1g-dev libdeflate-dev"
+BUILD_PKGS="gcc make pkg-config libc6-dev libmicrohttpd-dev libgnutls28-dev libssl-dev libcjson-dev libyaml-dev libpcre2-dev libcurl4-openssl-dev zlib1g-dev libzstd-dev"
 # tests: cmocka; curl/openssl for scripts; a real Object Lock S3 server (radosgw +
 # mon + osd); python3 + PyYAML to render and check the Helm chart; clang's runtime
 # for libFuzzer and the sanitizers' leak checker.

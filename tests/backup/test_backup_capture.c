@@ -146,9 +146,9 @@ static void test_capture_ok_s3_503_retried(void **state)
     assert_int_equal(res.snapshots, 1);
     assert_int_equal(strncmp(res.id, "20261122T093000Z-", 17), 0);
     /* the archive PUT was answered 503, retried after a recorded backoff */
-    a1 = find_req(e, 0, "PUT", "/resources.tar.gz");
+    a1 = find_req(e, 0, "PUT", "/resources.tar.zst");
     assert_true(a1 != SIZE_MAX);
-    a2 = find_req(e, a1 + 1, "PUT", "/resources.tar.gz");
+    a2 = find_req(e, a1 + 1, "PUT", "/resources.tar.zst");
     assert_true(a2 != SIZE_MAX);
     assert_true(s3_fault_sleeps(e->f) >= 1);
     /* the manifest is the last object written */
@@ -303,13 +303,13 @@ static void test_encrypted_capture(void **state)
     opts(e, &o, "testpolicy");
     o.key = &k;
     assert_int_equal(backup_capture_run(&o, NULL, &err), 0);
-    a = find_req(e, 0, "PUT", "/resources.tar.gz.enc");
+    a = find_req(e, 0, "PUT", "/resources.tar.zst.enc");
     assert_true(a != SIZE_MAX);
     assert_memory_equal(s3_fault_get(e->f, a)->body_head, "LWENC001", 8);
     m = find_req(e, 0, "PUT", "/manifest.json");
     assert_true(m != SIZE_MAX);
     assert_non_null(strstr(s3_fault_get(e->f, m)->body_head, k.id));
-    assert_non_null(strstr(s3_fault_get(e->f, m)->body_head, "\"key\":\"resources.tar.gz.enc\""));
+    assert_non_null(strstr(s3_fault_get(e->f, m)->body_head, "\"key\":\"resources.tar.zst.enc\""));
     (void)mf;
     backup_key_wipe(&k);
 }

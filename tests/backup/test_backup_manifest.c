@@ -203,8 +203,13 @@ static void test_rejects(void **state)
     expect_bad("\"completedAt\":\"2026", "\"completedAt\":\"0226", CM_EPARSE, "completedAt");
     expect_bad("\"mode\":\"COMPLIANCE\"", "\"mode\":\"STRICT\"", CM_EPARSE, "objectLock.mode");
     expect_bad("\"retainUntil\"", "\"retainX\"", CM_EPARSE, "retainUntil");
-    expect_bad("\"key\":\"resources.tar.gz\"", "\"key\":\"../../etc\"", CM_EPARSE, "archive.key");
-    expect_bad("\"format\":\"tar+gzip\"", "\"format\":\"zip\"", CM_EUNSUPPORTED, "zip");
+    expect_bad("\"key\":\"resources.tar.zst\"", "\"key\":\"../../etc\"", CM_EPARSE, "archive.key");
+    expect_bad("\"format\":\"tar+zstd\"", "\"format\":\"zip\"", CM_EUNSUPPORTED, "zip");
+    /* the format goes with the name: a gzip format on a zstd archive is refused */
+    expect_bad("\"format\":\"tar+zstd\"", "\"format\":\"tar+gzip\"", CM_EPARSE,
+               "tar+gzip with archive.key resources.tar.zst");
+    expect_bad("\"key\":\"resources.tar.zst\"", "\"key\":\"resources.tar.gz\"", CM_EPARSE,
+               "tar+zstd with archive.key resources.tar.gz");
     expect_bad("\"size\":12345", "\"size\":-1", CM_EPARSE, "size");
     expect_bad("\"size\":12345", "\"size\":1.5", CM_EPARSE, "size");
     expect_bad("\"size\":12345", "\"size\":9007199254740992", CM_EPARSE, "size");
@@ -214,7 +219,7 @@ static void test_rejects(void **state)
                "\"keyId\":\"sha256:0123456789abcdef\"}",
                CM_EPARSE, "plain archive");
     /* fuzz regression: a keyId with non-hex (here non-ASCII) bytes no longer round-trips */
-    expect_bad("\"key\":\"resources.tar.gz\"", "\"key\":\"resources.tar.gz.enc\"", CM_EPARSE,
+    expect_bad("\"key\":\"resources.tar.zst\"", "\"key\":\"resources.tar.zst.enc\"", CM_EPARSE,
                "encrypted archive without encryption");
     expect_bad("\"encryption\":null", "\"encryption\":{\"algorithm\":\"ROT13\"}", CM_EUNSUPPORTED,
                "ROT13");
@@ -369,19 +374,38 @@ static void test_oom(void **state)
 
 static void test_fixtures(void **state)
 {
-    /* The checked-in example in tests/fixtures/backup parses. */
-    char *buf = NULL;
-    size_t len = 0;
-    struct cm_err err;
-    struct backup_manifest *p = NULL;
+    /* The checked-in examples in tests/fixtures/backup parse: today's (zstd) and one
+     * written before the switch to zstd (gzip), which stays readable and formats back
+     * with its own format. */
+    static const struct {
+        const char *file;
+        const char *key;
+        const char *format;
+    } fx[] = {
+        {"tests/fixtures/backup/manifest-v1.json", BACKUP_ARCHIVE_NAME, "\"tar+zstd\""},
+        {"tests/fixtures/backup/manifest-v1-gzip.json", BACKUP_ARCHIVE_NAME_GZ, "\"tar+gzip\""},
+    };
+    size_t i;
 
     (void)state;
-    assert_int_equal(
-        cm_fs_read_file("tests/fixtures/backup/manifest-v1.json", 1 << 20, &buf, &len, &err), 0);
-    assert_int_equal(backup_manifest_parse(buf, len, &p, &err), 0);
-    assert_true(p->n_resources >= 1);
-    backup_manifest_destroy(p);
-    cm_free(buf);
+    for (i = 0; i < CM_ARRAY_LEN(fx); i++) {
+        char *buf = NULL;
+        size_t len = 0;
+        struct cm_err err;
+        struct backup_manifest *p = NULL;
+        struct cm_buf b;
+
+        assert_int_equal(cm_fs_read_file(fx[i].file, 1 << 20, &buf, &len, &err), 0);
+        assert_int_equal(backup_manifest_parse(buf, len, &p, &err), 0);
+        assert_true(p->n_resources >= 1);
+        assert_string_equal(p->archive_key, fx[i].key);
+        cm_buf_init(&b, 1 << 20);
+        assert_int_equal(backup_manifest_format(p, &b), 0);
+        assert_non_null(strstr(b.ptr, fx[i].format));
+        cm_buf_free(&b);
+        backup_manifest_destroy(p);
+        cm_free(buf);
+    }
 }
 
 int main(void)

@@ -13,7 +13,7 @@
  *   LW_BENCH_CAPTURE_N      resources (default 2000)
  *   LW_BENCH_CAPTURE_BYTES  bytes of payload per resource (default 5000)
  *   LW_BENCH_CAPTURE_REPS   runs of each side (default 5)
- *   LW_BENCH_CAPTURE_RANDOM set: random alphanumeric payloads (deflate's worst case)
+ *   LW_BENCH_CAPTURE_RANDOM set: random alphanumeric payloads (the compressor's worst case)
  *   LW_BENCH_CAPTURE_TLS    set: the fake apiserver speaks HTTPS (as a real one does) */
 #include "backup/backup.h"
 #include "backup/kube/kube.h"
@@ -205,7 +205,7 @@ int main(void)
      * keys and pseudo-random values (about half the bytes are random), so the archive
      * compresses like Kubernetes JSON does, neither trivially nor not at all. With
      * LW_BENCH_CAPTURE_RANDOM=1 the payload is random alphanumerics instead (the worst
-     * case for deflate). */
+     * case for the compressor). */
     for (i = 0; i < n; i++) {
         uint64_t j = 0;
         uint32_t x = (uint32_t)(i * 2654435761u) | 1u;
@@ -343,11 +343,11 @@ int main(void)
 
         printf("  medians of %llu runs:\n", (unsigned long long)reps);
         printf("  lockwarden backup run : %6.3f s  %7.1f MB/s  peak RSS %6.1f MiB  "
-               "(%.1f MB stored after gzip)\n",
+               "(%.1f MB stored after zstd)\n",
                mc, mb / mc, median(rss_cap, reps), arch_bytes / 1e6);
         printf(
             "    phases (medians): setup %.0f ms (S3 preflight, PVCs, discovery), objects %.0f ms "
-            "(list pages, strip, serialise, SHA-256; tar+gzip on a worker), close %.0f ms "
+            "(list pages, strip, SHA-256; tar+zstd on a worker), close %.0f ms "
             "(archive PUT), manifest %.0f ms, process start/exit %.0f ms\n",
             median(ph_setup, reps), median(ph_objects, reps), median(ph_close, reps),
             median(ph_manifest, reps), mc * 1000 - median(ph_total, reps));

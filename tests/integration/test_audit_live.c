@@ -298,7 +298,7 @@ static void test_json_classes(void **state)
     /* A tampered point: what differs is named, and its lock is still read back. */
     pt = cJSON_GetObjectItemCaseSensitive(app(rep, "tampered"), "latestRestorePoint");
     assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(pt, "verifyDetail")->valuestring,
-                           "resources.tar.gz is missing"));
+                           "resources.tar.zst is missing"));
     /* shop's foreign manifest.json version was ignored, and named. */
     pt = cJSON_GetObjectItemCaseSensitive(app(rep, "shop"), "latestRestorePoint");
     assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(pt, "verifyDetail")->valuestring,

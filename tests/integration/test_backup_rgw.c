@@ -562,7 +562,7 @@ static void test_secret_credentials_and_encryption(void **state)
 
         assert_int_equal(lw(e, v), 0);
         expect_out(e, "not decrypted");
-        expect_out(e, "resources.tar.gz.enc");
+        expect_out(e, "resources.tar.zst.enc");
     }
     assert_int_equal(kube_test_write(e->b.dir, "key.hex",
                                      "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d"
