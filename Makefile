@@ -86,6 +86,8 @@ $(BIN): $(call objs,$(cli_SRCS)) $(LIBS)
 # tests/support: fake kube-apiserver, test CA helpers, fault transport (a library).
 support_SRCS := $(wildcard tests/support/*.c)
 SUPPORT_LIB := $(BUILD)/libtestsupport.a
+# Test helpers may fail through cmocka's assertions.
+$(call objs,$(support_SRCS)): ALL_CFLAGS += $(TEST_PKG_CFLAGS)
 $(SUPPORT_LIB): $(call objs,$(support_SRCS))
 	@mkdir -p $(@D)
 	$(Q)rm -f $@
