@@ -636,6 +636,18 @@ static int gz_feed(struct backup_archive_reader *r, const void *p, size_t n, str
 
 static const unsigned char zstd_magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
 
+/* Moves input into r->magic until it holds 4 bytes; whether it does. */
+static bool take_magic(struct backup_archive_reader *r, const unsigned char **s, size_t *n)
+{
+    size_t take = 4 - r->magic_fill < *n ? 4 - r->magic_fill : *n;
+
+    memcpy(r->magic + r->magic_fill, *s, take);
+    r->magic_fill += take;
+    *s += take;
+    *n -= take;
+    return r->magic_fill == 4;
+}
+
 /* One ZSTD_decompressStream step over in, its output to tar. It stops at the end of a
  * frame (r->zd_end), so that the next bytes are checked before zstd sees them. */
 static int zstd_step(struct backup_archive_reader *r, ZSTD_inBuffer *in, struct cm_err *err)
@@ -675,13 +687,7 @@ static int zstd_feed(struct backup_archive_reader *r, const void *p, size_t n, s
         int rc;
 
         if (r->zd_end) {
-            size_t take = 4 - r->magic_fill < n ? 4 - r->magic_fill : n;
-
-            memcpy(r->magic + r->magic_fill, s, take);
-            r->magic_fill += take;
-            s += take;
-            n -= take;
-            if (r->magic_fill < 4)
+            if (!take_magic(r, &s, &n))
                 return 0;
             if (memcmp(r->magic, zstd_magic, 4) != 0)
                 return cm_err_set(err, CM_EPARSE,
@@ -716,14 +722,9 @@ static int unpack_feed(void *ctx, const void *p, size_t n, struct cm_err *err)
     if (n == 0)
         return 0;
     if (r->comp == AR_SNIFF) {
-        size_t take = 4 - r->magic_fill < n ? 4 - r->magic_fill : n;
         int rc;
 
-        memcpy(r->magic + r->magic_fill, s, take);
-        r->magic_fill += take;
-        s += take;
-        n -= take;
-        if (r->magic_fill < 4)
+        if (!take_magic(r, &s, &n))
             return 0;
         if (memcmp(r->magic, zstd_magic, 4) == 0) {
             r->zd = ZSTD_createDCtx();
