@@ -178,6 +178,11 @@ struct policy_request {
     enum policy_op operation;      /* `check` uses CREATE */
     const char *namespace_;        /* the request's namespace; NULL = object's own */
     const cJSON *namespace_labels; /* the namespace's labels when known, else NULL */
+    /* With namespace_labels NULL: true when the namespace has labels that the caller does
+     * not know yet (the webhook before its first Namespace list, or a namespace created
+     * since), false when it has none to know (a cluster-scoped object; no label source).
+     * See policy_set_eval(). Ignored when namespace_labels is set. (Additive.) */
+    bool namespace_labels_unknown;
 };
 
 enum policy_result { POLICY_PASS = 0, POLICY_FAIL, POLICY_SKIP, POLICY_ERROR };
@@ -201,7 +206,15 @@ void policy_report_destroy(struct policy_report *r);
 
 /* Resets r and evaluates req against every rule of s, in load order. A rule whose
  * match/exclude does not select the resource is not reported; a rule whose
- * preconditions are false is reported as SKIP. The built-in binding rules (policy
+ * preconditions are false is reported as SKIP. Without namespace labels a
+ * namespaceSelector matches nothing, unless req->namespace_labels_unknown: then a
+ * selector the outcome turns on is undecided, and never lets a request pass silently.
+ * A rule whose match or exclude is undecided is judged as if it applied: when it passes
+ * or skips it is not reported; otherwise it is reported as POLICY_ERROR. A rule that
+ * does not pass and whose validationFailureActionOverrides entry is undecided gets the
+ * strictest action that could apply (Enforce when any could). Either way its message
+ * starts with `the labels of namespace "<ns>" are not known yet, so ...: ` followed by
+ * the rule's own message. The built-in binding rules (policy
  * "lockwarden-backup-binding": rules "backup-policy-exists" and
  * "immutable-requires-object-lock", Enforce) are evaluated for Deployments and
  * StatefulSets whenever s holds at least one BackupPolicy, so that `check` and the

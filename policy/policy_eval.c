@@ -16,9 +16,13 @@ static const char rule_exists[] = "backup-policy-exists";
 static const char rule_lock[] = "immutable-requires-object-lock";
 static const char no_text[] = "";
 
+/* Why a message starts with a note on unknown namespace labels (policy_set_eval). */
+enum ns_note { NOTE_NONE = 0, NOTE_SELECT, NOTE_ACTION };
+
 struct slot {
     struct cm_buf msg;
     char path[REPORT_PATH_MAX];
+    enum ns_note note; /* set per evaluation of the slot's rule */
 };
 
 struct policy_report {
@@ -111,6 +115,7 @@ static struct policy_rule_result *report_push(struct policy_report *r, const cha
     res->action = action;
     res->message = no_text;
     res->path = no_text;
+    r->slots[r->n].note = NOTE_NONE;
     r->n++;
     return res;
 }
@@ -147,27 +152,50 @@ static int msg_prefix(const struct pol_rule *rule, const struct pol_res *rr, str
     return rc;
 }
 
+/* The note that starts the message of a rule whose outcome turns on namespace labels
+ * the caller does not know yet. */
+static int add_note(struct cm_buf *b, enum ns_note note, const struct pol_res *r)
+{
+    if (note == NOTE_NONE)
+        return 0;
+    return cm_buf_addf(b, "the labels of namespace \"%.*s\" are not known yet, so %s: ",
+                       (int)(r->ns_len > 253 ? 253 : r->ns_len), r->ns,
+                       note == NOTE_SELECT
+                           ? "the rule's namespaceSelector cannot be evaluated, and the resource "
+                             "does not pass the rule"
+                           : "validationFailureActionOverrides cannot be evaluated and Enforce "
+                             "applies");
+}
+
 /* After a failure message was built: out of memory fails the evaluation; a message over
  * the cap (a huge anyPattern) is replaced by a short one rather than left empty. */
 static int msg_done(struct policy_report *rep, struct policy_rule_result *res,
-                    const struct pol_rule *rule, int rc)
+                    const struct pol_rule *rule, const struct pol_res *r, int rc)
 {
     struct slot *s = &rep->slots[res - rep->v];
 
     if (rc != CM_ETOOBIG)
         return rc;
     cm_buf_reset(&s->msg);
-    rc = cm_buf_addf(&s->msg, "validation error: rule %s failed (message longer than %d bytes)",
-                     rule->name, REPORT_MSG_MAX);
+    rc = add_note(&s->msg, s->note, r);
+    if (rc == 0)
+        rc = cm_buf_addf(&s->msg, "validation error: rule %s failed (message longer than %d bytes)",
+                         rule->name, REPORT_MSG_MAX);
     res->message = rc == 0 ? s->msg.ptr : no_text;
     return rc == CM_ENOMEM ? rc : 0;
 }
 
+/* The rule's validationFailureAction. An override whose namespaceSelector cannot be
+ * evaluated (labels not known yet) may or may not apply: then the strictest action
+ * that could apply is returned and *undecided says that it was a guess. */
 static enum policy_action rule_action(const struct pol_policy *p, const struct pol_rule *rule,
-                                      const struct pol_res *r)
+                                      const struct pol_res *r, bool *undecided)
 {
+    enum policy_action act = p->action;
+    bool maybe[2] = {false, false};
     size_t i;
 
+    *undecided = false;
     if (rule->action >= 0)
         return (enum policy_action)rule->action;
     for (i = 0; i < p->nov; i++) {
@@ -175,33 +203,31 @@ static enum policy_action rule_action(const struct pol_policy *p, const struct p
 
         if (o->namespaces.n > 0 && !pol_wlist_match(&o->namespaces, r->ns, r->ns_len))
             continue;
+        if (o->ns_selector != NULL && r->ns_labels == NULL && r->ns_labels_unknown) {
+            maybe[o->action] = true;
+            continue;
+        }
         if (o->ns_selector != NULL &&
             (r->ns_labels == NULL || !pol_selector_match(o->ns_selector, r->ns_labels)))
             continue;
-        return o->action;
+        act = o->action;
+        break;
     }
-    return p->action;
+    *undecided = maybe[act == POLICY_ENFORCE ? POLICY_AUDIT : POLICY_ENFORCE];
+    return maybe[POLICY_ENFORCE] ? POLICY_ENFORCE : act;
 }
 
-static int eval_rule(struct policy_report *rep, const struct pol_policy *p,
-                     const struct pol_rule *rule, const struct pol_res *r)
+/* Preconditions and the validation of a rule that applies, into res (its slot's message
+ * may already hold the note). */
+static int eval_checks(struct policy_report *rep, struct policy_rule_result *res,
+                       const struct pol_rule *rule, const struct pol_res *r)
 {
-    struct policy_rule_result *res;
+    struct slot *s = &rep->slots[res - rep->v];
     struct pol_pat_result pr;
-    struct slot *s;
     bool pre = true;
     size_t i;
     int rc;
 
-    if (!pol_match_eval(&rule->match, r))
-        return 0;
-    if (rule->exclude.n > 0 && pol_match_eval(&rule->exclude, r))
-        return 0;
-    res = report_push(rep, p->name, rule->name, rule_action(p, rule, r));
-    if (res == NULL)
-        return CM_ENOMEM;
-    s = &rep->slots[res - rep->v];
-    cm_buf_reset(&s->msg);
     if (rule->pre.present) {
         rc = pol_conds_eval(&rule->pre, r, &pre);
         if (rc == CM_ENOMEM)
@@ -214,7 +240,7 @@ static int eval_rule(struct policy_report *rep, const struct pol_policy *p,
                 rc = cm_buf_addf(&s->msg, " rule %s execution error: preconditions: %s", rule->name,
                                  cm_strerror(why));
             slot_finish(rep, res, POLICY_ERROR, NULL);
-            return msg_done(rep, res, rule, rc);
+            return msg_done(rep, res, rule, r, rc);
         }
         if (!pre) {
             res->result = POLICY_SKIP;
@@ -237,13 +263,13 @@ static int eval_rule(struct policy_report *rep, const struct pol_policy *p,
             if (rc == 0)
                 rc = cm_buf_addf(&s->msg, " rule %s failed at path %s", rule->name, pr.path);
             slot_finish(rep, res, POLICY_FAIL, pr.path);
-            return msg_done(rep, res, rule, rc);
+            return msg_done(rep, res, rule, r, rc);
         default:
             rc = msg_prefix(rule, r, &s->msg);
             if (rc == 0)
                 rc = cm_buf_addf(&s->msg, " rule %s execution error: %s", rule->name, pr.msg);
             slot_finish(rep, res, POLICY_ERROR, pr.path);
-            return msg_done(rep, res, rule, rc);
+            return msg_done(rep, res, rule, r, rc);
         }
     }
     /* anyPattern: pass when one passes; skip when all skip; else fail naming each. */
@@ -275,8 +301,53 @@ static int eval_rule(struct policy_report *rep, const struct pol_policy *p,
                                  pr.msg);
         }
         slot_finish(rep, res, POLICY_FAIL, NULL);
-        return msg_done(rep, res, rule, rc);
+        return msg_done(rep, res, rule, r, rc);
     }
+}
+
+/* A rule whose selection or action turns on namespace labels the caller does not know
+ * yet is judged as if it applied: passing is harmless either way (and not reported when
+ * the selection was undecided); not passing becomes an error of the rule (undecided
+ * selection) or a failure under the strictest action (undecided override), with a note
+ * that says why. So unknown labels never let a request pass silently. */
+static int eval_rule(struct policy_report *rep, const struct pol_policy *p,
+                     const struct pol_rule *rule, const struct pol_res *r)
+{
+    struct policy_rule_result *res;
+    enum pol_tri sel = pol_match_eval(&rule->match, r);
+    enum policy_action action;
+    bool action_undecided;
+    struct slot *s;
+    int rc;
+
+    if (sel == POL_NO)
+        return 0;
+    if (rule->exclude.n > 0) {
+        enum pol_tri ex = pol_match_eval(&rule->exclude, r);
+
+        if (ex == POL_YES)
+            return 0;
+        if (ex == POL_MAYBE)
+            sel = POL_MAYBE;
+    }
+    action = rule_action(p, rule, r, &action_undecided);
+    res = report_push(rep, p->name, rule->name, action);
+    if (res == NULL)
+        return CM_ENOMEM;
+    s = &rep->slots[res - rep->v];
+    cm_buf_reset(&s->msg);
+    s->note = sel == POL_MAYBE ? NOTE_SELECT : action_undecided ? NOTE_ACTION : NOTE_NONE;
+    rc = add_note(&s->msg, s->note, r);
+    if (rc != 0)
+        return rc;
+    rc = eval_checks(rep, res, rule, r);
+    if (rc != 0 || sel != POL_MAYBE)
+        return rc;
+    if (res->result == POLICY_PASS || res->result == POLICY_SKIP)
+        rep->n--; /* res is the last result */
+    else
+        res->result = POLICY_ERROR;
+    return 0;
 }
 
 /* ---- resource facts ---- */
@@ -323,6 +394,7 @@ bool pol_res_init(struct pol_res *r, const struct policy_request *req)
     r->old_object = req->old_object;
     r->op = req->operation;
     r->ns_labels = cJSON_IsObject(req->namespace_labels) ? req->namespace_labels : NULL;
+    r->ns_labels_unknown = r->ns_labels == NULL && req->namespace_labels_unknown;
     r->kind = str_of(kind, &r->kind_len);
     if (r->kind_len == 0)
         return false;

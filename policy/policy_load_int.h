@@ -198,13 +198,21 @@ struct pol_res {
     const cJSON *labels;
     const cJSON *annotations;
     const cJSON *ns_labels;
+    /* The namespace has labels that the caller does not know yet (ns_labels is NULL):
+     * a namespaceSelector is then undecided instead of not matching. */
+    bool ns_labels_unknown;
 };
+
+/* Whether a match selects a resource: no, yes, or undecided (it depends on a
+ * namespaceSelector and the namespace's labels are not known yet). */
+enum pol_tri { POL_NO = 0, POL_YES, POL_MAYBE };
 
 /* Compiles match or exclude (resources shorthand, any or all). */
 int pol_match_compile(const struct pol_ctx *c, const cJSON *m, bool is_exclude,
                       struct pol_match *out);
-/* Selected by m; an empty exclude (n == 0) selects nothing. */
-bool pol_match_eval(const struct pol_match *m, const struct pol_res *r);
+/* Whether m selects r; an empty exclude (n == 0) selects nothing. POL_MAYBE only when
+ * r->ns_labels_unknown and the answer turns on a namespaceSelector. */
+enum pol_tri pol_match_eval(const struct pol_match *m, const struct pol_res *r);
 void pol_match_free(struct pol_match *m);
 
 /* ---- variables and preconditions ---- */

@@ -317,54 +317,69 @@ static bool kind_match(const struct pol_kind *k, const struct pol_res *r)
     return true;
 }
 
-static bool filter_match(const struct pol_filter *f, const struct pol_res *r)
+static enum pol_tri filter_match(const struct pol_filter *f, const struct pol_res *r)
 {
+    bool undecided = false;
     size_t i;
 
     if (!((f->ops >> r->op) & 1u))
-        return false;
+        return POL_NO;
     if (f->nkinds > 0) {
         bool any = false;
 
         for (i = 0; i < f->nkinds && !any; i++)
             any = kind_match(&f->kinds[i], r);
         if (!any)
-            return false;
+            return POL_NO;
     }
     if (f->names.n > 0 && !pol_wlist_match(&f->names, r->name, r->name_len))
-        return false;
+        return POL_NO;
     if (f->namespaces.n > 0) {
         /* A Namespace object is matched by its own name (Kyverno does the same). */
         bool is_ns = r->kind_len == 9 && memcmp(r->kind, "Namespace", 9) == 0;
 
         if (!pol_wlist_match(&f->namespaces, is_ns ? r->name : r->ns,
                              is_ns ? r->name_len : r->ns_len))
-            return false;
+            return POL_NO;
     }
     if (f->selector != NULL && !pol_selector_match(f->selector, r->labels))
-        return false;
-    /* Unknown namespace labels never satisfy a namespaceSelector. */
-    if (f->ns_selector != NULL &&
-        (r->ns_labels == NULL || !pol_selector_match(f->ns_selector, r->ns_labels)))
-        return false;
+        return POL_NO;
+    /* Labels the caller does not know yet leave the selector undecided; otherwise
+     * absent labels never satisfy a namespaceSelector. */
+    if (f->ns_selector != NULL) {
+        if (r->ns_labels != NULL) {
+            if (!pol_selector_match(f->ns_selector, r->ns_labels))
+                return POL_NO;
+        } else if (r->ns_labels_unknown) {
+            undecided = true;
+        } else {
+            return POL_NO;
+        }
+    }
     if (f->nannotations > 0 && !pol_labels_match(f->annotations, f->nannotations, r->annotations))
-        return false;
-    return true;
+        return POL_NO;
+    return undecided ? POL_MAYBE : POL_YES;
 }
 
-bool pol_match_eval(const struct pol_match *m, const struct pol_res *r)
+/* Three-valued any/all: a definite answer wins over an undecided filter when it can. */
+enum pol_tri pol_match_eval(const struct pol_match *m, const struct pol_res *r)
 {
+    bool undecided = false;
     size_t i;
 
     if (m->n == 0)
-        return false;
+        return POL_NO;
     for (i = 0; i < m->n; i++) {
-        bool ok = filter_match(&m->filters[i], r);
+        enum pol_tri t = filter_match(&m->filters[i], r);
 
-        if (m->all && !ok)
-            return false;
-        if (!m->all && ok)
-            return true;
+        if (t == POL_MAYBE)
+            undecided = true;
+        else if (m->all && t == POL_NO)
+            return POL_NO;
+        else if (!m->all && t == POL_YES)
+            return POL_YES;
     }
-    return m->all;
+    if (undecided)
+        return POL_MAYBE;
+    return m->all ? POL_YES : POL_NO;
 }
