@@ -78,8 +78,9 @@ typedef const char *(*wh_env_fn)(const char *name, void *ctx);
 void wh_config_init(struct wh_config *c);
 
 /* Applies the LW_LISTEN, LW_TLS_CERT, LW_TLS_KEY, LW_POLICIES (comma-separated),
- * LW_THREADS, LW_LOG_LEVEL, LW_NAMESPACE_LABELS (cluster|off), LW_KUBECONFIG environment (through
- * env, which may be NULL: no environment), then the flags in argv[1..argc) (argv[0] is the command
+ * LW_THREADS, LW_LOG_LEVEL, LW_NAMESPACE_LABELS (cluster|off), LW_KUBECONFIG,
+ * LW_NAMESPACE_REFRESH (seconds, 1-86400) environment (through env, which may be NULL: no
+ * environment), then the flags in argv[1..argc) (argv[0] is the command
  * name), so flags override the environment. Requires a certificate, a key and at least one policies
  * path. Returns 0, CM_EINVAL (err names the flag or variable and the bad value) or, for --help,
  * CM_ECANCELED with nothing in err. On failure c may be partly updated. Not thread-safe (call

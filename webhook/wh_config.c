@@ -31,11 +31,15 @@ static const char usage_text[] =
     "  --namespace-labels-from-cluster\n"
     "                            list Namespaces from the API server so that\n"
     "                            namespaceSelector matches at admission\n"
-    "                            (LW_NAMESPACE_LABELS=cluster)\n"
+    "                            (LW_NAMESPACE_LABELS=cluster). /readyz answers 503\n"
+    "                            until the first list succeeds; until a namespace is\n"
+    "                            listed, a namespaceSelector rule it does not pass is\n"
+    "                            an error of its policy (Enforce denies, Audit warns)\n"
     "  --kubeconfig FILE         for that list (LW_KUBECONFIG; default: in-cluster in a\n"
     "                            pod, else $KUBECONFIG or ~/.kube/config)\n"
     "  --context NAME            kubeconfig context (default: current-context)\n"
-    "  --namespace-refresh SECONDS  list Namespaces this often (default 30)\n"
+    "  --namespace-refresh SECONDS  list Namespaces this often, 1-86400\n"
+    "                            (LW_NAMESPACE_REFRESH; default 30)\n"
     "\n"
     "Signals: SIGHUP reloads policies now; SIGTERM/SIGINT stop gracefully.\n";
 
@@ -215,6 +219,7 @@ static const struct {
     {"LW_LOG_LEVEL", "log-level"},
     {"LW_NAMESPACE_LABELS", "namespace-labels"},
     {"LW_KUBECONFIG", "kubeconfig"},
+    {"LW_NAMESPACE_REFRESH", "namespace-refresh"},
 };
 
 int wh_config_parse(struct wh_config *c, int argc, char **argv, wh_env_fn env, void *env_ctx,

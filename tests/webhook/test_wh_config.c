@@ -155,6 +155,46 @@ static void test_namespace_labels_source(void **state)
     expect_bad(bad_env, 1, plain, "LW_NAMESPACE_LABELS");
 }
 
+/* LW_NAMESPACE_REFRESH: both ends of 1..86400, each side refused naming the variable, and
+ * the flag wins. */
+static void test_namespace_refresh_env(void **state)
+{
+    static const char *const ok_lo[] = {"LW_TLS_CERT", "/c", "LW_TLS_KEY",           "/k",
+                                        "LW_POLICIES", "/p", "LW_NAMESPACE_REFRESH", "1",
+                                        NULL};
+    static const char *const ok_hi[] = {"LW_TLS_CERT", "/c", "LW_TLS_KEY",           "/k",
+                                        "LW_POLICIES", "/p", "LW_NAMESPACE_REFRESH", "86400",
+                                        NULL};
+    static const char *const zero[] = {"LW_TLS_CERT", "/c", "LW_TLS_KEY",           "/k",
+                                       "LW_POLICIES", "/p", "LW_NAMESPACE_REFRESH", "0",
+                                       NULL};
+    static const char *const over[] = {"LW_TLS_CERT", "/c", "LW_TLS_KEY",           "/k",
+                                       "LW_POLICIES", "/p", "LW_NAMESPACE_REFRESH", "86401",
+                                       NULL};
+    static const char *const word[] = {"LW_TLS_CERT", "/c", "LW_TLS_KEY",           "/k",
+                                       "LW_POLICIES", "/p", "LW_NAMESPACE_REFRESH", "30s",
+                                       NULL};
+    const char *plain[] = {"webhook"};
+    const char *flag[] = {"webhook", "--namespace-refresh", "45"};
+    struct wh_config c;
+    struct cm_err err;
+
+    (void)state;
+    assert_int_equal(parse(&c, ok_lo, 1, plain, &err), 0);
+    assert_int_equal(c.ns_refresh_s, 1);
+    assert_int_equal(parse(&c, ok_hi, 1, plain, &err), 0);
+    assert_int_equal(c.ns_refresh_s, 86400);
+    assert_int_equal(parse(&c, ok_hi, 3, flag, &err), 0);
+    assert_int_equal(c.ns_refresh_s, 45);
+    expect_bad(zero, 1, plain, "LW_NAMESPACE_REFRESH");
+    expect_bad(zero, 1, plain, "1..86400");
+    expect_bad(over, 1, plain, "LW_NAMESPACE_REFRESH");
+    expect_bad(word, 1, plain, "LW_NAMESPACE_REFRESH");
+    /* A bad variable is refused even when the flag would replace it. */
+    expect_bad(over, 3, flag, "LW_NAMESPACE_REFRESH");
+    assert_non_null(strstr(wh_config_usage(), "LW_NAMESPACE_REFRESH"));
+}
+
 static void test_errors_name_the_setting(void **state)
 {
     static const char *const base_env[] = {"LW_TLS_CERT", "/c", "LW_TLS_KEY", "/k",
@@ -240,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_limits_both_sides),
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_namespace_labels_source),
+        cmocka_unit_test(test_namespace_refresh_env),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
