@@ -62,6 +62,7 @@
 #define KUBE_MAX_REQUEST_BODY (16u << 20) /* one request body */
 #define KUBE_MAX_JSON_DEPTH 256           /* nesting of a response */
 #define KUBE_MAX_KUBECONFIG (4u << 20)    /* a kubeconfig file */
+#define KUBE_MAX_KUBECONFIG_FILES 16      /* distinct files listed in $KUBECONFIG */
 #define KUBE_MAX_PATH 4096                /* path + query of one request */
 #define KUBE_MAX_NAME 254                 /* group, kind, plural, namespace, name (+NUL) */
 #define KUBE_MAX_RESOURCES 4096           /* resource types kept by discovery */
@@ -77,32 +78,45 @@ struct kube_config;
 /* Sleep callback: sleep for ms milliseconds (tests record instead). ctx as given. */
 typedef void (*kube_sleep_fn)(uint64_t ms, void *ctx);
 
-/* Loads a kubeconfig file (YAML or JSON).
- * path: the file; NULL means $KUBECONFIG, else ~/.kube/config ($HOME). When $KUBECONFIG
- *   lists several files (':'-separated), only the FIRST existing one is read (no
- *   merging across files; documented limit).
+/* Loads a kubeconfig file (YAML or JSON), or merges the files of $KUBECONFIG.
+ * path: the file, used alone (no merging, as kubectl --kubeconfig); NULL or "" means
+ *   $KUBECONFIG, else ~/.kube/config ($HOME).
+ * $KUBECONFIG: a ':'-separated list of files, merged with kubectl's rules. Empty
+ *   entries are ignored, a repeated file is read once, and files that do not exist are
+ *   skipped; any other read error, and a parse error in any file, fails the load. The
+ *   first file with a non-empty current-context sets it. Clusters, users and contexts
+ *   are merged by name: the first file that defines a name wins, and later definitions
+ *   of that name are ignored entirely (not merged field by field). At most
+ *   KUBE_MAX_KUBECONFIG_FILES distinct entries (existing or not), each file at most
+ *   KUBE_MAX_KUBECONFIG bytes; all the parsed files are held until the load ends. An
+ *   empty file is an empty kubeconfig.
  * context: the context to use; NULL or "" means current-context.
  * Supported fields: clusters[].cluster.{server, certificate-authority,
  *   certificate-authority-data, insecure-skip-tls-verify, tls-server-name};
  *   users[].user.{token, tokenFile, client-certificate, client-certificate-data,
  *   client-key, client-key-data, username, password}; contexts[].context.{cluster,
- *   user, namespace}. Relative file paths are relative to the kubeconfig's directory.
+ *   user, namespace}. Relative file paths are relative to the directory of the
+ *   kubeconfig that defines the entry (each file its own, when merged).
  *   File references are read at load time and must be regular files (not "-", a
  *   FIFO or a device), except tokenFile, which is re-read by the client when its mtime
  *   or size changes (rotating tokens). token wins over tokenFile; a token together
  *   with username is an error. insecure-skip-tls-verify turns off peer and host
  *   verification; tls-server-name is sent as SNI and checked against the certificate
  *   while connecting to the server's real address.
- * Errors: CM_ENOENT (no file), CM_EPARSE (not YAML/JSON), CM_ECONFIG (missing
- *   current-context, context "x" not found, cluster/user named by the context not
- *   found, no server, unreadable referenced file, bad base64), CM_EUNSUPPORTED (user
- *   "x" uses an exec or auth-provider plugin), CM_ETOOBIG, CM_ENOMEM. err names the
- *   file and the entry. *out untouched on failure. Not thread-safe (reads env). */
+ * Errors: CM_ENOENT (no file; for $KUBECONFIG, none of its files exists), CM_EAUTH or
+ *   CM_EIO (a file exists but cannot be read), CM_EPARSE (not YAML/JSON; "file:line:col"),
+ *   CM_ECONFIG (missing current-context, context "x" not found, cluster/user named by
+ *   the context not found, no server, unreadable referenced file, bad base64),
+ *   CM_EUNSUPPORTED (user "x" uses an exec or auth-provider plugin), CM_ETOOBIG (a file
+ *   over KUBE_MAX_KUBECONFIG, more than KUBE_MAX_KUBECONFIG_FILES files), CM_ENOMEM.
+ *   err names the file and the entry; a merged lookup that fails names
+ *   "KUBECONFIG=<value>". *out untouched on failure. Not thread-safe (reads env). */
 CM_NODISCARD int kube_config_from_kubeconfig(const char *path, const char *context,
                                              struct kube_config **out, struct cm_err *err);
 
-/* Parses a kubeconfig held in memory. name is used in messages; base_dir resolves
- * relative paths (NULL = current directory). Same fields and errors as above. */
+/* Parses a kubeconfig held in memory (one file, no merging). name is used in messages;
+ * base_dir resolves relative paths (NULL = current directory). Same fields and errors
+ * as above. */
 CM_NODISCARD int kube_config_parse_kubeconfig(const char *name, const char *buf, size_t len,
                                               const char *base_dir, const char *context,
                                               struct kube_config **out, struct cm_err *err);

@@ -15,6 +15,45 @@
 /* A token file: at most 64 KiB. */
 #define KUBE_MAX_TOKEN_FILE (64u << 10)
 
+/* A path in $KUBECONFIG or a kubeconfig's directory: shorter than 4096 bytes. */
+#define KUBE_MAX_KUBECONFIG_PATH 4096
+/* The whole $KUBECONFIG value: at most 64 KiB. */
+#define KUBE_MAX_KUBECONFIG_LIST (64u << 10)
+
+/* The files of a $KUBECONFIG value (kube_kubeconfig.c): split at ':', empty entries
+ * dropped, a repeated name kept once (first place), in order. path[] points into buf_. */
+struct kube_kubeconfig_list {
+    char *buf_;
+    const char *path[KUBE_MAX_KUBECONFIG_FILES];
+    size_t n;
+};
+/* Splits value (NUL-terminated, as getenv gives it) into l. Returns 0, CM_ETOOBIG (value
+ * over KUBE_MAX_KUBECONFIG_LIST bytes, more than KUBE_MAX_KUBECONFIG_FILES distinct
+ * files), CM_ECONFIG (an entry of KUBE_MAX_KUBECONFIG_PATH bytes or more) or
+ * CM_ENOMEM; err names the problem. On failure l is empty. Free with
+ * kube_kubeconfig_list_cleanup() (safe on an empty list). Touches no file; fuzzed. */
+CM_NODISCARD int kube_kubeconfig_list_parse(const char *value, struct kube_kubeconfig_list *l,
+                                            struct cm_err *err);
+void kube_kubeconfig_list_cleanup(struct kube_kubeconfig_list *l);
+
+/* One kubeconfig held in memory, for kube_config_merge_kubeconfigs(). */
+struct kube_kubeconfig_src {
+    const char *name;     /* for messages ("name:line:col: ..." for YAML errors) */
+    const char *buf;      /* buf[0..len), not NUL-terminated */
+    size_t len;           /* at most KUBE_MAX_KUBECONFIG */
+    const char *base_dir; /* this file's relative paths resolve here; NULL = cwd */
+};
+/* Parses n kubeconfigs (in precedence order, at most KUBE_MAX_KUBECONFIG_FILES) and
+ * merges them as kubectl does for $KUBECONFIG: the first non-empty current-context
+ * wins; the first file defining a cluster, user or context name wins it whole. label
+ * names the merged result in messages about it (context not found, ...); errors inside
+ * one file or entry name that file. Errors and *out as kube_config_from_kubeconfig().
+ * kube_config_parse_kubeconfig() is this with n = 1; the file loader shares its parser. */
+CM_NODISCARD int kube_config_merge_kubeconfigs(const char *label,
+                                               const struct kube_kubeconfig_src *src, size_t n,
+                                               const char *context, struct kube_config **out,
+                                               struct cm_err *err);
+
 /* The error for a response body that kube_jt_parse() refused with rc and e (len its
  * size): CM_ENOMEM, or CM_EPROTO saying where and why. Returns the code. */
 int kube_json_error(int rc, const struct kube_jt_error *e, size_t len, struct cm_err *err);

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_kube_config.c - unit tests of bare configs: server URL checks, setters and
- * getters, copies (independent, OOM-safe), and that a client works from its own copy
- * after the caller's config is gone. */
+ * getters, copies (independent, OOM-safe), that a client works from its own copy
+ * after the caller's config is gone, and kube_config_load's choice between an explicit
+ * kubeconfig (alone), the merged $KUBECONFIG files and in-cluster. */
 #include "backup/kube/kube.h"
 #include "policy/policy.h"
 #include "tests/support/kube_fault.h"
+#include "tests/support/kube_testutil.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void test_server_urls(void **state)
@@ -124,6 +128,68 @@ static void test_client_owns_copy(void **state)
     kube_fault_destroy(fl);
 }
 
+/* Two kubeconfigs: a sets current-context a, whose user u is defined in b only; b sets
+ * current-context b and also defines a cluster "c" that must lose to a's. */
+static const char *kc_a = "current-context: a\nclusters:\n- name: c\n"
+                          "  cluster: {server: 'https://a.example:1'}\n"
+                          "contexts:\n- name: a\n  context: {cluster: c, user: u}\n";
+static const char *kc_b = "current-context: b\nclusters:\n- name: c\n"
+                          "  cluster: {server: 'https://b.example:2'}\n"
+                          "users:\n- name: u\n  user: {token: tok-b}\n"
+                          "contexts:\n- name: b\n  context: {cluster: c}\n";
+
+/* kube_config_load: $KUBECONFIG's files are merged (and win over in-cluster); an
+ * explicit kubeconfig (--kubeconfig FILE) is read alone, $KUBECONFIG or not. */
+static void test_load_merge_and_explicit(void **state)
+{
+    struct kube_config *c = NULL;
+    struct kube_fault *fl = NULL;
+    struct kube_client *cl = NULL;
+    struct cm_err err;
+    char dir[512];
+    char pa[1024];
+    char pb[1024];
+    char env[2100];
+
+    (void)state;
+    assert_int_equal(kube_test_mkdtemp(dir, sizeof(dir)), 0);
+    assert_int_equal(kube_test_write(dir, "a", kc_a, pa, sizeof(pa)), 0);
+    assert_int_equal(kube_test_write(dir, "b", kc_b, pb, sizeof(pb)), 0);
+    (void)snprintf(env, sizeof(env), "%s:%s", pa, pb);
+    assert_int_equal(setenv("KUBECONFIG", env, 1), 0);
+    assert_int_equal(setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1", 1), 0);
+
+    assert_int_equal(kube_config_load(NULL, NULL, &c, &err), 0);
+    assert_false(kube_config_is_in_cluster(c));
+    assert_string_equal(kube_config_context(c), "a");
+    assert_string_equal(kube_config_server(c), "https://a.example:1");
+    assert_int_equal(kube_fault_create(&fl), 0);
+    assert_int_equal(kube_fault_push(fl, 200, -1, NULL), 0);
+    kube_fault_attach(fl, c);
+    assert_int_equal(kube_client_create(c, &cl, &err), 0);
+    assert_int_equal(kube_request(cl, "GET", "/api", NULL, 0, NULL, NULL, NULL, &err), 0);
+    assert_string_equal(kube_fault_auth(fl, 0), "Bearer tok-b"); /* user u from file b */
+    kube_client_destroy(cl);
+    kube_fault_destroy(fl);
+    kube_config_destroy(c);
+    c = NULL;
+
+    /* Explicit: b alone (its own current-context and cluster), a alone (u unknown). */
+    assert_int_equal(kube_config_load(pb, NULL, &c, &err), 0);
+    assert_string_equal(kube_config_context(c), "b");
+    assert_string_equal(kube_config_server(c), "https://b.example:2");
+    kube_config_destroy(c);
+    c = NULL;
+    assert_int_equal(kube_config_load(pa, NULL, &c, &err), CM_ECONFIG);
+    assert_non_null(strstr(err.msg, "user \"u\" (named by context \"a\") not found"));
+    assert_non_null(strstr(err.msg, pa));
+    assert_null(c);
+
+    assert_int_equal(unsetenv("KUBERNETES_SERVICE_HOST"), 0);
+    assert_int_equal(unsetenv("KUBECONFIG"), 0);
+    kube_test_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -131,6 +197,7 @@ int main(void)
         cmocka_unit_test(test_setters_and_dup),
         cmocka_unit_test(test_dup_oom_loop),
         cmocka_unit_test(test_client_owns_copy),
+        cmocka_unit_test(test_load_merge_and_explicit),
     };
 
     policy_json_hooks_install();

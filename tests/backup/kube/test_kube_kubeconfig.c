@@ -2,8 +2,8 @@
 /* test_kube_kubeconfig.c - unit tests of kubeconfig and in-cluster configuration:
  * data vs file material, token / tokenFile (rotation) / client cert / basic auth,
  * context selection, every missing-entry error, plugins refused, relative paths,
- * $KUBECONFIG, size limits and the OOM loop. Credentials are checked by what the
- * client sends through the fault transport. */
+ * $KUBECONFIG (kubectl's merge of several files), size limits and the OOM loops.
+ * Credentials are checked by what the client sends through the fault transport. */
 #include "backup/kube/kube.h"
 #include "policy/policy.h"
 #include "tests/support/kube_fault.h"
@@ -53,6 +53,7 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
 
+    (void)unsetenv("KUBECONFIG");
     kube_test_rmtree(f->dir);
     kube_testca_destroy(f->ca);
     cm_free(f->ca_b64);
@@ -475,6 +476,222 @@ static void test_in_cluster(void **state)
     assert_int_equal(kube_config_in_cluster_at(sa, "10.0.0.1", "44x", &cfg, &err), CM_ECONFIG);
 }
 
+/* Sets $KUBECONFIG to the given names under f->dir, joined with ':' ("" stays an
+ * empty entry). */
+static void set_kubeconfig(struct fx *f, const char *const *names, size_t n)
+{
+    char env[8192];
+    size_t used = 0;
+    size_t i;
+
+    env[0] = '\0';
+    for (i = 0; i < n; i++) {
+        int w = snprintf(env + used, sizeof(env) - used, "%s%s%s%s", i ? ":" : "",
+                         names[i][0] ? f->dir : "", names[i][0] ? "/" : "", names[i]);
+
+        assert_true(w >= 0 && (size_t)w < sizeof(env) - used);
+        used += (size_t)w;
+    }
+    assert_int_equal(setenv("KUBECONFIG", env, 1), 0);
+}
+
+/* Cluster "shared" (CA relative to one/), context ctx2 (two/) naming user u3 (three/,
+ * tokenFile relative to three/); two/ redefines "shared" and holds decoy files. */
+static void write_three(struct fx *f)
+{
+    assert_int_equal(kube_test_write(f->dir, "one/config",
+                                     "clusters:\n- name: shared\n  cluster: {server: "
+                                     "'https://127.0.0.1:1', certificate-authority: ca.crt}\n",
+                                     NULL, 0),
+                     0);
+    assert_int_equal(kube_test_write(f->dir, "one/ca.crt", f->ca->ca_cert_pem, NULL, 0), 0);
+    assert_int_equal(kube_test_write(f->dir, "two/config",
+                                     "current-context: ctx2\nclusters:\n- name: shared\n"
+                                     "  cluster: {server: 'https://second.invalid:2'}\n"
+                                     "contexts:\n- name: ctx2\n"
+                                     "  context: {cluster: shared, user: u3, namespace: ns2}\n",
+                                     NULL, 0),
+                     0);
+    assert_int_equal(kube_test_write(f->dir, "two/token", "wrong-token\n", NULL, 0), 0);
+    assert_int_equal(kube_test_write(f->dir, "three/config",
+                                     "current-context: ctx3\nusers:\n- name: u3\n"
+                                     "  user: {tokenFile: token}\ncontexts:\n- name: ctx3\n"
+                                     "  context: {cluster: shared}\n",
+                                     NULL, 0),
+                     0);
+    assert_int_equal(kube_test_write(f->dir, "three/token", "third-token\n", NULL, 0), 0);
+}
+
+/* kubectl's merge: current-context from the first file that sets it; a context in
+ * file 2 using a user from file 3 and a cluster from file 1, each file's relative
+ * paths against its own directory; missing files, empty entries and repeats skipped. */
+static void test_merge_three_files(void **state)
+{
+    static const char *const names[] = {"",           "one/config",   "absent/config", "",
+                                        "two/config", "three/config", "one/config"};
+    struct fx *f = *state;
+    struct kube_config *cfg = NULL;
+    struct kube_client *c = NULL;
+    struct cm_err err;
+    char auth[256];
+
+    write_three(f);
+    set_kubeconfig(f, names, CM_ARRAY_LEN(names));
+    assert_int_equal(kube_config_from_kubeconfig(NULL, NULL, &cfg, &err), 0);
+    assert_string_equal(kube_config_context(cfg), "ctx2");
+    assert_string_equal(kube_config_namespace(cfg), "ns2");
+    /* The first definition of "shared" (file 1), not file 2's. */
+    assert_string_equal(kube_config_server(cfg), "https://127.0.0.1:1");
+    /* one/ca.crt was loaded: the client accepts it as a PEM CA. */
+    assert_int_equal(kube_client_create(cfg, &c, &err), 0);
+    kube_client_destroy(c);
+    auth_sent(cfg, auth, sizeof(auth));
+    assert_string_equal(auth, "Bearer third-token");
+    kube_config_destroy(cfg);
+
+    /* --context picks a context of file 3; its cluster still comes from file 1. */
+    assert_int_equal(kube_config_from_kubeconfig(NULL, "ctx3", &cfg, &err), 0);
+    assert_string_equal(kube_config_context(cfg), "ctx3");
+    assert_string_equal(kube_config_server(cfg), "https://127.0.0.1:1");
+    assert_string_equal(kube_config_namespace(cfg), "default");
+    kube_config_destroy(cfg);
+}
+
+static const char *file_a = "current-context: a\nclusters:\n- name: c\n"
+                            "  cluster: {server: 'https://first.example:1'}\n"
+                            "users:\n- name: u\n  user: {username: bob, password: pw}\n"
+                            "contexts:\n- name: a\n  context: {cluster: c, user: u}\n";
+static const char *file_b = "current-context: b\nclusters:\n- name: c\n  cluster: {server: "
+                            "'https://second.example:2', certificate-authority-data: '!!bad!!'}\n"
+                            "- name: only-b\n  cluster: {server: 'https://b.example:3'}\n"
+                            "users:\n- name: u\n  user: {token: from-b}\n"
+                            "contexts:\n- name: a\n  context: {cluster: only-b}\n"
+                            "- name: b\n  context: {cluster: only-b, user: u}\n";
+
+/* Two files defining the same names: the first file's entries win whole (a field merge
+ * would meet file b's bad CA data or its token next to a username). */
+static void test_merge_first_wins(void **state)
+{
+    static const char *const ab[] = {"a", "b"};
+    static const char *const ba[] = {"b", "a"};
+    struct fx *f = *state;
+    struct kube_config *cfg = NULL;
+    struct cm_err err;
+    char auth[256];
+
+    assert_int_equal(kube_test_write(f->dir, "a", file_a, NULL, 0), 0);
+    assert_int_equal(kube_test_write(f->dir, "b", file_b, NULL, 0), 0);
+    set_kubeconfig(f, ab, 2);
+    assert_int_equal(kube_config_from_kubeconfig(NULL, NULL, &cfg, &err), 0);
+    assert_string_equal(kube_config_context(cfg), "a");
+    assert_string_equal(kube_config_server(cfg), "https://first.example:1");
+    auth_sent(cfg, auth, sizeof(auth));
+    assert_string_equal(auth, "Basic Ym9iOnB3"); /* bob:pw */
+    kube_config_destroy(cfg);
+    assert_int_equal(kube_config_from_kubeconfig(NULL, "b", &cfg, &err), 0);
+    assert_string_equal(kube_config_server(cfg), "https://b.example:3");
+    auth_sent(cfg, auth, sizeof(auth));
+    assert_string_equal(auth, "Basic Ym9iOnB3"); /* user u of file a, not b's token */
+    kube_config_destroy(cfg);
+
+    /* The other order: b's current-context, context, cluster and user. */
+    set_kubeconfig(f, ba, 2);
+    assert_int_equal(kube_config_from_kubeconfig(NULL, NULL, &cfg, &err), 0);
+    assert_string_equal(kube_config_context(cfg), "b");
+    auth_sent(cfg, auth, sizeof(auth));
+    assert_string_equal(auth, "Bearer from-b");
+    kube_config_destroy(cfg);
+    assert_int_equal(kube_config_from_kubeconfig(NULL, "a", &cfg, &err), 0);
+    assert_string_equal(kube_config_server(cfg), "https://b.example:3");
+    kube_config_destroy(cfg);
+}
+
+static void test_merge_errors(void **state)
+{
+    static const char *const parse_err[] = {"a", "bad"};
+    static const char *const none[] = {"", "x", "y", ""};
+    static const char *const with_dir[] = {"a", "sub"};
+    static const char *const with_empty[] = {"empty", "a"};
+    struct fx *f = *state;
+    struct kube_config *cfg = NULL;
+    struct cm_err err;
+    const char *names[KUBE_MAX_KUBECONFIG_FILES + 1];
+    char absent[KUBE_MAX_KUBECONFIG_FILES + 1][16];
+    char pbad[1024];
+    char line[1100];
+    char *big;
+    size_t i;
+
+    assert_int_equal(kube_test_write(f->dir, "a", file_a, NULL, 0), 0);
+    /* A YAML error in file 2 names file 2, the line and the column. */
+    assert_int_equal(kube_test_write(f->dir, "bad", "clusters: []\nusers: []\nclusters: []\n", pbad,
+                                     sizeof(pbad)),
+                     0);
+    set_kubeconfig(f, parse_err, 2);
+    assert_int_equal(kube_config_from_kubeconfig(NULL, NULL, &cfg, &err), CM_EPARSE);
+    (void)snprintf(line, sizeof(line), "%s:3:1: duplicate mapping key", pbad);
+    assert_non_null(strstr(err.msg, line));
+    assert_null(cfg);
+
+    /* Lookups over the merged files name $KUBECONFIG. */
+    assert_int_equal(kube_test_write(f->dir, "sub/empty", "", NULL, 0), 0);
+    assert_int_equal(kube_test_write(f->dir, "empty", "", NULL, 0), 0);
+    set_kubeconfig(f, with_empty, 2);
+    assert_int_equal(kube_config_from_kubeconfig(NULL, "nope", &cfg, &err), CM_ECONFIG);
+    assert_non_null(strstr(err.msg, "KUBECONFIG="));
+    assert_non_null(strstr(err.msg, "context \"nope\" not found"));
+    /* An empty file is an empty kubeconfig. */
+    assert_int_equal(kube_config_from_kubeconfig(NULL, NULL, &cfg, &err), 0);
+    kube_config_destroy(cfg);
+    cfg = NULL;
+
+    /* A directory is not skipped like a missing file: it is an error naming it. */
+    set_kubeconfig(f, with_dir, 2);
+    assert_int_not_equal(kube_config_from_kubeconfig(NULL, NULL, &cfg, &err), 0);
+    assert_non_null(strstr(err.msg, "/sub"));
+
+    /* Nothing exists (empty entries only count for nothing): today's error. */
+    set_kubeconfig(f, none, CM_ARRAY_LEN(none));
+    assert_int_equal(kube_config_from_kubeconfig(NULL, NULL, &cfg, &err), CM_ENOENT);
+    assert_non_null(strstr(err.msg, "no readable file"));
+    assert_int_equal(setenv("KUBECONFIG", "::", 1), 0);
+    assert_int_equal(kube_config_from_kubeconfig(NULL, NULL, &cfg, &err), CM_ENOENT);
+
+    /* KUBE_MAX_KUBECONFIG_FILES distinct entries load; one more is CM_ETOOBIG. */
+    for (i = 0; i < KUBE_MAX_KUBECONFIG_FILES; i++) {
+        (void)snprintf(absent[i], sizeof(absent[i]), "absent%zu", i);
+        names[i] = absent[i];
+    }
+    names[KUBE_MAX_KUBECONFIG_FILES - 1] = "a";
+    set_kubeconfig(f, names, KUBE_MAX_KUBECONFIG_FILES);
+    assert_int_equal(kube_config_from_kubeconfig(NULL, NULL, &cfg, &err), 0);
+    kube_config_destroy(cfg);
+    cfg = NULL;
+    names[KUBE_MAX_KUBECONFIG_FILES] = "a";
+    names[KUBE_MAX_KUBECONFIG_FILES - 1] = "absent-last";
+    set_kubeconfig(f, names, KUBE_MAX_KUBECONFIG_FILES + 1);
+    assert_int_equal(kube_config_from_kubeconfig(NULL, NULL, &cfg, &err), CM_ETOOBIG);
+    assert_non_null(strstr(err.msg, "more than 16 files"));
+    assert_null(cfg);
+    /* Repeats count once. */
+    for (i = 0; i <= KUBE_MAX_KUBECONFIG_FILES; i++)
+        names[i] = "a";
+    set_kubeconfig(f, names, KUBE_MAX_KUBECONFIG_FILES + 1);
+    assert_int_equal(kube_config_from_kubeconfig(NULL, NULL, &cfg, &err), 0);
+    kube_config_destroy(cfg);
+    cfg = NULL;
+
+    /* An entry too long for a path. */
+    big = malloc(5000);
+    assert_non_null(big);
+    memset(big, 'x', 4999);
+    big[4999] = '\0';
+    assert_int_equal(setenv("KUBECONFIG", big, 1), 0);
+    free(big);
+    assert_int_equal(kube_config_from_kubeconfig(NULL, NULL, &cfg, &err), CM_ECONFIG);
+    assert_non_null(strstr(err.msg, "longer than 4095 bytes"));
+}
+
 /* KUBE_MAX_KUBECONFIG bytes load; one more is CM_ETOOBIG. */
 static void test_size_limit(void **state)
 {
@@ -534,6 +751,34 @@ static void test_oom_loop(void **state)
     kube_config_destroy(cfg);
 }
 
+static void test_merge_oom_loop(void **state)
+{
+    static const char *const names[] = {"one/config", "absent", "two/config", "three/config"};
+    struct fx *f = *state;
+    struct kube_config *cfg = NULL;
+    struct cm_err err;
+    long n;
+    int rc;
+
+    write_three(f);
+    set_kubeconfig(f, names, CM_ARRAY_LEN(names));
+    for (n = 1;; n++) {
+        cm_alloc_fault_set(n);
+        rc = kube_config_from_kubeconfig(NULL, NULL, &cfg, &err);
+        if (!cm_alloc_fault_fired()) {
+            cm_alloc_fault_set(0);
+            assert_int_equal(rc, 0);
+            break;
+        }
+        cm_alloc_fault_set(0);
+        assert_int_equal(rc, CM_ENOMEM);
+        assert_null(cfg);
+        assert_true(n < 100000);
+    }
+    assert_string_equal(kube_config_server(cfg), "https://127.0.0.1:1");
+    kube_config_destroy(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -549,6 +794,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_in_cluster, setup, teardown),
         cmocka_unit_test_setup_teardown(test_size_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oom_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_three_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_first_wins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_oom_loop, setup, teardown),
     };
 
     policy_json_hooks_install();
