@@ -291,8 +291,13 @@ static int allow_plain(struct cm_buf *resp, const char *api_version, const char 
     return rc;
 }
 
+/* Labels of a namespace known to have none: an empty set, which a namespaceSelector
+ * such as `env NotIn [prod]` or `env DoesNotExist` selects (NULL would select nothing). */
+static const cJSON no_labels = {.type = cJSON_Object};
+
 /* The namespace labels the policies see: a Namespace's own, else its namespace's from
- * the map (a lookup in the immutable map: no allocation, no I/O). */
+ * the map (a lookup in the immutable map: no allocation, no I/O). *ns_unknown: the
+ * request has a namespace the map does not know (or there is no map). */
 static const cJSON *ns_labels_for(const struct wh_nsmap *nsmap, const cJSON *object,
                                   const struct wh_verdict *v, bool *ns_unknown)
 {
@@ -305,14 +310,16 @@ static const cJSON *ns_labels_for(const struct wh_nsmap *nsmap, const cJSON *obj
         strcmp(api_version, "v1") == 0) {
         labels = cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(object, "metadata"), "labels");
-        return cJSON_IsObject(labels) ? labels : NULL;
+        return cJSON_IsObject(labels) ? labels : &no_labels;
     }
     if (v->ns[0] == '\0')
         return NULL;
     labels = wh_nsmap_lookup(nsmap, v->ns, &found);
-    if (!found)
+    if (!found) {
         *ns_unknown = true;
-    return labels;
+        return NULL;
+    }
+    return labels != NULL ? labels : &no_labels;
 }
 
 int wh_admission_handle(const struct policy_set *set, enum wh_endpoint ep, const char *body,
@@ -321,11 +328,11 @@ int wh_admission_handle(const struct policy_set *set, enum wh_endpoint ep, const
 {
     bool ns_unknown = false;
 
-    return wh_admission_handle_ns(set, NULL, ep, body, len, report, resp, v, &ns_unknown);
+    return wh_admission_handle_ns(set, NULL, false, ep, body, len, report, resp, v, &ns_unknown);
 }
 
 int wh_admission_handle_ns(const struct policy_set *set, const struct wh_nsmap *nsmap,
-                           enum wh_endpoint ep, const char *body, size_t len,
+                           bool ns_source, enum wh_endpoint ep, const char *body, size_t len,
                            struct policy_report *report, struct cm_buf *resp, struct wh_verdict *v,
                            bool *ns_unknown)
 {
@@ -340,6 +347,7 @@ int wh_admission_handle_ns(const struct policy_set *set, const struct wh_nsmap *
     const char *sub;
     struct policy_request req;
     enum policy_op op;
+    bool unknown = false;
     size_t rest;
     int rc;
 
@@ -435,7 +443,12 @@ int wh_admission_handle_ns(const struct policy_set *set, const struct wh_nsmap *
     req.old_object = cJSON_IsObject(old_object) ? old_object : NULL;
     req.operation = op;
     req.namespace_ = v->ns[0] != '\0' ? v->ns : NULL;
-    req.namespace_labels = ns_labels_for(nsmap, object, v, ns_unknown);
+    req.namespace_labels = ns_labels_for(nsmap, object, v, &unknown);
+    if (unknown)
+        *ns_unknown = true;
+    /* With a source, a namespace it has not listed (yet) has labels nobody told us:
+     * a namespaceSelector must not quietly fail to match them. */
+    req.namespace_labels_unknown = ns_source && unknown;
     if (ep == WH_EP_MUTATE)
         rc = judge_mutate(set, &req, api_version, uid, resp, v);
     else

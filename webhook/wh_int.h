@@ -18,7 +18,12 @@
  * - Namespace labels (wh_nslabels.c): a refresher thread lists Namespaces through the
  *   kube client every refresh interval and swaps in an immutable name -> labels map
  *   under the same acquire/release discipline as policy snapshots. A failed list keeps
- *   the last map. Requests only look up (bsearch, no allocation, no I/O). */
+ *   the last map and is retried sooner (1, 2, 4 ... s, at most the interval). Requests
+ *   only look up (bsearch, no allocation, no I/O). Until the first list succeeds there
+ *   is no map: /readyz answers 503 with the last list error, and admission treats every
+ *   namespace's labels as not known yet (policy_request.namespace_labels_unknown), as
+ *   it does for a namespace missing from the map; a validating request that misses
+ *   kicks the refresher for an early list (at most one per 2 s). */
 #ifndef WEBHOOK_WH_INT_H
 #define WEBHOOK_WH_INT_H
 
@@ -107,6 +112,8 @@ struct wh_nslabels {
     unsigned refresh_s;
     struct wh_metrics *metrics;
     int64_t last_fail_log_ms; /* refresher thread only: rate-limits failure lines */
+    char last_err[256];       /* under mu: the last list's error, "" after a success */
+    atomic_bool kicked;       /* a request asked for an early list */
 };
 
 /* Initialises a disabled source (no thread; lookups give nothing). Returns 0 or
@@ -122,16 +129,31 @@ CM_NODISCARD int wh_nslabels_start(struct wh_nslabels *l, const struct wh_config
 void wh_nslabels_swap(struct wh_nslabels *l, struct wh_nsmap *m);
 /* +1 on the current map, or NULL. Thread-safe. */
 struct wh_nsmap *wh_nslabels_acquire(struct wh_nslabels *l);
+/* True once a list has succeeded (or a map was swapped in). Otherwise copies the last
+ * list's error into err[cap] (one line; "" while the first list is under way). Later
+ * failures keep it true: the last map keeps serving. Thread-safe. */
+bool wh_nslabels_listed(struct wh_nslabels *l, char *err, size_t cap);
+/* Asks the refresher for an early list (a namespace was missing from the map). It lists
+ * at most once per 2 s this way, and only after a successful list (failures have their
+ * own backoff). Does nothing without a refresher thread. Thread-safe; does not block
+ * beyond a short mutex-held section. */
+void wh_nslabels_kick(struct wh_nslabels *l);
 /* Stops and joins the thread, frees the client and the map. Safe after init. */
 void wh_nslabels_cleanup(struct wh_nslabels *l);
 
 /* wh_admission_handle() with namespace labels from nsmap (may be NULL): a Namespace
- * object uses its own labels, any other its namespace's from the map. *ns_unknown is set
- * when the request has a namespace that the map does not know (or there is no map). */
+ * object uses its own labels, any other its namespace's from the map (a namespace in the
+ * map without labels has none: {}). *ns_unknown is set when the request has a namespace
+ * that the map does not know (or there is no map). With ns_source (a label source is
+ * configured), such a namespace's labels are "not known yet" for the policies: a
+ * namespaceSelector the verdict turns on makes its rule an error (Enforce denies, Audit
+ * warns) instead of not matching. Without ns_source they match nothing (as the warning
+ * at load says). */
 CM_NODISCARD int wh_admission_handle_ns(const struct policy_set *set, const struct wh_nsmap *nsmap,
-                                        enum wh_endpoint ep, const char *body, size_t len,
-                                        struct policy_report *report, struct cm_buf *resp,
-                                        struct wh_verdict *v, bool *ns_unknown);
+                                        bool ns_source, enum wh_endpoint ep, const char *body,
+                                        size_t len, struct policy_report *report,
+                                        struct cm_buf *resp, struct wh_verdict *v,
+                                        bool *ns_unknown);
 
 /* ---- TLS credentials ---- */
 

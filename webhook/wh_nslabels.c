@@ -6,15 +6,23 @@
 
 #include "backup/kube/kube.h"
 
-#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* A failing list is logged at most this often (it is retried every refresh). */
+/* A failing list is logged at most this often (it is retried with a backoff). */
 #define WH_NS_FAIL_LOG_MS 60000
 /* One list, with its retries, must end within this (the refresher also stops through it). */
 #define WH_NS_LIST_DEADLINE_MS 10000
+/* After a failed list the next comes after 1, 2, 4 ... s, never later than the refresh. */
+#define WH_NS_RETRY_FIRST_MS 1000u
+#define WH_NS_RETRY_MAX_SHIFT 6
+/* A kick (a namespace missing from the map) lists early, but not sooner than this after
+ * the previous list started. */
+#define WH_NS_KICK_MIN_MS 2000u
+/* The last error kept for /readyz: one line, at most this long. */
+#define WH_NS_ERR_MAX 200
 
 static int entry_cmp(const void *a, const void *b)
 {
@@ -130,6 +138,7 @@ int wh_nslabels_init(struct wh_nslabels *l, struct wh_metrics *m)
 
     memset(l, 0, sizeof(*l));
     l->metrics = m;
+    atomic_init(&l->kicked, false);
     if (pthread_mutex_init(&l->mu, NULL) != 0)
         return CM_ENOMEM;
     if (pthread_condattr_init(&ca) != 0) {
@@ -218,43 +227,126 @@ static int refresh_once(struct wh_nslabels *l, struct cm_err *err)
     return 0;
 }
 
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Records how the list went, for wh_nslabels_listed(): the error as one short line. */
+static void record_result(struct wh_nslabels *l, int rc, const struct cm_err *err)
+{
+    size_t i;
+
+    pthread_mutex_lock(&l->mu);
+    if (rc == 0) {
+        l->last_err[0] = '\0';
+    } else {
+        (void)snprintf(l->last_err, sizeof(l->last_err), "%.*s", WH_NS_ERR_MAX,
+                       err->msg[0] != '\0' ? err->msg : cm_strerror(rc));
+        for (i = 0; l->last_err[i] != '\0'; i++) {
+            if (l->last_err[i] == '\n' || l->last_err[i] == '\r' || l->last_err[i] == '\t')
+                l->last_err[i] = ' ';
+        }
+    }
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* Waits until due_ms, or until WH_NS_KICK_MIN_MS after started_ms when kicked (and
+ * kickable), or until told to stop. Returns true to stop. */
+static bool wait_next(struct wh_nslabels *l, uint64_t started_ms, uint64_t due_ms, bool kickable)
+{
+    bool stopping;
+
+    pthread_mutex_lock(&l->mu);
+    while (!l->stopping) {
+        uint64_t until = due_ms;
+        struct timespec ts;
+
+        if (kickable && atomic_load(&l->kicked) && started_ms + WH_NS_KICK_MIN_MS < until)
+            until = started_ms + WH_NS_KICK_MIN_MS;
+        if (mono_ms() >= until)
+            break;
+        ts.tv_sec = (time_t)(until / 1000u);
+        ts.tv_nsec = (long)(until % 1000u) * 1000000L;
+        (void)pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+    }
+    stopping = l->stopping;
+    pthread_mutex_unlock(&l->mu);
+    return stopping;
+}
+
 static void *refresher(void *arg)
 {
     struct wh_nslabels *l = arg;
+    unsigned fails = 0;
+    bool listed = false;
     bool stopping = false;
 
     while (!stopping) {
+        uint64_t started = mono_ms();
+        uint64_t wait_ms = (uint64_t)l->refresh_s * 1000u;
         struct cm_err err;
-        struct timespec until;
         int rc;
 
+        /* Kicks from now on ask for the list after this one. */
+        atomic_store(&l->kicked, false);
         cm_err_clear(&err);
         rc = refresh_once(l, &err);
+        record_result(l, rc, &err);
         if (rc != 0) {
-            int64_t now = (int64_t)(cm_time_mono_ns() / 1000000u);
+            int64_t now = (int64_t)started;
+            uint64_t retry = WH_NS_RETRY_FIRST_MS
+                             << (fails < WH_NS_RETRY_MAX_SHIFT ? fails : WH_NS_RETRY_MAX_SHIFT);
 
+            fails++;
+            if (retry < wait_ms)
+                wait_ms = retry;
             atomic_fetch_add_explicit(&l->metrics->ns_refresh_failures, 1, memory_order_relaxed);
             if (l->last_fail_log_ms == 0 || now - l->last_fail_log_ms >= WH_NS_FAIL_LOG_MS) {
                 l->last_fail_log_ms = now;
                 cm_log(CM_LOG_WARN, "webhook",
-                       "cannot list namespaces; the last known labels keep serving",
+                       listed ? "cannot list namespaces; the last known labels keep serving"
+                              : "cannot list namespaces; not ready until a list succeeds",
                        CM_LS("err", err.msg));
             }
-        } else if (l->last_fail_log_ms != 0) {
+        } else {
+            fails = 0;
+            if (!listed)
+                cm_log(CM_LOG_INFO, "webhook", "namespaces listed",
+                       CM_LI("namespaces", atomic_load(&l->metrics->ns_known)));
+            else if (l->last_fail_log_ms != 0)
+                cm_log(CM_LOG_INFO, "webhook", "namespaces listed again");
             l->last_fail_log_ms = 0;
-            cm_log(CM_LOG_INFO, "webhook", "namespaces listed again");
+            listed = true;
         }
-        (void)clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += (time_t)l->refresh_s;
-        pthread_mutex_lock(&l->mu);
-        while (!l->stopping) {
-            if (pthread_cond_timedwait(&l->cv, &l->mu, &until) == ETIMEDOUT)
-                break;
-        }
-        stopping = l->stopping;
-        pthread_mutex_unlock(&l->mu);
+        stopping = wait_next(l, started, started + wait_ms, rc == 0);
     }
     return NULL;
+}
+
+bool wh_nslabels_listed(struct wh_nslabels *l, char *err, size_t cap)
+{
+    bool listed;
+
+    pthread_mutex_lock(&l->mu);
+    listed = l->cur != NULL;
+    if (!listed && cap > 0)
+        (void)snprintf(err, cap, "%s", l->last_err);
+    pthread_mutex_unlock(&l->mu);
+    return listed;
+}
+
+void wh_nslabels_kick(struct wh_nslabels *l)
+{
+    /* One signal per list: later kicks find the flag set and return at once. */
+    if (!l->has_thread || atomic_exchange(&l->kicked, true))
+        return;
+    pthread_mutex_lock(&l->mu);
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
 }
 
 int wh_nslabels_start(struct wh_nslabels *l, const struct wh_config *c, struct cm_err *err)

@@ -86,6 +86,21 @@ static bool is_ready(struct wh_server *s, char *why, size_t cap)
         (void)snprintf(why, cap, "serving certificate expired\n");
         return false;
     }
+    /* Until the first Namespace list, every namespaceSelector is undecided and such
+     * rules deny (Enforce): keep traffic on replicas that know the labels. Later
+     * failures keep the last list serving and the pod ready, so that one API server
+     * hiccup cannot take every replica out at once. */
+    if (s->cfg.ns_labels_from_cluster) {
+        char err[256];
+
+        if (!wh_nslabels_listed(&s->nslabels, err, sizeof(err))) {
+            (void)snprintf(why, cap,
+                           "namespace labels not listed yet (--namespace-labels-from-cluster); "
+                           "%s%s\n",
+                           err[0] != '\0' ? "last error: " : "first list under way", err);
+            return false;
+        }
+    }
     (void)snprintf(why, cap, "ok\n");
     return true;
 }
@@ -185,12 +200,17 @@ static enum MHD_Result judge(struct wh_server *s, struct MHD_Connection *c, stru
     } else {
         resp = &w->resp;
         cm_buf_reset(resp);
-        rc = wh_admission_handle_ns(snap != NULL ? snap->set : NULL, nsmap, ep, rq->body, rq->len,
-                                    w->report, resp, &v, &ns_unknown);
+        rc = wh_admission_handle_ns(snap != NULL ? snap->set : NULL, nsmap,
+                                    s->cfg.ns_labels_from_cluster, ep, rq->body, rq->len, w->report,
+                                    resp, &v, &ns_unknown);
     }
     wh_nsmap_release(nsmap);
-    if (ns_unknown && s->cfg.ns_labels_from_cluster)
+    if (ns_unknown && s->cfg.ns_labels_from_cluster) {
         atomic_fetch_add_explicit(&s->metrics.ns_unknown, 1, memory_order_relaxed);
+        /* A namespace created since the last list: list again soon, when it matters. */
+        if (ep == WH_EP_VALIDATE && snap != NULL && policy_set_uses_namespace_selector(snap->set))
+            wh_nslabels_kick(&s->nslabels);
+    }
     if (rc != 0) {
         v.http_status = 500;
         v.decision = WH_DEC_ERROR;
@@ -264,7 +284,7 @@ static bool is_simple(const void *p)
 static enum MHD_Result answer_simple(struct wh_server *s, struct MHD_Connection *c,
                                      enum route route, const char *method)
 {
-    char why[64];
+    char why[512];
 
     if (route == R_NOTFOUND) {
         atomic_fetch_add_explicit(&s->metrics.other_requests[3], 1, memory_order_relaxed);

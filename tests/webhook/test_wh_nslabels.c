@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_wh_nslabels.c - the namespace-label map: building it from a Namespace list,
  * lookups (known, unknown, without labels, duplicates, empty, no map), pinning across a
- * swap with concurrent readers, and admission seeing a namespace's labels (or a
- * Namespace's own) through namespaceSelector. */
+ * swap with concurrent readers; the holder's listed state and kicks; and the refresher
+ * against the fake API server (first list failing, retry backoff, kick, later failure).
+ * Admission with these labels: test_wh_admission_ns.c. */
 #include "webhook/wh_int.h"
+#include "tests/support/fake_kube.h"
+#include "tests/support/kube_testutil.h"
+#include "tests/support/proc.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -154,95 +158,136 @@ static void test_concurrent_readers(void **state)
     wh_metrics_cleanup(&metrics);
 }
 
-static const char policy_yaml[] =
-    "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: prod-team}\n"
-    "spec:\n  validationFailureAction: Enforce\n  rules:\n  - name: need-team\n"
-    "    match:\n      any:\n      - resources:\n          kinds: [Deployment, Namespace]\n"
-    "          namespaceSelector: {matchLabels: {env: prod}}\n"
-    "    validate:\n      message: need team\n"
-    "      pattern: {metadata: {labels: {team: '?*'}}}\n";
-
-static struct policy_set *load_policy(void)
+static void test_listed_and_kick_without_thread(void **state)
 {
-    struct policy_loader *ld = NULL;
-    struct policy_set *s = NULL;
-    struct cm_err err;
-
-    assert_int_equal(policy_loader_create(&ld, &err), 0);
-    assert_int_equal(policy_loader_add(ld, "p.yaml", policy_yaml, sizeof(policy_yaml) - 1, &err),
-                     0);
-    assert_int_equal(policy_loader_finish(ld, &s, &err), 0);
-    assert_true(policy_set_uses_namespace_selector(s));
-    return s;
-}
-
-/* The decision for a Deployment without a team label in ns (or a Namespace ns when
- * is_ns, labelled env=prod by itself). */
-static enum wh_decision judge(const struct policy_set *s, const struct wh_nsmap *m, const char *ns,
-                              bool is_ns, bool *unknown)
-{
-    char body[2048];
-    struct policy_report *rep = NULL;
-    struct cm_buf resp;
-    struct wh_verdict v;
-    enum wh_decision d;
-    int n;
-
-    if (is_ns)
-        n = snprintf(body, sizeof(body),
-                     "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
-                     "\"request\":{\"uid\":\"u1\",\"operation\":\"CREATE\",\"name\":\"%s\","
-                     "\"kind\":{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Namespace\"},"
-                     "\"object\":{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
-                     "\"metadata\":{\"name\":\"%s\",\"labels\":{\"env\":\"prod\"}}}}}",
-                     ns, ns);
-    else
-        n = snprintf(body, sizeof(body),
-                     "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
-                     "\"request\":{\"uid\":\"u1\",\"operation\":\"CREATE\",\"name\":\"web\","
-                     "\"namespace\":\"%s\",\"kind\":{\"group\":\"apps\",\"version\":\"v1\","
-                     "\"kind\":\"Deployment\"},\"object\":{\"apiVersion\":\"apps/v1\","
-                     "\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\","
-                     "\"namespace\":\"%s\"}}}}",
-                     ns, ns);
-    assert_true(n > 0 && (size_t)n < sizeof(body));
-    assert_int_equal(policy_report_create(&rep), 0);
-    cm_buf_init(&resp, WH_MAX_RESPONSE);
-    wh_verdict_init(&v);
-    *unknown = false;
-    assert_int_equal(
-        wh_admission_handle_ns(s, m, WH_EP_VALIDATE, body, (size_t)n, rep, &resp, &v, unknown), 0);
-    assert_int_equal(v.http_status, 200);
-    d = v.decision;
-    wh_verdict_cleanup(&v);
-    cm_buf_free(&resp);
-    policy_report_destroy(rep);
-    return d;
-}
-
-static void test_admission_sees_labels(void **state)
-{
-    struct policy_set *s = load_policy();
-    struct wh_nsmap *m = map_of(two_ns);
-    bool unknown;
+    struct wh_metrics metrics;
+    struct wh_nslabels l;
+    char err[64] = "x";
 
     (void)state;
-    assert_int_equal(judge(s, m, "prod", false, &unknown), WH_DEC_DENIED);
-    assert_false(unknown);
-    assert_int_equal(judge(s, m, "dev", false, &unknown), WH_DEC_ALLOWED);
-    assert_false(unknown);
-    assert_int_equal(judge(s, m, "bare", false, &unknown), WH_DEC_ALLOWED);
-    assert_false(unknown);
-    /* Unknown namespace or no map: no labels (as before), and counted. */
-    assert_int_equal(judge(s, m, "nope", false, &unknown), WH_DEC_ALLOWED);
-    assert_true(unknown);
-    assert_int_equal(judge(s, NULL, "prod", false, &unknown), WH_DEC_ALLOWED);
-    assert_true(unknown);
-    /* A Namespace is judged by its own labels, map or not. */
-    assert_int_equal(judge(s, NULL, "newns", true, &unknown), WH_DEC_DENIED);
-    assert_false(unknown);
+    assert_int_equal(wh_metrics_init(&metrics), 0);
+    assert_int_equal(wh_nslabels_init(&l, &metrics), 0);
+    /* No list yet, no attempt finished: not listed, no error. */
+    assert_false(wh_nslabels_listed(&l, err, sizeof(err)));
+    assert_string_equal(err, "");
+    wh_nslabels_kick(&l); /* no thread: nothing to wake */
+    wh_nslabels_swap(&l, map_of(two_ns));
+    assert_true(wh_nslabels_listed(&l, err, sizeof(err)));
+    wh_nslabels_cleanup(&l);
+    wh_metrics_cleanup(&metrics);
+}
+
+/* Polls cond(l) until true, or fails at the deadline. */
+static void wait_for(bool (*cond)(struct wh_nslabels *l, void *ctx), struct wh_nslabels *l,
+                     void *ctx, const char *what)
+{
+    uint64_t end = cm_time_mono_ns() + 15000ull * 1000000u;
+
+    while (!cond(l, ctx)) {
+        if (cm_time_mono_ns() > end)
+            fail_msg("timed out waiting for %s", what);
+        proc_nap_ms(20);
+    }
+}
+
+static bool failures_at_least(struct wh_nslabels *l, void *ctx)
+{
+    return atomic_load(&l->metrics->ns_refresh_failures) >= *(unsigned long long *)ctx;
+}
+
+static bool is_listed(struct wh_nslabels *l, void *ctx)
+{
+    char err[256];
+
+    (void)ctx;
+    return wh_nslabels_listed(l, err, sizeof(err));
+}
+
+static bool knows(struct wh_nslabels *l, void *ctx)
+{
+    struct wh_nsmap *m = wh_nslabels_acquire(l);
+    bool found = false;
+
+    (void)wh_nsmap_lookup(m, ctx, &found);
     wh_nsmap_release(m);
-    policy_set_destroy(s);
+    return found;
+}
+
+static int add_ns(struct fake_kube *k, const char *name)
+{
+    char json[256];
+
+    (void)snprintf(json, sizeof(json),
+                   "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\","
+                   "\"labels\":{\"env\":\"prod\"}}}",
+                   name);
+    return fake_kube_add_object_json(k, json) == 1 ? 0 : -1;
+}
+
+/* The refresher against the fake API server, refreshing only hourly: the first list
+ * fails (not listed, the error kept), the retry backoff lists soon after the server
+ * recovers, a kick lists a namespace created since, and a later failure keeps the
+ * last map and the listed state. */
+static void test_refresher(void **state)
+{
+    struct fake_kube_rule fail500 = {"GET", "/api/v1/namespaces", NULL, FAKE_KUBE_FAULT_500, 0, 0};
+    struct wh_metrics metrics;
+    struct wh_nslabels l;
+    struct wh_config c;
+    struct fake_kube *k = NULL;
+    struct cm_err e;
+    char dir[512];
+    char err[256];
+    unsigned long long n;
+    size_t lists;
+
+    (void)state;
+    assert_int_equal(kube_test_mkdtemp(dir, sizeof(dir)), 0);
+    assert_int_equal(fake_kube_start(NULL, &k), 0);
+    assert_int_equal(add_ns(k, "shop"), 0);
+    assert_int_equal(fake_kube_inject(k, &fail500), 0);
+    wh_config_init(&c);
+    c.ns_labels_from_cluster = true;
+    c.ns_refresh_s = 3600;
+    (void)snprintf(c.kubeconfig, sizeof(c.kubeconfig), "%s/kubeconfig", dir);
+    assert_int_equal(fake_kube_write_kubeconfig(k, c.kubeconfig, NULL, false), 0);
+    assert_int_equal(wh_metrics_init(&metrics), 0);
+    assert_int_equal(wh_nslabels_init(&l, &metrics), 0);
+    if (wh_nslabels_start(&l, &c, &e) != 0)
+        fail_msg("start: %s", e.msg);
+
+    n = 1;
+    wait_for(failures_at_least, &l, &n, "a failed list");
+    assert_false(wh_nslabels_listed(&l, err, sizeof(err)));
+    assert_true(err[0] != '\0');
+    assert_null(strchr(err, '\n'));
+    assert_null(wh_nslabels_acquire(&l));
+
+    /* The server recovers: the backoff (not the hourly refresh) lists it. */
+    fake_kube_clear_faults(k);
+    wait_for(is_listed, &l, NULL, "the first successful list");
+    assert_true(knows(&l, "shop"));
+
+    /* A namespace created since: a kick lists it. */
+    assert_int_equal(add_ns(k, "newns"), 0);
+    assert_false(knows(&l, "newns"));
+    wh_nslabels_kick(&l);
+    wait_for(knows, &l, "newns", "the kicked list");
+
+    /* Failing later: still listed, the last map serves. */
+    assert_int_equal(fake_kube_inject(k, &fail500), 0);
+    n = atomic_load(&metrics.ns_refresh_failures) + 1;
+    lists = fake_kube_request_match(k, "GET", "/api/v1/namespaces", NULL);
+    wh_nslabels_kick(&l);
+    wait_for(failures_at_least, &l, &n, "a failed kicked list");
+    assert_true(fake_kube_request_match(k, "GET", "/api/v1/namespaces", NULL) > lists);
+    assert_true(wh_nslabels_listed(&l, err, sizeof(err)));
+    assert_true(knows(&l, "newns"));
+
+    wh_nslabels_cleanup(&l);
+    wh_metrics_cleanup(&metrics);
+    fake_kube_stop(k);
+    kube_test_rmtree(dir);
 }
 
 int main(void)
@@ -251,7 +296,8 @@ int main(void)
         cmocka_unit_test(test_lookup),
         cmocka_unit_test(test_swap_pins),
         cmocka_unit_test(test_concurrent_readers),
-        cmocka_unit_test(test_admission_sees_labels),
+        cmocka_unit_test(test_listed_and_kick_without_thread),
+        cmocka_unit_test(test_refresher),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);
