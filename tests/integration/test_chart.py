@@ -376,7 +376,8 @@ def check_webhooks(label, docs, failure="Fail", timeout=5, excluded=("kube-syste
 
 def check_webhook_deployment(label, docs, replicas=2, image="lockwarden:0.1.0", port=8443,
                              hard=False, tls_secret=None, resources=None, priority=None,
-                             threads=2, log_level="info", pre_stop=5, ns_labels=True):
+                             threads=2, log_level="info", pre_stop=5, ns_labels=True,
+                             ns_refresh=30):
     dep = one(docs, "Deployment", "webhook")
     check(label + ": webhook Deployment exists", dep is not None)
     if dep is None:
@@ -430,6 +431,8 @@ def check_webhook_deployment(label, docs, replicas=2, image="lockwarden:0.1.0", 
           all(env.get(k) == v for k, v in want_env.items()), env)
     check(t + " env LW_NAMESPACE_LABELS=cluster only with namespaceLabelsFromCluster",
           env.get("LW_NAMESPACE_LABELS") == ("cluster" if ns_labels else None), env)
+    check(t + " env LW_NAMESPACE_REFRESH=%s only with namespaceLabelsFromCluster" % ns_refresh,
+          env.get("LW_NAMESPACE_REFRESH") == (str(ns_refresh) if ns_labels else None), env)
     check_webhook_rbac(label, docs, ns_labels)
     check(t + " env LW_THREADS and LW_LOG_LEVEL",
           env.get("LW_THREADS") == str(threads) and env.get("LW_LOG_LEVEL") == log_level, env)
@@ -866,6 +869,38 @@ def test_no_namespace_labels():
                              ns_labels=False)
 
 
+def test_namespace_refresh():
+    """webhook.namespaceRefreshSeconds: both bounds, from --set and from a file; not
+    rendered without namespaceLabelsFromCluster."""
+    res = {"requests": {"cpu": "100m", "memory": "64Mi"},
+           "limits": {"cpu": "1", "memory": "256Mi"}}
+    for sets, want in ((["webhook.namespaceRefreshSeconds=1"], 1),
+                       (["webhook.namespaceRefreshSeconds=86400"], 86400)):
+        docs, _ = render_docs(sets=sets)
+        check_webhook_deployment("namespaceRefreshSeconds %d" % want, docs,
+                                 tls_secret="lw-lockwarden-webhook-tls", resources=res,
+                                 ns_refresh=want)
+    tmp = tempfile.mkdtemp(prefix="lw-chart-")
+    try:
+        path = os.path.join(tmp, "refresh.yaml")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("webhook:\n  namespaceRefreshSeconds: 120\n")
+        rendered, _, chart_name = render.render_chart(CHART, [path], (), (), RELEASE, NS,
+                                                      False, ())
+        docs = [d for d in yaml.load_all(render.manifests(rendered, chart_name), Loader=LOADER)
+                if d is not None]
+        check_webhook_deployment("namespaceRefreshSeconds 120 from a file", docs,
+                                 tls_secret="lw-lockwarden-webhook-tls", resources=res,
+                                 ns_refresh=120)
+    finally:
+        shutil.rmtree(tmp)
+    docs, _ = render_docs(sets=["webhook.namespaceLabelsFromCluster=false",
+                                "webhook.namespaceRefreshSeconds=60"])
+    check_webhook_deployment("namespaceRefreshSeconds without namespaceLabelsFromCluster", docs,
+                             tls_secret="lw-lockwarden-webhook-tls", resources=res,
+                             ns_labels=False)
+
+
 def test_no_executor():
     docs, notes = render_docs(["no-executor.yaml"])
     label = "executor disabled"
@@ -1023,6 +1058,9 @@ def test_invalid_values():
         "threads.yaml": "webhook.threads must be between 1 and 64",
         "read-all-no-secrets.yaml": "readAllTypes reads Secrets too",
         "grace.yaml": "terminationGracePeriodSeconds must exceed webhook.preStopSeconds",
+        "namespace-refresh.yaml": "webhook.namespaceRefreshSeconds must be between 1 and 86400",
+        "namespace-refresh-high.yaml":
+            "webhook.namespaceRefreshSeconds must be between 1 and 86400",
     }
     for f, msg in sorted(cases.items()):
         try:
@@ -1386,6 +1424,9 @@ def test_binary_with_chart_config():
         # The Namespace list needs a cluster: outside one, the smoke test runs without it.
         check("chart's webhook lists namespaces from the cluster",
               env.pop("LW_NAMESPACE_LABELS", None) == "cluster")
+        # Kept: the binary must accept the chart's refresh setting.
+        check("chart's webhook lists namespaces every 30 s",
+              env.get("LW_NAMESPACE_REFRESH") == "30", env.get("LW_NAMESPACE_REFRESH"))
         check("chart's LW_LISTEN is the container port on all addresses",
               env["LW_LISTEN"] == "0.0.0.0:%d" % container["ports"][0]["containerPort"])
         env["LW_LISTEN"] = "127.0.0.1:0"  # the test never leaves loopback
@@ -1448,7 +1489,7 @@ def test_binary_with_chart_config():
 def main():
     start = time.monotonic()
     for t in (test_defaults, test_cert_manager, test_ignore, test_no_namespace_labels,
-              test_no_executor,
+              test_namespace_refresh, test_no_executor,
               test_namespaced_rbac, test_custom, test_upgrade_keeps_ca_bundle,
               test_manual_and_single_replica,
               test_invalid_values, test_values_documented, test_renderer, test_dockerfile,
