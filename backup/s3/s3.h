@@ -316,8 +316,13 @@ CM_NODISCARD int s3_client_put_object(struct s3_client *c, const char *key, cons
  * part, CompleteMultipartUpload, then PutObjectRetention (and legal hold) on the
  * resulting version because radosgw 16.2 ignores lock headers on
  * CreateMultipartUpload, then HEAD for the ETag (radosgw leaves it empty). Any failure
- * aborts the multipart upload (best effort) before returning. Not thread-safe; at most
- * S3_MAX_PARTS parts (part_size * S3_MAX_PARTS bytes). */
+ * aborts the multipart upload (best effort) before returning. A completion whose answer
+ * was lost (a retry then gets NoSuchUpload, radosgw's 500 "already in progress", or a 200
+ * without a version id) is settled by finding the version whose ETag is the multipart
+ * ETag of the parts sent and whose size is the bytes written; when none is, close fails
+ * (CM_ENOENT "...NoSuchUpload after a retried CompleteMultipartUpload and no object with
+ * the expected ETag E and size N..."). Not thread-safe; at most S3_MAX_PARTS parts
+ * (part_size * S3_MAX_PARTS bytes). */
 struct s3_upload;
 
 /* Starts an upload of key. opts is copied (meta too). Returns 0, CM_EINVAL (bad key,

@@ -378,11 +378,15 @@ static int on_body(const void *p, size_t n, void *ctx)
     if (!is_2xx(a->status)) {
         size_t room = S3_MAX_ERROR_BODY - a->errbody.len;
 
-        /* Only the start of an error body matters; the rest is dropped, not an error. */
+        /* Only the start of an error body matters; the rest is dropped, not an error.
+         * One that cannot be kept is: its S3 code decides what the caller does (a
+         * NoSuchUpload is not a NoSuchKey), so a 404 without it must not pass. */
         if (n > room)
             n = room;
-        if (n > 0 && cm_buf_add(&a->errbody, p, n) != 0)
-            return 0;
+        if (n > 0 && cm_buf_add(&a->errbody, p, n) != 0) {
+            a->sink_rc = CM_ENOMEM;
+            return CM_ENOMEM;
+        }
         return 0;
     }
     if (a->req->expect_status != 0 && a->status != a->req->expect_status) {
@@ -638,6 +642,7 @@ int s3_request(struct s3_client *c, const struct s3_req *r, struct s3_resp *resp
         memset(&a, 0, sizeof(a));
         a.req = r;
         a.resp = resp;
+        resp->attempts = attempt;
         cm_buf_init(&a.errbody, S3_MAX_ERROR_BODY);
         cm_buf_reset(&resp->body);
         cm_buf_reset(&url);
@@ -672,6 +677,8 @@ int s3_request(struct s3_client *c, const struct s3_req *r, struct s3_resp *resp
             if (rc == CM_ETOOBIG && r->sink == NULL)
                 cm_err_set(err, rc, "%.120s: response body larger than %u bytes", what,
                            S3_MAX_XML_BYTES);
+            else if (rc == CM_ENOMEM && (r->sink == NULL || !is_2xx(a.status)))
+                cm_err_set(err, rc, "%.120s: out of memory reading the response", what);
             else if (rc == CM_EPROTO && r->expect_status != 0 && a.status != r->expect_status)
                 cm_err_set(err, rc, "%.120s: expected HTTP %ld, got %ld", what, r->expect_status,
                            a.status);
@@ -705,6 +712,12 @@ int s3_request(struct s3_client *c, const struct s3_req *r, struct s3_resp *resp
                 cm_log(CM_LOG_WARN, "s3", "server busy, retrying", CM_LS("op", r->method),
                        CM_LS("bucket", c->bucket), CM_LS("key", r->key), CM_LI("status", a.status),
                        CM_LS("s3_code", ei.code), CM_LI("attempt", attempt));
+            } else if (ei.is_oom) {
+                char what[200];
+
+                describe(c, r, what, sizeof(what));
+                rc = cm_err_set(err, CM_ENOMEM, "%.120s: %ld, out of memory reading the error",
+                                what, a.status);
             } else {
                 resp->status = a.status;
                 (void)snprintf(resp->s3_code, sizeof(resp->s3_code), "%s", ei.code);

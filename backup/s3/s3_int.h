@@ -58,10 +58,13 @@ struct s3_error_info {
     char code[64];
     char message[160];
     char request_id[64];
+    bool is_oom; /* memory ran out while parsing: the fields say nothing */
 };
 
 /* Best effort: fills what an <Error> body carries; an unparsable body leaves the
- * fields empty (never fails). */
+ * fields empty (never fails). When the parser could not allocate, is_oom is set: the
+ * caller must not read the missing code as "no code" (a NoSuchUpload is not a plain
+ * 404). */
 void s3_error_parse(const char *body, size_t len, struct s3_error_info *out);
 
 /* GetBucketVersioning: <VersioningConfiguration><Status>. */
@@ -173,6 +176,12 @@ struct s3_resp {
     char s3_code[64];   /* on failure: the S3 error code ("NoSuchKey"), if any */
     bool resumable;     /* on failure: a retryable transport failure after body bytes
                          * reached the sink (a GET may resume with Range) */
+    /* The attempt that gave the final answer, success or failure (1 = the first).
+     * Above 1, every earlier attempt ended without a usable answer (a connection or
+     * timeout failure, a truncated response, or a retryable 429/5xx), so a
+     * non-idempotent request may have taken effect before the answer seen here:
+     * CompleteMultipartUpload reads it to tell a lost response from a missing upload. */
+    unsigned attempts;
 };
 
 /* Adds a query parameter / header to r. Returns 0 or CM_ETOOBIG. The capacities are
@@ -216,6 +225,59 @@ unsigned s3_client_attempts_(const struct s3_client *c);
 /* Sleeps the backoff before retry number `retry` (1 = first), through cfg.sleep. */
 void s3_client_backoff_(struct s3_client *c, unsigned retry);
 const char *s3_client_region_(const struct s3_client *c);
+
+/* ---- CompleteMultipartUpload (s3_complete.c) ---- */
+
+/* The ETag AWS S3 and radosgw give a completed multipart upload: the hex MD5 of the
+ * parts' binary MD5s, concatenated in part order, then "-" and the number of parts, in
+ * quotes: "\"<32 hex digits>-<n>\"". etags[0..n) are the part ETags as UploadPart
+ * returned them, each the hex MD5 of its part (quotes optional, hex in either case).
+ * Returns 0; CM_EINVAL when n is 0 or above S3_MAX_PARTS, or when a part ETag is not 32
+ * hex digits (with SSE-KMS or SSE-C the part ETags are not MD5s, and the object's ETag
+ * cannot be predicted); CM_ENOMEM. out untouched on failure. Pure; thread-safe. */
+CM_NODISCARD int s3_multipart_etag(const char (*etags)[S3_MAX_ETAG + 1], unsigned n,
+                                   char out[S3_MAX_ETAG + 1], struct cm_err *err);
+
+/* The upload s3_complete_multipart completes. Every pointer is borrowed for the call. */
+struct s3_complete {
+    const char *key;
+    const char *upload_id;
+    const char (*etags)[S3_MAX_ETAG + 1]; /* n_parts part ETags, in part order */
+    unsigned n_parts;                     /* 1..S3_MAX_PARTS */
+    uint64_t size;                        /* bytes of all parts together */
+};
+
+/* CompleteMultipartUpload of in (POST ?uploadId, retried by s3_request), version_id
+ * receiving the new version ("" in a bucket without versioning).
+ * A lost answer: the server may complete the upload and its answer never arrive (a
+ * connection reset, or a 5xx sent after committing). Only when an earlier attempt of
+ * this completion got no usable answer (s3_resp.attempts > 1) is the final answer
+ * checked against what the server holds, and only in three cases:
+ * - 404 NoSuchUpload (AWS; the upload is gone);
+ * - a retryable 5xx on every attempt, CM_EAGAIN (radosgw 16.2 answers "500
+ *   InternalError: This multipart completion is already in progress" to a retry once
+ *   the key holds a newer object than the one completed);
+ * - 200 without x-amz-version-id (radosgw 16.2 answers a retry 200 itself when the key's
+ *   object has the upload's ETag, but without the version id).
+ * The object is looked up by HEAD of the key and, when that version is not ours and the
+ * bucket keeps versions, in the key's version listing, newest first. A version is ours
+ * only when its ETag is s3_multipart_etag() of the parts and its size in->size. A first
+ * attempt's answer is never second-guessed.
+ * *gone (may be NULL) is set true when the server answered NoSuchUpload or the object
+ * was found after a 5xx (nothing is left to abort), false otherwise.
+ * Returns 0; CM_ENOENT for NoSuchUpload on a first attempt (the server's message), or
+ * after a retry when no version matches ("KEY: NoSuchUpload after a retried
+ * CompleteMultipartUpload and no object with the expected ETag E and size N (upload id
+ * U)") or the part ETags are not MD5s; CM_EAGAIN, the request's own error, when every
+ * attempt failed and no version matches; CM_EINTEGRITY when a retry answered 200 without
+ * a version id and no version matches (with part ETags that are not MD5s that answer is
+ * taken as it is, version_id ""); the codes of s3_request (also of the HEAD and the
+ * listing, prefixed with what was being looked for); a 200 answer with an <Error> body
+ * as s3_parse_complete maps it; CM_ENOMEM. version_id untouched on failure. Same thread
+ * rules as the client. */
+CM_NODISCARD int s3_complete_multipart(struct s3_client *c, const struct s3_complete *in,
+                                       char version_id[S3_MAX_VERSION_ID + 1], bool *gone,
+                                       struct cm_err *err);
 
 /* ---- libcurl transport (s3_curl.c) ---- */
 

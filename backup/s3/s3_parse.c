@@ -63,10 +63,16 @@ void s3_error_parse(const char *body, size_t len, struct s3_error_info *out)
 {
     struct s3_xml *x = NULL;
     const struct s3_xml_node *root;
+    int rc;
 
     memset(out, 0, sizeof(*out));
-    if (body == NULL || len == 0 || s3_xml_parse(body, len, &x, NULL) != 0)
+    if (body == NULL || len == 0)
         return;
+    rc = s3_xml_parse(body, len, &x, NULL);
+    if (rc != 0) {
+        out->is_oom = rc == CM_ENOMEM;
+        return;
+    }
     root = s3_xml_root(x);
     if (s3_xml_is(root, "Error")) {
         /* Too-long values are cut, not dropped: the start is what a human needs. */
@@ -250,8 +256,10 @@ int s3_parse_complete(const char *body, size_t len, char *etag, size_t cap, stru
         int code = CM_EHTTP;
 
         s3_error_parse(body, len, &ei);
-        if (strcmp(ei.code, "InternalError") == 0 || strcmp(ei.code, "SlowDown") == 0 ||
-            strcmp(ei.code, "ServiceUnavailable") == 0)
+        if (ei.is_oom)
+            code = CM_ENOMEM;
+        else if (strcmp(ei.code, "InternalError") == 0 || strcmp(ei.code, "SlowDown") == 0 ||
+                 strcmp(ei.code, "ServiceUnavailable") == 0)
             code = CM_EAGAIN;
         else if (strcmp(ei.code, "InvalidPart") == 0 || strcmp(ei.code, "InvalidPartOrder") == 0)
             code = CM_EINTEGRITY;

@@ -296,56 +296,22 @@ void s3_upload_abort(struct s3_upload *u)
     upload_free(u);
 }
 
+/* CompleteMultipartUpload of the parts sent; a lost answer is recovered there. */
 static int complete_multipart(struct s3_upload *u, char *version_id, struct cm_err *err)
 {
-    struct s3_req r;
-    struct s3_resp resp;
-    struct cm_buf body;
-    char etag[S3_MAX_ETAG + 1];
-    unsigned i;
+    struct s3_complete in;
+    bool gone = false;
     int rc;
 
-    cm_buf_init(&body, (size_t)S3_MAX_PARTS * (S3_MAX_ETAG + 64) + 256);
-    rc = cm_buf_adds(&body, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/"
-                            "2006-03-01/\">");
-    for (i = 0; rc == 0 && i < u->n_parts; i++) {
-        /* ETags are quoted hex from the server; escape anyway, they are foreign bytes. */
-        const char *e = u->etags[i];
-
-        rc = cm_buf_addf(&body, "<Part><PartNumber>%u</PartNumber><ETag>", i + 1);
-        for (; rc == 0 && *e != '\0'; e++) {
-            if (*e == '"')
-                rc = cm_buf_adds(&body, "&quot;");
-            else if (*e == '&')
-                rc = cm_buf_adds(&body, "&amp;");
-            else if (*e == '<')
-                rc = cm_buf_adds(&body, "&lt;");
-            else
-                rc = cm_buf_addc(&body, *e);
-        }
-        rc = rc ? rc : cm_buf_adds(&body, "</ETag></Part>");
-    }
-    rc = rc ? rc : cm_buf_adds(&body, "</CompleteMultipartUpload>");
-    if (rc != 0)
-        return cm_err_set(err, rc, "s3: cannot build CompleteMultipartUpload");
-    memset(&r, 0, sizeof(r));
-    r.method = "POST";
-    r.key = u->key;
-    (void)s3_req_query(&r, "uploadId", u->upload_id);
-    (void)s3_req_header(&r, "Content-Type", "application/xml");
-    r.body = (const unsigned char *)body.ptr;
-    r.body_len = body.len;
-    rc = s3_request(u->c, &r, &resp, err);
-    cm_buf_free(&body);
-    if (rc != 0)
-        return rc;
-    /* S3 may answer 200 and still fail the completion in the body. */
-    rc = s3_parse_complete(resp.body.ptr, resp.body.len, etag, sizeof(etag), err);
-    if (rc != 0)
-        cm_err_prefix(err, "POST %s/%s?uploadId", s3_client_bucket(u->c), u->key);
-    else
-        memcpy(version_id, resp.version_id, S3_MAX_VERSION_ID + 1);
-    cm_buf_free(&resp.body);
+    in.key = u->key;
+    in.upload_id = u->upload_id;
+    in.etags = u->etags;
+    in.n_parts = u->n_parts;
+    in.size = u->total;
+    rc = s3_complete_multipart(u->c, &in, version_id, &gone, err);
+    /* Completed, or no longer known to the server: nothing left to abort. */
+    if (rc == 0 || gone)
+        u->upload_id[0] = '\0';
     return rc;
 }
 
@@ -427,7 +393,6 @@ int s3_upload_close(struct s3_upload *u, struct s3_put_result *out, struct cm_er
         rc = complete_multipart(u, res.version_id, err);
         if (rc != 0)
             goto done;
-        u->upload_id[0] = '\0'; /* completed: nothing left to abort */
         res.parts = u->n_parts;
         res.size = u->total;
         rc = finish_multipart(u, &res, err);

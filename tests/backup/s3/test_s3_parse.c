@@ -42,6 +42,29 @@ static void test_error_body(void **state)
     big[sizeof(big) - 1] = '\0';
     s3_error_parse(big, strlen(big), &ei);
     assert_int_equal(strlen(ei.message), sizeof(ei.message) - 1);
+    assert_false(ei.is_oom);
+}
+
+/* Out of memory while parsing an error body: flagged, so that a missing code is never
+ * taken for "no code" (a NoSuchUpload read as a plain 404); unparsable is not OOM. */
+static void test_error_body_oom(void **state)
+{
+    struct s3_error_info ei;
+    long n;
+
+    (void)state;
+    s3_error_parse(P("<Error><Code>Trunc"), &ei);
+    assert_false(ei.is_oom);
+    for (n = 1;; n++) {
+        cm_alloc_fault_set(n);
+        s3_error_parse(P("<Error><Code>NoSuchUpload</Code></Error>"), &ei);
+        cm_alloc_fault_set(0);
+        if (!ei.is_oom)
+            break;
+        assert_string_equal(ei.code, "");
+    }
+    assert_true(n > 1);
+    assert_string_equal(ei.code, "NoSuchUpload");
 }
 
 static void test_versioning(void **state)
@@ -335,10 +358,15 @@ static void test_lock_mode_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_error_body),        cmocka_unit_test(test_versioning),
-        cmocka_unit_test(test_lock_config),       cmocka_unit_test(test_retention_and_hold),
-        cmocka_unit_test(test_multipart_results), cmocka_unit_test(test_list_pages),
-        cmocka_unit_test(test_list_key_limit),    cmocka_unit_test(test_times),
+        cmocka_unit_test(test_error_body),
+        cmocka_unit_test(test_error_body_oom),
+        cmocka_unit_test(test_versioning),
+        cmocka_unit_test(test_lock_config),
+        cmocka_unit_test(test_retention_and_hold),
+        cmocka_unit_test(test_multipart_results),
+        cmocka_unit_test(test_list_pages),
+        cmocka_unit_test(test_list_key_limit),
+        cmocka_unit_test(test_times),
         cmocka_unit_test(test_lock_mode_names),
     };
 
