@@ -3,7 +3,8 @@
  * tests/run.sh via tests/support/rgw.sh, which exports S3_ENDPOINT and the keys):
  * lock preflight, COMPLIANCE/GOVERNANCE semantics, retention extension, multipart with
  * locking afterwards, listing with paging, virtual-host addressing, digests hashed as the
- * upload is written (radosgw checks both) and wrong ones refused. */
+ * upload is written (radosgw checks both) and wrong ones refused, retries, and a
+ * CompleteMultipartUpload whose answer is lost after radosgw carried it out. */
 #include "backup/s3/s3.h"
 #include "backup/s3/s3_int.h" /* the libcurl transport, to wrap it */
 #include "tests/support/backup_env.h"
@@ -672,12 +673,52 @@ static void test_transport_failures(void **state)
 }
 
 /* A transport that answers 503 SlowDown for chosen calls (by number) and hands every
- * other call to the real libcurl transport: retries proven against radosgw itself. */
+ * other call to the real libcurl transport: retries proven against radosgw itself. Calls
+ * in lose_mask reach radosgw, which carries them out, but their answer is dropped and
+ * the call fails as a reset connection would: a lost response. status[] keeps the
+ * status radosgw answered to each call. */
 struct flaky {
     void *curl;
     unsigned calls;
     unsigned fail_mask; /* bit n set: call n+1 gets a 503 */
+    unsigned lose_mask; /* bit n set: call n+1's answer is lost */
+    long status[32];
+    /* When set: before call intrude_at + 1, another writer stores a small object at
+     * intrude_key through this client (its own connection). */
+    struct s3_client *intruder;
+    unsigned intrude_at;
+    const char *intrude_key;
+    int intrude_rc;
+    struct s3_put_result intruded;
 };
+
+/* Passes a response on to inner (NULL: drops it), noting its status. */
+struct tap {
+    const struct s3_http_response *inner;
+    long status;
+};
+
+static int tap_status(long status, void *ctx)
+{
+    struct tap *t = ctx;
+
+    t->status = status;
+    return t->inner != NULL ? t->inner->on_status(status, t->inner->ctx) : 0;
+}
+
+static int tap_header(const char *n, size_t nl, const char *v, size_t vl, void *ctx)
+{
+    struct tap *t = ctx;
+
+    return t->inner != NULL ? t->inner->on_header(n, nl, v, vl, t->inner->ctx) : 0;
+}
+
+static int tap_body(const void *p, size_t n, void *ctx)
+{
+    struct tap *t = ctx;
+
+    return t->inner != NULL ? t->inner->on_body(p, n, t->inner->ctx) : 0;
+}
 
 static int flaky_perform(void *ctx, const struct s3_http_request *req,
                          const struct s3_http_response *resp, struct cm_err *err)
@@ -685,8 +726,17 @@ static int flaky_perform(void *ctx, const struct s3_http_request *req,
     static const char body[] = "<Error><Code>SlowDown</Code><Message>injected</Message></Error>";
     struct flaky *f = ctx;
     unsigned n = f->calls++;
+    bool lose = n < 32 && (f->lose_mask & (1u << n)) != 0;
+    struct tap t = {lose ? NULL : resp, 0};
+    struct s3_http_response tr = {tap_header, tap_status, tap_body, &t};
     int rc;
 
+    if (f->intruder != NULL && n == f->intrude_at) {
+        struct cm_err ie;
+
+        f->intrude_rc = s3_client_put_object(f->intruder, f->intrude_key, "intruder", 8, NULL,
+                                             &f->intruded, &ie);
+    }
     if (n < 32 && (f->fail_mask & (1u << n)) != 0) {
         rc = resp->on_status(503, resp->ctx);
         if (rc == 0)
@@ -695,7 +745,12 @@ static int flaky_perform(void *ctx, const struct s3_http_request *req,
             rc = resp->on_body(body, sizeof(body) - 1, resp->ctx);
         return rc;
     }
-    return s3_curl_transport.perform(f->curl, req, resp, err);
+    rc = s3_curl_transport.perform(f->curl, req, &tr, err);
+    if (n < 32)
+        f->status[n] = t.status;
+    if (lose && rc == 0)
+        rc = cm_err_set(err, CM_ECONN, "injected: the answer (HTTP %ld) was lost", t.status);
+    return rc;
 }
 
 static void flaky_destroy(void *ctx)
@@ -712,7 +767,7 @@ static void test_503_retried_against_rgw(void **state)
 {
     struct env *e = *state;
     struct s3_curl_opts co = {NULL, 5000, 30000};
-    struct flaky fl = {NULL, 0, 0};
+    struct flaky fl = {0};
     struct sleeps sl = {0};
     struct s3_config cfg;
     struct s3_client *c = NULL;
@@ -781,6 +836,117 @@ static void test_503_retried_against_rgw(void **state)
     free(data);
 }
 
+/* radosgw completes the upload but its answer is lost, and the completion is retried.
+ * radosgw 16.2 never answers that retry NoSuchUpload (the AWS case, unit-tested on the
+ * fault transport): it answers 200 itself, without a version id, when the key's object
+ * has the ETag the parts make, and "500 InternalError: This multipart completion is
+ * already in progress" on every attempt once another writer stored a newer version of
+ * the key. Either way the client finds its version by its multipart ETag (radosgw's,
+ * which this test also computes from the parts' MD5s) and locks that version, never the
+ * newer one. */
+static void lost_complete_answer(struct env *e, bool intrude)
+{
+    const size_t len = S3_MIN_PART_SIZE + 100;
+    const char *key = intrude ? "lost/intruded" : "lost/complete";
+    struct s3_curl_opts co = {NULL, 5000, 30000};
+    struct flaky fl = {0};
+    struct sleeps sl = {0};
+    struct s3_config cfg;
+    struct s3_client *c = NULL;
+    struct s3_upload *u = NULL;
+    struct s3_put_opts po;
+    struct s3_put_result r;
+    struct s3_object_info info;
+    enum s3_lock_mode mode;
+    time_t until;
+    unsigned char *data = malloc(len);
+    unsigned char md5s[32];
+    unsigned char md[16];
+    unsigned int mdlen = 0;
+    char want[48];
+    char *buf = NULL;
+    size_t got = 0;
+    uint32_t x = 99;
+    struct cm_err err;
+    size_t i;
+
+    assert_non_null(data);
+    for (i = 0; i < len; i++) {
+        x = x * 1103515245u + 12345u;
+        data[i] = (unsigned char)(x >> 16);
+    }
+    /* "<MD5 of the two parts' binary MD5s>-2", as S3 and radosgw make it. */
+    assert_int_equal(EVP_Digest(data, S3_MIN_PART_SIZE, md5s, &mdlen, EVP_md5(), NULL), 1);
+    assert_int_equal(EVP_Digest(data + S3_MIN_PART_SIZE, 100, md5s + 16, &mdlen, EVP_md5(), NULL),
+                     1);
+    assert_int_equal(EVP_Digest(md5s, 32, md, &mdlen, EVP_md5(), NULL), 1);
+    want[0] = '"';
+    for (i = 0; i < 16; i++)
+        (void)snprintf(want + 1 + 2 * i, 3, "%02x", md[i]);
+    (void)snprintf(want + 33, sizeof(want) - 33, "-2\"");
+
+    assert_int_equal(s3_curl_create(&co, &fl.curl, &err), 0);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.endpoint = e->endpoint;
+    cfg.bucket = e->bucket;
+    cfg.path_style = true;
+    cfg.creds = &e->creds;
+    cfg.part_size = S3_MIN_PART_SIZE;
+    cfg.sleep = count_sleep;
+    cfg.sleep_ctx = &sl;
+    cfg.transport = &flaky_transport;
+    cfg.transport_ctx = &fl;
+    assert_int_equal(s3_client_create(&cfg, &c, &err), 0);
+    /* Calls: create(0), part 1(1), part 2(2), complete(3, answer lost), complete(4). */
+    fl.lose_mask = 1u << 3;
+    if (intrude) {
+        fl.intruder = e->c;
+        fl.intrude_at = 4;
+        fl.intrude_key = key;
+    }
+    memset(&po, 0, sizeof(po));
+    po.lock_mode = S3_LOCK_COMPLIANCE;
+    po.retain_until = (time_t)(cm_time_now_ms() / 1000) + 300;
+    assert_int_equal(s3_upload_open(c, key, &po, &u, &err), 0);
+    assert_int_equal(s3_upload_write(u, data, len, &err), 0);
+    if (s3_upload_close(u, &r, &err) != 0)
+        fail_msg("close after a lost CompleteMultipartUpload answer: %s", err.msg);
+    assert_int_equal(fl.status[3], 200); /* radosgw completed it */
+    assert_int_equal(r.parts, 2);
+    assert_int_equal(r.size, len);
+    assert_true(r.version_id[0] != '\0');
+    assert_string_equal(r.etag, want);
+    if (intrude) {
+        assert_int_equal(fl.intrude_rc, 0);
+        assert_int_equal(fl.status[4], 500); /* "already in progress", on every attempt */
+        assert_int_equal(sl.n, 4);
+        assert_string_not_equal(r.version_id, fl.intruded.version_id);
+    } else {
+        assert_int_equal(fl.status[4], 200); /* radosgw recognised its own completion */
+        assert_int_equal(sl.n, 1);
+    }
+    /* That version is locked and holds our bytes. */
+    assert_int_equal(s3_client_get_retention(c, key, r.version_id, &mode, &until, &err), 0);
+    assert_int_equal(mode, S3_LOCK_COMPLIANCE);
+    assert_int_equal(s3_client_get_object_mem(c, key, r.version_id, len, &buf, &got, &info, &err),
+                     0);
+    assert_int_equal(got, len);
+    assert_memory_equal(buf, data, len);
+    cm_free(buf);
+    s3_client_destroy(c);
+    free(data);
+}
+
+static void test_lost_complete_answer(void **state)
+{
+    lost_complete_answer(*state, false);
+}
+
+static void test_lost_complete_answer_key_rewritten(void **state)
+{
+    lost_complete_answer(*state, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -795,6 +961,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_credentials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transport_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_503_retried_against_rgw, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_complete_answer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_complete_answer_key_rewritten, setup, teardown),
     };
     struct cm_err err;
 
