@@ -156,15 +156,17 @@ static int msg_prefix(const struct pol_rule *rule, const struct pol_res *rr, str
  * the caller does not know yet. */
 static int add_note(struct cm_buf *b, enum ns_note note, const struct pol_res *r)
 {
+    /* No apostrophes: the denial text quotes messages YAML-style, doubling them. */
+    static const char select_why[] = "the namespaceSelector of this rule cannot be evaluated, "
+                                     "and the resource does not pass the rule";
+    static const char action_why[] =
+        "validationFailureActionOverrides cannot be evaluated and Enforce applies";
+
     if (note == NOTE_NONE)
         return 0;
     return cm_buf_addf(b, "the labels of namespace \"%.*s\" are not known yet, so %s: ",
                        (int)(r->ns_len > 253 ? 253 : r->ns_len), r->ns,
-                       note == NOTE_SELECT
-                           ? "the rule's namespaceSelector cannot be evaluated, and the resource "
-                             "does not pass the rule"
-                           : "validationFailureActionOverrides cannot be evaluated and Enforce "
-                             "applies");
+                       note == NOTE_SELECT ? select_why : action_why);
 }
 
 /* After a failure message was built: out of memory fails the evaluation; a message over

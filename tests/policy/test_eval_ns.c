@@ -16,7 +16,7 @@
 #define NOT_SELECTED (-1)
 
 static const char note_select[] =
-    "the labels of namespace \"prod\" are not known yet, so the rule's namespaceSelector "
+    "the labels of namespace \"prod\" are not known yet, so the namespaceSelector of this rule "
     "cannot be evaluated, and the resource does not pass the rule: ";
 static const char note_action[] =
     "the labels of namespace \"prod\" are not known yet, so validationFailureActionOverrides "
