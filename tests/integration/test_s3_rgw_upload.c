@@ -31,6 +31,30 @@ static int sha_write(const void *p, size_t n, void *ctx)
     return EVP_DigestUpdate(s->md, p, n) == 1 ? 0 : CM_EIO;
 }
 
+/* Asserts that version_id of key, read back through c, is n bytes with the SHA-256
+ * sha256_hex. */
+static void assert_reads_back(struct s3_client *c, const char *key, const char *version_id,
+                              uint64_t n, const char *sha256_hex)
+{
+    struct sha_sink sink;
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    char hex[65];
+    struct cm_err err;
+
+    sink.md = EVP_MD_CTX_new();
+    sink.n = 0;
+    assert_non_null(sink.md);
+    assert_int_equal(EVP_DigestInit_ex(sink.md, EVP_sha256(), NULL), 1);
+    assert_int_equal(s3_client_get_object(c, key, version_id, NULL, sha_write, &sink, NULL, &err),
+                     0);
+    assert_int_equal(EVP_DigestFinal_ex(sink.md, md, &mdlen), 1);
+    EVP_MD_CTX_free(sink.md);
+    s3_hex(md, 32, hex);
+    assert_int_equal(sink.n, n);
+    assert_string_equal(sha256_hex, hex);
+}
+
 static void test_multipart_locked(void **state)
 {
     struct rgw_env *e = *state;
@@ -39,7 +63,6 @@ static void test_multipart_locked(void **state)
     struct s3_upload *u = NULL;
     struct s3_put_opts po;
     struct s3_put_result r;
-    struct sha_sink sink;
     unsigned char *chunk = malloc(70001);
     unsigned char md[32];
     unsigned int mdlen = 0;
@@ -51,7 +74,6 @@ static void test_multipart_locked(void **state)
     size_t sent = 0;
     uint32_t x = 12345;
     struct cm_err err;
-    static const char hexd[] = "0123456789abcdef";
     size_t i;
 
     assert_non_null(chunk);
@@ -74,11 +96,7 @@ static void test_multipart_locked(void **state)
     }
     assert_int_equal(s3_upload_close(u, &r, &err), 0);
     assert_int_equal(EVP_DigestFinal_ex(ref, md, &mdlen), 1);
-    for (i = 0; i < 32; i++) {
-        hex[2 * i] = hexd[md[i] >> 4];
-        hex[2 * i + 1] = hexd[md[i] & 15];
-    }
-    hex[64] = '\0';
+    s3_hex(md, 32, hex);
     assert_int_equal(r.parts, 5);
     assert_int_equal(r.size, total);
     assert_string_equal(r.sha256_hex, hex);
@@ -86,20 +104,7 @@ static void test_multipart_locked(void **state)
     assert_true(r.etag[0] != '\0'); /* from HEAD: radosgw leaves the Complete ETag empty */
 
     /* Read it back and compare digests. */
-    sink.md = EVP_MD_CTX_new();
-    sink.n = 0;
-    assert_non_null(sink.md);
-    assert_int_equal(EVP_DigestInit_ex(sink.md, EVP_sha256(), NULL), 1);
-    assert_int_equal(s3_client_get_object(c, "prod/rp1/archive.tar.gz", r.version_id, NULL,
-                                          sha_write, &sink, NULL, &err),
-                     0);
-    assert_int_equal(EVP_DigestFinal_ex(sink.md, md, &mdlen), 1);
-    for (i = 0; i < 32; i++) {
-        hex[2 * i] = hexd[md[i] >> 4];
-        hex[2 * i + 1] = hexd[md[i] & 15];
-    }
-    assert_int_equal(sink.n, total);
-    assert_string_equal(r.sha256_hex, hex);
+    assert_reads_back(c, "prod/rp1/archive.tar.gz", r.version_id, total, r.sha256_hex);
 
     /* The version is locked although radosgw ignored the multipart lock headers. */
     assert_int_equal(
@@ -110,7 +115,6 @@ static void test_multipart_locked(void **state)
     assert_int_equal(
         s3_client_delete_object(c, "prod/rp1/archive.tar.gz", r.version_id, false, &err),
         CM_ELOCKED);
-    EVP_MD_CTX_free(sink.md);
     EVP_MD_CTX_free(ref);
     free(chunk);
     s3_client_destroy(c);
@@ -127,7 +131,6 @@ static void test_upload_digests_verified(void **state)
     struct s3_put_opts po;
     struct s3_put_result r;
     struct s3_object_info info;
-    struct sha_sink sink;
     struct s3_req req;
     struct s3_resp resp;
     unsigned char *data = malloc(total);
@@ -166,18 +169,7 @@ static void test_upload_digests_verified(void **state)
     s3_hex(md, 16, etag + 1);
     (void)snprintf(etag + 33, sizeof(etag) - 33, "\"");
     assert_string_equal(r.etag, etag);
-    sink.md = EVP_MD_CTX_new();
-    sink.n = 0;
-    assert_non_null(sink.md);
-    assert_int_equal(EVP_DigestInit_ex(sink.md, EVP_sha256(), NULL), 1);
-    assert_int_equal(s3_client_get_object(e->c, "digest/single", r.version_id, NULL, sha_write,
-                                          &sink, NULL, &err),
-                     0);
-    assert_int_equal(EVP_DigestFinal_ex(sink.md, md, &mdlen), 1);
-    EVP_MD_CTX_free(sink.md);
-    s3_hex(md, 32, hex);
-    assert_int_equal(sink.n, total);
-    assert_string_equal(r.sha256_hex, hex);
+    assert_reads_back(e->c, "digest/single", r.version_id, total, r.sha256_hex);
 
     /* Wrong precomputed digests: refused as an integrity failure, nothing stored. */
     s3_sha256_hex(data, 1000, sha);
@@ -292,14 +284,37 @@ static void flaky_destroy(void *ctx)
 
 static const struct s3_transport flaky_transport = {flaky_perform, flaky_destroy};
 
+/* A path-style client for e's bucket, part size S3_MIN_PART_SIZE, on the flaky transport
+ * fl (its libcurl transport made here; the client destroys it), counting its backoff
+ * sleeps in sl. Fails the test when it cannot be made. */
+static struct s3_client *flaky_client(struct rgw_env *e, struct flaky *fl, struct rgw_sleeps *sl)
+{
+    struct s3_curl_opts co = {NULL, 5000, 30000};
+    struct s3_config cfg;
+    struct s3_client *c = NULL;
+    struct cm_err err;
+
+    assert_int_equal(s3_curl_create(&co, &fl->curl, &err), 0);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.endpoint = e->endpoint;
+    cfg.bucket = e->bucket;
+    cfg.path_style = true;
+    cfg.creds = &e->creds;
+    cfg.part_size = S3_MIN_PART_SIZE;
+    cfg.sleep = rgw_count_sleep;
+    cfg.sleep_ctx = sl;
+    cfg.transport = &flaky_transport;
+    cfg.transport_ctx = fl;
+    assert_int_equal(s3_client_create(&cfg, &c, &err), 0);
+    return c;
+}
+
 static void test_503_retried_against_rgw(void **state)
 {
     struct rgw_env *e = *state;
-    struct s3_curl_opts co = {NULL, 5000, 30000};
     struct flaky fl = {0};
     struct rgw_sleeps sl = {0};
-    struct s3_config cfg;
-    struct s3_client *c = NULL;
+    struct s3_client *c = flaky_client(e, &fl, &sl);
     struct s3_upload *u = NULL;
     struct s3_put_opts po;
     struct s3_put_result r;
@@ -312,18 +327,6 @@ static void test_503_retried_against_rgw(void **state)
 
     assert_non_null(data);
     memset(data, 'r', S3_MIN_PART_SIZE + 100);
-    assert_int_equal(s3_curl_create(&co, &fl.curl, &err), 0);
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.endpoint = e->endpoint;
-    cfg.bucket = e->bucket;
-    cfg.path_style = true;
-    cfg.creds = &e->creds;
-    cfg.part_size = S3_MIN_PART_SIZE;
-    cfg.sleep = rgw_count_sleep;
-    cfg.sleep_ctx = &sl;
-    cfg.transport = &flaky_transport;
-    cfg.transport_ctx = &fl;
-    assert_int_equal(s3_client_create(&cfg, &c, &err), 0);
 
     /* Single PUT: the first attempt gets 503, the re-signed second one lands. */
     fl.fail_mask = 1u << 0;
@@ -377,11 +380,9 @@ static void lost_complete_answer(struct rgw_env *e, bool intrude)
 {
     const size_t len = S3_MIN_PART_SIZE + 100;
     const char *key = intrude ? "lost/intruded" : "lost/complete";
-    struct s3_curl_opts co = {NULL, 5000, 30000};
     struct flaky fl = {0};
     struct rgw_sleeps sl = {0};
-    struct s3_config cfg;
-    struct s3_client *c = NULL;
+    struct s3_client *c = flaky_client(e, &fl, &sl);
     struct s3_upload *u = NULL;
     struct s3_put_opts po;
     struct s3_put_result r;
@@ -414,18 +415,6 @@ static void lost_complete_answer(struct rgw_env *e, bool intrude)
         (void)snprintf(want + 1 + 2 * i, 3, "%02x", md[i]);
     (void)snprintf(want + 33, sizeof(want) - 33, "-2\"");
 
-    assert_int_equal(s3_curl_create(&co, &fl.curl, &err), 0);
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.endpoint = e->endpoint;
-    cfg.bucket = e->bucket;
-    cfg.path_style = true;
-    cfg.creds = &e->creds;
-    cfg.part_size = S3_MIN_PART_SIZE;
-    cfg.sleep = rgw_count_sleep;
-    cfg.sleep_ctx = &sl;
-    cfg.transport = &flaky_transport;
-    cfg.transport_ctx = &fl;
-    assert_int_equal(s3_client_create(&cfg, &c, &err), 0);
     /* Calls: create(0), part 1(1), part 2(2), complete(3, answer lost), complete(4). */
     fl.lose_mask = 1u << 3;
     if (intrude) {

@@ -3,6 +3,7 @@
  * overrides, messages in Kyverno's words, namespaced Policies, the denial text, and loader
  * errors for Kyverno documents. */
 #include "policy/policy.h"
+#include "tests/support/policy_testutil.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,76 +35,6 @@ static struct policy_set *load_ok(const char *y)
     return s;
 }
 
-/* A ClusterPolicy with one rule: match/exclude/preconditions YAML indented for the rule,
- * and a pattern requiring label team=a. */
-static struct policy_set *rule_set(const char *spec_extra, const char *rule_body)
-{
-    char y[8192];
-
-    (void)snprintf(y, sizeof(y),
-                   "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\n"
-                   "spec:\n%s  rules:\n  - name: r\n%s"
-                   "    validate:\n      message: need team\n"
-                   "      pattern: {metadata: {labels: {team: a}}}\n",
-                   spec_extra, rule_body);
-    return load_ok(y);
-}
-
-struct run {
-    struct policy_docs *docs;
-    struct policy_report *rep;
-};
-
-/* Evaluates one object (YAML) and returns the result of policy p rule r, or -1 when the
- * rule was not reported (not selected). */
-static int eval_obj(const struct policy_set *s, const char *obj, enum policy_op op,
-                    const char *ns_labels, struct run *run)
-{
-    struct policy_request req;
-    struct cm_err err;
-    struct policy_docs *nsd = NULL;
-    size_t i;
-    int res = -1;
-
-    memset(&req, 0, sizeof(req));
-    memset(run, 0, sizeof(*run));
-    assert_int_equal(policy_docs_parse("obj", obj, strlen(obj), &run->docs, &err), 0);
-    req.object = policy_docs_get(run->docs, 0);
-    req.operation = op;
-    if (ns_labels != NULL) {
-        assert_int_equal(policy_docs_parse("ns", ns_labels, strlen(ns_labels), &nsd, &err), 0);
-        req.namespace_labels = policy_docs_get(nsd, 0);
-    }
-    assert_int_equal(policy_report_create(&run->rep), 0);
-    assert_int_equal(policy_set_eval(s, &req, run->rep, &err), 0);
-    for (i = 0; i < policy_report_count(run->rep); i++) {
-        const struct policy_rule_result *x = policy_report_get(run->rep, i);
-
-        if (strcmp(x->policy, "lockwarden-backup-binding") != 0)
-            res = (int)x->result;
-    }
-    policy_docs_destroy(nsd);
-    return res;
-}
-
-static void run_free(struct run *run)
-{
-    policy_report_destroy(run->rep);
-    policy_docs_destroy(run->docs);
-}
-
-static int verdict(const struct policy_set *s, const char *obj, enum policy_op op,
-                   const char *ns_labels)
-{
-    struct run run;
-    int r = eval_obj(s, obj, op, ns_labels, &run);
-
-    run_free(&run);
-    return r;
-}
-
-#define NOT_SELECTED (-1)
-
 static const char deploy_ok[] = "apiVersion: apps/v1\nkind: Deployment\n"
                                 "metadata: {name: web, namespace: prod, labels: {team: a, app: "
                                 "web}, annotations: {owner: ops}}\n";
@@ -119,17 +50,17 @@ static void test_kinds(void **state)
         int deploy;
         int pod;
     } cases[] = {
-        {"[Deployment]", POLICY_FAIL, NOT_SELECTED},
-        {"[apps/v1/Deployment]", POLICY_FAIL, NOT_SELECTED},
-        {"[apps/*/Deployment]", POLICY_FAIL, NOT_SELECTED},
-        {"[batch/v1/Deployment]", NOT_SELECTED, NOT_SELECTED},
-        {"[v1/Pod]", NOT_SELECTED, POLICY_FAIL},
-        {"[v1/Deployment]", POLICY_FAIL, NOT_SELECTED},
-        {"[v2/Deployment]", NOT_SELECTED, NOT_SELECTED},
+        {"[Deployment]", POLICY_FAIL, PT_NOT_SELECTED},
+        {"[apps/v1/Deployment]", POLICY_FAIL, PT_NOT_SELECTED},
+        {"[apps/*/Deployment]", POLICY_FAIL, PT_NOT_SELECTED},
+        {"[batch/v1/Deployment]", PT_NOT_SELECTED, PT_NOT_SELECTED},
+        {"[v1/Pod]", PT_NOT_SELECTED, POLICY_FAIL},
+        {"[v1/Deployment]", POLICY_FAIL, PT_NOT_SELECTED},
+        {"[v2/Deployment]", PT_NOT_SELECTED, PT_NOT_SELECTED},
         {"['*']", POLICY_FAIL, POLICY_FAIL},
-        {"[Dep*]", POLICY_FAIL, NOT_SELECTED},
+        {"[Dep*]", POLICY_FAIL, PT_NOT_SELECTED},
         {"[Pod, Deployment]", POLICY_FAIL, POLICY_FAIL},
-        {"['*/Pod']", NOT_SELECTED, POLICY_FAIL},
+        {"['*/Pod']", PT_NOT_SELECTED, POLICY_FAIL},
     };
     size_t i;
 
@@ -139,9 +70,9 @@ static void test_kinds(void **state)
         struct policy_set *s;
 
         (void)snprintf(body, sizeof(body), "    match: {resources: {kinds: %s}}\n", cases[i].kinds);
-        s = rule_set("", body);
-        if (verdict(s, deploy_bad, POLICY_OP_CREATE, NULL) != cases[i].deploy ||
-            verdict(s, pod_bad, POLICY_OP_CREATE, NULL) != cases[i].pod)
+        s = pt_rule_set("", body);
+        if (pt_verdict(s, deploy_bad, POLICY_OP_CREATE, NULL, false) != cases[i].deploy ||
+            pt_verdict(s, pod_bad, POLICY_OP_CREATE, NULL, false) != cases[i].pod)
             fail_msg("kinds %s", cases[i].kinds);
         policy_set_destroy(s);
     }
@@ -152,20 +83,20 @@ static void test_names_namespaces(void **state)
     struct policy_set *s;
 
     (void)state;
-    s = rule_set("", "    match: {any: [{resources: {kinds: ['*'], names: ['w?b', 'x*']}}]}\n");
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_CREATE, NULL), POLICY_FAIL);
-    assert_int_equal(verdict(s, pod_bad, POLICY_OP_CREATE, NULL), NOT_SELECTED);
+    s = pt_rule_set("", "    match: {any: [{resources: {kinds: ['*'], names: ['w?b', 'x*']}}]}\n");
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_CREATE, NULL, false), POLICY_FAIL);
+    assert_int_equal(pt_verdict(s, pod_bad, POLICY_OP_CREATE, NULL, false), PT_NOT_SELECTED);
     policy_set_destroy(s);
-    s = rule_set("", "    match: {resources: {kinds: ['*'], name: 'p*'}}\n");
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_CREATE, NULL), NOT_SELECTED);
-    assert_int_equal(verdict(s, pod_bad, POLICY_OP_CREATE, NULL), POLICY_FAIL);
+    s = pt_rule_set("", "    match: {resources: {kinds: ['*'], name: 'p*'}}\n");
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_CREATE, NULL, false), PT_NOT_SELECTED);
+    assert_int_equal(pt_verdict(s, pod_bad, POLICY_OP_CREATE, NULL, false), POLICY_FAIL);
     policy_set_destroy(s);
-    s = rule_set("", "    match: {resources: {kinds: ['*'], namespaces: ['pro*']}}\n");
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_CREATE, NULL), POLICY_FAIL);
-    assert_int_equal(verdict(s, pod_bad, POLICY_OP_CREATE, NULL), NOT_SELECTED);
+    s = pt_rule_set("", "    match: {resources: {kinds: ['*'], namespaces: ['pro*']}}\n");
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_CREATE, NULL, false), POLICY_FAIL);
+    assert_int_equal(pt_verdict(s, pod_bad, POLICY_OP_CREATE, NULL, false), PT_NOT_SELECTED);
     /* a Namespace object is matched by its own name */
-    assert_int_equal(verdict(s, "apiVersion: v1\nkind: Namespace\nmetadata: {name: prod}\n",
-                             POLICY_OP_CREATE, NULL),
+    assert_int_equal(pt_verdict(s, "apiVersion: v1\nkind: Namespace\nmetadata: {name: prod}\n",
+                                POLICY_OP_CREATE, NULL, false),
                      POLICY_FAIL);
     policy_set_destroy(s);
 }
@@ -175,54 +106,58 @@ static void test_selector(void **state)
     struct policy_set *s;
 
     (void)state;
-    s = rule_set("",
-                 "    match: {resources: {kinds: ['*'], selector: {matchLabels: {team: b}}}}\n");
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_CREATE, NULL), POLICY_FAIL);
-    assert_int_equal(verdict(s, deploy_ok, POLICY_OP_CREATE, NULL), NOT_SELECTED);
+    s = pt_rule_set("",
+                    "    match: {resources: {kinds: ['*'], selector: {matchLabels: {team: b}}}}\n");
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_CREATE, NULL, false), POLICY_FAIL);
+    assert_int_equal(pt_verdict(s, deploy_ok, POLICY_OP_CREATE, NULL, false), PT_NOT_SELECTED);
     policy_set_destroy(s);
     /* wildcards in matchLabels keys and values */
-    s = rule_set("",
-                 "    match: {resources: {kinds: ['*'], selector: {matchLabels: {'te*': '?'}}}}\n");
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_CREATE, NULL), POLICY_FAIL);
-    assert_int_equal(verdict(s, "kind: Pod\nmetadata: {name: x}\n", POLICY_OP_CREATE, NULL),
-                     NOT_SELECTED);
+    s = pt_rule_set(
+        "", "    match: {resources: {kinds: ['*'], selector: {matchLabels: {'te*': '?'}}}}\n");
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_CREATE, NULL, false), POLICY_FAIL);
+    assert_int_equal(
+        pt_verdict(s, "kind: Pod\nmetadata: {name: x}\n", POLICY_OP_CREATE, NULL, false),
+        PT_NOT_SELECTED);
     policy_set_destroy(s);
-    s = rule_set("", "    match: {resources: {kinds: ['*'], selector: {matchExpressions: ["
-                     "{key: team, operator: In, values: [b, c]}]}}}\n");
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_CREATE, NULL), POLICY_FAIL);
-    assert_int_equal(verdict(s, deploy_ok, POLICY_OP_CREATE, NULL), NOT_SELECTED);
+    s = pt_rule_set("", "    match: {resources: {kinds: ['*'], selector: {matchExpressions: ["
+                        "{key: team, operator: In, values: [b, c]}]}}}\n");
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_CREATE, NULL, false), POLICY_FAIL);
+    assert_int_equal(pt_verdict(s, deploy_ok, POLICY_OP_CREATE, NULL, false), PT_NOT_SELECTED);
     policy_set_destroy(s);
-    s = rule_set("", "    match: {resources: {kinds: ['*'], selector: {matchExpressions: ["
-                     "{key: team, operator: NotIn, values: [a]}]}}}\n");
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_CREATE, NULL), POLICY_FAIL);
-    assert_int_equal(verdict(s, deploy_ok, POLICY_OP_CREATE, NULL), NOT_SELECTED);
+    s = pt_rule_set("", "    match: {resources: {kinds: ['*'], selector: {matchExpressions: ["
+                        "{key: team, operator: NotIn, values: [a]}]}}}\n");
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_CREATE, NULL, false), POLICY_FAIL);
+    assert_int_equal(pt_verdict(s, deploy_ok, POLICY_OP_CREATE, NULL, false), PT_NOT_SELECTED);
     /* NotIn holds when the label is absent */
-    assert_int_equal(verdict(s, "kind: Pod\nmetadata: {name: x}\n", POLICY_OP_CREATE, NULL),
-                     POLICY_FAIL);
+    assert_int_equal(
+        pt_verdict(s, "kind: Pod\nmetadata: {name: x}\n", POLICY_OP_CREATE, NULL, false),
+        POLICY_FAIL);
     policy_set_destroy(s);
-    s = rule_set("", "    match: {resources: {kinds: ['*'], selector: {matchExpressions: ["
-                     "{key: app, operator: Exists}]}}}\n");
-    assert_int_equal(verdict(s, deploy_ok, POLICY_OP_CREATE, NULL), POLICY_PASS);
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_CREATE, NULL), NOT_SELECTED);
+    s = pt_rule_set("", "    match: {resources: {kinds: ['*'], selector: {matchExpressions: ["
+                        "{key: app, operator: Exists}]}}}\n");
+    assert_int_equal(pt_verdict(s, deploy_ok, POLICY_OP_CREATE, NULL, false), POLICY_PASS);
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_CREATE, NULL, false), PT_NOT_SELECTED);
     policy_set_destroy(s);
-    s = rule_set("", "    match: {resources: {kinds: ['*'], selector: {matchExpressions: ["
-                     "{key: app, operator: DoesNotExist}]}}}\n");
-    assert_int_equal(verdict(s, deploy_ok, POLICY_OP_CREATE, NULL), NOT_SELECTED);
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_CREATE, NULL), POLICY_FAIL);
+    s = pt_rule_set("", "    match: {resources: {kinds: ['*'], selector: {matchExpressions: ["
+                        "{key: app, operator: DoesNotExist}]}}}\n");
+    assert_int_equal(pt_verdict(s, deploy_ok, POLICY_OP_CREATE, NULL, false), PT_NOT_SELECTED);
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_CREATE, NULL, false), POLICY_FAIL);
     policy_set_destroy(s);
 }
 
 static void test_namespace_selector(void **state)
 {
     struct policy_set *s =
-        rule_set("", "    match: {resources: {kinds: ['*'], namespaceSelector: {matchLabels: "
-                     "{env: prod}}}}\n");
+        pt_rule_set("", "    match: {resources: {kinds: ['*'], namespaceSelector: {matchLabels: "
+                        "{env: prod}}}}\n");
 
     (void)state;
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_CREATE, "{env: prod}"), POLICY_FAIL);
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_CREATE, "{env: dev}"), NOT_SELECTED);
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_CREATE, "{env: prod}", false),
+                     POLICY_FAIL);
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_CREATE, "{env: dev}", false),
+                     PT_NOT_SELECTED);
     /* unknown namespace labels never match */
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_CREATE, NULL), NOT_SELECTED);
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_CREATE, NULL, false), PT_NOT_SELECTED);
     policy_set_destroy(s);
 }
 
@@ -233,22 +168,22 @@ static void test_uses_namespace_selector(void **state)
 
     (void)state;
     assert_false(policy_set_uses_namespace_selector(NULL));
-    s = rule_set("", "    match: {resources: {kinds: ['*'], namespaces: [prod]}}\n");
+    s = pt_rule_set("", "    match: {resources: {kinds: ['*'], namespaces: [prod]}}\n");
     assert_false(policy_set_uses_namespace_selector(s));
     policy_set_destroy(s);
-    s = rule_set("", "    match: {resources: {kinds: ['*'], namespaceSelector: {matchLabels: "
-                     "{env: prod}}}}\n");
+    s = pt_rule_set("", "    match: {resources: {kinds: ['*'], namespaceSelector: {matchLabels: "
+                        "{env: prod}}}}\n");
     assert_true(policy_set_uses_namespace_selector(s));
     policy_set_destroy(s);
-    s = rule_set("", "    match: {resources: {kinds: ['*']}}\n"
-                     "    exclude:\n      any:\n      - resources: {namespaces: [dev]}\n"
-                     "      - resources: {namespaceSelector: {matchLabels: {env: dev}}}\n");
+    s = pt_rule_set("", "    match: {resources: {kinds: ['*']}}\n"
+                        "    exclude:\n      any:\n      - resources: {namespaces: [dev]}\n"
+                        "      - resources: {namespaceSelector: {matchLabels: {env: dev}}}\n");
     assert_true(policy_set_uses_namespace_selector(s));
     policy_set_destroy(s);
-    s = rule_set("  validationFailureActionOverrides:\n"
-                 "  - action: Enforce\n"
-                 "    namespaceSelector: {matchLabels: {env: prod}}\n",
-                 "    match: {resources: {kinds: ['*']}}\n");
+    s = pt_rule_set("  validationFailureActionOverrides:\n"
+                    "  - action: Enforce\n"
+                    "    namespaceSelector: {matchLabels: {env: prod}}\n",
+                    "    match: {resources: {kinds: ['*']}}\n");
     assert_true(policy_set_uses_namespace_selector(s));
     policy_set_destroy(s);
 }
@@ -258,18 +193,18 @@ static void test_annotations_and_operations(void **state)
     struct policy_set *s;
 
     (void)state;
-    s = rule_set("", "    match: {resources: {kinds: ['*'], annotations: {owner: 'o*'}}}\n");
-    assert_int_equal(verdict(s, deploy_ok, POLICY_OP_CREATE, NULL), POLICY_PASS);
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_CREATE, NULL), NOT_SELECTED);
+    s = pt_rule_set("", "    match: {resources: {kinds: ['*'], annotations: {owner: 'o*'}}}\n");
+    assert_int_equal(pt_verdict(s, deploy_ok, POLICY_OP_CREATE, NULL, false), POLICY_PASS);
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_CREATE, NULL, false), PT_NOT_SELECTED);
     policy_set_destroy(s);
     /* default operations: CREATE and UPDATE */
-    s = rule_set("", "    match: {resources: {kinds: ['*']}}\n");
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_UPDATE, NULL), POLICY_FAIL);
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_DELETE, NULL), NOT_SELECTED);
+    s = pt_rule_set("", "    match: {resources: {kinds: ['*']}}\n");
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_UPDATE, NULL, false), POLICY_FAIL);
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_DELETE, NULL, false), PT_NOT_SELECTED);
     policy_set_destroy(s);
-    s = rule_set("", "    match: {resources: {kinds: ['*'], operations: [DELETE]}}\n");
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_DELETE, NULL), POLICY_FAIL);
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_CREATE, NULL), NOT_SELECTED);
+    s = pt_rule_set("", "    match: {resources: {kinds: ['*'], operations: [DELETE]}}\n");
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_DELETE, NULL, false), POLICY_FAIL);
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_CREATE, NULL, false), PT_NOT_SELECTED);
     policy_set_destroy(s);
 }
 
@@ -278,37 +213,37 @@ static void test_any_all_exclude(void **state)
     struct policy_set *s;
 
     (void)state;
-    s = rule_set("", "    match:\n      all:\n      - resources: {kinds: [Deployment]}\n"
-                     "      - resources: {kinds: ['*'], namespaces: [prod]}\n");
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_CREATE, NULL), POLICY_FAIL);
-    assert_int_equal(verdict(s, pod_bad, POLICY_OP_CREATE, NULL), NOT_SELECTED);
+    s = pt_rule_set("", "    match:\n      all:\n      - resources: {kinds: [Deployment]}\n"
+                        "      - resources: {kinds: ['*'], namespaces: [prod]}\n");
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_CREATE, NULL, false), POLICY_FAIL);
+    assert_int_equal(pt_verdict(s, pod_bad, POLICY_OP_CREATE, NULL, false), PT_NOT_SELECTED);
     policy_set_destroy(s);
-    s = rule_set("", "    match:\n      any:\n      - resources: {kinds: [Deployment]}\n"
-                     "      - resources: {kinds: ['*'], namespaces: [dev]}\n");
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_CREATE, NULL), POLICY_FAIL);
-    assert_int_equal(verdict(s, pod_bad, POLICY_OP_CREATE, NULL), POLICY_FAIL);
+    s = pt_rule_set("", "    match:\n      any:\n      - resources: {kinds: [Deployment]}\n"
+                        "      - resources: {kinds: ['*'], namespaces: [dev]}\n");
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_CREATE, NULL, false), POLICY_FAIL);
+    assert_int_equal(pt_verdict(s, pod_bad, POLICY_OP_CREATE, NULL, false), POLICY_FAIL);
     policy_set_destroy(s);
     /* exclude any: one filter is enough */
-    s = rule_set("", "    match: {resources: {kinds: ['*']}}\n"
-                     "    exclude:\n      any:\n      - resources: {namespaces: [dev]}\n"
-                     "      - resources: {names: [nothing]}\n");
-    assert_int_equal(verdict(s, pod_bad, POLICY_OP_CREATE, NULL), NOT_SELECTED);
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_CREATE, NULL), POLICY_FAIL);
+    s = pt_rule_set("", "    match: {resources: {kinds: ['*']}}\n"
+                        "    exclude:\n      any:\n      - resources: {namespaces: [dev]}\n"
+                        "      - resources: {names: [nothing]}\n");
+    assert_int_equal(pt_verdict(s, pod_bad, POLICY_OP_CREATE, NULL, false), PT_NOT_SELECTED);
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_CREATE, NULL, false), POLICY_FAIL);
     policy_set_destroy(s);
     /* exclude all: every filter must match */
-    s = rule_set("", "    match: {resources: {kinds: ['*']}}\n"
-                     "    exclude:\n      all:\n      - resources: {namespaces: [dev]}\n"
-                     "      - resources: {kinds: [Pod], selector: {matchLabels: {team: b}}}\n");
-    assert_int_equal(verdict(s, pod_bad, POLICY_OP_CREATE, NULL), NOT_SELECTED);
-    assert_int_equal(
-        verdict(s, "kind: Pod\nmetadata: {name: x, namespace: dev}\n", POLICY_OP_CREATE, NULL),
-        POLICY_FAIL);
+    s = pt_rule_set("", "    match: {resources: {kinds: ['*']}}\n"
+                        "    exclude:\n      all:\n      - resources: {namespaces: [dev]}\n"
+                        "      - resources: {kinds: [Pod], selector: {matchLabels: {team: b}}}\n");
+    assert_int_equal(pt_verdict(s, pod_bad, POLICY_OP_CREATE, NULL, false), PT_NOT_SELECTED);
+    assert_int_equal(pt_verdict(s, "kind: Pod\nmetadata: {name: x, namespace: dev}\n",
+                                POLICY_OP_CREATE, NULL, false),
+                     POLICY_FAIL);
     policy_set_destroy(s);
     /* exclude with the resources shorthand */
-    s = rule_set("", "    match: {resources: {kinds: ['*']}}\n"
-                     "    exclude: {resources: {kinds: [Pod]}}\n");
-    assert_int_equal(verdict(s, pod_bad, POLICY_OP_CREATE, NULL), NOT_SELECTED);
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_CREATE, NULL), POLICY_FAIL);
+    s = pt_rule_set("", "    match: {resources: {kinds: ['*']}}\n"
+                        "    exclude: {resources: {kinds: [Pod]}}\n");
+    assert_int_equal(pt_verdict(s, pod_bad, POLICY_OP_CREATE, NULL, false), PT_NOT_SELECTED);
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_CREATE, NULL, false), POLICY_FAIL);
     policy_set_destroy(s);
 }
 
@@ -350,7 +285,7 @@ static void test_actions(void **state)
         char y[2048];
         char obj[256];
         struct policy_set *s;
-        struct run run;
+        struct pt_run run;
 
         (void)snprintf(y, sizeof(y),
                        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\n"
@@ -362,30 +297,31 @@ static void test_actions(void **state)
         s = load_ok(y);
         (void)snprintf(obj, sizeof(obj), "kind: Pod\nmetadata: {name: x, namespace: %s}\n",
                        cases[i].ns);
-        assert_int_equal(eval_obj(s, obj, POLICY_OP_CREATE, NULL, &run), POLICY_FAIL);
+        assert_int_equal(pt_eval(s, obj, POLICY_OP_CREATE, NULL, false, &run), POLICY_FAIL);
         if (first(run.rep)->action != cases[i].want)
             fail_msg("case %zu: action %d", i, (int)first(run.rep)->action);
         assert_int_equal(policy_report_blocked(run.rep), cases[i].want == POLICY_ENFORCE);
-        run_free(&run);
+        pt_run_free(&run);
         policy_set_destroy(s);
     }
 }
 
 static void test_override_namespace_selector(void **state)
 {
-    struct policy_set *s = rule_set("  validationFailureActionOverrides:\n"
-                                    "  - action: Enforce\n"
-                                    "    namespaceSelector: {matchLabels: {env: prod}}\n",
-                                    "    match: {resources: {kinds: ['*']}}\n");
-    struct run run;
+    struct policy_set *s = pt_rule_set("  validationFailureActionOverrides:\n"
+                                       "  - action: Enforce\n"
+                                       "    namespaceSelector: {matchLabels: {env: prod}}\n",
+                                       "    match: {resources: {kinds: ['*']}}\n");
+    struct pt_run run;
 
     (void)state;
-    assert_int_equal(eval_obj(s, deploy_bad, POLICY_OP_CREATE, "{env: prod}", &run), POLICY_FAIL);
+    assert_int_equal(pt_eval(s, deploy_bad, POLICY_OP_CREATE, "{env: prod}", false, &run),
+                     POLICY_FAIL);
     assert_int_equal(first(run.rep)->action, POLICY_ENFORCE);
-    run_free(&run);
-    assert_int_equal(eval_obj(s, deploy_bad, POLICY_OP_CREATE, NULL, &run), POLICY_FAIL);
+    pt_run_free(&run);
+    assert_int_equal(pt_eval(s, deploy_bad, POLICY_OP_CREATE, NULL, false, &run), POLICY_FAIL);
     assert_int_equal(first(run.rep)->action, POLICY_AUDIT);
-    run_free(&run);
+    pt_run_free(&run);
     policy_set_destroy(s);
 }
 
@@ -404,11 +340,11 @@ static void test_messages(void **state)
         "      anyPattern:\n      - {metadata: {labels: {team: a}}}\n"
         "      - {metadata: {labels: {app: '?*'}}}\n";
     struct policy_set *s = load_ok(y);
-    struct run run;
+    struct pt_run run;
     struct cm_buf b;
 
     (void)state;
-    (void)eval_obj(s, deploy_bad, POLICY_OP_CREATE, NULL, &run);
+    (void)pt_eval(s, deploy_bad, POLICY_OP_CREATE, NULL, false, &run);
     assert_int_equal(policy_report_count(run.rep), 3);
     assert_string_equal(policy_report_get(run.rep, 0)->message,
                         "validation error: team label needed on web. rule with-msg failed at path "
@@ -432,12 +368,12 @@ static void test_messages(void **state)
                         "  with-msg: 'validation error: team label needed on web. rule with-msg "
                         "failed at path /metadata/labels/team/'\n");
     cm_buf_free(&b);
-    run_free(&run);
+    pt_run_free(&run);
     /* anyPattern passes when one alternative passes */
-    assert_int_equal(eval_obj(s, deploy_ok, POLICY_OP_CREATE, NULL, &run), POLICY_PASS);
+    assert_int_equal(pt_eval(s, deploy_ok, POLICY_OP_CREATE, NULL, false, &run), POLICY_PASS);
     assert_false(policy_report_blocked(run.rep));
     assert_string_equal(policy_report_get(run.rep, 2)->message, "");
-    run_free(&run);
+    pt_run_free(&run);
     policy_set_destroy(s);
 }
 
@@ -454,11 +390,11 @@ static void test_format_audit_and_quotes(void **state)
                     "  - name: r\n    match: {resources: {kinds: ['*']}}\n"
                     "    validate:\n      pattern: {metadata: {labels: {team: a}}}\n";
     struct policy_set *s = load_ok(y);
-    struct run run;
+    struct pt_run run;
     struct cm_buf b;
 
     (void)state;
-    (void)eval_obj(s, pod_bad, POLICY_OP_CREATE, NULL, &run);
+    (void)pt_eval(s, pod_bad, POLICY_OP_CREATE, NULL, false, &run);
     cm_buf_init(&b, 1 << 16);
     assert_int_equal(policy_report_format(run.rep, true, "Pod", "dev", "p1", &b), 0);
     assert_string_equal(b.ptr, "resource Pod/dev/p1 was blocked due to the following policies\n\n"
@@ -470,7 +406,7 @@ static void test_format_audit_and_quotes(void **state)
     assert_non_null(strstr(b.ptr, "\n\nalpha:\n  r: 'validation error: rule r failed"));
     assert_null(strstr(b.ptr, "zeta"));
     cm_buf_free(&b);
-    run_free(&run);
+    pt_run_free(&run);
     policy_set_destroy(s);
 }
 
@@ -480,19 +416,19 @@ static void test_namespaced_policy(void **state)
                     "spec:\n  rules:\n  - name: r\n    match: {resources: {kinds: ['*']}}\n"
                     "    validate: {pattern: {metadata: {labels: {team: a}}}}\n";
     struct policy_set *s = load_ok(y);
-    struct run run;
+    struct pt_run run;
 
     (void)state;
-    assert_int_equal(verdict(s, deploy_bad, POLICY_OP_CREATE, NULL), NOT_SELECTED);
-    assert_int_equal(eval_obj(s, pod_bad, POLICY_OP_CREATE, NULL, &run), POLICY_FAIL);
+    assert_int_equal(pt_verdict(s, deploy_bad, POLICY_OP_CREATE, NULL, false), PT_NOT_SELECTED);
+    assert_int_equal(pt_eval(s, pod_bad, POLICY_OP_CREATE, NULL, false, &run), POLICY_FAIL);
     assert_string_equal(first(run.rep)->policy, "dev/p");
-    run_free(&run);
+    pt_run_free(&run);
     policy_set_destroy(s);
 }
 
 static void test_not_an_object(void **state)
 {
-    struct policy_set *s = rule_set("", "    match: {resources: {kinds: ['*']}}\n");
+    struct policy_set *s = pt_rule_set("", "    match: {resources: {kinds: ['*']}}\n");
     struct policy_report *rep = NULL;
     struct policy_request req;
     struct cm_err err;
@@ -507,7 +443,8 @@ static void test_not_an_object(void **state)
     assert_false(policy_report_blocked(rep));
     assert_null(policy_report_get(rep, 0));
     /* no kind: not a Kubernetes object */
-    assert_int_equal(verdict(s, "metadata: {name: x}\n", POLICY_OP_CREATE, NULL), NOT_SELECTED);
+    assert_int_equal(pt_verdict(s, "metadata: {name: x}\n", POLICY_OP_CREATE, NULL, false),
+                     PT_NOT_SELECTED);
     cJSON_Delete(arr);
     policy_report_destroy(rep);
     policy_set_destroy(s);
@@ -518,7 +455,7 @@ static void test_report_reuse_many_rules(void **state)
     char *y = cm_malloc(200000);
     size_t off = 0;
     struct policy_set *s;
-    struct run run;
+    struct pt_run run;
     int i;
 
     (void)state;
@@ -532,12 +469,12 @@ static void test_report_reuse_many_rules(void **state)
                                 i);
     s = load_ok(y);
     assert_int_equal(policy_set_rule_count(s), 100);
-    assert_int_equal(eval_obj(s, pod_bad, POLICY_OP_CREATE, NULL, &run), POLICY_FAIL);
+    assert_int_equal(pt_eval(s, pod_bad, POLICY_OP_CREATE, NULL, false, &run), POLICY_FAIL);
     assert_int_equal(policy_report_count(run.rep), 100);
     assert_string_equal(policy_report_get(run.rep, 99)->rule, "r99");
     assert_string_equal(policy_report_get(run.rep, 0)->path, "/metadata/labels/team/");
     assert_non_null(strstr(policy_report_get(run.rep, 0)->message, "rule r0 failed"));
-    run_free(&run);
+    pt_run_free(&run);
     policy_set_destroy(s);
     cm_free(y);
 }
@@ -840,7 +777,7 @@ static void test_oom_loop_policy(void **state)
 
 static void test_eval_oom(void **state)
 {
-    struct policy_set *s = rule_set("", "    match: {resources: {kinds: ['*']}}\n");
+    struct policy_set *s = pt_rule_set("", "    match: {resources: {kinds: ['*']}}\n");
     struct policy_docs *d = NULL;
     struct policy_report *rep = NULL;
     struct policy_request req;

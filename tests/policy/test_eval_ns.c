@@ -4,6 +4,7 @@
  * exclude or validationFailureActionOverrides never lets a request pass silently, and
  * never blocks one that passes the rule anyway. */
 #include "policy/policy.h"
+#include "tests/support/policy_testutil.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,8 +13,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-
-#define NOT_SELECTED (-1)
 
 static const char note_select[] =
     "the labels of namespace \"prod\" are not known yet, so the namespaceSelector of this rule "
@@ -29,6 +28,12 @@ static const char deploy_ok[] = "apiVersion: apps/v1\nkind: Deployment\n"
 static const char deploy_bad[] = "apiVersion: apps/v1\nkind: Deployment\n"
                                  "metadata: {name: web, namespace: prod, labels: {team: b}}\n";
 
+static const char sel_prod[] =
+    "    match: {resources: {kinds: [Deployment], namespaceSelector: {matchLabels: "
+    "{env: prod}}}}\n";
+static const char match_deploy[] = "    match: {resources: {kinds: [Deployment]}}\n";
+static const char enforce[] = "  validationFailureAction: Enforce\n";
+
 static int setup(void **state)
 {
     (void)state;
@@ -36,284 +41,233 @@ static int setup(void **state)
     return 0;
 }
 
-/* A ClusterPolicy "p" with one rule "r" requiring label team=a. */
-static struct policy_set *rule_set(const char *spec_extra, const char *rule_body)
-{
-    char y[8192];
-    struct policy_set *s = NULL;
-    struct cm_err err;
-
-    (void)snprintf(y, sizeof(y),
-                   "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\n"
-                   "spec:\n%s  rules:\n  - name: r\n%s"
-                   "    validate:\n      message: need team\n"
-                   "      pattern: {metadata: {labels: {team: a}}}\n",
-                   spec_extra, rule_body);
-    if (policy_set_load("p.yaml", y, strlen(y), &s, &err) != 0)
-        fail_msg("load failed: %s", err.msg);
-    return s;
-}
-
-struct run {
-    struct policy_docs *docs;
-    struct policy_docs *nsd;
-    struct policy_report *rep;
-    const struct policy_rule_result *res; /* rule p/r, or NULL when not reported */
+/* One evaluation of p/r (a CREATE) and what it must give. */
+struct check {
+    const char *obj;           /* deploy_ok or deploy_bad */
+    const char *ns_labels;     /* YAML, or NULL: none */
+    bool unknown;              /* policy_request.namespace_labels_unknown */
+    int result;                /* PT_NOT_SELECTED: not reported */
+    enum policy_action action; /* of a failure or an error; else 0 */
+    const char *note;          /* before a failure's or an error's fail_text; NULL: none */
 };
 
-/* Evaluates obj (YAML) with ns_labels (YAML, or NULL) and the unknown flag. Returns the
- * result of p/r or NOT_SELECTED. */
-static int eval_ns(const struct policy_set *s, const char *obj, const char *ns_labels, bool unknown,
-                   struct run *run)
+/* A policy (spec_extra and rule_body of pt_rule_set) and its checks, up to the first
+ * without an object. */
+struct policy_case {
+    const char *what;
+    const char *spec;
+    const char *rule;
+    struct check checks[5];
+};
+
+/* Asserts what c says and what follows from it: a failure or an error fails at the team
+ * label, its message is the note and the rule's own failure text, and it blocks exactly
+ * under Enforce; a pass has no message and blocks nothing; an unselected rule is not
+ * reported and blocks nothing. */
+static void run_check(const struct policy_set *s, const char *what, size_t n, const struct check *c)
 {
-    struct policy_request req;
-    struct cm_err err;
-    size_t i;
-
-    memset(&req, 0, sizeof(req));
-    memset(run, 0, sizeof(*run));
-    assert_int_equal(policy_docs_parse("obj", obj, strlen(obj), &run->docs, &err), 0);
-    req.object = policy_docs_get(run->docs, 0);
-    req.operation = POLICY_OP_CREATE;
-    req.namespace_labels_unknown = unknown;
-    if (ns_labels != NULL) {
-        assert_int_equal(policy_docs_parse("ns", ns_labels, strlen(ns_labels), &run->nsd, &err), 0);
-        req.namespace_labels = policy_docs_get(run->nsd, 0);
-    }
-    assert_int_equal(policy_report_create(&run->rep), 0);
-    assert_int_equal(policy_set_eval(s, &req, run->rep, &err), 0);
-    for (i = 0; i < policy_report_count(run->rep); i++) {
-        const struct policy_rule_result *x = policy_report_get(run->rep, i);
-
-        if (strcmp(x->policy, "p") == 0)
-            run->res = x;
-    }
-    return run->res != NULL ? (int)run->res->result : NOT_SELECTED;
-}
-
-static void run_free(struct run *run)
-{
-    policy_report_destroy(run->rep);
-    policy_docs_destroy(run->nsd);
-    policy_docs_destroy(run->docs);
-}
-
-static int verdict(const struct policy_set *s, const char *obj, const char *ns_labels, bool unknown)
-{
-    struct run run;
-    int r = eval_ns(s, obj, ns_labels, unknown, &run);
-
-    run_free(&run);
-    return r;
-}
-
-/* The message is note + the rule's own failure text. */
-static void assert_noted(const struct run *run, const char *note)
-{
+    struct pt_run run;
     char want[1024];
+    int got = pt_eval(s, c->obj, POLICY_OP_CREATE, c->ns_labels, c->unknown, &run);
 
-    (void)snprintf(want, sizeof(want), "%s%s", note, fail_text);
-    assert_non_null(run->res);
-    assert_string_equal(run->res->message, want);
+    if (got != c->result)
+        fail_msg("%s, check %zu: result %d, want %d", what, n, got, c->result);
+    if (c->result == PT_NOT_SELECTED) {
+        assert_int_equal(policy_report_count(run.rep), 0);
+        assert_false(policy_report_blocked(run.rep));
+    } else if (c->result == POLICY_PASS) {
+        assert_string_equal(run.res->message, "");
+        assert_false(policy_report_blocked(run.rep));
+    } else {
+        (void)snprintf(want, sizeof(want), "%s%s", c->note != NULL ? c->note : "", fail_text);
+        assert_int_equal(run.res->action, c->action);
+        assert_int_equal(policy_report_blocked(run.rep), c->action == POLICY_ENFORCE);
+        assert_string_equal(run.res->message, want);
+        assert_string_equal(run.res->path, "/metadata/labels/team/");
+    }
+    pt_run_free(&run);
 }
 
-static const char sel_prod[] =
-    "    match: {resources: {kinds: [Deployment], namespaceSelector: {matchLabels: "
-    "{env: prod}}}}\n";
+static void check_cases(const struct policy_case *cases, size_t n)
+{
+    size_t i;
+    size_t j;
+
+    for (i = 0; i < n; i++) {
+        struct policy_set *s = pt_rule_set(cases[i].spec, cases[i].rule);
+
+        for (j = 0; j < CM_ARRAY_LEN(cases[i].checks) && cases[i].checks[j].obj != NULL; j++)
+            run_check(s, cases[i].what, j, &cases[i].checks[j]);
+        policy_set_destroy(s);
+    }
+}
 
 static void test_match_undecided(void **state)
 {
-    struct policy_set *s = rule_set("  validationFailureAction: Enforce\n", sel_prod);
-    struct run run;
+    static const struct policy_case cases[] = {
+        {"selector, Enforce",
+         enforce,
+         sel_prod,
+         {/* Not passing: an error of the rule, blocked under Enforce, with the note. */
+          {deploy_bad, NULL, true, POLICY_ERROR, POLICY_ENFORCE, note_select},
+          /* Passing anyway: not reported, nothing blocked. */
+          {deploy_ok, NULL, true, PT_NOT_SELECTED, 0, NULL},
+          /* Without the flag, absent labels match nothing (as before). */
+          {deploy_bad, NULL, false, PT_NOT_SELECTED, 0, NULL},
+          /* Known labels win over the flag, and carry no note. */
+          {deploy_bad, "{env: dev}", true, PT_NOT_SELECTED, 0, NULL},
+          {deploy_bad, "{env: prod}", true, POLICY_FAIL, POLICY_ENFORCE, NULL}}},
+    };
 
     (void)state;
-    /* Not passing: an error of the rule, blocked under Enforce, with the note. */
-    assert_int_equal(eval_ns(s, deploy_bad, NULL, true, &run), POLICY_ERROR);
-    assert_int_equal(run.res->action, POLICY_ENFORCE);
-    assert_true(policy_report_blocked(run.rep));
-    assert_noted(&run, note_select);
-    assert_string_equal(run.res->path, "/metadata/labels/team/");
-    run_free(&run);
-    /* Passing anyway: not reported, nothing blocked. */
-    assert_int_equal(eval_ns(s, deploy_ok, NULL, true, &run), NOT_SELECTED);
-    assert_false(policy_report_blocked(run.rep));
-    assert_int_equal(policy_report_count(run.rep), 0);
-    run_free(&run);
-    /* Without the flag, absent labels match nothing (as before). */
-    assert_int_equal(verdict(s, deploy_bad, NULL, false), NOT_SELECTED);
-    /* Known labels win over the flag, and carry no note. */
-    assert_int_equal(verdict(s, deploy_bad, "{env: dev}", true), NOT_SELECTED);
-    assert_int_equal(eval_ns(s, deploy_bad, "{env: prod}", true, &run), POLICY_FAIL);
-    assert_string_equal(run.res->message, fail_text);
-    run_free(&run);
-    policy_set_destroy(s);
+    check_cases(cases, CM_ARRAY_LEN(cases));
 }
 
 static void test_match_undecided_audit(void **state)
 {
-    struct policy_set *s = rule_set("", sel_prod);
-    struct run run;
+    static const struct policy_case cases[] = {
+        /* Audit: the same error, reported for a warning, not blocking. */
+        {"selector, Audit",
+         "",
+         sel_prod,
+         {{deploy_bad, NULL, true, POLICY_ERROR, POLICY_AUDIT, note_select}}},
+    };
 
     (void)state;
-    /* Audit: the same error, reported for a warning, not blocking. */
-    assert_int_equal(eval_ns(s, deploy_bad, NULL, true, &run), POLICY_ERROR);
-    assert_int_equal(run.res->action, POLICY_AUDIT);
-    assert_false(policy_report_blocked(run.rep));
-    assert_noted(&run, note_select);
-    run_free(&run);
-    policy_set_destroy(s);
+    check_cases(cases, CM_ARRAY_LEN(cases));
 }
 
 /* A definite answer elsewhere in the filter or the list decides alone. */
 static void test_match_definite_wins(void **state)
 {
-    struct policy_set *s;
+    static const struct policy_case cases[] = {
+        /* Another criterion of the same filter is false: not selected. */
+        {"kinds false",
+         "",
+         "    match: {resources: {kinds: [Pod], namespaceSelector: {matchLabels: "
+         "{env: prod}}}}\n",
+         {{deploy_bad, NULL, true, PT_NOT_SELECTED, 0, NULL}}},
+        {"names false",
+         "",
+         "    match: {resources: {kinds: [Deployment], names: [other], "
+         "namespaceSelector: {matchLabels: {env: prod}}}}\n",
+         {{deploy_bad, NULL, true, PT_NOT_SELECTED, 0, NULL}}},
+        /* any: a filter that selects for sure wins; the rule plainly fails. */
+        {"any, one selects",
+         "",
+         "    match:\n      any:\n"
+         "      - resources: {kinds: [Deployment], namespaceSelector: "
+         "{matchLabels: {env: prod}}}\n"
+         "      - resources: {kinds: [Deployment], namespaces: [prod]}\n",
+         {{deploy_bad, NULL, true, POLICY_FAIL, POLICY_AUDIT, NULL}}},
+        /* any: the other filter does not select: undecided. */
+        {"any, other does not select",
+         "",
+         "    match:\n      any:\n"
+         "      - resources: {kinds: [Deployment], namespaceSelector: "
+         "{matchLabels: {env: prod}}}\n"
+         "      - resources: {kinds: [Deployment], namespaces: [dev]}\n",
+         {{deploy_bad, NULL, true, POLICY_ERROR, POLICY_AUDIT, note_select}}},
+        /* all: a filter that does not select wins; otherwise undecided. */
+        {"all, one does not select",
+         "",
+         "    match:\n      all:\n"
+         "      - resources: {kinds: [Deployment], namespaceSelector: "
+         "{matchLabels: {env: prod}}}\n"
+         "      - resources: {kinds: [Pod]}\n",
+         {{deploy_bad, NULL, true, PT_NOT_SELECTED, 0, NULL}}},
+        {"all, undecided",
+         "",
+         "    match:\n      all:\n"
+         "      - resources: {kinds: [Deployment], namespaceSelector: "
+         "{matchLabels: {env: prod}}}\n"
+         "      - resources: {kinds: [Deployment], namespaces: [prod]}\n",
+         {{deploy_bad, NULL, true, POLICY_ERROR, POLICY_AUDIT, note_select},
+          {deploy_bad, "{env: prod}", true, POLICY_FAIL, POLICY_AUDIT, NULL}}},
+    };
 
     (void)state;
-    /* Another criterion of the same filter is false: not selected. */
-    s = rule_set("", "    match: {resources: {kinds: [Pod], namespaceSelector: {matchLabels: "
-                     "{env: prod}}}}\n");
-    assert_int_equal(verdict(s, deploy_bad, NULL, true), NOT_SELECTED);
-    policy_set_destroy(s);
-    s = rule_set("", "    match: {resources: {kinds: [Deployment], names: [other], "
-                     "namespaceSelector: {matchLabels: {env: prod}}}}\n");
-    assert_int_equal(verdict(s, deploy_bad, NULL, true), NOT_SELECTED);
-    policy_set_destroy(s);
-    /* any: a filter that selects for sure wins; the rule plainly fails. */
-    s = rule_set("", "    match:\n      any:\n"
-                     "      - resources: {kinds: [Deployment], namespaceSelector: "
-                     "{matchLabels: {env: prod}}}\n"
-                     "      - resources: {kinds: [Deployment], namespaces: [prod]}\n");
-    assert_int_equal(verdict(s, deploy_bad, NULL, true), POLICY_FAIL);
-    policy_set_destroy(s);
-    /* any: the other filter does not select: undecided. */
-    s = rule_set("", "    match:\n      any:\n"
-                     "      - resources: {kinds: [Deployment], namespaceSelector: "
-                     "{matchLabels: {env: prod}}}\n"
-                     "      - resources: {kinds: [Deployment], namespaces: [dev]}\n");
-    assert_int_equal(verdict(s, deploy_bad, NULL, true), POLICY_ERROR);
-    policy_set_destroy(s);
-    /* all: a filter that does not select wins; otherwise undecided. */
-    s = rule_set("", "    match:\n      all:\n"
-                     "      - resources: {kinds: [Deployment], namespaceSelector: "
-                     "{matchLabels: {env: prod}}}\n"
-                     "      - resources: {kinds: [Pod]}\n");
-    assert_int_equal(verdict(s, deploy_bad, NULL, true), NOT_SELECTED);
-    policy_set_destroy(s);
-    s = rule_set("", "    match:\n      all:\n"
-                     "      - resources: {kinds: [Deployment], namespaceSelector: "
-                     "{matchLabels: {env: prod}}}\n"
-                     "      - resources: {kinds: [Deployment], namespaces: [prod]}\n");
-    assert_int_equal(verdict(s, deploy_bad, NULL, true), POLICY_ERROR);
-    assert_int_equal(verdict(s, deploy_bad, "{env: prod}", true), POLICY_FAIL);
-    policy_set_destroy(s);
+    check_cases(cases, CM_ARRAY_LEN(cases));
 }
 
 static void test_exclude_undecided(void **state)
 {
-    struct policy_set *s;
-    struct run run;
+    static const struct policy_case cases[] = {
+        {"exclude by selector",
+         enforce,
+         "    match: {resources: {kinds: [Deployment]}}\n"
+         "    exclude: {resources: {namespaceSelector: {matchLabels: {env: dev}}}}\n",
+         {/* Perhaps excluded: not passing is an error; passing is not reported. */
+          {deploy_bad, NULL, true, POLICY_ERROR, POLICY_ENFORCE, note_select},
+          {deploy_ok, NULL, true, PT_NOT_SELECTED, 0, NULL},
+          {deploy_bad, "{env: dev}", true, PT_NOT_SELECTED, 0, NULL},
+          {deploy_bad, "{env: prod}", true, POLICY_FAIL, POLICY_ENFORCE, NULL},
+          /* Without the flag: labels absent, the exclude never matches (as before). */
+          {deploy_bad, NULL, false, POLICY_FAIL, POLICY_ENFORCE, NULL}}},
+        /* Excluded for sure by another filter: not reported. */
+        {"excluded for sure",
+         "",
+         "    match: {resources: {kinds: [Deployment]}}\n"
+         "    exclude:\n      any:\n"
+         "      - resources: {namespaceSelector: {matchLabels: {env: dev}}}\n"
+         "      - resources: {namespaces: [prod]}\n",
+         {{deploy_bad, NULL, true, PT_NOT_SELECTED, 0, NULL}}},
+    };
 
     (void)state;
-    s = rule_set("  validationFailureAction: Enforce\n",
-                 "    match: {resources: {kinds: [Deployment]}}\n"
-                 "    exclude: {resources: {namespaceSelector: {matchLabels: {env: dev}}}}\n");
-    /* Perhaps excluded: not passing is an error; passing is not reported. */
-    assert_int_equal(eval_ns(s, deploy_bad, NULL, true, &run), POLICY_ERROR);
-    assert_true(policy_report_blocked(run.rep));
-    assert_noted(&run, note_select);
-    run_free(&run);
-    assert_int_equal(verdict(s, deploy_ok, NULL, true), NOT_SELECTED);
-    assert_int_equal(verdict(s, deploy_bad, "{env: dev}", true), NOT_SELECTED);
-    assert_int_equal(verdict(s, deploy_bad, "{env: prod}", true), POLICY_FAIL);
-    /* Without the flag: labels absent, the exclude never matches (as before). */
-    assert_int_equal(verdict(s, deploy_bad, NULL, false), POLICY_FAIL);
-    policy_set_destroy(s);
-    /* Excluded for sure by another filter: not reported. */
-    s = rule_set("", "    match: {resources: {kinds: [Deployment]}}\n"
-                     "    exclude:\n      any:\n"
-                     "      - resources: {namespaceSelector: {matchLabels: {env: dev}}}\n"
-                     "      - resources: {namespaces: [prod]}\n");
-    assert_int_equal(verdict(s, deploy_bad, NULL, true), NOT_SELECTED);
-    policy_set_destroy(s);
+    check_cases(cases, CM_ARRAY_LEN(cases));
 }
 
 static void test_override_undecided(void **state)
 {
-    struct policy_set *s;
-    struct run run;
+    static const struct policy_case cases[] = {
+        /* Audit, Enforce for env=prod: the failure is enforced, with the note. */
+        {"Audit, Enforce for prod",
+         "  validationFailureActionOverrides:\n"
+         "  - action: Enforce\n"
+         "    namespaceSelector: {matchLabels: {env: prod}}\n",
+         match_deploy,
+         {{deploy_bad, NULL, true, POLICY_FAIL, POLICY_ENFORCE, note_action},
+          /* Passing: reported as a pass, with no message. */
+          {deploy_ok, NULL, true, POLICY_PASS, 0, NULL},
+          /* Known labels: the override decides, no note. */
+          {deploy_bad, "{env: dev}", true, POLICY_FAIL, POLICY_AUDIT, NULL},
+          /* Without the flag: the policy's own action (as before). */
+          {deploy_bad, NULL, false, POLICY_FAIL, POLICY_AUDIT, NULL}}},
+        /* Enforce, Audit for env=dev: still Enforce, and said to be a guess. */
+        {"Enforce, Audit for dev",
+         "  validationFailureAction: Enforce\n"
+         "  validationFailureActionOverrides:\n"
+         "  - action: Audit\n"
+         "    namespaceSelector: {matchLabels: {env: dev}}\n",
+         match_deploy,
+         {{deploy_bad, NULL, true, POLICY_FAIL, POLICY_ENFORCE, note_action}}},
+        /* Every possible action is Audit: nothing to guess. */
+        {"Audit only",
+         "  validationFailureActionOverrides:\n"
+         "  - action: Audit\n"
+         "    namespaceSelector: {matchLabels: {env: dev}}\n",
+         match_deploy,
+         {{deploy_bad, NULL, true, POLICY_FAIL, POLICY_AUDIT, NULL}}},
+        /* A definite earlier override wins (first match); a later undecided one is moot. */
+        {"definite override first",
+         "  validationFailureActionOverrides:\n"
+         "  - action: Audit\n    namespaces: [prod]\n"
+         "  - action: Enforce\n"
+         "    namespaceSelector: {matchLabels: {env: prod}}\n",
+         match_deploy,
+         {{deploy_bad, NULL, true, POLICY_FAIL, POLICY_AUDIT, NULL}}},
+        /* Undecided selection and action: an error under the strictest action. */
+        {"selection and action undecided",
+         "  validationFailureActionOverrides:\n"
+         "  - action: Enforce\n"
+         "    namespaceSelector: {matchLabels: {env: prod}}\n",
+         sel_prod,
+         {{deploy_bad, NULL, true, POLICY_ERROR, POLICY_ENFORCE, note_select}}},
+    };
 
     (void)state;
-    /* Audit, Enforce for env=prod: the failure is enforced, with the note. */
-    s = rule_set("  validationFailureActionOverrides:\n"
-                 "  - action: Enforce\n"
-                 "    namespaceSelector: {matchLabels: {env: prod}}\n",
-                 "    match: {resources: {kinds: [Deployment]}}\n");
-    assert_int_equal(eval_ns(s, deploy_bad, NULL, true, &run), POLICY_FAIL);
-    assert_int_equal(run.res->action, POLICY_ENFORCE);
-    assert_true(policy_report_blocked(run.rep));
-    assert_noted(&run, note_action);
-    run_free(&run);
-    /* Passing: reported as a pass, with no message. */
-    assert_int_equal(eval_ns(s, deploy_ok, NULL, true, &run), POLICY_PASS);
-    assert_string_equal(run.res->message, "");
-    run_free(&run);
-    /* Known labels: the override decides, no note. */
-    assert_int_equal(eval_ns(s, deploy_bad, "{env: dev}", true, &run), POLICY_FAIL);
-    assert_int_equal(run.res->action, POLICY_AUDIT);
-    assert_string_equal(run.res->message, fail_text);
-    run_free(&run);
-    /* Without the flag: the policy's own action (as before). */
-    assert_int_equal(eval_ns(s, deploy_bad, NULL, false, &run), POLICY_FAIL);
-    assert_int_equal(run.res->action, POLICY_AUDIT);
-    run_free(&run);
-    policy_set_destroy(s);
-
-    /* Enforce, Audit for env=dev: still Enforce, and said to be a guess. */
-    s = rule_set("  validationFailureAction: Enforce\n"
-                 "  validationFailureActionOverrides:\n"
-                 "  - action: Audit\n"
-                 "    namespaceSelector: {matchLabels: {env: dev}}\n",
-                 "    match: {resources: {kinds: [Deployment]}}\n");
-    assert_int_equal(eval_ns(s, deploy_bad, NULL, true, &run), POLICY_FAIL);
-    assert_int_equal(run.res->action, POLICY_ENFORCE);
-    assert_noted(&run, note_action);
-    run_free(&run);
-    policy_set_destroy(s);
-
-    /* Every possible action is Audit: nothing to guess. */
-    s = rule_set("  validationFailureActionOverrides:\n"
-                 "  - action: Audit\n"
-                 "    namespaceSelector: {matchLabels: {env: dev}}\n",
-                 "    match: {resources: {kinds: [Deployment]}}\n");
-    assert_int_equal(eval_ns(s, deploy_bad, NULL, true, &run), POLICY_FAIL);
-    assert_int_equal(run.res->action, POLICY_AUDIT);
-    assert_string_equal(run.res->message, fail_text);
-    run_free(&run);
-    policy_set_destroy(s);
-
-    /* A definite earlier override wins (first match); a later undecided one is moot. */
-    s = rule_set("  validationFailureActionOverrides:\n"
-                 "  - action: Audit\n    namespaces: [prod]\n"
-                 "  - action: Enforce\n"
-                 "    namespaceSelector: {matchLabels: {env: prod}}\n",
-                 "    match: {resources: {kinds: [Deployment]}}\n");
-    assert_int_equal(eval_ns(s, deploy_bad, NULL, true, &run), POLICY_FAIL);
-    assert_int_equal(run.res->action, POLICY_AUDIT);
-    assert_string_equal(run.res->message, fail_text);
-    run_free(&run);
-    policy_set_destroy(s);
-
-    /* Undecided selection and action: an error under the strictest action. */
-    s = rule_set("  validationFailureActionOverrides:\n"
-                 "  - action: Enforce\n"
-                 "    namespaceSelector: {matchLabels: {env: prod}}\n",
-                 sel_prod);
-    assert_int_equal(eval_ns(s, deploy_bad, NULL, true, &run), POLICY_ERROR);
-    assert_int_equal(run.res->action, POLICY_ENFORCE);
-    assert_noted(&run, note_select);
-    run_free(&run);
-    policy_set_destroy(s);
+    check_cases(cases, CM_ARRAY_LEN(cases));
 }
 
 /* The message over the cap is shortened, and keeps the note. */
@@ -324,7 +278,7 @@ static void test_note_survives_long_message(void **state)
     size_t off = 0;
     struct policy_set *s = NULL;
     struct cm_err err;
-    struct run run;
+    struct pt_run run;
     char want[1024];
     int i;
 
@@ -340,11 +294,11 @@ static void test_note_survives_long_message(void **state)
         off += (size_t)snprintf(y + off, cap - off, "      - {metadata: {labels: {l%d: x}}}\n", i);
     assert_true(off < cap);
     assert_int_equal(policy_set_load("p.yaml", y, off, &s, &err), 0);
-    assert_int_equal(eval_ns(s, deploy_bad, NULL, true, &run), POLICY_ERROR);
+    assert_int_equal(pt_eval(s, deploy_bad, POLICY_OP_CREATE, NULL, true, &run), POLICY_ERROR);
     (void)snprintf(want, sizeof(want), "%s%s", note_select,
                    "validation error: rule r failed (message longer than 131072 bytes)");
     assert_string_equal(run.res->message, want);
-    run_free(&run);
+    pt_run_free(&run);
     policy_set_destroy(s);
     cm_free(y);
 }
@@ -352,7 +306,7 @@ static void test_note_survives_long_message(void **state)
 /* Out of memory on the undecided path: CM_ENOMEM and an empty report, no leak. */
 static void test_oom_loop(void **state)
 {
-    struct policy_set *s = rule_set("  validationFailureAction: Enforce\n", sel_prod);
+    struct policy_set *s = pt_rule_set(enforce, sel_prod);
     struct policy_docs *d = NULL;
     struct policy_report *rep = NULL;
     struct policy_request req;

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 int s3t_setup(void **state)
@@ -22,12 +23,33 @@ int s3t_setup(void **state)
     return 0;
 }
 
+int s3t_setup_data(void **state)
+{
+    struct s3t_fx *x;
+    uint32_t r = 7;
+    size_t i;
+
+    if (s3t_setup(state) != 0)
+        return -1;
+    x = *state;
+    x->len = S3T_DATA_LEN;
+    x->data = malloc(x->len);
+    if (x->data == NULL)
+        return -1;
+    for (i = 0; i < x->len; i++) {
+        r = r * 1664525u + 1013904223u;
+        x->data[i] = (unsigned char)(r >> 24);
+    }
+    return 0;
+}
+
 int s3t_teardown(void **state)
 {
     struct s3t_fx *x = *state;
 
     s3_client_destroy(x->c);
     s3_fault_destroy(x->f);
+    free(x->data);
     free(x);
     return 0;
 }
@@ -38,6 +60,12 @@ void s3t_push(struct s3_fault *f, int trc, long status, const char *headers, con
     struct s3_fault_reply r = {trc, status, headers, body, trunc};
 
     assert_int_equal(s3_fault_push(f, &r), 0);
+}
+
+void s3t_push_auto(struct s3_fault *f, int n)
+{
+    while (n-- > 0)
+        s3t_push(f, 0, 0, NULL, NULL, 0);
 }
 
 void s3t_assert_digests(const struct s3_fault_rec *r)

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_s3_complete.c - CompleteMultipartUpload on the fault transport, above all the
- * recovery of a lost answer: a completion retried after a connection reset or a 5xx that
- * then finds the upload gone (NoSuchUpload) takes the stored object only when its ETag
- * is the multipart ETag of our parts and its size ours (latest version by HEAD, older
- * ones from the key's version listing), and fails naming key, ETag, size and upload id
- * otherwise; a NoSuchUpload on the first attempt is never recovered. The multipart ETag
- * is checked against digests computed here with OpenSSL and a vector from another MD5
- * implementation. */
+/* test_s3_complete.c - CompleteMultipartUpload on the fault transport (the fixture is
+ * tests/support/s3_testutil.h), above all the recovery of a lost answer: a completion
+ * retried after a connection reset or a 5xx that then finds the upload gone
+ * (NoSuchUpload) takes the stored object only when its ETag is the multipart ETag of our
+ * parts and its size ours (latest version by HEAD, older ones from the key's version
+ * listing), and fails naming key, ETag, size and upload id otherwise; a NoSuchUpload on
+ * the first attempt is never recovered. The multipart ETag is checked against digests
+ * computed here with OpenSSL and a vector from another MD5 implementation. */
 #include "backup/s3/s3_int.h"
 #include "tests/support/s3_fault.h"
+#include "tests/support/s3_testutil.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,9 +21,7 @@
 #include <string.h>
 
 #define PART S3_MIN_PART_SIZE
-#define NO_SUCH_UPLOAD                                                                             \
-    "<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist."                \
-    "</Message></Error>"
+#define NO_SUCH_UPLOAD S3T_ERRBODY("NoSuchUpload", "The specified upload does not exist.")
 
 /* MD5("a") and MD5("b") as part ETags; the multipart ETag of the two, in that order, is
  * hashlib.md5(md5(b"a").digest() + md5(b"b").digest()).hexdigest() + "-2" (Python). */
@@ -30,71 +29,9 @@
 #define ETAG_B "\"92eb5ffee6ae2fec3ad71c777531578f\""
 #define ETAG_AB "\"96e024ba2074fe77e8e965ba43a704be-2\""
 
-struct fx {
-    struct s3_fault *f;
-    struct s3_credentials creds;
-    struct s3_config cfg;
-    struct s3_client *c;
-    unsigned char *data;
-    size_t len;
-    char etags[2][S3_MAX_ETAG + 1]; /* ETAG_A, ETAG_B */
-    struct s3_complete in;          /* key "k", upload "up-1", those 2 parts, 7 bytes */
-};
-
-static int setup(void **state)
-{
-    struct fx *x = calloc(1, sizeof(*x));
-    struct cm_err err;
-    uint32_t r = 11;
-    size_t i;
-
-    if (x == NULL || s3_fault_create(&x->f) != 0)
-        return -1;
-    s3_fault_config(x->f, &x->creds, &x->cfg);
-    if (s3_client_create(&x->cfg, &x->c, &err) != 0)
-        return -1;
-    x->len = 2 * PART + 12345;
-    x->data = malloc(x->len);
-    if (x->data == NULL)
-        return -1;
-    for (i = 0; i < x->len; i++) {
-        r = r * 1664525u + 1013904223u;
-        x->data[i] = (unsigned char)(r >> 24);
-    }
-    (void)snprintf(x->etags[0], sizeof(x->etags[0]), "%s", ETAG_A);
-    (void)snprintf(x->etags[1], sizeof(x->etags[1]), "%s", ETAG_B);
-    x->in.key = "k";
-    x->in.upload_id = "up-1";
-    x->in.etags = x->etags;
-    x->in.n_parts = 2;
-    x->in.size = 7;
-    *state = x;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *x = *state;
-
-    s3_client_destroy(x->c);
-    s3_fault_destroy(x->f);
-    free(x->data);
-    free(x);
-    return 0;
-}
-
-static void push(struct s3_fault *f, int trc, long status, const char *headers, const char *body)
-{
-    struct s3_fault_reply r = {trc, status, headers, body, 0};
-
-    assert_int_equal(s3_fault_push(f, &r), 0);
-}
-
-static void push_auto(struct s3_fault *f, int n)
-{
-    while (n-- > 0)
-        push(f, 0, 0, NULL, NULL);
-}
+static const char etags_ab[2][S3_MAX_ETAG + 1] = {ETAG_A, ETAG_B};
+/* Key "k", upload "up-1", the parts ETAG_A and ETAG_B, 7 bytes. */
+static const struct s3_complete in_k = {"k", "up-1", etags_ab, 2, 7};
 
 static void hex_of(const unsigned char *p, size_t n, char *out)
 {
@@ -118,7 +55,7 @@ static void digest(const EVP_MD *type, const void *p, size_t n, unsigned char *m
 /* The multipart ETag the fault server's parts make, computed here: its part ETag is the
  * first 16 bytes of the part's SHA-256 in hex (an opaque MD5-shaped value), so the
  * object's ETag is the MD5 of those binary digests, "-", the part count, in quotes. */
-static void want_upload_etag(const struct fx *x, size_t len, char out[S3_MAX_ETAG + 1])
+static void want_upload_etag(const struct s3t_fx *x, size_t len, char out[S3_MAX_ETAG + 1])
 {
     unsigned char bins[16 * 8];
     unsigned char md[32];
@@ -140,7 +77,6 @@ static void want_upload_etag(const struct fx *x, size_t len, char out[S3_MAX_ETA
  * binary part digests, and against a literal from Python's hashlib. */
 static void test_multipart_etag_vector(void **state)
 {
-    struct fx *x = *state;
     static const char *const parts[] = {"part one", "part two, longer", "", "3"};
     char etags[4][S3_MAX_ETAG + 1];
     unsigned char bins[16 * 4];
@@ -151,7 +87,8 @@ static void test_multipart_etag_vector(void **state)
     struct cm_err err;
     size_t i;
 
-    assert_int_equal(s3_multipart_etag(x->in.etags, 2, out, &err), 0);
+    (void)state;
+    assert_int_equal(s3_multipart_etag(in_k.etags, 2, out, &err), 0);
     assert_string_equal(out, ETAG_AB);
     for (i = 0; i < 4; i++) {
         digest(EVP_md5(), parts[i], strlen(parts[i]), bins + 16 * i);
@@ -183,12 +120,12 @@ static void test_multipart_etag_vector(void **state)
 
 static void test_multipart_etag_limits(void **state)
 {
-    struct fx *x = *state;
     char(*many)[S3_MAX_ETAG + 1] = calloc(S3_MAX_PARTS + 1, sizeof(*many));
     char out[S3_MAX_ETAG + 1] = "untouched";
     struct cm_err err;
     unsigned i;
 
+    (void)state;
     assert_non_null(many);
     for (i = 0; i <= S3_MAX_PARTS; i++)
         memcpy(many[i], ETAG_A, sizeof(ETAG_A));
@@ -196,7 +133,7 @@ static void test_multipart_etag_limits(void **state)
     assert_non_null(strstr(out, "-10000\""));
     (void)snprintf(out, sizeof(out), "untouched");
     assert_int_equal(s3_multipart_etag(many, S3_MAX_PARTS + 1, out, &err), CM_EINVAL);
-    assert_int_equal(s3_multipart_etag(x->in.etags, 0, out, &err), CM_EINVAL);
+    assert_int_equal(s3_multipart_etag(in_k.etags, 0, out, &err), CM_EINVAL);
     /* 32 hex digits exactly: 31, 33, a non-hex digit, an SSE-KMS style opaque value. */
     (void)snprintf(many[1], sizeof(many[1]), "\"0cc175b9c0f1b6a831c399e26977266\"");
     assert_int_equal(s3_multipart_etag(many, 2, out, &err), CM_EINVAL);
@@ -214,7 +151,7 @@ static void test_multipart_etag_limits(void **state)
 
 /* Uploads x->data locked; the first completion attempt gets (first_trc, first_status),
  * the retry NoSuchUpload, and the HEAD shows the object our parts make. */
-static void lost_answer(struct fx *x, int first_trc, long first_status)
+static void lost_answer(struct s3t_fx *x, int first_trc, long first_status)
 {
     struct s3_upload *u = NULL;
     struct s3_put_opts po;
@@ -228,13 +165,13 @@ static void lost_answer(struct fx *x, int first_trc, long first_status)
     want_upload_etag(x, x->len, etag);
     (void)snprintf(head, sizeof(head), "Content-Length: %zu\nETag: %s\nx-amz-version-id: v-lost\n",
                    x->len, etag);
-    push_auto(x->f, 4); /* create, 3 parts */
-    push(x->f, first_trc, first_status, NULL,
-         first_status != 0 ? "<Error><Code>InternalError</Code></Error>" : NULL);
-    push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD);
-    push(x->f, 0, 200, head, NULL); /* HEAD of the key */
-    push_auto(x->f, 1);             /* PutObjectRetention */
-    push(x->f, 0, 200, head, NULL); /* the finish path's HEAD of the version */
+    s3t_push_auto(x->f, 4); /* create, 3 parts */
+    s3t_push(x->f, first_trc, first_status, NULL,
+             first_status != 0 ? "<Error><Code>InternalError</Code></Error>" : NULL, 0);
+    s3t_push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD, 0);
+    s3t_push(x->f, 0, 200, head, NULL, 0); /* HEAD of the key */
+    s3t_push_auto(x->f, 1);                /* PutObjectRetention */
+    s3t_push(x->f, 0, 200, head, NULL, 0); /* the finish path's HEAD of the version */
     memset(&po, 0, sizeof(po));
     po.lock_mode = S3_LOCK_COMPLIANCE;
     po.retain_until = 2000000000;
@@ -284,27 +221,28 @@ static void test_lost_answer_after_5xx(void **state)
  * other keys; the listing stops at the first other key. */
 static void test_lost_answer_older_version(void **state)
 {
-    struct fx *x = *state;
+    struct s3t_fx *x = *state;
     char vid[S3_MAX_VERSION_ID + 1] = "";
     const struct s3_fault_rec *r;
     bool gone = false;
     struct cm_err err;
 
-    push(x->f, 0, 503, NULL, "<Error><Code>SlowDown</Code></Error>");
-    push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD);
-    push(x->f, 0, 200, "Content-Length: 7\nETag: \"other-1\"\nx-amz-version-id: v9\n", NULL);
-    push(x->f, 0, 200, NULL,
-         "<ListVersionsResult><IsTruncated>false</IsTruncated>"
-         "<Version><Key>k</Key><VersionId>v9</VersionId><ETag>&quot;other-1&quot;</ETag>"
-         "<Size>7</Size></Version>"
-         "<DeleteMarker><Key>k</Key><VersionId>v8</VersionId></DeleteMarker>"
-         "<Version><Key>k</Key><VersionId>v7</VersionId><ETag>" ETAG_AB "</ETag>"
-         "<Size>8</Size></Version>"
-         "<Version><Key>k</Key><VersionId>v6</VersionId>"
-         "<ETag>96E024BA2074FE77E8E965BA43A704BE-2</ETag><Size>7</Size></Version>"
-         "<Version><Key>k</Key><VersionId>v5</VersionId><ETag>" ETAG_AB "</ETag>"
-         "<Size>7</Size></Version></ListVersionsResult>");
-    assert_int_equal(s3_complete_multipart(x->c, &x->in, vid, &gone, &err), 0);
+    s3t_push(x->f, 0, 503, NULL, "<Error><Code>SlowDown</Code></Error>", 0);
+    s3t_push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD, 0);
+    s3t_push(x->f, 0, 200, "Content-Length: 7\nETag: \"other-1\"\nx-amz-version-id: v9\n", NULL, 0);
+    s3t_push(x->f, 0, 200, NULL,
+             "<ListVersionsResult><IsTruncated>false</IsTruncated>"
+             "<Version><Key>k</Key><VersionId>v9</VersionId><ETag>&quot;other-1&quot;</ETag>"
+             "<Size>7</Size></Version>"
+             "<DeleteMarker><Key>k</Key><VersionId>v8</VersionId></DeleteMarker>"
+             "<Version><Key>k</Key><VersionId>v7</VersionId><ETag>" ETAG_AB "</ETag>"
+             "<Size>8</Size></Version>"
+             "<Version><Key>k</Key><VersionId>v6</VersionId>"
+             "<ETag>96E024BA2074FE77E8E965BA43A704BE-2</ETag><Size>7</Size></Version>"
+             "<Version><Key>k</Key><VersionId>v5</VersionId><ETag>" ETAG_AB "</ETag>"
+             "<Size>7</Size></Version></ListVersionsResult>",
+             0);
+    assert_int_equal(s3_complete_multipart(x->c, &in_k, vid, &gone, &err), 0);
     assert_string_equal(vid, "v6");
     assert_true(gone);
     assert_int_equal(s3_fault_count(x->f), 4);
@@ -314,28 +252,30 @@ static void test_lost_answer_older_version(void **state)
 
     /* HEAD 404 (a delete marker is the latest); a longer key with our ETag is not ours
      * and ends the search, so a version listed after it is never taken. */
-    push(x->f, CM_ETIMEDOUT, 0, NULL, NULL);
-    push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD);
-    push(x->f, 0, 404, NULL, NULL);
-    push(x->f, 0, 200, NULL,
-         "<ListVersionsResult><IsTruncated>false</IsTruncated>"
-         "<DeleteMarker><Key>k</Key><VersionId>v9</VersionId></DeleteMarker>"
-         "<Version><Key>k</Key><VersionId>v4</VersionId><ETag>" ETAG_AB "</ETag>"
-         "<Size>7</Size></Version>"
-         "<Version><Key>k.x</Key><VersionId>v3</VersionId><ETag>" ETAG_AB "</ETag>"
-         "<Size>7</Size></Version></ListVersionsResult>");
-    assert_int_equal(s3_complete_multipart(x->c, &x->in, vid, &gone, &err), 0);
+    s3t_push(x->f, CM_ETIMEDOUT, 0, NULL, NULL, 0);
+    s3t_push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD, 0);
+    s3t_push(x->f, 0, 404, NULL, NULL, 0);
+    s3t_push(x->f, 0, 200, NULL,
+             "<ListVersionsResult><IsTruncated>false</IsTruncated>"
+             "<DeleteMarker><Key>k</Key><VersionId>v9</VersionId></DeleteMarker>"
+             "<Version><Key>k</Key><VersionId>v4</VersionId><ETag>" ETAG_AB "</ETag>"
+             "<Size>7</Size></Version>"
+             "<Version><Key>k.x</Key><VersionId>v3</VersionId><ETag>" ETAG_AB "</ETag>"
+             "<Size>7</Size></Version></ListVersionsResult>",
+             0);
+    assert_int_equal(s3_complete_multipart(x->c, &in_k, vid, &gone, &err), 0);
     assert_string_equal(vid, "v4");
-    push(x->f, CM_ETIMEDOUT, 0, NULL, NULL);
-    push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD);
-    push(x->f, 0, 404, NULL, NULL);
-    push(x->f, 0, 200, NULL,
-         "<ListVersionsResult><IsTruncated>false</IsTruncated>"
-         "<Version><Key>k.x</Key><VersionId>v3</VersionId><ETag>" ETAG_AB "</ETag>"
-         "<Size>7</Size></Version>"
-         "<Version><Key>k</Key><VersionId>v2</VersionId><ETag>" ETAG_AB "</ETag>"
-         "<Size>7</Size></Version></ListVersionsResult>");
-    assert_int_equal(s3_complete_multipart(x->c, &x->in, vid, &gone, &err), CM_ENOENT);
+    s3t_push(x->f, CM_ETIMEDOUT, 0, NULL, NULL, 0);
+    s3t_push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD, 0);
+    s3t_push(x->f, 0, 404, NULL, NULL, 0);
+    s3t_push(x->f, 0, 200, NULL,
+             "<ListVersionsResult><IsTruncated>false</IsTruncated>"
+             "<Version><Key>k.x</Key><VersionId>v3</VersionId><ETag>" ETAG_AB "</ETag>"
+             "<Size>7</Size></Version>"
+             "<Version><Key>k</Key><VersionId>v2</VersionId><ETag>" ETAG_AB "</ETag>"
+             "<Size>7</Size></Version></ListVersionsResult>",
+             0);
+    assert_int_equal(s3_complete_multipart(x->c, &in_k, vid, &gone, &err), CM_ENOENT);
     assert_string_equal(vid, "v4"); /* untouched */
 }
 
@@ -344,7 +284,7 @@ static void test_lost_answer_older_version(void **state)
  * upload is gone); an unversioned answer needs no listing, a versioned one is listed. */
 static void test_lost_answer_other_object(void **state)
 {
-    struct fx *x = *state;
+    struct s3t_fx *x = *state;
     struct s3_upload *u = NULL;
     char etag[S3_MAX_ETAG + 1];
     char want[512];
@@ -356,10 +296,10 @@ static void test_lost_answer_other_object(void **state)
     want_upload_etag(x, x->len, etag);
     (void)snprintf(head, sizeof(head), "Content-Length: %zu\nETag: \"%s\"\n", x->len,
                    "d41d8cd98f00b204e9800998ecf8427e-3");
-    push_auto(x->f, 4);
-    push(x->f, CM_ECONN, 0, NULL, NULL);
-    push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD);
-    push(x->f, 0, 200, head, NULL);
+    s3t_push_auto(x->f, 4);
+    s3t_push(x->f, CM_ECONN, 0, NULL, NULL, 0);
+    s3t_push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD, 0);
+    s3t_push(x->f, 0, 200, head, NULL, 0);
     assert_int_equal(s3_upload_open(x->c, "prod/rp/archive.tar.zst", NULL, &u, &err), 0);
     assert_int_equal(s3_upload_write(u, x->data, x->len, &err), 0);
     assert_int_equal(s3_upload_close(u, NULL, &err), CM_ENOENT);
@@ -374,14 +314,15 @@ static void test_lost_answer_other_object(void **state)
 
     /* Our ETag but another size, in a versioned bucket: the listing has nothing better. */
     n = s3_fault_count(x->f);
-    push(x->f, CM_ECONN, 0, NULL, NULL);
-    push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD);
-    push(x->f, 0, 200, "Content-Length: 8\nETag: " ETAG_AB "\nx-amz-version-id: v2\n", NULL);
-    push(x->f, 0, 200, NULL,
-         "<ListVersionsResult><IsTruncated>false</IsTruncated>"
-         "<Version><Key>k</Key><VersionId>v2</VersionId><ETag>" ETAG_AB "</ETag>"
-         "<Size>8</Size></Version></ListVersionsResult>");
-    assert_int_equal(s3_complete_multipart(x->c, &x->in, vid, NULL, &err), CM_ENOENT);
+    s3t_push(x->f, CM_ECONN, 0, NULL, NULL, 0);
+    s3t_push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD, 0);
+    s3t_push(x->f, 0, 200, "Content-Length: 8\nETag: " ETAG_AB "\nx-amz-version-id: v2\n", NULL, 0);
+    s3t_push(x->f, 0, 200, NULL,
+             "<ListVersionsResult><IsTruncated>false</IsTruncated>"
+             "<Version><Key>k</Key><VersionId>v2</VersionId><ETag>" ETAG_AB "</ETag>"
+             "<Size>8</Size></Version></ListVersionsResult>",
+             0);
+    assert_int_equal(s3_complete_multipart(x->c, &in_k, vid, NULL, &err), CM_ENOENT);
     assert_string_equal(err.msg,
                         "k: NoSuchUpload after a retried CompleteMultipartUpload and no "
                         "object with the expected ETag " ETAG_AB " and size 7 (upload id up-1)");
@@ -394,14 +335,14 @@ static void test_lost_answer_other_object(void **state)
  * fails as the server said, with no lookup and nothing to abort. */
 static void test_no_such_upload_first_attempt(void **state)
 {
-    struct fx *x = *state;
+    struct s3t_fx *x = *state;
     struct s3_upload *u = NULL;
     char vid[S3_MAX_VERSION_ID + 1] = "unchanged";
     bool gone = false;
     struct cm_err err;
 
-    push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD);
-    assert_int_equal(s3_complete_multipart(x->c, &x->in, vid, &gone, &err), CM_ENOENT);
+    s3t_push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD, 0);
+    assert_int_equal(s3_complete_multipart(x->c, &in_k, vid, &gone, &err), CM_ENOENT);
     assert_true(gone);
     assert_string_equal(vid, "unchanged");
     assert_non_null(strstr(err.msg, "POST b-test/k: 404 NoSuchUpload"));
@@ -409,8 +350,8 @@ static void test_no_such_upload_first_attempt(void **state)
     assert_int_equal(s3_fault_sleeps(x->f), 0);
 
     /* Through the uploader: no HEAD and no DELETE follow. */
-    push_auto(x->f, 3); /* create, 2 parts */
-    push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD);
+    s3t_push_auto(x->f, 3); /* create, 2 parts */
+    s3t_push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD, 0);
     assert_int_equal(s3_upload_open(x->c, "k", NULL, &u, &err), 0);
     assert_int_equal(s3_upload_write(u, x->data, PART + 1, &err), 0);
     assert_int_equal(s3_upload_close(u, NULL, &err), CM_ENOENT);
@@ -420,9 +361,9 @@ static void test_no_such_upload_first_attempt(void **state)
     assert_string_equal(s3_fault_get(x->f, 4)->method, "POST");
 
     /* Another 404 (no NoSuchUpload code) after a retry is not recovered either. */
-    push(x->f, CM_ECONN, 0, NULL, NULL);
-    push(x->f, 0, 404, NULL, "<Error><Code>NoSuchBucket</Code></Error>");
-    assert_int_equal(s3_complete_multipart(x->c, &x->in, vid, &gone, &err), CM_ENOENT);
+    s3t_push(x->f, CM_ECONN, 0, NULL, NULL, 0);
+    s3t_push(x->f, 0, 404, NULL, "<Error><Code>NoSuchBucket</Code></Error>", 0);
+    assert_int_equal(s3_complete_multipart(x->c, &in_k, vid, &gone, &err), CM_ENOENT);
     assert_false(gone);
     assert_non_null(strstr(err.msg, "NoSuchBucket"));
     assert_int_equal(s3_fault_count(x->f), 7);
@@ -432,33 +373,33 @@ static void test_no_such_upload_first_attempt(void **state)
  * not MD5s: nothing can be proven, no lookup. A 200 answer still needs its body. */
 static void test_lost_answer_lookup_fails(void **state)
 {
-    struct fx *x = *state;
+    struct s3t_fx *x = *state;
     char vid[S3_MAX_VERSION_ID + 1] = "";
     char kms[2][S3_MAX_ETAG + 1] = {"\"opaque-kms-etag-1\"", ETAG_B};
-    struct s3_complete in = x->in;
+    struct s3_complete in = in_k;
     bool gone = false;
     struct cm_err err;
     int i;
 
-    push(x->f, CM_ECONN, 0, NULL, NULL);
-    push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD);
-    push(x->f, 0, 403, NULL, "<Error><Code>AccessDenied</Code></Error>");
-    assert_int_equal(s3_complete_multipart(x->c, &x->in, vid, &gone, &err), CM_EAUTH);
+    s3t_push(x->f, CM_ECONN, 0, NULL, NULL, 0);
+    s3t_push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD, 0);
+    s3t_push(x->f, 0, 403, NULL, "<Error><Code>AccessDenied</Code></Error>", 0);
+    assert_int_equal(s3_complete_multipart(x->c, &in_k, vid, &gone, &err), CM_EAUTH);
     assert_true(gone);
     assert_non_null(strstr(err.msg, "NoSuchUpload after a retried CompleteMultipartUpload; "
                                     "looking for the object: HEAD b-test/k: 403 AccessDenied"));
 
-    push(x->f, CM_ECONN, 0, NULL, NULL);
-    push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD);
-    push(x->f, 0, 404, NULL, NULL);
+    s3t_push(x->f, CM_ECONN, 0, NULL, NULL, 0);
+    s3t_push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD, 0);
+    s3t_push(x->f, 0, 404, NULL, NULL, 0);
     for (i = 0; i < 4; i++)
-        push(x->f, 0, 500, NULL, "<Error><Code>InternalError</Code></Error>");
-    assert_int_equal(s3_complete_multipart(x->c, &x->in, vid, &gone, &err), CM_EAGAIN);
+        s3t_push(x->f, 0, 500, NULL, "<Error><Code>InternalError</Code></Error>", 0);
+    assert_int_equal(s3_complete_multipart(x->c, &in_k, vid, &gone, &err), CM_EAGAIN);
     assert_non_null(strstr(err.msg, "looking for the object: GET b-test: 500 InternalError"));
 
     in.etags = kms;
-    push(x->f, 0, 502, NULL, NULL);
-    push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD);
+    s3t_push(x->f, 0, 502, NULL, NULL, 0);
+    s3t_push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD, 0);
     assert_int_equal(s3_complete_multipart(x->c, &in, vid, &gone, &err), CM_ENOENT);
     assert_string_equal(err.msg, "k: NoSuchUpload after a retried CompleteMultipartUpload, and "
                                  "the object cannot be proven ours: s3: part 1 ETag "
@@ -466,10 +407,12 @@ static void test_lost_answer_lookup_fails(void **state)
     assert_int_equal(s3_fault_count(x->f), 3 + 7 + 2);
 
     /* The plain path: a 200 after a retry is the answer; its version is taken. */
-    push(x->f, CM_ECONN, 0, NULL, NULL);
-    push(x->f, 0, 200, "x-amz-version-id: v-ok\n",
-         "<CompleteMultipartUploadResult><ETag>" ETAG_AB "</ETag></CompleteMultipartUploadResult>");
-    assert_int_equal(s3_complete_multipart(x->c, &x->in, vid, &gone, &err), 0);
+    s3t_push(x->f, CM_ECONN, 0, NULL, NULL, 0);
+    s3t_push(x->f, 0, 200, "x-amz-version-id: v-ok\n",
+             "<CompleteMultipartUploadResult><ETag>" ETAG_AB
+             "</ETag></CompleteMultipartUploadResult>",
+             0);
+    assert_int_equal(s3_complete_multipart(x->c, &in_k, vid, &gone, &err), 0);
     assert_false(gone);
     assert_string_equal(vid, "v-ok");
 }
@@ -479,10 +422,10 @@ static void test_lost_answer_lookup_fails(void **state)
  * none found, or nothing provable: the request's own error. */
 static void test_lost_answer_busy(void **state)
 {
-    struct fx *x = *state;
+    struct s3t_fx *x = *state;
     char vid[S3_MAX_VERSION_ID + 1] = "unchanged";
     char kms[2][S3_MAX_ETAG + 1] = {"\"opaque-kms-etag-1\"", ETAG_B};
-    struct s3_complete in = x->in;
+    struct s3_complete in = in_k;
     static const char busy[] = "<Error><Code>InternalError</Code><Message>This multipart "
                                "completion is already in progress</Message></Error>";
     bool gone = false;
@@ -490,27 +433,28 @@ static void test_lost_answer_busy(void **state)
     size_t n;
     int i;
 
-    push(x->f, CM_ECONN, 0, NULL, NULL);
+    s3t_push(x->f, CM_ECONN, 0, NULL, NULL, 0);
     for (i = 0; i < 3; i++)
-        push(x->f, 0, 500, NULL, busy);
-    push(x->f, 0, 200, "Content-Length: 7\nETag: \"other-1\"\nx-amz-version-id: v9\n", NULL);
-    push(x->f, 0, 200, NULL,
-         "<ListVersionsResult><IsTruncated>false</IsTruncated>"
-         "<Version><Key>k</Key><VersionId>v9</VersionId><ETag>&quot;other-1&quot;</ETag>"
-         "<Size>7</Size></Version>"
-         "<Version><Key>k</Key><VersionId>v8</VersionId><ETag>" ETAG_AB "</ETag>"
-         "<Size>7</Size></Version></ListVersionsResult>");
-    assert_int_equal(s3_complete_multipart(x->c, &x->in, vid, &gone, &err), 0);
+        s3t_push(x->f, 0, 500, NULL, busy, 0);
+    s3t_push(x->f, 0, 200, "Content-Length: 7\nETag: \"other-1\"\nx-amz-version-id: v9\n", NULL, 0);
+    s3t_push(x->f, 0, 200, NULL,
+             "<ListVersionsResult><IsTruncated>false</IsTruncated>"
+             "<Version><Key>k</Key><VersionId>v9</VersionId><ETag>&quot;other-1&quot;</ETag>"
+             "<Size>7</Size></Version>"
+             "<Version><Key>k</Key><VersionId>v8</VersionId><ETag>" ETAG_AB "</ETag>"
+             "<Size>7</Size></Version></ListVersionsResult>",
+             0);
+    assert_int_equal(s3_complete_multipart(x->c, &in_k, vid, &gone, &err), 0);
     assert_string_equal(vid, "v8");
     assert_true(gone);
     assert_int_equal(s3_fault_count(x->f), 6);
 
     /* Nothing of ours: the 500s stand, the upload may still be there to abort. */
-    push(x->f, CM_ECONN, 0, NULL, NULL);
+    s3t_push(x->f, CM_ECONN, 0, NULL, NULL, 0);
     for (i = 0; i < 3; i++)
-        push(x->f, 0, 500, NULL, busy);
-    push(x->f, 0, 200, "Content-Length: 7\nETag: \"other-1\"\n", NULL);
-    assert_int_equal(s3_complete_multipart(x->c, &x->in, vid, &gone, &err), CM_EAGAIN);
+        s3t_push(x->f, 0, 500, NULL, busy, 0);
+    s3t_push(x->f, 0, 200, "Content-Length: 7\nETag: \"other-1\"\n", NULL, 0);
+    assert_int_equal(s3_complete_multipart(x->c, &in_k, vid, &gone, &err), CM_EAGAIN);
     assert_false(gone);
     assert_string_equal(vid, "v8");
     assert_non_null(strstr(err.msg, "POST b-test/k: 500 InternalError: This multipart completion "
@@ -518,14 +462,14 @@ static void test_lost_answer_busy(void **state)
     assert_int_equal(s3_fault_count(x->f), 11);
     /* The lookup fails, or the ETags prove nothing: the same. */
     for (i = 0; i < 4; i++)
-        push(x->f, 0, 503, NULL, "<Error><Code>SlowDown</Code></Error>");
-    push(x->f, 0, 403, NULL, "<Error><Code>AccessDenied</Code></Error>");
-    assert_int_equal(s3_complete_multipart(x->c, &x->in, vid, &gone, &err), CM_EAGAIN);
+        s3t_push(x->f, 0, 503, NULL, "<Error><Code>SlowDown</Code></Error>", 0);
+    s3t_push(x->f, 0, 403, NULL, "<Error><Code>AccessDenied</Code></Error>", 0);
+    assert_int_equal(s3_complete_multipart(x->c, &in_k, vid, &gone, &err), CM_EAGAIN);
     assert_non_null(strstr(err.msg, "503 SlowDown, after 4 attempts"));
     n = s3_fault_count(x->f);
     in.etags = kms;
     for (i = 0; i < 4; i++)
-        push(x->f, 0, 503, NULL, "<Error><Code>SlowDown</Code></Error>");
+        s3t_push(x->f, 0, 503, NULL, "<Error><Code>SlowDown</Code></Error>", 0);
     assert_int_equal(s3_complete_multipart(x->c, &in, vid, &gone, &err), CM_EAGAIN);
     assert_int_equal(s3_fault_count(x->f), n + 4); /* no lookup */
 }
@@ -535,52 +479,52 @@ static void test_lost_answer_busy(void **state)
  * answer as it came. */
 static void test_lost_answer_200_without_version(void **state)
 {
-    struct fx *x = *state;
+    struct s3t_fx *x = *state;
     char vid[S3_MAX_VERSION_ID + 1] = "unchanged";
     char kms[2][S3_MAX_ETAG + 1] = {"\"opaque-kms-etag-1\"", ETAG_B};
-    struct s3_complete in = x->in;
+    struct s3_complete in = in_k;
     static const char done[] =
         "<CompleteMultipartUploadResult><ETag>" ETAG_AB "</ETag></CompleteMultipartUploadResult>";
     bool gone = true;
     struct cm_err err;
 
-    push(x->f, 0, 503, NULL, NULL);
-    push(x->f, 0, 200, NULL, done);
-    push(x->f, 0, 200, "Content-Length: 7\nETag: " ETAG_AB "\nx-amz-version-id: v3\n", NULL);
-    assert_int_equal(s3_complete_multipart(x->c, &x->in, vid, &gone, &err), 0);
+    s3t_push(x->f, 0, 503, NULL, NULL, 0);
+    s3t_push(x->f, 0, 200, NULL, done, 0);
+    s3t_push(x->f, 0, 200, "Content-Length: 7\nETag: " ETAG_AB "\nx-amz-version-id: v3\n", NULL, 0);
+    assert_int_equal(s3_complete_multipart(x->c, &in_k, vid, &gone, &err), 0);
     assert_string_equal(vid, "v3");
     assert_false(gone);
     assert_string_equal(s3_fault_get(x->f, 2)->method, "HEAD");
 
     /* Unversioned: the object is ours, no version id, no listing. */
-    push(x->f, CM_ECONN, 0, NULL, NULL);
-    push(x->f, 0, 200, NULL, done);
-    push(x->f, 0, 200, "Content-Length: 7\nETag: " ETAG_AB "\n", NULL);
-    assert_int_equal(s3_complete_multipart(x->c, &x->in, vid, &gone, &err), 0);
+    s3t_push(x->f, CM_ECONN, 0, NULL, NULL, 0);
+    s3t_push(x->f, 0, 200, NULL, done, 0);
+    s3t_push(x->f, 0, 200, "Content-Length: 7\nETag: " ETAG_AB "\n", NULL, 0);
+    assert_int_equal(s3_complete_multipart(x->c, &in_k, vid, &gone, &err), 0);
     assert_string_equal(vid, "");
     assert_int_equal(s3_fault_count(x->f), 6);
 
-    push(x->f, CM_ECONN, 0, NULL, NULL);
-    push(x->f, 0, 200, NULL, done);
-    push(x->f, 0, 200, "Content-Length: 6\nETag: " ETAG_AB "\n", NULL);
+    s3t_push(x->f, CM_ECONN, 0, NULL, NULL, 0);
+    s3t_push(x->f, 0, 200, NULL, done, 0);
+    s3t_push(x->f, 0, 200, "Content-Length: 6\nETag: " ETAG_AB "\n", NULL, 0);
     (void)snprintf(vid, sizeof(vid), "unchanged");
-    assert_int_equal(s3_complete_multipart(x->c, &x->in, vid, &gone, &err), CM_EINTEGRITY);
+    assert_int_equal(s3_complete_multipart(x->c, &in_k, vid, &gone, &err), CM_EINTEGRITY);
     assert_string_equal(err.msg, "k: a retried CompleteMultipartUpload answered without a "
                                  "version id and no object with the expected ETag " ETAG_AB
                                  " and size 7 (upload id up-1)");
     assert_string_equal(vid, "unchanged");
 
     in.etags = kms;
-    push(x->f, CM_ECONN, 0, NULL, NULL);
-    push(x->f, 0, 200, NULL, done);
+    s3t_push(x->f, CM_ECONN, 0, NULL, NULL, 0);
+    s3t_push(x->f, 0, 200, NULL, done, 0);
     assert_int_equal(s3_complete_multipart(x->c, &in, vid, &gone, &err), 0);
     assert_string_equal(vid, "");
     assert_int_equal(s3_fault_count(x->f), 11); /* no lookup */
 
     /* A first attempt's 200 without a version id stands: an unversioned bucket. */
     (void)snprintf(vid, sizeof(vid), "unchanged");
-    push(x->f, 0, 200, NULL, done);
-    assert_int_equal(s3_complete_multipart(x->c, &x->in, vid, &gone, &err), 0);
+    s3t_push(x->f, 0, 200, NULL, done, 0);
+    assert_int_equal(s3_complete_multipart(x->c, &in_k, vid, &gone, &err), 0);
     assert_string_equal(vid, "");
     assert_int_equal(s3_fault_count(x->f), 12);
 }
@@ -590,33 +534,31 @@ static void test_lost_answer_200_without_version(void **state)
  * and leaks nothing. Each run gets a fresh fault server and client. */
 static void test_recovery_oom(void **state)
 {
-    struct fx *x = *state;
     long n;
     int rc;
 
+    (void)state;
     for (n = 1;; n++) {
-        struct s3_fault *f = NULL;
-        struct s3_credentials creds;
-        struct s3_config cfg;
-        struct s3_client *c = NULL;
+        void *run = NULL;
+        struct s3t_fx *x;
         char vid[S3_MAX_VERSION_ID + 1] = "";
         struct cm_err err;
 
-        assert_int_equal(s3_fault_create(&f), 0);
-        s3_fault_config(f, &creds, &cfg);
-        assert_int_equal(s3_client_create(&cfg, &c, &err), 0);
-        push(f, CM_ECONN, 0, NULL, NULL);
-        push(f, 0, 404, NULL, NO_SUCH_UPLOAD);
-        push(f, 0, 200, "Content-Length: 7\nETag: \"other-1\"\nx-amz-version-id: v9\n", NULL);
-        push(f, 0, 200, NULL,
-             "<ListVersionsResult><IsTruncated>false</IsTruncated>"
-             "<Version><Key>k</Key><VersionId>v5</VersionId><ETag>" ETAG_AB "</ETag>"
-             "<Size>7</Size></Version></ListVersionsResult>");
+        assert_int_equal(s3t_setup(&run), 0);
+        x = run;
+        s3t_push(x->f, CM_ECONN, 0, NULL, NULL, 0);
+        s3t_push(x->f, 0, 404, NULL, NO_SUCH_UPLOAD, 0);
+        s3t_push(x->f, 0, 200, "Content-Length: 7\nETag: \"other-1\"\nx-amz-version-id: v9\n", NULL,
+                 0);
+        s3t_push(x->f, 0, 200, NULL,
+                 "<ListVersionsResult><IsTruncated>false</IsTruncated>"
+                 "<Version><Key>k</Key><VersionId>v5</VersionId><ETag>" ETAG_AB "</ETag>"
+                 "<Size>7</Size></Version></ListVersionsResult>",
+                 0);
         cm_alloc_fault_set(n);
-        rc = s3_complete_multipart(c, &x->in, vid, NULL, &err);
+        rc = s3_complete_multipart(x->c, &in_k, vid, NULL, &err);
         cm_alloc_fault_set(0);
-        s3_client_destroy(c);
-        s3_fault_destroy(f);
+        (void)s3t_teardown(&run);
         if (rc == 0) {
             assert_string_equal(vid, "v5");
             break;
@@ -630,7 +572,7 @@ static void test_recovery_oom(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, s3t_setup_data, s3t_teardown)
     const struct CMUnitTest tests[] = {
         T(test_multipart_etag_vector),
         T(test_multipart_etag_limits),
