@@ -69,7 +69,8 @@ static int keep_cb(const struct backup_mf_resource *r, const char *json, size_t 
     /* The shared reader hands each manifest resource over at most once. */
     if (CM_NEVER(k->objects[i] != NULL))
         return cm_err_set(err, CM_EINTEGRITY, "archive entry %.200s appears twice", r->path);
-    rc = kube_json_parse(json, len, &k->objects[i], err);
+    /* exact: an int64 above 2^53 is restored with every digit */
+    rc = kube_json_parse_exact(json, len, &k->objects[i], err);
     if (rc != 0) {
         cm_err_prefix(err, "archive entry %.200s", r->path);
         return rc == CM_ENOMEM ? rc : CM_EINTEGRITY;

@@ -450,5 +450,11 @@ bool kube_status_parse(const cJSON *body, struct kube_status *st);
  * whitespace after the value. buf need not be NUL-terminated. Returns 0, CM_EPROTO
  * (with the byte offset) or CM_ENOMEM. */
 CM_NODISCARD int kube_json_parse(const char *buf, size_t len, cJSON **out, struct cm_err *err);
+/* kube_json_parse() for objects that will be written back: an integer a double cannot
+ * hold exactly (more than 15 digits) becomes a cJSON raw item holding its text, so
+ * that printing the tree sends every digit. Such a value is cJSON_IsRaw, not
+ * cJSON_IsNumber. Same returns as kube_json_parse. */
+CM_NODISCARD int kube_json_parse_exact(const char *buf, size_t len, cJSON **out,
+                                       struct cm_err *err);
 
 #endif /* BACKUP_KUBE_KUBE_H */

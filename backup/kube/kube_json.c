@@ -26,6 +26,83 @@ int kube_json_parse(const char *buf, size_t len, cJSON **out, struct cm_err *err
     return 0;
 }
 
+/* Whether the number text s[0, n) is an integer a double cannot hold exactly (more
+ * than 15 digits: 2^53 has 16; a 16-digit one below it is kept too, harmlessly). */
+static bool long_integer(const char *s, size_t n)
+{
+    size_t i = s[0] == '-' ? 1 : 0;
+    size_t digits = 0;
+
+    for (; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        digits++;
+    }
+    return digits > 15;
+}
+
+/* Walks node i of t and item (the same value, parsed by cJSON) together, replacing long
+ * integers with raw items of their text. */
+static int keep_exact(const struct kube_jt *t, uint32_t i, cJSON *parent, cJSON *item)
+{
+    const struct kube_jt_node *nd = &t->n[i];
+    uint32_t c;
+    cJSON *ci;
+
+    if (nd->type == KUBE_JT_NUMBER) {
+        char text[64];
+        size_t n = nd->end - nd->start;
+        cJSON *raw;
+
+        if (parent == NULL || n >= sizeof(text) || !long_integer(t->s + nd->start, n))
+            return 0;
+        memcpy(text, t->s + nd->start, n);
+        text[n] = '\0';
+        raw = cJSON_CreateRaw(text);
+        if (raw == NULL)
+            return CM_ENOMEM;
+        /* the member's key moves over with its flag; the replaced item is freed */
+        raw->string = item->string;
+        raw->type |= item->type & cJSON_StringIsConst;
+        item->string = NULL;
+        return cJSON_ReplaceItemViaPointer(parent, item, raw) ? 0 : CM_ENOMEM;
+    }
+    if (nd->type != KUBE_JT_OBJECT && nd->type != KUBE_JT_ARRAY)
+        return 0;
+    for (c = kube_jt_first(t, i), ci = item->child; c != 0 && ci != NULL; c = t->n[c].next) {
+        cJSON *next = ci->next; /* ci may be replaced */
+        int rc = keep_exact(t, c, item, ci);
+
+        if (rc != 0)
+            return rc;
+        ci = next;
+    }
+    return 0;
+}
+
+int kube_json_parse_exact(const char *buf, size_t len, cJSON **out, struct cm_err *err)
+{
+    struct kube_jt t;
+    cJSON *j = NULL;
+    int rc;
+
+    rc = kube_json_parse(buf, len, &j, err);
+    if (rc != 0)
+        return rc;
+    kube_jt_init(&t);
+    rc = kube_jt_parse(&t, buf, len, KUBE_MAX_JSON_DEPTH, NULL);
+    if (rc == 0)
+        rc = keep_exact(&t, 0, NULL, j);
+    kube_jt_free(&t);
+    if (rc != 0) {
+        cJSON_Delete(j);
+        /* the text parsed once already: only memory can fail here */
+        return cm_err_set(err, CM_ENOMEM, "kube: out of memory parsing a response");
+    }
+    *out = j;
+    return 0;
+}
+
 int kube_json_error(int rc, const struct kube_jt_error *e, size_t len, struct cm_err *err)
 {
     if (rc == CM_ENOMEM)

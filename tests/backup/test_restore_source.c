@@ -322,7 +322,7 @@ static void to_gzip(struct cm_buf *arch)
 static const char *const entries[][4] = {
     {"resources/core/v1/configmaps/cfg.json", "v1", "ConfigMap",
      "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"cfg\","
-     "\"namespace\":\"shop\"},\"data\":{\"a\":\"b\"}}"},
+     "\"namespace\":\"shop\",\"generation\":9007199254740993},\"data\":{\"a\":\"b\"}}"},
     {"resources/apps/v1/deployments/web.json", "apps/v1", "Deployment",
      "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\","
      "\"namespace\":\"shop\"},\"spec\":{\"replicas\":2}}"},
@@ -497,6 +497,13 @@ static void test_complete_point(void **state)
     assert_int_equal(p->n_objects, 2);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(p->objects[1], "kind")->valuestring,
                         "Deployment");
+    /* an integer beyond 2^53 prints back with every digit, as the restore sends it */
+    {
+        char *txt = cJSON_PrintUnformatted(p->objects[0]);
+
+        assert_non_null(strstr(txt, "\"generation\":9007199254740993}"));
+        cJSON_free(txt);
+    }
     assert_string_equal(p->mf->id, ID);
     /* The weaker lock of the two objects, the earlier date; hold only if both. */
     assert_int_equal(p->lock_mode, POLICY_LOCK_GOVERNANCE);

@@ -134,12 +134,72 @@ static void test_oom_is_enomem(void **state)
     }
 }
 
+/* kube_json_parse_exact: integers a double cannot hold print with every digit (in
+ * objects, arrays, repeated keys, negative), ordinary numbers stay numbers, and the
+ * other values are untouched. */
+static void test_exact_integers(void **state)
+{
+    static const char doc[] =
+        "{\"spec\":{\"id\":9007199254740993,\"n\":3,\"f\":1.5,\"neg\":-123456789012345678,"
+        "\"list\":[12345678901234567890,7,{\"deep\":98765432109876543}],"
+        "\"id\":18014398509481985,\"s\":\"9007199254740993\"},\"kind\":\"Big\"}";
+    static const char want[] =
+        "{\"spec\":{\"id\":9007199254740993,\"n\":3,\"f\":1.5,\"neg\":-123456789012345678,"
+        "\"list\":[12345678901234567890,7,{\"deep\":98765432109876543}],"
+        "\"id\":18014398509481985,\"s\":\"9007199254740993\"},\"kind\":\"Big\"}";
+    struct cm_err err;
+    cJSON *j = NULL;
+    const cJSON *spec;
+    char *out;
+    long n;
+
+    (void)state;
+    assert_int_equal(kube_json_parse_exact(doc, strlen(doc), &j, &err), 0);
+    out = cJSON_PrintUnformatted(j);
+    assert_string_equal(out, want);
+    cJSON_free(out);
+    spec = cJSON_GetObjectItemCaseSensitive(j, "spec");
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(spec, "n")));
+    assert_true(cJSON_IsRaw(cJSON_GetObjectItemCaseSensitive(spec, "id")));
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(spec, "s")->valuestring,
+                        "9007199254740993");
+    cJSON_Delete(j);
+    /* the plain parse rounds them: the reason for the exact one */
+    assert_int_equal(kube_json_parse(doc, strlen(doc), &j, &err), 0);
+    out = cJSON_PrintUnformatted(j);
+    assert_null(strstr(out, "9007199254740993,"));
+    cJSON_free(out);
+    cJSON_Delete(j);
+    /* errors as kube_json_parse; out of memory anywhere is CM_ENOMEM, nothing leaks */
+    j = NULL;
+    assert_int_equal(kube_json_parse_exact("[1,", 3, &j, &err), CM_EPROTO);
+    assert_null(j);
+    for (n = 1;; n++) {
+        int rc;
+
+        cm_alloc_fault_set(n);
+        rc = kube_json_parse_exact(doc, strlen(doc), &j, &err);
+        if (!cm_alloc_fault_fired()) {
+            cm_alloc_fault_set(0);
+            assert_int_equal(rc, 0);
+            cJSON_Delete(j);
+            break;
+        }
+        cm_alloc_fault_set(0);
+        assert_int_equal(rc, CM_ENOMEM);
+        assert_null(j);
+        j = NULL;
+        assert_true(n < 10000);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_oom_is_enomem),
+        cmocka_unit_test(test_exact_integers),
     };
 
     policy_json_hooks_install();
