@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_kube_response.c - libFuzzer target for Kubernetes API response parsing: the
- * JSON validator + cJSON (kube_json_parse), Status objects, discovery documents
+ * JSON validator + cJSON (kube_json_parse, and kube_json_parse_exact whose output must
+ * parse again), Status objects, discovery documents
  * (APIVersions, APIGroupList, APIResourceList), list pages (item completion) and the
  * whole client path (status mapping, list paging, discovery) through the scripted
  * fault transport.
@@ -119,6 +120,26 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     }
     if (kube_json_parse(body, len, &j, &err) != 0)
         return 0;
+    {
+        /* the exact variant accepts what the plain one does, and what it prints parses */
+        cJSON *x = NULL;
+        char *txt;
+
+        if (kube_json_parse_exact(body, len, &x, &err) == 0) {
+            txt = cJSON_PrintUnformatted(x);
+            if (txt != NULL) {
+                cJSON *y = NULL;
+
+                if (kube_json_parse(txt, strlen(txt), &y, &err) != 0 && err.code != CM_ENOMEM)
+                    abort();
+                cJSON_Delete(y);
+                cJSON_free(txt);
+            }
+            cJSON_Delete(x);
+        } else if (err.code != CM_ENOMEM) {
+            abort();
+        }
+    }
     switch (mode) {
     case 0: {
         struct kube_status st;
