@@ -167,6 +167,9 @@ CM_NODISCARD int cm_parse_double(const char *s, size_t n, double *out);
 /* The value of one hexadecimal digit: 0-9, a-f and A-F give 0..15; any other value
  * of c (a char, negative for bytes >= 0x80, or an unsigned char) gives -1. */
 int cm_hexval(int c);
+/* Writes the UTF-8 encoding of code point cp (at most 0x10FFFF, not a surrogate) at w,
+ * which has room for 4 bytes; returns the bytes written (1-4). */
+size_t cm_utf8_put(char *w, uint32_t cp);
 
 /* ---- time ---- */
 

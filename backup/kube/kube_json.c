@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
-int kube_json_parse(const char *buf, size_t len, cJSON **out, struct cm_err *err)
+/* Validates buf (into tape t, or only checking when t is NULL), then has cJSON parse
+ * it. */
+static int parse_tree(struct kube_jt *t, const char *buf, size_t len, cJSON **out,
+                      struct cm_err *err)
 {
     struct kube_jt_error e;
     const char *end = NULL;
@@ -16,7 +19,7 @@ int kube_json_parse(const char *buf, size_t len, cJSON **out, struct cm_err *err
 
     if (len == 0)
         return cm_err_set(err, CM_EPROTO, "kube: empty response body where JSON was expected");
-    rc = kube_jt_parse(NULL, buf, len, KUBE_MAX_JSON_DEPTH, &e);
+    rc = kube_jt_parse(t, buf, len, KUBE_MAX_JSON_DEPTH, &e);
     if (rc != 0)
         return kube_json_error(rc, &e, len, err);
     j = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
@@ -24,6 +27,11 @@ int kube_json_parse(const char *buf, size_t len, cJSON **out, struct cm_err *err
         return cm_err_set(err, CM_ENOMEM, "kube: out of memory parsing a response");
     *out = j;
     return 0;
+}
+
+int kube_json_parse(const char *buf, size_t len, cJSON **out, struct cm_err *err)
+{
+    return parse_tree(NULL, buf, len, out, err);
 }
 
 /* Whether the number text s[0, n) is an integer a double cannot hold exactly (more
@@ -86,21 +94,17 @@ int kube_json_parse_exact(const char *buf, size_t len, cJSON **out, struct cm_er
     cJSON *j = NULL;
     int rc;
 
-    rc = kube_json_parse(buf, len, &j, err);
-    if (rc != 0)
-        return rc;
+    /* one pass records the tape the walk needs and validates */
     kube_jt_init(&t);
-    rc = kube_jt_parse(&t, buf, len, KUBE_MAX_JSON_DEPTH, NULL);
-    if (rc == 0)
-        rc = keep_exact(&t, 0, NULL, j);
-    kube_jt_free(&t);
-    if (rc != 0) {
+    rc = parse_tree(&t, buf, len, &j, err);
+    if (rc == 0 && keep_exact(&t, 0, NULL, j) != 0) {
         cJSON_Delete(j);
-        /* the text parsed once already: only memory can fail here */
-        return cm_err_set(err, CM_ENOMEM, "kube: out of memory parsing a response");
+        rc = cm_err_set(err, CM_ENOMEM, "kube: out of memory parsing a response");
     }
-    *out = j;
-    return 0;
+    kube_jt_free(&t);
+    if (rc == 0)
+        *out = j;
+    return rc;
 }
 
 int kube_json_error(int rc, const struct kube_jt_error *e, size_t len, struct cm_err *err)

@@ -89,22 +89,31 @@ static bool special8(const char *s)
     return (((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v)) & high;
 }
 
-/* The 4 hex digits after "\u" at p->i, or -1. */
-static long hex4(struct jp *p)
+/* The value of the 4 hex digits at s (avail bytes there), or -1. */
+static long hex4_at(const char *s, size_t avail)
 {
     long x = 0;
     int k;
 
-    if (p->n - p->i < 4)
+    if (avail < 4)
         return -1;
     for (k = 0; k < 4; k++) {
-        int h = cm_hexval(p->s[p->i + (size_t)k]);
+        int h = cm_hexval(s[k]);
 
         if (h < 0)
             return -1;
         x = x * 16 + h;
     }
-    p->i += 4;
+    return x;
+}
+
+/* The 4 hex digits after "\u" at p->i (consumed), or -1. */
+static long hex4(struct jp *p)
+{
+    long x = hex4_at(p->s + p->i, p->n - p->i);
+
+    if (x >= 0)
+        p->i += 4;
     return x;
 }
 
@@ -388,35 +397,6 @@ uint32_t kube_jt_first(const struct kube_jt *t, uint32_t i)
     return t->n[i + 1].parent == i ? i + 1 : 0;
 }
 
-static void put_utf8(char *out, size_t *o, unsigned long cp)
-{
-    if (cp < 0x80) {
-        out[(*o)++] = (char)cp;
-    } else if (cp < 0x800) {
-        out[(*o)++] = (char)(0xC0 | (cp >> 6));
-        out[(*o)++] = (char)(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out[(*o)++] = (char)(0xE0 | (cp >> 12));
-        out[(*o)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[(*o)++] = (char)(0x80 | (cp & 0x3F));
-    } else {
-        out[(*o)++] = (char)(0xF0 | (cp >> 18));
-        out[(*o)++] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        out[(*o)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[(*o)++] = (char)(0x80 | (cp & 0x3F));
-    }
-}
-
-static unsigned long hex4_at(const char *s)
-{
-    unsigned long x = 0;
-    int k;
-
-    for (k = 0; k < 4; k++)
-        x = x * 16 + (unsigned long)cm_hexval(s[k]);
-    return x;
-}
-
 /* Unescapes the validated string text s[0, n) (no quotes) into buf. Returns 0,
  * CM_ETOOBIG or CM_EPARSE (U+0000). */
 static int unescape(const char *s, size_t n, char *buf, size_t cap)
@@ -450,15 +430,16 @@ static int unescape(const char *s, size_t n, char *buf, size_t cap)
             buf[o++] = '\t';
             break;
         case 'u':
-            cp = hex4_at(s + i);
+            cp = (unsigned long)hex4_at(s + i, 4);
             i += 4;
             if (cp >= 0xD800 && cp <= 0xDBFF) {
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (hex4_at(s + i + 2) - 0xDC00);
+                cp = 0x10000 + ((cp - 0xD800) << 10) +
+                     ((unsigned long)hex4_at(s + i + 2, 4) - 0xDC00);
                 i += 6;
             }
             if (cp == 0)
                 return CM_EPARSE;
-            put_utf8(buf, &o, cp);
+            o += cm_utf8_put(buf + o, (uint32_t)cp);
             break;
         default: /* '"', '\\', '/' */
             buf[o++] = s[i - 1];

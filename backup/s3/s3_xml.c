@@ -103,31 +103,6 @@ static int new_node(struct xml_parser *p, const char *name, size_t name_len, uin
     return 0;
 }
 
-/* Appends the UTF-8 encoding of cp at *w. */
-static size_t put_utf8(char *w, uint32_t cp)
-{
-    if (cp < 0x80) {
-        w[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        w[0] = (char)(0xC0 | (cp >> 6));
-        w[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        w[0] = (char)(0xE0 | (cp >> 12));
-        w[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        w[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    w[0] = (char)(0xF0 | (cp >> 18));
-    w[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    w[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    w[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* Decodes one entity at buf[*r] ('&'), writing at buf[*w]. The output of an entity is
  * never longer than the entity itself (&#x10FFFF; is 10 bytes for 4), so in-place
  * decoding never overtakes the reader. */
@@ -190,7 +165,7 @@ static int decode_entity(struct xml_parser *p, size_t *r, size_t *w, size_t end)
             p->pos = *r;
             return perr(p, "invalid character reference");
         }
-        *w += put_utf8(b + *w, cp);
+        *w += cm_utf8_put(b + *w, cp);
     } else {
         p->pos = *r;
         return perr(p, "unknown entity (DTD entities are not supported)");

@@ -120,6 +120,36 @@ static void test_parse_numbers(void **state)
     assert_int_equal(cm_parse_double("0x10", 4, &d), CM_EPARSE);
 }
 
+/* One to four bytes at each boundary of the encoding. */
+static void test_utf8_put(void **state)
+{
+    static const struct {
+        uint32_t cp;
+        const char *utf8;
+    } v[] = {
+        {0x41, "A"},
+        {0x7F, "\x7f"},
+        {0x80, "\xc2\x80"},
+        {0xE9, "\xc3\xa9"},
+        {0x7FF, "\xdf\xbf"},
+        {0x800, "\xe0\xa0\x80"},
+        {0x20AC, "\xe2\x82\xac"},
+        {0xFFFF, "\xef\xbf\xbf"},
+        {0x10000, "\xf0\x90\x80\x80"},
+        {0x1F600, "\xf0\x9f\x98\x80"},
+        {0x10FFFF, "\xf4\x8f\xbf\xbf"},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < CM_ARRAY_LEN(v); i++) {
+        char w[5] = {0};
+
+        assert_int_equal(cm_utf8_put(w, v[i].cp), strlen(v[i].utf8));
+        assert_string_equal(w, v[i].utf8);
+    }
+}
+
 static void test_hexval(void **state)
 {
     int c;
@@ -290,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_log_line),
         cmocka_unit_test(test_fs_tree),
         cmocka_unit_test(test_hexval),
+        cmocka_unit_test(test_utf8_put),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
