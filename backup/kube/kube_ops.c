@@ -169,6 +169,19 @@ int kube_delete(struct kube_client *c, const struct kube_ref *ref, const char *p
 
 /* ---- lists ---- */
 
+/* The item kind a list kind implies ("DeploymentList" -> "Deployment") into kind
+ * (KUBE_MAX_NAME bytes); "" when list_kind is NULL or does not end in "List". */
+static void item_kind(const char *list_kind, char kind[KUBE_MAX_NAME])
+{
+    size_t kl = list_kind != NULL ? strlen(list_kind) : 0;
+
+    kind[0] = '\0';
+    if (kl > 4 && kl < KUBE_MAX_NAME && strcmp(list_kind + kl - 4, "List") == 0) {
+        memcpy(kind, list_kind, kl - 4);
+        kind[kl - 4] = '\0';
+    }
+}
+
 int kube_list_complete_items(cJSON *list, struct cm_err *err)
 {
     cJSON *items = cJSON_GetObjectItemCaseSensitive(list, "items");
@@ -176,7 +189,6 @@ int kube_list_complete_items(cJSON *list, struct cm_err *err)
     const cJSON *lav = cJSON_GetObjectItemCaseSensitive(list, "apiVersion");
     char kind[KUBE_MAX_NAME];
     cJSON *it;
-    size_t kl;
 
     if (!cJSON_IsObject(list))
         return cm_err_set(err, CM_EPROTO, "kube: a list response is not an object");
@@ -196,14 +208,7 @@ int kube_list_complete_items(cJSON *list, struct cm_err *err)
     }
     if (!cJSON_IsArray(items))
         return cm_err_set(err, CM_EPROTO, "kube: a list response has no items array");
-    kind[0] = '\0';
-    if (cJSON_IsString(lkind)) {
-        kl = strlen(lkind->valuestring);
-        if (kl > 4 && kl < sizeof(kind) && strcmp(lkind->valuestring + kl - 4, "List") == 0) {
-            memcpy(kind, lkind->valuestring, kl - 4);
-            kind[kl - 4] = '\0';
-        }
-    }
+    item_kind(cJSON_IsString(lkind) ? lkind->valuestring : NULL, kind);
     cJSON_ArrayForEach(it, items)
     {
         if (!cJSON_IsObject(it))
@@ -281,7 +286,6 @@ static int raw_page(const char *base, const struct cm_buf *body, struct kube_jt 
     char kind[KUBE_MAX_NAME];
     char tok[KUBE_MAX_PATH / 2 + 1];
     uint32_t items, it, meta, v, lav;
-    size_t kl;
     int rc;
 
     *cont = NULL;
@@ -302,12 +306,9 @@ static int raw_page(const char *base, const struct cm_buf *body, struct kube_jt 
     lav = kube_jt_get(t, 0, "apiVersion");
     if (lav != 0 && t->n[lav].type != KUBE_JT_STRING)
         lav = 0;
-    kind[0] = '\0';
-    if (kube_jt_str(t, kube_jt_get(t, 0, "kind"), kind, sizeof(kind)) == 0 &&
-        (kl = strlen(kind)) > 4 && strcmp(kind + kl - 4, "List") == 0)
-        kind[kl - 4] = '\0';
-    else
-        kind[0] = '\0';
+    if (kube_jt_str(t, kube_jt_get(t, 0, "kind"), tok, sizeof(tok)) != 0)
+        tok[0] = '\0';
+    item_kind(tok, kind);
     li->pages++;
     cm_buf_init(&head, 4096);
     for (it = items ? kube_jt_first(t, items) : 0; it != 0; it = t->n[it].next) {
