@@ -161,6 +161,7 @@ static int add_object(struct cap *c, const struct kube_resource *r, struct kube_
     size_t n = 0;
     int rc;
 
+    memset(&mr, 0, sizeof(mr));
     rc =
         kube_jt_str(t, kube_jt_get(t, kube_jt_get(t, obj, "metadata"), "name"), name, sizeof(name));
     if (rc != 0)
@@ -438,7 +439,6 @@ static int add_cluster(struct cap *c, struct kube_client *kube, const struct kub
 {
     const struct kube_resource *r = kube_discovery_find(d, group, plural);
     struct kube_ref ref;
-    struct kube_jt_error je;
     struct cm_buf body;
     struct kube_jt t;
     char path[300];
@@ -450,26 +450,15 @@ static int add_cluster(struct cap *c, struct kube_client *kube, const struct kub
         backup_manifest_find(c->m, path) != NULL)
         return 0; /* already captured (two PVCs, one StorageClass) */
     kube_resource_ref(r, NULL, name, &ref);
-    rc = kube_get_raw(kube, &ref, &body, c->err);
+    kube_jt_init(&t);
+    rc = kube_get_raw(kube, &ref, &body, &t, c->err);
     if (rc == CM_ENOENT) {
         cm_log(CM_LOG_WARN, "backup", "a cluster-scoped dependency is absent",
                CM_LS("ns", c->o->namespace_), CM_LS("kind", r->kind), CM_LS("name", name));
-        cm_buf_free(&body);
-        return 0;
-    }
-    kube_jt_init(&t);
-    if (rc == 0) {
-        rc = kube_jt_parse(&t, body.ptr ? body.ptr : "", body.len, KUBE_MAX_JSON_DEPTH, &je);
-        if (rc == 0 && t.n[0].type != KUBE_JT_OBJECT)
-            rc = cm_err_set(c->err, CM_EPROTO, "%s %s: the response is not an object", r->plural,
-                            name);
-        else if (rc != 0)
-            rc = cm_err_set(c->err, rc == CM_ENOMEM ? CM_ENOMEM : CM_EPROTO,
-                            "%s %s: the response is not valid JSON (at byte %zu)", r->plural, name,
-                            je.offset);
-    }
-    if (rc == 0)
+        rc = 0;
+    } else if (rc == 0) {
         rc = add_object(c, r, &t, 0, NULL);
+    }
     kube_jt_free(&t);
     cm_buf_free(&body);
     return rc;

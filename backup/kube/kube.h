@@ -333,10 +333,12 @@ void kube_resource_ref(const struct kube_resource *r, const char *ns, const char
 
 /* ---- typed calls ---- */
 
-/* GET one object, its body unparsed into out (initialised here; see
- * kube_request_raw). CM_ENOENT when absent. */
-CM_NODISCARD int kube_get_raw(struct kube_client *c, const struct kube_ref *ref, struct cm_buf *out,
-                              struct cm_err *err);
+/* GET one object as text: body (initialised here; cm_buf_free it, also on failure)
+ * gets the bytes as received, validated into t (initialised by the caller; node 0 is
+ * the object; valid while body is). CM_ENOENT when absent; CM_EPROTO when the body is
+ * not one JSON object. */
+CM_NODISCARD int kube_get_raw(struct kube_client *c, const struct kube_ref *ref,
+                              struct cm_buf *body, struct kube_jt *t, struct cm_err *err);
 /* GET one object. *out: the object (cJSON_Delete). CM_ENOENT when absent. */
 CM_NODISCARD int kube_get(struct kube_client *c, const struct kube_ref *ref, cJSON **out,
                           struct cm_err *err);

@@ -46,17 +46,29 @@ int kube_get(struct kube_client *c, const struct kube_ref *ref, cJSON **out, str
     return 0;
 }
 
-int kube_get_raw(struct kube_client *c, const struct kube_ref *ref, struct cm_buf *out,
-                 struct cm_err *err)
+int kube_get_raw(struct kube_client *c, const struct kube_ref *ref, struct cm_buf *body,
+                 struct kube_jt *t, struct cm_err *err)
 {
+    struct kube_jt_error je;
     char path[KUBE_MAX_PATH];
     int rc;
 
-    cm_buf_init(out, 0);
+    cm_buf_init(body, 0);
     rc = ref_path(ref, true, path, sizeof(path), err);
+    if (rc == 0)
+        rc = kube_request_raw(c, "GET", path, NULL, body, err);
     if (rc != 0)
         return rc;
-    return kube_request_raw(c, "GET", path, NULL, out, err);
+    rc = kube_jt_parse(t, body->ptr != NULL ? body->ptr : "", body->len, KUBE_MAX_JSON_DEPTH, &je);
+    if (rc != 0) {
+        rc = body->len == 0 ? cm_err_set(err, CM_EPROTO, "kube: empty response body")
+                            : kube_json_error(rc, &je, body->len, err);
+        cm_err_prefix(err, "get %s", path);
+        return rc;
+    }
+    if (t->n[0].type != KUBE_JT_OBJECT)
+        return cm_err_set(err, CM_EPROTO, "kube: get %s: the response is not an object", path);
+    return 0;
 }
 
 static int send_object(struct kube_client *c, const char *method, const char *path,

@@ -310,6 +310,42 @@ static void test_list_raw(void **state)
     assert_int_equal(kube_list_raw(f->c, &r, &o, NULL, f, &info, &err), CM_EINVAL);
 }
 
+/* kube_get_raw: the body as sent, validated into the tape; errors name the object. */
+static void test_get_raw(void **state)
+{
+    struct fx *f = *state;
+    struct kube_ref r = {"v1", "persistentvolumes", NULL, "pv-1"};
+    struct cm_buf body;
+    struct kube_jt t;
+    struct cm_err err;
+    static const char pv[] = "{\"kind\":\"PersistentVolume\",\"spec\": {\"n\": 9007199254740993}}";
+
+    kube_jt_init(&t);
+    kube_fault_push(f->fl, 200, -1, pv);
+    assert_int_equal(kube_get_raw(f->c, &r, &body, &t, &err), 0);
+    assert_int_equal(body.len, strlen(pv));
+    assert_memory_equal(body.ptr, pv, body.len);
+    assert_true(kube_jt_str_eq(&t, kube_jt_get(&t, 0, "kind"), "PersistentVolume"));
+    assert_string_equal(kube_fault_url(f->fl, 0),
+                        "https://kube.test/api/v1/persistentvolumes/pv-1");
+    cm_buf_free(&body);
+    kube_fault_push(f->fl, 200, -1, "[1]");
+    assert_int_equal(kube_get_raw(f->c, &r, &body, &t, &err), CM_EPROTO);
+    assert_non_null(strstr(err.msg, "not an object"));
+    cm_buf_free(&body);
+    kube_fault_push(f->fl, 200, -1, "{\"a\":");
+    assert_int_equal(kube_get_raw(f->c, &r, &body, &t, &err), CM_EPROTO);
+    assert_non_null(strstr(err.msg, "not valid JSON"));
+    assert_non_null(strstr(err.msg, "persistentvolumes/pv-1"));
+    cm_buf_free(&body);
+    kube_fault_push(
+        f->fl, 404, -1,
+        "{\"kind\":\"Status\",\"reason\":\"NotFound\",\"message\":\"gone\",\"code\":404}");
+    assert_int_equal(kube_get_raw(f->c, &r, &body, &t, &err), CM_ENOENT);
+    cm_buf_free(&body);
+    kube_jt_free(&t);
+}
+
 static void test_list_expired_restart(void **state)
 {
     struct fx *f = *state;
@@ -641,6 +677,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_take_items, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_raw, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_raw, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_expired_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_stop_and_shapes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_typed_calls, setup, teardown),
