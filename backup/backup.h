@@ -65,6 +65,18 @@ CM_NODISCARD int backup_rp_key(const char *prefix, const char *ns, const char *i
                                char *buf, size_t len, struct cm_err *err);
 /* True when s is a Kubernetes namespace name (RFC 1123 label, 1..63). */
 bool backup_ns_valid(const char *s, size_t n);
+/* The archive names a restore point may hold: today's (zstd) first, then those of points
+ * written before the switch to zstd (gzip), each with its manifest format and whether
+ * it is encrypted. */
+struct backup_archive_kind {
+    const char *name;
+    const char *format;
+    bool encrypted;
+};
+#define BACKUP_ARCHIVE_KINDS 4
+extern const struct backup_archive_kind backup_archive_kinds[BACKUP_ARCHIVE_KINDS];
+/* The index of name in backup_archive_kinds, or -1. */
+int backup_archive_kind_find(const char *name);
 
 /* ---- manifest (backup_manifest.c) ---- */
 

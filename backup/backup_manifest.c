@@ -355,10 +355,13 @@ int backup_manifest_format(const struct backup_manifest *m, struct cm_buf *b)
 {
     char created[32], completed[32], until[32];
     size_t i;
-    int rc;
+    int rc, kind;
     bool locked;
 
     if (m == NULL || b == NULL || m->namespace_ == NULL || !hex64_ok(m->archive_sha256))
+        return CM_EINVAL;
+    kind = backup_archive_kind_find(m->archive_key);
+    if (kind < 0)
         return CM_EINVAL;
     locked = strcmp(m->lock_mode, "NONE") != 0;
     cm_time_format(m->created_at, created, sizeof(created));
@@ -394,10 +397,7 @@ int backup_manifest_format(const struct backup_manifest *m, struct cm_buf *b)
     if (rc == 0)
         rc = add_kv(b, "key", m->archive_key, true);
     if (rc == 0)
-        rc = add_kv(b, "format",
-                    strstr(m->archive_key, ".tar.gz") != NULL ? BACKUP_ARCHIVE_FORMAT_GZ
-                                                              : BACKUP_ARCHIVE_FORMAT,
-                    true);
+        rc = add_kv(b, "format", backup_archive_kinds[kind].format, true);
     if (rc == 0)
         rc = cm_buf_addf(b, "\"size\":%llu,", (unsigned long long)m->archive_size);
     if (rc == 0)

@@ -177,19 +177,6 @@ static int parse_snapshot(const cJSON *it, size_t idx, struct backup_manifest *m
     return 0;
 }
 
-/* The archive names a manifest may give, their format and whether they are encrypted
- * (the gzip ones: restore points written before the switch to zstd). */
-static const struct {
-    const char *key;
-    const char *format;
-    bool enc;
-} archives[] = {
-    {BACKUP_ARCHIVE_NAME, BACKUP_ARCHIVE_FORMAT, false},
-    {BACKUP_ARCHIVE_NAME_ENC, BACKUP_ARCHIVE_FORMAT, true},
-    {BACKUP_ARCHIVE_NAME_GZ, BACKUP_ARCHIVE_FORMAT_GZ, false},
-    {BACKUP_ARCHIVE_NAME_GZ_ENC, BACKUP_ARCHIVE_FORMAT_GZ, true},
-};
-
 static int parse_header(const cJSON *root, struct backup_manifest *m, struct cm_err *err)
 {
     const cJSON *tool = cJSON_GetObjectItemCaseSensitive(root, "tool");
@@ -197,7 +184,7 @@ static int parse_header(const cJSON *root, struct backup_manifest *m, struct cm_
     const cJSON *ar = cJSON_GetObjectItemCaseSensitive(root, "archive");
     const cJSON *enc;
     const char *s;
-    size_t ai;
+    const struct backup_archive_kind *ak;
     int rc;
 
     if (!cJSON_IsObject(tool) || !cJSON_IsObject(lock) || !cJSON_IsObject(ar))
@@ -236,11 +223,10 @@ static int parse_header(const cJSON *root, struct backup_manifest *m, struct cm_
     rc = get_str(ar, "key", false, "archive", &s, err);
     if (rc != 0)
         return rc;
-    for (ai = 0; ai < CM_ARRAY_LEN(archives) && strcmp(s, archives[ai].key) != 0; ai++)
-        ;
-    if (ai == CM_ARRAY_LEN(archives))
+    if (backup_archive_kind_find(s) < 0)
         return cm_err_set(err, CM_EPARSE, "manifest: archive.key \"%.64s\" is not %s or %s", s,
                           BACKUP_ARCHIVE_NAME, BACKUP_ARCHIVE_NAME_ENC);
+    ak = &backup_archive_kinds[backup_archive_kind_find(s)];
     if (backup_manifest_set_str(&m->archive_key, s) != 0)
         return cm_err_set(err, CM_ENOMEM, "manifest: out of memory");
     rc = get_str(ar, "format", false, "archive", &s, err);
@@ -249,9 +235,9 @@ static int parse_header(const cJSON *root, struct backup_manifest *m, struct cm_
     if (strcmp(s, BACKUP_ARCHIVE_FORMAT) != 0 && strcmp(s, BACKUP_ARCHIVE_FORMAT_GZ) != 0)
         return cm_err_set(err, CM_EUNSUPPORTED, "manifest: archive.format \"%.32s\" unsupported",
                           s);
-    if (strcmp(s, archives[ai].format) != 0)
+    if (strcmp(s, ak->format) != 0)
         return cm_err_set(err, CM_EPARSE, "manifest: archive.format %s with archive.key %s", s,
-                          archives[ai].key);
+                          ak->name);
     rc = get_u53(ar, "size", "archive", &m->archive_size, err);
     if (rc == 0)
         rc = get_sha(ar, "archive", m->archive_sha256, err);
@@ -264,7 +250,7 @@ static int parse_header(const cJSON *root, struct backup_manifest *m, struct cm_
     memcpy(m->archive_version, s, strlen(s) + 1);
     enc = cJSON_GetObjectItemCaseSensitive(ar, "encryption");
     if (enc == NULL || cJSON_IsNull(enc)) {
-        if (archives[ai].enc)
+        if (ak->encrypted)
             return cm_err_set(err, CM_EPARSE, "manifest: encrypted archive without encryption");
         return 0;
     }
@@ -281,7 +267,7 @@ static int parse_header(const cJSON *root, struct backup_manifest *m, struct cm_
     if (strlen(s) != 23 || strncmp(s, "sha256:", 7) != 0 || !bk_hex_ok(s + 7, 16))
         return cm_err_set(err, CM_EPARSE, "manifest: keyId must be sha256:<16 hex>");
     memcpy(m->key_id, s, 24);
-    if (!archives[ai].enc)
+    if (!ak->encrypted)
         return cm_err_set(err, CM_EPARSE, "manifest: encryption with a plain archive key");
     return 0;
 }

@@ -19,10 +19,6 @@ struct backup_rp {
     bool has_ainfo;
 };
 
-/* The archive names a restore point may hold (the gzip ones: written before zstd). */
-static const char *const archive_names[] = {BACKUP_ARCHIVE_NAME, BACKUP_ARCHIVE_NAME_ENC,
-                                            BACKUP_ARCHIVE_NAME_GZ, BACKUP_ARCHIVE_NAME_GZ_ENC};
-
 /* What the point's version listing tells: the oldest manifest version and how many
  * versions the manifest and each archive name have. */
 struct versions {
@@ -30,7 +26,7 @@ struct versions {
     size_t dirlen; /* keys are the point's directory + a name */
     char oldest[S3_MAX_VERSION_ID + 1];
     size_t n_manifest;
-    size_t n_archive[CM_ARRAY_LEN(archive_names)];
+    size_t n_archive[BACKUP_ARCHIVE_KINDS];
 };
 
 static int on_version(const struct s3_list_entry *e, void *ctx)
@@ -44,12 +40,10 @@ static int on_version(const struct s3_list_entry *e, void *ctx)
         (void)snprintf(v->oldest, sizeof(v->oldest), "%s", e->version_id ? e->version_id : "");
         v->n_manifest++;
     } else if (strlen(e->key) > v->dirlen) {
-        size_t i;
+        int i = backup_archive_kind_find(e->key + v->dirlen);
 
-        for (i = 0; i < CM_ARRAY_LEN(archive_names); i++) {
-            if (strcmp(e->key + v->dirlen, archive_names[i]) == 0)
-                v->n_archive[i]++;
-        }
+        if (i >= 0)
+            v->n_archive[i]++;
     }
     return 0;
 }
@@ -112,13 +106,8 @@ int backup_rp_open(struct s3_client *s3, const char *prefix, const char *ns, con
         goto cleanup;
     }
     {
-        size_t na = 0;
-        size_t i;
-
-        for (i = 0; i < CM_ARRAY_LEN(archive_names); i++) {
-            if (strcmp(rp->m->archive_key, archive_names[i]) == 0)
-                na = v.n_archive[i];
-        }
+        int ai = backup_archive_kind_find(rp->m->archive_key);
+        size_t na = ai >= 0 ? v.n_archive[ai] : 0;
 
         rp->foreign = (v.n_manifest - 1) + (na > 1 ? na - 1 : 0);
         if (rp->foreign > 0)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* backup_rp.c - restore-point ids ("YYYYMMDDTHHMMSSZ-xxxxxxxx") and S3 key layout. */
+/* backup_rp.c - restore-point ids ("YYYYMMDDTHHMMSSZ-xxxxxxxx"), S3 key layout and the
+ * archive names. */
 #include "backup/backup.h"
 
 #include <openssl/rand.h>
@@ -138,4 +139,22 @@ void backup_sha256_hex(const void *p, size_t n, char hex[65])
         hex[2 * i + 1] = xd[md[i] & 15];
     }
     hex[64] = '\0';
+}
+
+const struct backup_archive_kind backup_archive_kinds[BACKUP_ARCHIVE_KINDS] = {
+    {BACKUP_ARCHIVE_NAME, BACKUP_ARCHIVE_FORMAT, false},
+    {BACKUP_ARCHIVE_NAME_ENC, BACKUP_ARCHIVE_FORMAT, true},
+    {BACKUP_ARCHIVE_NAME_GZ, BACKUP_ARCHIVE_FORMAT_GZ, false},
+    {BACKUP_ARCHIVE_NAME_GZ_ENC, BACKUP_ARCHIVE_FORMAT_GZ, true},
+};
+
+int backup_archive_kind_find(const char *name)
+{
+    int i;
+
+    for (i = 0; name != NULL && i < BACKUP_ARCHIVE_KINDS; i++) {
+        if (strcmp(name, backup_archive_kinds[i].name) == 0)
+            return i;
+    }
+    return -1;
 }

@@ -322,6 +322,14 @@ static void test_format_incomplete(void **state)
     cm_buf_init(&b, 1 << 20);
     assert_int_equal(backup_manifest_create(ID, "shop", "p", &m), 0);
     assert_int_equal(backup_manifest_format(m, &b), CM_EINVAL); /* no archive digest */
+    /* a digest, but an archive name no reader knows */
+    memset(m->archive_sha256, 'a', 64);
+    m->archive_sha256[64] = '\0';
+    assert_int_equal(backup_manifest_set_str(&m->archive_key, "resources.zip"), 0);
+    assert_int_equal(backup_manifest_format(m, &b), CM_EINVAL);
+    assert_int_equal(backup_manifest_set_str(&m->archive_key, BACKUP_ARCHIVE_NAME_GZ_ENC), 0);
+    assert_int_equal(backup_manifest_format(m, &b), 0);
+    assert_non_null(strstr(b.ptr, "\"format\":\"tar+gzip\""));
     backup_manifest_destroy(m);
     assert_int_equal(backup_manifest_create("bad", "shop", "p", &m), CM_EINVAL);
     assert_int_equal(backup_manifest_create(ID, "-shop", "p", &m), CM_EINVAL);

@@ -123,6 +123,24 @@ static void test_sha256_hex(void **state)
     assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
+static void test_archive_kinds(void **state)
+{
+    int i;
+
+    (void)state;
+    for (i = 0; i < BACKUP_ARCHIVE_KINDS; i++)
+        assert_int_equal(backup_archive_kind_find(backup_archive_kinds[i].name), i);
+    i = backup_archive_kind_find("resources.tar.zst.enc");
+    assert_true(i >= 0);
+    assert_true(backup_archive_kinds[i].encrypted);
+    assert_string_equal(backup_archive_kinds[i].format, "tar+zstd");
+    i = backup_archive_kind_find("resources.tar.gz");
+    assert_false(backup_archive_kinds[i].encrypted);
+    assert_string_equal(backup_archive_kinds[i].format, "tar+gzip");
+    assert_int_equal(backup_archive_kind_find("resources.tar"), -1);
+    assert_int_equal(backup_archive_kind_find(NULL), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -132,6 +150,7 @@ int main(void)
         cmocka_unit_test(test_ns_valid),
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_sha256_hex),
+        cmocka_unit_test(test_archive_kinds),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
