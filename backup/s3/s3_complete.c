@@ -10,17 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-static int hex_val(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* An ETag without its surrounding quotes (when it has both). */
 static void etag_bare(const char *e, const char **p, size_t *n)
 {
@@ -45,8 +34,8 @@ static bool etag_md5(const char *etag, unsigned char out[16])
     if (n != 32)
         return false;
     for (i = 0; i < 16; i++) {
-        int hi = hex_val(p[2 * i]);
-        int lo = hex_val(p[2 * i + 1]);
+        int hi = cm_hexval(p[2 * i]);
+        int lo = cm_hexval(p[2 * i + 1]);
 
         if (hi < 0 || lo < 0)
             return false;
